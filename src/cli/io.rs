@@ -1,0 +1,127 @@
+//! File and stream helpers for the CLI: bounded reads, atomic writes that
+//! never clobber, and the classification of I/O errors into exit codes.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::Path;
+
+use anyhow::anyhow;
+
+use super::{Failure, FileArg};
+
+/// Does this I/O error mean the user named something unusable (exit 2),
+/// rather than the system failing (exit 3)?
+fn is_user_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::IsADirectory
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidFilename
+    ) || e.raw_os_error() == Some(21) // EISDIR on older toolchains
+}
+
+/// Turn an I/O error on a named input into a failure with the right class.
+pub fn read_failure(what: &str, name: &FileArg, e: io::Error) -> Failure {
+    let err = anyhow!("cannot read {what} {name}: {e}");
+    if is_user_error(&e) {
+        Failure::input("unreadable-input", err)
+    } else {
+        Failure::outside("io-error", err)
+    }
+}
+
+/// Read at most `limit` bytes from a file or stdin; more is an error.
+pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::new();
+    let res = match name {
+        FileArg::Std => io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut buf),
+        FileArg::Path(p) => File::open(p).and_then(|f| {
+            if f.metadata()?.is_dir() {
+                return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+            }
+            f.take(limit as u64 + 1).read_to_end(&mut buf)
+        }),
+    };
+    res.map_err(|e| read_failure(what, name, e))?;
+    if buf.len() > limit {
+        return Err(Failure::input(
+            "input-too-large",
+            anyhow!("{what} {name} is larger than the {limit}-byte limit"),
+        ));
+    }
+    Ok(buf)
+}
+
+/// Write `data` to `path` atomically: a temporary file in the same
+/// directory, flushed and synced, then renamed into place. Without `force`
+/// an existing file is never replaced (the final step is a no-clobber link).
+pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<(), Failure> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let classify = |e: io::Error| {
+        let err = anyhow!("cannot write {}: {e}", path.display());
+        if is_user_error(&e) {
+            Failure::input("unwritable-output", err)
+        } else {
+            Failure::outside("io-error", err)
+        }
+    };
+    if !force && path.symlink_metadata().is_ok() {
+        return Err(exists_failure(path));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".imgsig-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(classify)?;
+    tmp.write_all(data).map_err(classify)?;
+    tmp.as_file().sync_all().map_err(classify)?;
+    set_mode_0644(tmp.as_file());
+    if force {
+        tmp.persist(path).map_err(|e| classify(e.error))?;
+    } else {
+        match tmp.persist_noclobber(path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => return Err(exists_failure(path)),
+            Err(e) => return Err(classify(e.error)),
+        }
+    }
+    Ok(())
+}
+
+fn exists_failure(path: &Path) -> Failure {
+    Failure::input(
+        "output-exists",
+        anyhow!(
+            "{} already exists; refusing to overwrite it (use --force to replace it)",
+            path.display()
+        ),
+    )
+}
+
+#[cfg(unix)]
+fn set_mode_0644(f: &File) {
+    use std::os::unix::fs::PermissionsExt;
+    // Signatures are public data; match skopeo's 0644. Failure is harmless.
+    let _ = f.set_permissions(std::fs::Permissions::from_mode(0o644));
+}
+
+#[cfg(not(unix))]
+fn set_mode_0644(_: &File) {}
+
+/// Is standard output a terminal?
+pub fn stdout_is_terminal() -> bool {
+    io::stdout().is_terminal()
+}
+
+/// Write data to stdout. A closed pipe is reported to the caller, who
+/// decides whether that matters; it never changes a decision's exit code.
+pub fn write_stdout(data: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(data)?;
+    out.flush()
+}

@@ -1,0 +1,179 @@
+//! Command-line interface: clap definitions and the thin layer that turns
+//! arguments into checked requests, calls the library and renders results.
+//!
+//! House rules: stdout carries data (a signature, a verified reference, or
+//! one JSON document with `--output json`); stderr carries messages for
+//! people. Exit codes: 0 accepted/done, 1 the answer is no, 2 unusable
+//! input, 3 something outside failed (see docs/exit-codes.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod io;
+mod misc;
+mod output;
+mod sign;
+mod verify;
+
+pub use output::SCHEMA_VERSION;
+
+/// How a run ended; mapped to the process exit code by `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: accepted / done.
+    Ok = 0,
+    /// 1: the check ran and the answer is no.
+    No = 1,
+    /// 2: the user's input is unusable.
+    Input = 2,
+    /// 3: something outside failed (I/O, network, server).
+    Outside = 3,
+}
+
+/// An error that stops a command, with its exit class and reason code.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub code: &'static str,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn input(code: &'static str, error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            exit: Exit::Input,
+            code,
+            error: error.into(),
+        }
+    }
+    pub fn outside(code: &'static str, error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            exit: Exit::Outside,
+            code,
+            error: error.into(),
+        }
+    }
+    pub fn no(code: &'static str, error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            exit: Exit::No,
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Messages for people on stderr.
+    Human,
+    /// One JSON document on stdout (see docs/json-output.md).
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "imgsig",
+    version,
+    about = "Sign container images and verify them before they run",
+    long_about = "Sign container images and verify them before they run.\n\n\
+imgsig makes and checks \"simple signing\" signatures, the OpenPGP format of \
+containers/image, skopeo, podman and CRI-O: a small JSON claim naming a \
+manifest digest and an image reference, wrapped in a binary OpenPGP signed message.",
+    after_help = "EXAMPLES:\n  \
+imgsig sign --key signer.key --identity registry.example.com/app:1.0 --manifest manifest.json -o sig\n  \
+imgsig verify --keyring signer.pub --identity registry.example.com/app:1.0 --manifest manifest.json sig\n\n\
+Exit codes: 0 accepted/done, 1 rejected, 2 unusable input, 3 something outside failed."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format: human text on stderr, or one JSON document on stdout
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub output: OutputFormat,
+    /// Shorthand for --output json
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl GlobalArgs {
+    pub fn format(&self) -> OutputFormat {
+        if self.json {
+            OutputFormat::Json
+        } else {
+            self.output
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign an image's manifest digest with an OpenPGP key
+    #[command(after_help = sign::EXAMPLES)]
+    Sign(sign::SignArgs),
+    /// Verify an image's signatures
+    #[command(after_help = verify::EXAMPLES)]
+    Verify(verify::VerifyArgs),
+    /// Print a shell completion script
+    #[command(after_help = misc::COMPLETIONS_EXAMPLES)]
+    Completions(misc::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory
+    #[command(after_help = misc::MAN_EXAMPLES)]
+    Man(misc::ManArgs),
+}
+
+/// Run a parsed command line. Returns the exit class; all output is done.
+pub fn run(cli: Cli) -> Exit {
+    let format = cli.global.format();
+    let name = match &cli.command {
+        Command::Sign(_) => "sign",
+        Command::Verify(_) => "verify",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
+    };
+    let result = match cli.command {
+        Command::Sign(args) => sign::run(args, format),
+        Command::Verify(args) => verify::run(args, format),
+        Command::Completions(args) => misc::completions(args, format),
+        Command::Man(args) => misc::man(args, format),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(failure) => {
+            output::report_failure(name, format, &failure);
+            failure.exit
+        }
+    }
+}
+
+/// A file argument where `-` means standard input/output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileArg {
+    Std,
+    Path(PathBuf),
+}
+
+impl From<&std::ffi::OsStr> for FileArg {
+    fn from(s: &std::ffi::OsStr) -> FileArg {
+        if s == "-" {
+            FileArg::Std
+        } else {
+            FileArg::Path(PathBuf::from(s))
+        }
+    }
+}
+
+impl std::fmt::Display for FileArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileArg::Std => f.write_str("-"),
+            FileArg::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}

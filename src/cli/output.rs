@@ -1,0 +1,80 @@
+//! JSON documents written with `--output json`, and the rendering of
+//! failures. The schema is documented in docs/json-output.md; bump
+//! [`SCHEMA_VERSION`] on any incompatible change.
+
+use serde::Serialize;
+
+use super::{Failure, OutputFormat};
+use crate::signature::Signer;
+
+/// Version of the JSON output schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct SignerJson {
+    pub primary_fingerprint: String,
+    pub signing_fingerprint: String,
+}
+
+impl From<&Signer> for SignerJson {
+    fn from(s: &Signer) -> SignerJson {
+        SignerJson {
+            primary_fingerprint: s.primary_fingerprint.clone(),
+            signing_fingerprint: s.signing_fingerprint.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorDoc<'a> {
+    schema_version: u32,
+    command: &'a str,
+    exit_code: u8,
+    error: ErrorBody,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    message: String,
+}
+
+/// Print a JSON document to stdout. A closed pipe is ignored: the exit code
+/// still reflects the decision.
+pub fn print_json<T: Serialize>(doc: &T) {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_else(|e| {
+        format!("{{\"schema_version\":{SCHEMA_VERSION},\"error\":{{\"code\":\"internal\",\"message\":\"{e}\"}}}}")
+    });
+    text.push('\n');
+    let _ = super::io::write_stdout(text.as_bytes());
+}
+
+/// Report a failure: `imgsig: <error chain>` on stderr, and with
+/// `--output json` also an error document on stdout.
+pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
+    eprintln!("imgsig: {:#}", failure.error);
+    if let Some(hint) = hint_for(failure.code) {
+        eprintln!("hint: {hint}");
+    }
+    if format == OutputFormat::Json {
+        print_json(&ErrorDoc {
+            schema_version: SCHEMA_VERSION,
+            command,
+            exit_code: failure.exit as u8,
+            error: ErrorBody {
+                code: failure.code,
+                message: format!("{:#}", failure.error),
+            },
+        });
+    }
+}
+
+fn hint_for(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "terminal-output" => "redirect stdout to a file or use -o FILE",
+        "passphrase-needed" => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",
+        "invalid-key" => "the key file must be an OpenPGP key (armored or binary), e.g. from `gpg --export-secret-keys FPR`",
+        "invalid-keyring" => "a keyring is an OpenPGP public key file, e.g. from `gpg --export FPR > key.gpg`",
+        _ => return None,
+    })
+}

@@ -1,0 +1,20 @@
+//! imgsig: sign container images and verify them before they run.
+//!
+//! The library implements containers/image "simple signing": the claim
+//! ([`claim`]), manifest digests ([`manifest`], [`digest`]), docker
+//! references ([`reference`]), the OpenPGP envelope ([`pgp`]) and the
+//! per-signature checks ([`signature`]). The [`cli`] module is the
+//! command-line front end used by the `imgsig` binary.
+#![forbid(unsafe_code)]
+
+pub mod claim;
+#[cfg(imgsig_wip)]
+pub mod cli;
+pub mod digest;
+pub mod json;
+pub mod manifest;
+pub mod pgp;
+pub mod reference;
+#[cfg(imgsig_wip)]
+pub mod signature;
+pub mod time;

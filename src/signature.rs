@@ -1,0 +1,121 @@
+//! One signature, checked the way containers/image checks it:
+//! (1) the OpenPGP envelope against the trusted keys, (2) only then the claim
+//! JSON, (3) the manifest digest, (4) the identity.
+//!
+//! Every failure is a [`Rejection`] with a stable reason code; nothing here
+//! decides whether an *image* is accepted (that is the caller's rule).
+
+use std::time::SystemTime;
+
+use crate::claim::{UntrustedClaim, VerifiedClaim};
+use crate::digest::Digest;
+use crate::pgp::{self, EnvelopeError, Keyring};
+use crate::reference::DockerReference;
+
+/// Who signed, as established by the envelope check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// Primary-key fingerprint of the certificate (uppercase hex).
+    pub primary_fingerprint: String,
+    /// Fingerprint of the (sub)key that made the signature.
+    pub signing_fingerprint: String,
+    /// Signature creation time (Unix seconds).
+    pub created: i64,
+    /// Hash algorithm of the signature.
+    pub hash_algorithm: String,
+}
+
+/// A signature whose envelope and claim were both accepted.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub signer: Signer,
+    pub claim: VerifiedClaim,
+}
+
+/// Why one signature does not count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejection {
+    /// Stable kebab-case reason code (documented in docs/json-output.md).
+    pub code: &'static str,
+    /// Human explanation naming the key, the value and the rule.
+    pub message: String,
+    /// The signer, when the envelope was authentic.
+    pub signer: Option<Signer>,
+}
+
+impl Rejection {
+    fn new(code: &'static str, message: impl Into<String>, signer: Option<Signer>) -> Rejection {
+        Rejection {
+            code,
+            message: message.into(),
+            signer,
+        }
+    }
+}
+
+impl From<EnvelopeError> for Rejection {
+    fn from(e: EnvelopeError) -> Rejection {
+        Rejection::new(e.code(), e.to_string(), None)
+    }
+}
+
+/// Steps 1 and 2: authenticate the envelope against `keys`, then parse the
+/// claim strictly. The claim is never parsed unless the signature is good.
+pub fn open(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<Opened, Rejection> {
+    let env = pgp::verify(blob, keys, now)?;
+    let signer = Signer {
+        primary_fingerprint: env.primary_fingerprint,
+        signing_fingerprint: env.signing_fingerprint,
+        created: crate::time::unix_seconds(env.created),
+        hash_algorithm: env.hash_algorithm,
+    };
+    match UntrustedClaim::parse(&env.payload) {
+        Ok(c) => Ok(Opened {
+            signer,
+            claim: VerifiedClaim::from_authenticated(c),
+        }),
+        Err(e) => Err(Rejection::new(
+            "malformed-claim",
+            format!("the signed content is not a valid signature claim: {e}"),
+            Some(signer),
+        )),
+    }
+}
+
+/// Step 3: the claim must name exactly this manifest digest.
+pub fn check_digest(opened: &Opened, manifest_digest: &Digest) -> Result<(), Rejection> {
+    let signed = opened.claim.manifest_digest();
+    if signed == manifest_digest {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            "digest-mismatch",
+            format!("signature is for manifest digest {signed}, but the manifest's digest is {manifest_digest}"),
+            Some(opened.signer.clone()),
+        ))
+    }
+}
+
+/// Step 4, as `skopeo standalone-verify` does it: the signed reference and
+/// the expected one must be equal after normalisation (no `:latest`
+/// defaulting on either side).
+pub fn check_identity_exact(opened: &Opened, expected: &DockerReference) -> Result<(), Rejection> {
+    let signed = opened.claim.docker_reference();
+    let parsed = DockerReference::parse_normalized(signed).map_err(|e| {
+        Rejection::new(
+            "invalid-signed-identity",
+            format!("invalid docker reference {signed:?} in signature: {e}"),
+            Some(opened.signer.clone()),
+        )
+    })?;
+    if parsed.to_string() == expected.to_string() {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            "identity-mismatch",
+            format!("signature is for {parsed}, not for {expected}"),
+            Some(opened.signer.clone()),
+        ))
+    }
+}
