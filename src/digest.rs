@@ -86,9 +86,7 @@ impl Digest {
             return Err(DigestError::Format(s.to_owned()));
         }
         let algo = Algorithm::from_name(algo).ok_or_else(|| DigestError::Algorithm(s.to_owned()))?;
-        if hex.len() != algo.hex_len()
-            || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if hex.len() != algo.hex_len() || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(DigestError::Encoding {
                 input: s.to_owned(),
                 algo: algo.name(),

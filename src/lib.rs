@@ -8,13 +8,11 @@
 #![forbid(unsafe_code)]
 
 pub mod claim;
-#[cfg(imgsig_wip)]
 pub mod cli;
 pub mod digest;
 pub mod json;
 pub mod manifest;
 pub mod pgp;
 pub mod reference;
-#[cfg(imgsig_wip)]
 pub mod signature;
 pub mod time;

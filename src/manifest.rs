@@ -1,1 +1,755 @@
-//! placeholder
+//! Manifest digests as containers/image computes them (`manifest.Digest`, `MatchesDigest`,
+//! `GuessMIMEType`; simple-signing.md §3).
+//!
+//! The digest is sha256 over the exact bytes, except for signed docker schema1 manifests,
+//! whose libtrust JWS signatures are stripped first (`ParsePrettySignature` + `Payload`).
+//! Whether a manifest is signed schema1 is decided the way Go's `encoding/json` sees it:
+//! case-insensitive field names, last duplicate wins, a wrongly typed field makes the whole
+//! guess fail (then the raw bytes are hashed), invalid UTF-8 inside strings is tolerated and
+//! nesting depth is unlimited in fields that are not looked at.
+//!
+//! Deliberate deviations, all of them failing closed (an error where c/image would compute
+//! some digest):
+//! - an empty `signatures` list is an error (libtrust would hash the empty payload, so every
+//!   such manifest would share the digest of `""`);
+//! - all signatures must carry the same `formatLength` and `formatTail` (libtrust treats a
+//!   0 / empty value as "unset" and lets a later signature fill it in);
+//! - a negative `formatLength` is an error (Go slices out of range and panics).
+//!
+//! And one the other way: the `jwk` of a signature header is not parsed as a public key
+//! (c/image fails on an unparseable one). It is not part of the digested payload.
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::digest::Digest;
+
+pub const DOCKER_V2_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+pub const DOCKER_V2_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+pub const DOCKER_V2_SCHEMA2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_V2_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const DOCKER_V2_SCHEMA2_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+
+/// Why the digest of a (signed schema1) manifest cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    #[error("signed schema1 manifest: no \"signatures\" member (field names are case-sensitive here)")]
+    MissingSignatures,
+    #[error("signed schema1 manifest: invalid \"signatures\" member: {0}")]
+    InvalidSignatures(String),
+    #[error("signed schema1 manifest: the \"signatures\" list is empty")]
+    NoSignatures,
+    #[error("signed schema1 manifest: signature {index}: {problem}")]
+    InvalidSignature { index: usize, problem: SignatureProblem },
+    #[error("signed schema1 manifest: the signatures disagree on {field}")]
+    ConflictingSignatures { field: &'static str },
+    #[error("signed schema1 manifest: formatLength {format_length} is out of range (the manifest has {len} bytes)")]
+    FormatLengthOutOfRange { format_length: i128, len: usize },
+}
+
+/// What is wrong with one JWS signature of a signed schema1 manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureProblem {
+    #[error("\"protected\" is not base64url")]
+    ProtectedBase64,
+    #[error("the protected header is not a JSON object")]
+    ProtectedJson,
+    #[error("the protected header has no numeric \"formatLength\"")]
+    MissingFormatLength,
+    #[error("the protected header has no string \"formatTail\"")]
+    MissingFormatTail,
+    #[error("\"formatTail\" is not base64url")]
+    FormatTailBase64,
+}
+
+/// The manifest digest per c/image `manifest.Digest`: always sha256, over the exact bytes,
+/// or over the JWS payload for signed schema1. Bytes that are not JSON are simply hashed.
+pub fn manifest_digest(bytes: &[u8]) -> Result<Digest, ManifestError> {
+    match Document::parse(bytes) {
+        Some(doc) if doc.guess() == Some(DOCKER_V2_SCHEMA1_SIGNED) => Ok(Digest::sha256(&doc.schema1_payload(bytes)?)),
+        _ => Ok(Digest::sha256(bytes)),
+    }
+}
+
+/// c/image `MatchesDigest`: computes the sha256 [`manifest_digest`] and compares it with
+/// `expected` as a whole, so a `sha384:`/`sha512:` claim never matches.
+pub fn matches_digest(bytes: &[u8], expected: &Digest) -> Result<bool, ManifestError> {
+    Ok(manifest_digest(bytes)? == *expected)
+}
+
+/// c/image `GuessMIMEType`: the manifest's media type if it can be recognised.
+///
+/// One case differs: for a `schemaVersion: 2` document with a non-empty `manifests` list and
+/// an unknown `config.mediaType`, c/image returns that *config* media type (a FIXME there);
+/// this returns `None`. Descriptor fields inside `manifests` are not type-checked.
+pub fn guess_media_type(bytes: &[u8]) -> Option<&'static str> {
+    Document::parse(bytes)?.guess()
+}
+
+/// What Go's decoders would extract from the top-level manifest object, in one pass.
+#[derive(Default)]
+struct Document {
+    // GuessMIMEType pass 1: {mediaType string, schemaVersion int, signatures any}.
+    media_type: String,
+    schema_version: i64,
+    has_signatures: bool,
+    meta_type_error: bool,
+    // Pass 2: {config {mediaType string}}; pass 3: {manifests []Descriptor}.
+    config_media_type: String,
+    config_type_error: bool,
+    manifests_len: usize,
+    manifests_type_error: bool,
+    // libtrust: map lookup of exactly "signatures", parsed as [{protected, header, signature}].
+    signatures: Option<Result<Vec<String>, String>>,
+}
+
+impl Document {
+    /// `None` when the bytes are not JSON or not an object (Go: Unmarshal error or `null`).
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let mut doc = Document::default();
+        matches!(parse_json(bytes, &mut doc)?, Lite::Object).then_some(doc)
+    }
+
+    fn guess(&self) -> Option<&'static str> {
+        if self.meta_type_error {
+            return None;
+        }
+        let known = [DOCKER_V2_SCHEMA2, DOCKER_V2_LIST, OCI_MANIFEST, OCI_INDEX];
+        if let Some(t) = known.into_iter().find(|t| *t == self.media_type) {
+            return Some(t);
+        }
+        match self.schema_version {
+            1 if self.has_signatures => Some(DOCKER_V2_SCHEMA1_SIGNED),
+            1 => Some(DOCKER_V2_SCHEMA1),
+            2 => {
+                if self.config_type_error {
+                    return None;
+                }
+                match self.config_media_type.as_str() {
+                    OCI_CONFIG => return Some(OCI_MANIFEST),
+                    DOCKER_V2_SCHEMA2_CONFIG => return Some(DOCKER_V2_SCHEMA2),
+                    _ => {}
+                }
+                if self.manifests_type_error {
+                    None
+                } else if self.manifests_len == 0 {
+                    Some(OCI_MANIFEST)
+                } else if self.config_media_type.is_empty() {
+                    Some(OCI_INDEX)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// libtrust `ParsePrettySignature(bytes, "signatures").Payload()`.
+    fn schema1_payload(&self, bytes: &[u8]) -> Result<Vec<u8>, ManifestError> {
+        let protected = match &self.signatures {
+            None => return Err(ManifestError::MissingSignatures),
+            Some(Err(why)) => return Err(ManifestError::InvalidSignatures(why.clone())),
+            Some(Ok(list)) => list,
+        };
+        let mut format: Option<(i128, Vec<u8>)> = None;
+        for (index, p) in protected.iter().enumerate() {
+            let (len, tail) =
+                parse_protected(p).map_err(|problem| ManifestError::InvalidSignature { index, problem })?;
+            if let Some((first_len, first_tail)) = &format {
+                if *first_len != len {
+                    return Err(ManifestError::ConflictingSignatures { field: "formatLength" });
+                }
+                if *first_tail != tail {
+                    return Err(ManifestError::ConflictingSignatures { field: "formatTail" });
+                }
+            } else {
+                format = Some((len, tail));
+            }
+        }
+        let Some((format_length, tail)) = format else {
+            return Err(ManifestError::NoSignatures);
+        };
+        let len = usize::try_from(format_length)
+            .ok()
+            .filter(|l| *l <= bytes.len())
+            .ok_or(ManifestError::FormatLengthOutOfRange {
+                format_length,
+                len: bytes.len(),
+            })?;
+        let mut payload = Vec::with_capacity(len + tail.len());
+        payload.extend_from_slice(&bytes[..len]);
+        payload.extend_from_slice(&tail);
+        Ok(payload)
+    }
+}
+
+/// Decodes one `protected` value into (formatLength as Go's `int(float64)`, formatTail bytes).
+fn parse_protected(protected: &str) -> Result<(i128, Vec<u8>), SignatureProblem> {
+    let raw = jose_base64url_decode(protected).ok_or(SignatureProblem::ProtectedBase64)?;
+    // Decoded into map[string]interface{}: exact keys, the last duplicate wins.
+    let (mut format_length, mut format_tail) = (None, None);
+    let mut header = Fields(|k: &str, v| match k {
+        "formatLength" => format_length = Some(v),
+        "formatTail" => format_tail = Some(v),
+        _ => {}
+    });
+    match parse_json(&raw, &mut header) {
+        Some(Lite::Object | Lite::Null) => {}
+        _ => return Err(SignatureProblem::ProtectedJson),
+    }
+    let len = match format_length {
+        Some(Lite::U64(n)) => i128::from(n),
+        Some(Lite::I64(n)) => i128::from(n),
+        // Go truncates toward zero; out-of-range conversions end up negative on amd64.
+        Some(Lite::F64(f)) if f.abs() < 9.2e18 => f.trunc() as i128,
+        Some(Lite::F64(_)) => i128::from(i64::MIN),
+        _ => return Err(SignatureProblem::MissingFormatLength),
+    };
+    let Some(Lite::Str(tail)) = &format_tail else {
+        return Err(SignatureProblem::MissingFormatTail);
+    };
+    let tail = jose_base64url_decode(tail).ok_or(SignatureProblem::FormatTailBase64)?;
+    Ok((len, tail))
+}
+
+/// libtrust `joseBase64UrlDecode`: drop '\n' and ' ', pad to a multiple of 4, then Go's
+/// `base64.URLEncoding.DecodeString` (which also skips '\r' and allows non-zero trailing bits).
+fn jose_base64url_decode(s: &str) -> Option<Vec<u8>> {
+    const URL: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+    );
+    let s: Vec<u8> = s.bytes().filter(|b| *b != b'\n' && *b != b' ').collect();
+    let pad: &[u8] = match s.len() % 4 {
+        0 => b"",
+        2 => b"==",
+        3 => b"=",
+        _ => return None,
+    };
+    let padded: Vec<u8> = s.iter().chain(pad).copied().filter(|b| *b != b'\r').collect();
+    URL.decode(padded).ok()
+}
+
+/// Go `encoding/json` struct field matching: ASCII case-insensitive plus the two non-ASCII
+/// letters that fold to ASCII ('ſ' to 's', Kelvin sign to 'k').
+fn field_is(key: &str, name: &str) -> bool {
+    let mut chars = key.chars();
+    name.bytes().all(|n| {
+        let n = n.to_ascii_lowercase();
+        match chars.next() {
+            Some('\u{17F}') => n == b's',
+            Some('\u{212A}') => n == b'k',
+            Some(c) if c.is_ascii() => (c as u8).to_ascii_lowercase() == n,
+            _ => false,
+        }
+    }) && chars.next().is_none()
+}
+
+/// A JSON value reduced to what the decoders here need; containers are handed to a [`Walk`].
+#[derive(Debug, Clone, PartialEq)]
+enum Lite {
+    Null,
+    Bool,
+    Str(String),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Array,
+    Object,
+}
+
+/// Receives the members of objects and arrays met by [`Probe`]; the defaults skip them
+/// without any nesting limit (serde_json ignores values iteratively).
+trait Walk {
+    fn object<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn array<'de, A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+impl Walk for () {}
+
+/// Parses one JSON document (invalid UTF-8 replaced, as Go does inside strings).
+fn parse_json<W: Walk>(bytes: &[u8], walk: &mut W) -> Option<Lite> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let lite = Probe(walk).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(lite)
+}
+
+fn next_lite<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Lite, A::Error> {
+    map.next_value_seed(Probe(&mut ()))
+}
+
+struct Probe<'w, W>(&'w mut W);
+
+impl<'de, W: Walk> DeserializeSeed<'de> for Probe<'_, W> {
+    type Value = Lite;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Lite, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, W: Walk> Visitor<'de> for Probe<'_, W> {
+    type Value = Lite;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Lite, E> {
+        Ok(Lite::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Lite, E> {
+        Ok(Lite::Bool)
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Lite, E> {
+        Ok(Lite::U64(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Lite, E> {
+        Ok(Lite::I64(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Lite, E> {
+        Ok(Lite::F64(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Lite, E> {
+        Ok(Lite::Str(v.to_owned()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Lite, A::Error> {
+        self.0.object(map)?;
+        Ok(Lite::Object)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Lite, A::Error> {
+        self.0.array(seq)?;
+        Ok(Lite::Array)
+    }
+}
+
+/// An object key as text, without serde_json's UTF-8/surrogate validation (Go replaces
+/// invalid sequences with U+FFFD, so they can never match a field name anyway).
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_bytes(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = String;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<String, E> {
+        Ok(String::from_utf8_lossy(v).into_owned())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+}
+
+impl Walk for Document {
+    fn object<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(Key)? {
+            if field_is(&key, "mediaType") {
+                match next_lite(&mut map)? {
+                    Lite::Str(s) => self.media_type = s,
+                    Lite::Null => {} // Go leaves a string field alone on null.
+                    _ => self.meta_type_error = true,
+                }
+            } else if field_is(&key, "schemaVersion") {
+                // Go's int field: integer literals only (1.0 and 1e0 are type errors).
+                let n = match next_lite(&mut map)? {
+                    Lite::U64(n) => i64::try_from(n).ok(),
+                    Lite::I64(n) => Some(n),
+                    Lite::Null => continue,
+                    _ => None,
+                };
+                match n {
+                    Some(n) => self.schema_version = n,
+                    None => self.meta_type_error = true,
+                }
+            } else if field_is(&key, "signatures") {
+                if key == "signatures" {
+                    let mut list = SignatureList::default();
+                    let lite = map.next_value_seed(Probe(&mut list))?;
+                    self.has_signatures = lite != Lite::Null;
+                    self.signatures = Some(list.finish(&lite));
+                } else {
+                    self.has_signatures = next_lite(&mut map)? != Lite::Null;
+                }
+            } else if field_is(&key, "config") {
+                // {mediaType string}; repeated `config` members update the same struct, as in Go.
+                let (mut media_type, mut bad) = (None, false);
+                let mut config = Fields(|k: &str, v| match v {
+                    Lite::Str(s) if field_is(k, "mediaType") => media_type = Some(s),
+                    Lite::Str(_) | Lite::Null => {}
+                    _ => bad |= field_is(k, "mediaType"),
+                });
+                let lite = map.next_value_seed(Probe(&mut config))?;
+                self.config_type_error |= bad || !matches!(lite, Lite::Object | Lite::Null);
+                if let Some(t) = media_type {
+                    self.config_media_type = t;
+                }
+            } else if field_is(&key, "manifests") {
+                // []Descriptor: only the length and the element kinds are checked.
+                let (mut len, mut bad) = (0, false);
+                let mut list = Elements(|v| {
+                    len += 1;
+                    bad |= !matches!(v, Lite::Object | Lite::Null);
+                });
+                let lite = map.next_value_seed(Probe(&mut list))?;
+                self.manifests_type_error |= bad || !matches!(lite, Lite::Array | Lite::Null);
+                self.manifests_len = len;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// libtrust `[]jsParsedSignature`: `{header {jwk, alg string, x5c []string}, signature
+/// string, protected string}`, field names matched like Go struct fields.
+#[derive(Default)]
+struct SignatureList {
+    protected: Vec<String>,
+    error: Option<String>,
+}
+
+impl SignatureList {
+    fn finish(self, lite: &Lite) -> Result<Vec<String>, String> {
+        match (self.error, lite) {
+            (Some(e), _) => Err(e),
+            (None, Lite::Array | Lite::Null) => Ok(self.protected),
+            (None, _) => Err("not a list of signatures".to_owned()),
+        }
+    }
+}
+
+impl Walk for SignatureList {
+    fn array<'de, A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        loop {
+            let mut sig = SignatureBlock::default();
+            let Some(lite) = seq.next_element_seed(Probe(&mut sig))? else {
+                return Ok(());
+            };
+            if !matches!(lite, Lite::Object | Lite::Null) {
+                sig.error = Some("not an object");
+            }
+            if let Some(e) = sig.error {
+                self.error.get_or_insert_with(|| format!("signature {index}: {e}"));
+            }
+            self.protected.push(sig.protected);
+            index += 1;
+        }
+    }
+}
+
+#[derive(Default)]
+struct SignatureBlock {
+    protected: String,
+    in_header: bool,
+    error: Option<&'static str>,
+}
+
+impl Walk for SignatureBlock {
+    fn object<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        let in_header = self.in_header;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let string_field = if in_header {
+                field_is(&key, "alg")
+            } else {
+                field_is(&key, "signature") || field_is(&key, "protected")
+            };
+            if string_field {
+                match next_lite(&mut map)? {
+                    Lite::Str(s) if !in_header && field_is(&key, "protected") => self.protected = s,
+                    Lite::Str(_) | Lite::Null => {}
+                    _ => self.error = self.error.or(Some("a string field has another type")),
+                }
+            } else if !in_header && field_is(&key, "header") {
+                self.in_header = true;
+                let lite = map.next_value_seed(Probe(&mut *self))?;
+                self.in_header = false;
+                if !matches!(lite, Lite::Object | Lite::Null) {
+                    self.error = self.error.or(Some("\"header\" is not an object"));
+                }
+            } else if in_header && field_is(&key, "x5c") {
+                let mut bad = false;
+                let mut chain = Elements(|v| bad |= !matches!(v, Lite::Str(_) | Lite::Null));
+                let lite = map.next_value_seed(Probe(&mut chain))?;
+                if bad || !matches!(lite, Lite::Array | Lite::Null) {
+                    self.error = self.error.or(Some("\"x5c\" is not a list of strings"));
+                }
+            } else {
+                // Includes "jwk" (json.RawMessage accepts anything; see the module docs).
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hands every member of an object, probed, to a closure.
+struct Fields<F>(F);
+
+impl<F: FnMut(&str, Lite)> Walk for Fields<F> {
+    fn object<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(Key)? {
+            let value = next_lite(&mut map)?;
+            (self.0)(&key, value);
+        }
+        Ok(())
+    }
+}
+
+/// Hands every element of an array, probed, to a closure.
+struct Elements<F>(F);
+
+impl<F: FnMut(Lite)> Walk for Elements<F> {
+    fn array<'de, A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element_seed(Probe(&mut ()))? {
+            (self.0)(value);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/fixtures/");
+        std::fs::read(format!("{base}{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    fn sha256(hex: &str) -> Digest {
+        Digest::parse(&format!("sha256:{hex}")).unwrap()
+    }
+
+    /// A signed schema1 manifest: `body` (an unterminated object) + one JWS per header.
+    fn signed(body: &str, headers: &[String]) -> Vec<u8> {
+        let sigs: Vec<String> = headers
+            .iter()
+            .map(|h| {
+                let p = URL_SAFE_NO_PAD.encode(h);
+                format!(r#"{{"header": {{"alg": "ES256", "x5c": ["a"]}}, "signature": "AAAA", "protected": "{p}"}}"#)
+            })
+            .collect();
+        format!("{body},\n   \"signatures\": [{}]\n}}", sigs.join(", ")).into_bytes()
+    }
+
+    fn header(len: usize) -> String {
+        format!(r#"{{"formatLength":{len},"formatTail":"Cn0","time":"2016-04-18T20:54:42Z"}}"#)
+    }
+
+    const BODY: &str = "{\n   \"schemaVersion\": 1,\n   \"name\": \"mitr/busybox\"";
+
+    fn payload_digest(body: &str) -> Digest {
+        Digest::sha256(format!("{body}\n}}").as_bytes())
+    }
+
+    #[test]
+    fn fixture_digests_match_the_reference_table() {
+        #[rustfmt::skip]
+        let table = [
+            ("v2s2.manifest.json", "20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55", DOCKER_V2_SCHEMA2),
+            ("v2s1.manifest.json", "7364fea9d84ee548ab67d4c46c6006289800c98de3fbf8c0a97138dfcc23f000", DOCKER_V2_SCHEMA1_SIGNED),
+            ("v2s1-unsigned.manifest.json", "7364fea9d84ee548ab67d4c46c6006289800c98de3fbf8c0a97138dfcc23f000", DOCKER_V2_SCHEMA1),
+            ("ociv1.manifest.json", "bb76e395cb9021fd062b352172ac87ca159b3e84f5a5758a69db824da876cd4f", OCI_MANIFEST),
+            ("ociv1nomime.manifest.json", "f94f91aaa4bfad8e67ef7f5cde3a0e908bd22e758868ca47227e60a8ea623d1c", OCI_MANIFEST),
+            ("ociv1.image.index.json", "d59976e8b293d743edfd0d9f985207acd97bcca66cb27506bc6e974af13f729e", OCI_INDEX),
+            ("oci1index.json", "f2f99b581189a99577e0e8344704b7d00736e554ef748d7e3e3cdc7113c0bf40", OCI_INDEX),
+            ("v2list.manifest.json", "ae55d2bdfcc9f24b2ac571f0081a64d6e6089b2c5e503ff3b718a646c26cbd3d", DOCKER_V2_LIST),
+            ("schema2list.json", "6e40af1c2ca008eecf9c4bb03674a3e73af1204e745d06900b7ca75deb94b6af", DOCKER_V2_LIST),
+            ("v2s2nomime.manifest.json", "e7648e3307f0760138714bf63f73985c2ead2ed30ec7000378553e8be3d3f207", DOCKER_V2_SCHEMA2),
+        ];
+        for (file, hex, media_type) in table {
+            let bytes = fixture(&format!("manifests/{file}"));
+            assert_eq!(manifest_digest(&bytes).unwrap(), sha256(hex), "{file}");
+            assert!(matches_digest(&bytes, &sha256(hex)).unwrap(), "{file}");
+            assert_eq!(guess_media_type(&bytes), Some(media_type), "{file}");
+        }
+        // The raw hash of the signed schema1 manifest is not its digest.
+        let v2s1 = fixture("manifests/v2s1.manifest.json");
+        assert!(Digest::sha256(&v2s1).hex().starts_with("e028c450"));
+        assert!(!matches_digest(&v2s1, &Digest::sha256(&v2s1)).unwrap());
+    }
+
+    #[test]
+    fn signatures_that_are_not_a_list_are_an_error() {
+        let bytes = fixture("signature/v2s1-invalid-signatures.manifest.json");
+        assert_eq!(guess_media_type(&bytes), Some(DOCKER_V2_SCHEMA1_SIGNED));
+        let err = manifest_digest(&bytes).unwrap_err();
+        assert!(matches!(err, ManifestError::InvalidSignatures(_)), "{err}");
+        assert!(matches_digest(&bytes, &Digest::sha256(&bytes)).is_err());
+        let dir = fixture("signature/dir-img-manifest-digest-error/manifest.json");
+        assert!(manifest_digest(&dir).is_err());
+    }
+
+    #[test]
+    fn sha512_claims_never_match() {
+        let bytes = fixture("manifests/v2s2.manifest.json");
+        let sha512 = Digest::parse(&format!("sha512:{}", "0".repeat(128))).unwrap();
+        assert!(!matches_digest(&bytes, &sha512).unwrap());
+        assert!(!matches_digest(&bytes, &Digest::sha256(b"other")).unwrap());
+    }
+
+    #[test]
+    fn non_json_and_non_objects_are_hashed_raw() {
+        #[rustfmt::skip]
+        let inputs: [&[u8]; 7] = [b"This is not JSON\n", b"", b"[]", b"null", b"\"s\"", b"{\"schemaVersion\":1,", b"\xff\xfe"];
+        for bytes in inputs {
+            assert_eq!(manifest_digest(bytes), Ok(Digest::sha256(bytes)), "{bytes:?}");
+            assert_eq!(guess_media_type(bytes), None, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn strips_synthetic_signatures() {
+        let two = signed(BODY, &[header(BODY.len()), header(BODY.len())]);
+        assert_eq!(manifest_digest(&two), Ok(payload_digest(BODY)));
+        // formatLength written as a float (Go reads numbers as float64), padded base64 tail.
+        let h = format!(r#"{{"formatLength":{}.0e0,"formatTail":"Cn0="}}"#, BODY.len());
+        assert_eq!(manifest_digest(&signed(BODY, &[h])), Ok(payload_digest(BODY)));
+        // Nesting deeper than serde_json's limit in a field nobody reads is fine, as in Go.
+        let deep = format!("{BODY},\n   \"x\": {}{}", "[".repeat(500), "]".repeat(500));
+        let bytes = signed(&deep, &[header(deep.len())]);
+        assert_eq!(manifest_digest(&bytes), Ok(payload_digest(&deep)));
+        // Invalid UTF-8 inside a string: Go substitutes U+FFFD and still strips.
+        let mut raw = signed(BODY, &[header(BODY.len())]);
+        raw[BODY.len() - 3] = 0xff; // inside "mitr/busybox"
+        let mut payload = raw[..BODY.len()].to_vec();
+        payload.extend_from_slice(b"\n}");
+        assert_eq!(manifest_digest(&raw), Ok(Digest::sha256(&payload)));
+    }
+
+    #[test]
+    fn go_json_field_matching_decides_the_type() {
+        let text = String::from_utf8(signed(BODY, &[header(BODY.len())])).unwrap();
+        // Case-insensitive struct fields ('ſ' folds to 's'); libtrust wants exactly "signatures".
+        for key in ["Signatures", "SIGNATURES", "\u{17F}ignatures"] {
+            let bytes = text.replace("\"signatures\"", &format!("\"{key}\""));
+            assert_eq!(guess_media_type(bytes.as_bytes()), Some(DOCKER_V2_SCHEMA1_SIGNED));
+            assert_eq!(manifest_digest(bytes.as_bytes()), Err(ManifestError::MissingSignatures));
+        }
+        let body = BODY.replace("schemaVersion", "SchemaVersion");
+        let bytes = signed(&body, &[header(body.len())]);
+        assert_eq!(manifest_digest(&bytes), Ok(payload_digest(&body)));
+        // The last of several "signatures" members decides; null means unsigned: raw hash.
+        let unsigned = format!("{BODY},\n   \"Signatures\": [1],\n   \"signatures\": null\n}}");
+        let unsigned = unsigned.as_bytes();
+        assert_eq!(guess_media_type(unsigned), Some(DOCKER_V2_SCHEMA1));
+        assert_eq!(manifest_digest(unsigned), Ok(Digest::sha256(unsigned)));
+        // A recognised mediaType wins over schemaVersion 1 + signatures; a wrongly typed meta
+        // field makes Go's Unmarshal (hence the guess) fail. Both: raw hash.
+        #[rustfmt::skip]
+        let cases = [
+            (format!("\"mediaType\": \"{DOCKER_V2_SCHEMA2}\""), Some(DOCKER_V2_SCHEMA2)),
+            ("\"mediaType\": 5".into(), None),
+            ("\"schemaVersion\": 1.0".into(), None),
+            ("\"schemaVersion\": \"1\"".into(), None),
+        ];
+        for (extra, guess) in cases {
+            let body = format!("{BODY},\n   {extra}");
+            let bytes = signed(&body, &[header(body.len())]);
+            assert_eq!(guess_media_type(&bytes), guess, "{extra}");
+            assert_eq!(manifest_digest(&bytes), Ok(Digest::sha256(&bytes)), "{extra}");
+        }
+    }
+
+    #[test]
+    fn hostile_signature_blocks_are_errors() {
+        let err = |bytes: &[u8]| manifest_digest(bytes).unwrap_err();
+        let len = BODY.len();
+        let e = err(&signed(BODY, &[header(len + 10_000)]));
+        assert!(matches!(e, ManifestError::FormatLengthOutOfRange { .. }), "{e}");
+        let e = err(&signed(BODY, &[r#"{"formatLength":-1,"formatTail":"Cn0"}"#.into()]));
+        assert!(matches!(
+            e,
+            ManifestError::FormatLengthOutOfRange { format_length: -1, .. }
+        ));
+        use SignatureProblem::*;
+        #[rustfmt::skip]
+        let cases = [
+            (r#"{"formatTail":"Cn0"}"#, MissingFormatLength),
+            (r#"{"formatLength":"5","formatTail":"Cn0"}"#, MissingFormatLength),
+            (r#"{"formatLength":5}"#, MissingFormatTail),
+            (r#"{"formatLength":5,"formatTail":null}"#, MissingFormatTail),
+            (r#"{"formatLength":5,"formatTail":"C"}"#, FormatTailBase64),
+            (r#"{"formatLength":5,"formatTail":"C!0"}"#, FormatTailBase64),
+            ("[1]", ProtectedJson),
+            ("not json", ProtectedJson),
+        ];
+        for (h, problem) in cases {
+            let e = err(&signed(BODY, &[h.to_owned()]));
+            assert_eq!(e, ManifestError::InvalidSignature { index: 0, problem }, "{h}");
+        }
+        // "protected" that is not base64url at all, or empty (decodes to no JSON).
+        let text = String::from_utf8(signed(BODY, &[header(len)])).unwrap();
+        let p = URL_SAFE_NO_PAD.encode(header(len));
+        for (bad, problem) in [
+            ("!!!!", ProtectedBase64),
+            ("abcde", ProtectedBase64),
+            ("", ProtectedJson),
+        ] {
+            let e = err(text.replace(&p, bad).as_bytes());
+            assert_eq!(e, ManifestError::InvalidSignature { index: 0, problem }, "{bad:?}");
+        }
+        // Signatures must agree on formatLength and formatTail.
+        let e = err(&signed(BODY, &[header(len), header(len - 1)]));
+        assert_eq!(e, ManifestError::ConflictingSignatures { field: "formatLength" });
+        let other_tail = format!(r#"{{"formatLength":{len},"formatTail":"fQ"}}"#);
+        let e = err(&signed(BODY, &[header(len), other_tail]));
+        assert_eq!(e, ManifestError::ConflictingSignatures { field: "formatTail" });
+        assert_eq!(err(&signed(BODY, &[])), ManifestError::NoSignatures);
+        // Wrong types inside the signature list (Go's Unmarshal of []jsParsedSignature fails).
+        #[rustfmt::skip]
+        let bad = ["{\"protected\": 5}", "{\"signature\": []}", "{\"header\": \"x\"}",
+            "{\"header\": {\"x5c\": [1]}}", "{\"header\": {\"alg\": 1}}", "5"];
+        for bad in bad {
+            let bytes = format!("{BODY},\n   \"signatures\": [{bad}]\n}}");
+            let e = err(bytes.as_bytes());
+            assert!(matches!(e, ManifestError::InvalidSignatures(_)), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn guesses_schema2_documents_without_media_type() {
+        let cfg = format!(r#"{{"schemaVersion":2,"Config":{{"MediaType":"{OCI_CONFIG}"}},"config":null}}"#);
+        #[rustfmt::skip]
+        let cases = [
+            (r#"{"schemaVersion":2}"#, Some(OCI_MANIFEST)),
+            (r#"{"schemaVersion":2,"manifests":[{}]}"#, Some(OCI_INDEX)),
+            (r#"{"schemaVersion":2,"manifests":[]}"#, Some(OCI_MANIFEST)),
+            (r#"{"schemaVersion":2,"config":{"mediaType":"x"},"manifests":[{}]}"#, None),
+            (r#"{"schemaVersion":2,"config":{"mediaType":"x"}}"#, Some(OCI_MANIFEST)),
+            (&cfg, Some(OCI_MANIFEST)),
+            (r#"{"schemaVersion":2,"config":"x"}"#, None),
+            (r#"{"schemaVersion":2,"manifests":{}}"#, None),
+            (r#"{"schemaVersion":2,"manifests":[1]}"#, None),
+            (r#"{"schemaVersion":3}"#, None),
+            (r#"{"mediaType":"application/vnd.oci.image.index.v1+json"}"#, Some(OCI_INDEX)),
+        ];
+        for (doc, expected) in cases {
+            assert_eq!(guess_media_type(doc.as_bytes()), expected, "{doc}");
+        }
+    }
+}

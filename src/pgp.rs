@@ -10,6 +10,7 @@
 //! Trusted keys only ever come from a [`Keyring`] built by the caller from
 //! files or policy data; nothing here reads a GnuPG home or a keyserver.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 use std::time::{Duration, SystemTime};
@@ -18,8 +19,7 @@ use openpgp::cert::prelude::*;
 use openpgp::crypto::Password;
 use openpgp::packet::Signature;
 use openpgp::parse::stream::{
-    GoodChecksum, MessageLayer, MessageStructure, VerificationError, VerificationHelper,
-    VerifierBuilder,
+    GoodChecksum, MessageLayer, MessageStructure, VerificationError, VerificationHelper, VerifierBuilder,
 };
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
@@ -56,7 +56,9 @@ pub enum KeyError {
     SeveralSecretKeys(usize),
     #[error("no secret key material (this is a public key; give the secret key, e.g. `gpg --export-secret-keys FPR`)")]
     NoSecretKey,
-    #[error("key {fingerprint} has no valid, unexpired, unrevoked signing-capable (sub)key with secret material: {reason}")]
+    #[error(
+        "key {fingerprint} has no valid, unexpired, unrevoked signing-capable (sub)key with secret material: {reason}"
+    )]
     NoSigningKey { fingerprint: String, reason: String },
     #[error("the secret key is protected by a passphrase; give it with --passphrase-file FILE or IMGSIG_PASSPHRASE")]
     PassphraseNeeded,
@@ -268,10 +270,14 @@ fn fmt_time(t: SystemTime) -> String {
     }
 }
 
+type Outcome = Result<(String, String, SystemTime, String), EnvelopeError>;
+
 struct Helper<'k> {
     keys: &'k Keyring,
     now: SystemTime,
-    outcome: Option<Result<(String, String, SystemTime, String), EnvelopeError>>,
+    /// Set by `check`; kept outside the helper so that it survives when
+    /// sequoia returns an error and drops the helper.
+    outcome: &'k RefCell<Option<Outcome>>,
 }
 
 impl Helper<'_> {
@@ -408,17 +414,16 @@ impl VerificationHelper for Helper<'_> {
 
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
         let mut compression = 0usize;
+        let mut encrypted = false;
         let mut groups = Vec::new();
         for layer in structure {
             match layer {
                 MessageLayer::Compression { .. } => compression += 1,
-                MessageLayer::Encryption { .. } => {
-                    self.outcome = Some(Err(EnvelopeError::Encrypted));
-                }
+                MessageLayer::Encryption { .. } => encrypted = true,
                 MessageLayer::SignatureGroup { results } => groups.push(results),
             }
         }
-        let outcome = if matches!(self.outcome, Some(Err(EnvelopeError::Encrypted))) {
+        let outcome = if encrypted {
             Err(EnvelopeError::Encrypted)
         } else if compression > 1 {
             Err(EnvelopeError::NestedCompression(compression))
@@ -435,7 +440,7 @@ impl VerificationHelper for Helper<'_> {
             }
         };
         let failed = outcome.is_err();
-        self.outcome = Some(outcome);
+        *self.outcome.borrow_mut() = Some(outcome);
         if failed {
             Err(anyhow::anyhow!("signature rejected"))
         } else {
@@ -456,28 +461,28 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
         });
     }
     sniff(blob)?;
+    let outcome = RefCell::new(None);
     let helper = Helper {
         keys,
         now,
-        outcome: None,
+        outcome: &outcome,
     };
     // The buffer is larger than any acceptable payload, so the signature is
     // checked before content is released, and a bomb is cut off early.
     let builder = VerifierBuilder::from_bytes(blob)
         .map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?
         .buffer_size(MAX_PAYLOAD_SIZE + 1);
-    let mut verifier = match builder.with_policy(policy(), now, helper) {
-        Ok(v) => v,
-        Err(e) => return Err(malformed_or(e, None)),
-    };
-    let outcome = verifier.helper_mut().outcome.take();
-    let (primary, signing, created, hash) = match outcome {
-        Some(Ok(good)) => good,
-        Some(Err(e)) => return Err(e),
+    let result = builder.with_policy(policy(), now, helper);
+    let outcome = outcome.borrow_mut().take();
+    let (mut verifier, good) = match (result, outcome) {
+        (_, Some(Err(rejection))) => return Err(rejection),
+        (Err(e), _) => return Err(malformed(e)),
+        (Ok(v), Some(Ok(good))) => (v, good),
         // The payload was larger than the buffer: sequoia streams it and
         // checks at the end. We refuse it instead of reading on.
-        None => return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE)),
+        (Ok(_), None) => return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE)),
     };
+    let (primary, signing, created, hash) = good;
     let mut payload = Vec::new();
     (&mut verifier)
         .take(MAX_PAYLOAD_SIZE as u64 + 1)
@@ -487,7 +492,9 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
         return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE));
     }
     if !verifier.message_processed() {
-        return Err(EnvelopeError::Malformed("trailing data after the signed message".into()));
+        return Err(EnvelopeError::Malformed(
+            "trailing data after the signed message".into(),
+        ));
     }
     Ok(VerifiedEnvelope {
         payload,
@@ -498,7 +505,7 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
     })
 }
 
-fn malformed_or(e: anyhow::Error, _ctx: Option<&str>) -> EnvelopeError {
+fn malformed(e: anyhow::Error) -> EnvelopeError {
     if let Some(openpgp::Error::MalformedMessage(m)) = e.downcast_ref::<openpgp::Error>() {
         if m.contains("encrypt") {
             return EnvelopeError::Encrypted;
@@ -608,7 +615,11 @@ impl SigningKey {
                 .creation_time(time)
                 .build()
                 .map_err(err)?;
-            let mut literal = LiteralWriter::new(signer).date(time).map_err(err)?.build().map_err(err)?;
+            let mut literal = LiteralWriter::new(signer)
+                .date(time)
+                .map_err(err)?
+                .build()
+                .map_err(err)?;
             std::io::Write::write_all(&mut literal, payload).map_err(|e| SignError(e.to_string()))?;
             literal.finalize().map_err(err)?;
         }
@@ -621,7 +632,9 @@ impl SigningKey {
 struct BorrowedSigner<'a>(&'a mut (dyn openpgp::crypto::Signer + Send + Sync));
 
 impl openpgp::crypto::Signer for BorrowedSigner<'_> {
-    fn public(&self) -> &openpgp::packet::Key<openpgp::packet::key::PublicParts, openpgp::packet::key::UnspecifiedRole> {
+    fn public(
+        &self,
+    ) -> &openpgp::packet::Key<openpgp::packet::key::PublicParts, openpgp::packet::key::UnspecifiedRole> {
         self.0.public()
     }
 

@@ -73,7 +73,9 @@ fn hint_for(code: &str) -> Option<&'static str> {
     Some(match code {
         "terminal-output" => "redirect stdout to a file or use -o FILE",
         "passphrase-needed" => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",
-        "invalid-key" => "the key file must be an OpenPGP key (armored or binary), e.g. from `gpg --export-secret-keys FPR`",
+        "invalid-key" => {
+            "the key file must be an OpenPGP key (armored or binary), e.g. from `gpg --export-secret-keys FPR`"
+        }
         "invalid-keyring" => "a keyring is an OpenPGP public key file, e.g. from `gpg --export FPR > key.gpg`",
         _ => return None,
     })

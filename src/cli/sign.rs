@@ -102,7 +102,10 @@ fn load_key(args: &SignArgs, now: SystemTime) -> Result<SigningKey, Failure> {
             KeyError::WrongPassphrase(_) => "wrong-passphrase",
             _ => "invalid-key",
         };
-        Failure::input(code, anyhow::Error::new(e).context(format!("key file {}", args.key.display())))
+        Failure::input(
+            code,
+            anyhow::Error::new(e).context(format!("key file {}", args.key.display())),
+        )
     })
 }
 
@@ -121,8 +124,13 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("refusing to write a binary signature to a terminal"),
         ));
     }
-    if args.manifest.as_deref() == Some(std::ffi::OsStr::new("-")) && args.passphrase_file.as_deref() == Some(std::path::Path::new("-")) {
-        return Err(Failure::input("conflicting-flags", anyhow!("stdin cannot be both the manifest and the passphrase")));
+    if args.manifest.as_deref() == Some(std::ffi::OsStr::new("-"))
+        && args.passphrase_file.as_deref() == Some(std::path::Path::new("-"))
+    {
+        return Err(Failure::input(
+            "conflicting-flags",
+            anyhow!("stdin cannot be both the manifest and the passphrase"),
+        ));
     }
     let identity = DockerReference::parse_normalized(&args.identity)
         .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {:?}: {e}", args.identity)))?;
@@ -176,7 +184,10 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let env = pgp::verify(&blob, &own, now)
         .map_err(|e| Failure::outside("signing-failed", anyhow!("the new signature does not verify: {e}")))?;
     if env.payload != payload {
-        return Err(Failure::outside("signing-failed", anyhow!("the new signature carries other content")));
+        return Err(Failure::outside(
+            "signing-failed",
+            anyhow!("the new signature carries other content"),
+        ));
     }
 
     match &out {

@@ -88,12 +88,19 @@ struct Checked {
     result: Result<(), Rejection>,
 }
 
-fn check_one(blob: &[u8], keys: &Keyring, digest: &Digest, identity: &DockerReference, now: SystemTime) -> (Option<Opened>, Result<(), Rejection>) {
+fn check_one(
+    blob: &[u8],
+    keys: &Keyring,
+    digest: &Digest,
+    identity: &DockerReference,
+    now: SystemTime,
+) -> (Option<Opened>, Result<(), Rejection>) {
     let opened = match signature::open(blob, keys, now) {
         Ok(o) => o,
         Err(r) => return (None, Err(r)),
     };
-    let result = signature::check_digest(&opened, digest).and_then(|()| signature::check_identity_exact(&opened, identity));
+    let result =
+        signature::check_digest(&opened, digest).and_then(|()| signature::check_identity_exact(&opened, identity));
     (Some(opened), result)
 }
 
@@ -140,7 +147,10 @@ fn human_line(index: usize, total: usize, c: &Checked) -> String {
                 .as_ref()
                 .map(|s| format!(" (key {})", s.primary_fingerprint))
                 .unwrap_or_default();
-            format!("signature {index}/{total} ({}): rejected [{}]{by}: {}", c.source, r.code, r.message)
+            format!(
+                "signature {index}/{total} ({}): rejected [{}]{by}: {}",
+                c.source, r.code, r.message
+            )
         }
         (Ok(()), None) => format!("signature {index}/{total} ({}): accepted", c.source),
     }
@@ -155,7 +165,10 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         let name = FileArg::Path(path.clone());
         let bytes = read_limited("keyring", &name, 64 * 1024 * 1024)?;
         keys.add_keyring_bytes(&bytes).map_err(|e| {
-            Failure::input("invalid-keyring", anyhow::Error::new(e).context(format!("keyring {}", path.display())))
+            Failure::input(
+                "invalid-keyring",
+                anyhow::Error::new(e).context(format!("keyring {}", path.display())),
+            )
         })?;
     }
 
@@ -170,7 +183,10 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
     for s in &args.signatures {
         let name = FileArg::from(s.as_os_str());
         if name == FileArg::Std && manifest_arg == FileArg::Std {
-            return Err(Failure::input("conflicting-flags", anyhow!("stdin cannot be both the manifest and a signature")));
+            return Err(Failure::input(
+                "conflicting-flags",
+                anyhow!("stdin cannot be both the manifest and a signature"),
+            ));
         }
         let blob = match read_limited("signature", &name, MAX_SIGNATURE_SIZE) {
             Ok(b) => Ok(b),

@@ -64,12 +64,16 @@ pub fn assert_exit(o: &Output, code: i32) {
 /// Parse stdout as one JSON document.
 #[track_caller]
 pub fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n--- stderr\n{}", stdout(o), stderr(o)))
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n--- stderr\n{}", stdout(o), stderr(o)))
 }
 
 /// A fresh temporary directory, removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("imgsig-test-").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("imgsig-test-")
+        .tempdir()
+        .expect("tempdir")
 }
 
 /// The running peer lab: every `LAB_*` value from its env.sh.
@@ -97,7 +101,11 @@ impl Lab {
     /// Export a secret key from the lab's GnuPG home into `dir`.
     pub fn export_secret_key(&self, fpr: &str, dir: &Path, name: &str) -> PathBuf {
         let out = run(self.cmd("gpg").args(["--batch", "--export-secret-keys", fpr]));
-        assert!(out.status.success() && !out.stdout.is_empty(), "gpg export failed: {}", stderr(&out));
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "gpg export failed: {}",
+            stderr(&out)
+        );
         let p = dir.join(name);
         std::fs::write(&p, &out.stdout).unwrap();
         p
@@ -140,6 +148,8 @@ pub fn lab() -> &'static Lab {
             script = script.display(),
             dir = dir.display()
         );
+        // The watchdog must outlive this process, so it is never waited for.
+        #[allow(clippy::zombie_processes)]
         Command::new("setsid")
             .args(["sh", "-c", &watchdog])
             .stdin(Stdio::null())
