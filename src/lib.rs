@@ -13,6 +13,7 @@ pub mod digest;
 pub mod json;
 pub mod manifest;
 pub mod pgp;
+pub mod policy;
 pub mod reference;
 pub mod signature;
 pub mod time;

@@ -13,8 +13,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod io;
 mod misc;
 mod output;
+mod report;
 mod sign;
 mod verify;
+mod verify_policy;
 
 pub use output::SCHEMA_VERSION;
 

@@ -1,12 +1,15 @@
 //! `imgsig verify`: check an image's signatures.
 //!
-//! Keyring mode (`--keyring`): accepted when at least one signature is
-//! valid, made by a key in the keyrings, for the manifest's digest and for
-//! the expected identity (equal after normalisation, as
-//! `skopeo standalone-verify` checks).
+//! Two forms:
+//! - policy (default): a containers-policy.json decides, as skopeo, podman
+//!   and CRI-O would (see `verify_policy.rs`);
+//! - keyring (`--keyring`): accepted when at least one signature is valid,
+//!   made by a key in the keyrings, for the manifest's digest and for the
+//!   expected identity (equal after normalisation, as
+//!   `skopeo standalone-verify` checks).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::anyhow;
@@ -14,45 +17,154 @@ use clap::Args;
 use serde::Serialize;
 
 use super::io::{read_limited, write_stdout};
-use super::output::{print_json, SignerJson, SCHEMA_VERSION};
+use super::output::{print_json, SCHEMA_VERSION};
+use super::report::{Checked, SignatureJson};
 use super::sign::MAX_MANIFEST_SIZE;
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::digest::Digest;
 use crate::manifest;
-use crate::pgp::{Keyring, MAX_SIGNATURE_SIZE};
+use crate::pgp::{EnvelopeError, Keyring, MAX_SIGNATURE_SIZE};
+use crate::policy::SignatureInput;
 use crate::reference::DockerReference;
 use crate::signature::{self, Opened, Rejection};
 
 pub const EXAMPLES: &str = "EXAMPLES:
-  # Accept the image if one signature is by a key in signer.pub and names this image
-  imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
+  # Decide with a policy file, as podman and CRI-O would
+  imgsig verify --policy policy.json --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json signature-1 signature-2
 
-  # The same, as JSON for scripts (exit code 0 accepted, 1 rejected)
-  imgsig verify --output json --keyring vendor.gpg --keyring ours.asc \\
-      --identity registry.example.com/ns/app:1.0 --manifest manifest.json sig
+  # A skopeo dir: image (manifest.json + signature-N)
+  imgsig verify --policy policy.json dir:/srv/images/app
 
-  # Pull exactly what was verified
+  # Signatures stored as DIR/signature-1, DIR/signature-2, …
+  imgsig verify --policy policy.json --identity registry.example.com/ns/app:1.0 \\
+      --manifest manifest.json --signatures sigs/
+
+  # No policy: accept one signature by a key in signer.pub that names this image
+  imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
+      --manifest manifest.json signature-1
+
+  # JSON for scripts (exit code 0 accepted, 1 rejected); pull exactly what was verified
+  imgsig verify --output json --policy policy.json --identity example.com/app:1.0 --manifest m.json sig
   podman pull \"$(imgsig verify --keyring k.gpg --identity example.com/app:1.0 --manifest m.json sig)\"";
+
+/// Most signature files read from one directory (the reference's lookaside limit).
+pub const MAX_SIGNATURES: usize = 128;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Trusted public keys (armored or binary keyring); repeat for several files
-    #[arg(long, value_name = "FILE", required = true)]
+    /// Policy file (containers-policy.json). Default: $HOME/.config/containers/policy.json, then /etc/containers/policy.json
+    #[arg(long, value_name = "FILE", conflicts_with = "keyring")]
+    pub policy: Option<PathBuf>,
+    /// Instead of a policy: trust the keys in this keyring (armored or binary); repeat for several files
+    #[arg(long, value_name = "FILE")]
     pub keyring: Vec<PathBuf>,
     /// The image reference the signatures must name, e.g. registry.example.com/ns/app:1.0
     #[arg(long, value_name = "REF")]
-    pub identity: String,
+    pub identity: Option<String>,
     /// The image's manifest file (`-` for stdin)
     #[arg(long, value_name = "FILE")]
-    pub manifest: OsString,
-    /// Signature files to check
-    #[arg(value_name = "SIGNATURE_FILE", required = true)]
-    pub signatures: Vec<OsString>,
+    pub manifest: Option<OsString>,
+    /// Read DIR/signature-1, DIR/signature-2, … up to the first missing one
+    #[arg(long, value_name = "DIR", conflicts_with = "keyring")]
+    pub signatures: Option<PathBuf>,
+    /// Signature files, or one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it)
+    #[arg(value_name = "SIGNATURE_FILE|dir:PATH")]
+    pub inputs: Vec<OsString>,
+}
+
+pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.keyring.is_empty() {
+        super::verify_policy::run(args, format)
+    } else {
+        run_keyring(args, format)
+    }
+}
+
+fn usage(msg: &str) -> Failure {
+    Failure::input("usage", anyhow!("{msg}"))
+}
+
+/// `--identity` for the keyring form: normalised, compared exactly.
+pub fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
+    DockerReference::parse_normalized(s)
+        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {s:?}: {e}")))
+}
+
+/// Read and hash a manifest. The digest error is returned separately:
+/// the keyring form treats it as unusable input, the policy form (like
+/// containers/image) as a reason to reject signatures.
+pub fn read_manifest(name: &FileArg) -> Result<(Vec<u8>, Result<Digest, String>), Failure> {
+    let bytes = read_limited("manifest", name, MAX_MANIFEST_SIZE)?;
+    let digest = manifest::manifest_digest(&bytes).map_err(|e| e.to_string());
+    Ok((bytes, digest))
+}
+
+/// Read one signature file; a file over the size limit is a rejected
+/// signature, not an input error.
+pub fn read_signature(name: &FileArg) -> Result<Result<Vec<u8>, Rejection>, Failure> {
+    match read_limited("signature", name, MAX_SIGNATURE_SIZE) {
+        Ok(b) => Ok(Ok(b)),
+        Err(f) if f.code == "input-too-large" => Ok(Err(Rejection::from(EnvelopeError::TooLarge {
+            size: MAX_SIGNATURE_SIZE + 1,
+            limit: MAX_SIGNATURE_SIZE,
+        }))),
+        Err(f) => Err(f),
+    }
+}
+
+/// Read signature files named on the command line.
+pub fn read_signature_args(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<SignatureInput>, Failure> {
+    // Read every signature before judging any, so an unusable argument is
+    // reported as such (exit 2) rather than as a rejection.
+    let mut out = Vec::with_capacity(inputs.len());
+    for s in inputs {
+        let name = FileArg::from(s.as_os_str());
+        if name == FileArg::Std && *manifest == FileArg::Std {
+            return Err(usage("stdin cannot be both the manifest and a signature"));
+        }
+        out.push(SignatureInput {
+            source: name.to_string(),
+            blob: read_signature(&name)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Read `dir/signature-1`, `dir/signature-2`, … up to the first missing one.
+pub fn read_signature_dir(dir: &Path, prefix: &str) -> Result<Vec<SignatureInput>, Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::input(
+            "unreadable-input",
+            anyhow!("{} is not a directory", dir.display()),
+        ));
+    }
+    let mut out = Vec::new();
+    for n in 1.. {
+        let path = dir.join(format!("{prefix}signature-{n}"));
+        if std::fs::symlink_metadata(&path).is_err() {
+            break;
+        }
+        if n > MAX_SIGNATURES {
+            return Err(Failure::input(
+                "too-many-signatures",
+                anyhow!(
+                    "{} holds more than {MAX_SIGNATURES} signatures; assuming that is unreasonable",
+                    dir.display()
+                ),
+            ));
+        }
+        let name = FileArg::Path(path);
+        out.push(SignatureInput {
+            source: name.to_string(),
+            blob: read_signature(&name)?,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Serialize)]
-struct VerifyDoc {
+struct KeyringDoc {
     schema_version: u32,
     command: &'static str,
     mode: &'static str,
@@ -65,103 +177,45 @@ struct VerifyDoc {
     signatures: Vec<SignatureJson>,
 }
 
-#[derive(Debug, Serialize)]
-struct SignatureJson {
-    index: usize,
-    source: String,
-    verdict: &'static str,
-    reason: Option<&'static str>,
-    message: String,
-    signer: Option<SignerJson>,
-    signature_created: Option<i64>,
-    hash_algorithm: Option<String>,
-    signed_identity: Option<String>,
-    signed_digest: Option<String>,
-    creator: Option<String>,
-    timestamp: Option<i64>,
-}
-
 /// The outcome for one signature: what was learnt, and the verdict.
-struct Checked {
+struct Outcome {
     source: String,
     opened: Option<Opened>,
     result: Result<(), Rejection>,
 }
 
-fn check_one(
-    blob: &[u8],
-    keys: &Keyring,
-    digest: &Digest,
-    identity: &DockerReference,
-    now: SystemTime,
-) -> (Option<Opened>, Result<(), Rejection>) {
-    let opened = match signature::open(blob, keys, now) {
-        Ok(o) => o,
-        Err(r) => return (None, Err(r)),
-    };
-    let result =
-        signature::check_digest(&opened, digest).and_then(|()| signature::check_identity_exact(&opened, identity));
-    (Some(opened), result)
-}
-
-fn to_json(index: usize, c: &Checked) -> SignatureJson {
-    let signer = c
-        .opened
-        .as_ref()
-        .map(|o| &o.signer)
-        .or_else(|| c.result.as_ref().err().and_then(|r| r.signer.as_ref()));
-    let claim = c.opened.as_ref().map(|o| &o.claim);
-    SignatureJson {
-        index,
-        source: c.source.clone(),
-        verdict: if c.result.is_ok() { "accepted" } else { "rejected" },
-        reason: c.result.as_ref().err().map(|r| r.code),
-        message: match &c.result {
-            Ok(()) => "valid signature by a trusted key for this image and digest".into(),
-            Err(r) => r.message.clone(),
-        },
-        signer: signer.map(SignerJson::from),
-        signature_created: signer.map(|s| s.created),
-        hash_algorithm: signer.map(|s| s.hash_algorithm.clone()),
-        signed_identity: claim.map(|c| c.docker_reference().to_owned()),
-        signed_digest: claim.map(|c| c.manifest_digest().to_string()),
-        creator: claim.and_then(|c| c.creator().map(str::to_owned)),
-        timestamp: claim.and_then(|c| c.timestamp()),
-    }
-}
-
-fn human_line(index: usize, total: usize, c: &Checked) -> String {
-    match (&c.result, &c.opened) {
-        (Ok(()), Some(o)) => format!(
-            "signature {index}/{total} ({}): accepted: key {} (signing key {}), identity {}, digest {}, signed {}",
-            c.source,
-            o.signer.primary_fingerprint,
-            o.signer.signing_fingerprint,
-            o.claim.docker_reference(),
-            o.claim.manifest_digest(),
-            crate::time::rfc3339(o.claim.timestamp().unwrap_or(o.signer.created)),
-        ),
-        (Err(r), _) => {
-            let by = r
-                .signer
-                .as_ref()
-                .map(|s| format!(" (key {})", s.primary_fingerprint))
-                .unwrap_or_default();
-            format!(
-                "signature {index}/{total} ({}): rejected [{}]{by}: {}",
-                c.source, r.code, r.message
-            )
+impl Outcome {
+    fn checked(&self, index: usize) -> Checked<'_> {
+        Checked {
+            index,
+            source: &self.source,
+            opened: self.opened.as_ref(),
+            result: &self.result,
         }
-        (Ok(()), None) => format!("signature {index}/{total} ({}): accepted", c.source),
     }
 }
 
-pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
-    let identity = DockerReference::parse_normalized(&args.identity)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {:?}: {e}", args.identity)))?;
+fn check_one(blob: &[u8], keys: &Keyring, digest: &Digest, identity: &DockerReference, now: SystemTime) -> Outcome {
+    let mut out = Outcome {
+        source: String::new(),
+        opened: None,
+        result: Ok(()),
+    };
+    match signature::open(blob, keys, now) {
+        Ok(o) => {
+            out.result =
+                signature::check_digest(&o, digest).and_then(|()| signature::check_identity_exact(&o, identity));
+            out.opened = Some(o);
+        }
+        Err(r) => out.result = Err(r),
+    }
+    out
+}
 
+/// Load keyring files into one keyring (unusable files are input errors).
+pub fn load_keyrings(paths: &[PathBuf]) -> Result<Keyring, Failure> {
     let mut keys = Keyring::new();
-    for path in &args.keyring {
+    for path in paths {
         let name = FileArg::Path(path.clone());
         let bytes = read_limited("keyring", &name, 64 * 1024 * 1024)?;
         keys.add_keyring_bytes(&bytes).map_err(|e| {
@@ -171,51 +225,56 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
             )
         })?;
     }
+    Ok(keys)
+}
 
-    let manifest_arg = FileArg::from(args.manifest.as_os_str());
-    let manifest_bytes = read_limited("manifest", &manifest_arg, MAX_MANIFEST_SIZE)?;
-    let digest = manifest::manifest_digest(&manifest_bytes)
-        .map_err(|e| Failure::input("invalid-manifest", anyhow!("manifest {manifest_arg}: {e}")))?;
-
-    // Read every signature before judging any, so an unusable argument is
-    // reported as such (exit 2) rather than as a rejection.
-    let mut blobs = Vec::with_capacity(args.signatures.len());
-    for s in &args.signatures {
-        let name = FileArg::from(s.as_os_str());
-        if name == FileArg::Std && manifest_arg == FileArg::Std {
-            return Err(Failure::input(
-                "conflicting-flags",
-                anyhow!("stdin cannot be both the manifest and a signature"),
-            ));
-        }
-        let blob = match read_limited("signature", &name, MAX_SIGNATURE_SIZE) {
-            Ok(b) => Ok(b),
-            Err(f) if f.code == "input-too-large" => Err(Rejection::from(crate::pgp::EnvelopeError::TooLarge {
-                size: MAX_SIGNATURE_SIZE + 1,
-                limit: MAX_SIGNATURE_SIZE,
-            })),
-            Err(f) => return Err(f),
-        };
-        blobs.push((name.to_string(), blob));
+fn run_keyring(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    let identity = args
+        .identity
+        .as_deref()
+        .ok_or_else(|| usage("--keyring needs --identity REF, --manifest FILE and signature files"))?;
+    let manifest_arg = args
+        .manifest
+        .as_deref()
+        .map(FileArg::from)
+        .ok_or_else(|| usage("--keyring needs --manifest FILE"))?;
+    if args.inputs.is_empty() {
+        return Err(usage("--keyring needs at least one SIGNATURE_FILE"));
     }
+    if let Some(d) = args.inputs.iter().find(|i| i.to_string_lossy().starts_with("dir:")) {
+        return Err(usage(&format!(
+            "{} is a dir: image; use it with --policy (or name its signature files directly)",
+            d.to_string_lossy()
+        )));
+    }
+    let identity = parse_identity(identity)?;
+    let keys = load_keyrings(&args.keyring)?;
+    let (_, digest) = read_manifest(&manifest_arg)?;
+    let digest = digest.map_err(|e| Failure::input("invalid-manifest", anyhow!("manifest {manifest_arg}: {e}")))?;
+    let blobs = read_signature_args(&args.inputs, &manifest_arg)?;
 
     let now = SystemTime::now();
-    let checked: Vec<Checked> = blobs
+    let outcomes: Vec<Outcome> = blobs
         .into_iter()
-        .map(|(source, blob)| {
-            let (opened, result) = match blob {
+        .map(|SignatureInput { source, blob }| {
+            let mut o = match blob {
                 Ok(b) => check_one(&b, &keys, &digest, &identity, now),
-                Err(r) => (None, Err(r)),
+                Err(r) => Outcome {
+                    source: String::new(),
+                    opened: None,
+                    result: Err(r),
+                },
             };
-            Checked { source, opened, result }
+            o.source = source;
+            o
         })
         .collect();
 
-    let accepted = checked.iter().any(|c| c.result.is_ok());
+    let accepted = outcomes.iter().any(|c| c.result.is_ok());
     let verified_reference = format!("{}@{}", identity.name(), digest);
-    let total = checked.len();
-    for (i, c) in checked.iter().enumerate() {
-        eprintln!("imgsig: {}", human_line(i + 1, total, c));
+    let total = outcomes.len();
+    for (i, c) in outcomes.iter().enumerate() {
+        eprintln!("imgsig: {}", c.checked(i + 1).human(total));
     }
     if accepted {
         eprintln!("imgsig: ACCEPTED: {identity} (manifest {digest}) has a valid signature; pull {verified_reference}");
@@ -225,7 +284,7 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         );
     }
     match format {
-        OutputFormat::Json => print_json(&VerifyDoc {
+        OutputFormat::Json => print_json(&KeyringDoc {
             schema_version: SCHEMA_VERSION,
             command: "verify",
             mode: "keyring",
@@ -235,7 +294,14 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
             verified_reference: accepted.then(|| verified_reference.clone()),
             keyrings: args.keyring.iter().map(|p| p.display().to_string()).collect(),
             trusted_fingerprints: keys.fingerprints(),
-            signatures: checked.iter().enumerate().map(|(i, c)| to_json(i + 1, c)).collect(),
+            signatures: outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    c.checked(i + 1)
+                        .to_json("valid signature by a trusted key for this image and digest")
+                })
+                .collect(),
         }),
         OutputFormat::Human => {
             if accepted {

@@ -1,0 +1,364 @@
+//! Scope resolution and evaluation of a policy for one image.
+//!
+//! Semantics of containers/image `signature/policy_eval.go`: the most
+//! specific scope wins (never merged); requirements are ANDed; within one
+//! `signedBy`, one acceptable signature suffices; a signature that is
+//! invalid, by another key, or for another identity or digest never counts.
+//! Unlike the reference, every requirement and every signature is evaluated
+//! (no early exit), so the report can say everything that was found; the
+//! verdict is the same.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::digest::Digest;
+use crate::reference::DockerReference;
+use crate::signature::{self, Opened, Rejection};
+
+use super::identity::{self, Mismatch};
+use super::{KeyType, Policy, Requirement, SignedBy};
+
+/// The image being evaluated, as a transport sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRef {
+    /// `docker://` (or any docker-named image): a reference with a tag or a digest.
+    Docker(DockerReference),
+    /// `dir:` — an absolute, cleaned path. No docker reference.
+    Dir(PathBuf),
+}
+
+impl ImageRef {
+    pub fn transport(&self) -> &'static str {
+        match self {
+            ImageRef::Docker(_) => "docker",
+            ImageRef::Dir(_) => "dir",
+        }
+    }
+
+    /// The scope identity used first in policy lookup.
+    pub fn policy_identity(&self) -> String {
+        match self {
+            ImageRef::Docker(r) => r.policy_identity(),
+            ImageRef::Dir(p) => p.display().to_string(),
+        }
+    }
+
+    /// Less specific scopes, most specific first.
+    pub fn policy_namespaces(&self) -> Vec<String> {
+        match self {
+            ImageRef::Docker(r) => r.policy_namespaces(),
+            ImageRef::Dir(p) => p
+                .ancestors()
+                .skip(1)
+                .filter(|a| *a != Path::new("/") && !a.as_os_str().is_empty())
+                .map(|a| a.display().to_string())
+                .collect(),
+        }
+    }
+
+    /// The image's docker reference, for identity rules that need one.
+    pub fn docker_reference(&self) -> Option<&DockerReference> {
+        match self {
+            ImageRef::Docker(r) => Some(r),
+            ImageRef::Dir(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRef::Docker(r) => write!(f, "docker://{r}"),
+            ImageRef::Dir(p) => write!(f, "dir:{}", p.display()),
+        }
+    }
+}
+
+/// Which part of the policy applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeMatch {
+    /// `Some((transport, scope))` for a `transports` entry; `None` for `default`.
+    pub entry: Option<(String, String)>,
+    /// Every scope that was tried, in order, up to and including the match.
+    pub tried: Vec<String>,
+}
+
+impl ScopeMatch {
+    pub fn describe(&self) -> String {
+        match &self.entry {
+            Some((t, s)) if s.is_empty() => format!("transports.{t}[\"\"] (the {t} transport's default)"),
+            Some((t, s)) => format!("transports.{t}[{s:?}]"),
+            None => "default".to_owned(),
+        }
+    }
+}
+
+impl Policy {
+    /// The requirements that apply to `image`: the most specific scope of
+    /// its transport, else the transport's `""` scope, else `default`.
+    pub fn requirements_for(&self, image: &ImageRef) -> (ScopeMatch, &[Requirement]) {
+        let mut tried = Vec::new();
+        if let Some(t) = self.transports.iter().find(|t| t.name == image.transport()) {
+            let candidates = std::iter::once(image.policy_identity())
+                .chain(image.policy_namespaces())
+                .chain(std::iter::once(String::new()));
+            for c in candidates {
+                tried.push(c.clone());
+                if let Some(s) = t.scopes.iter().find(|s| s.scope == c) {
+                    return (
+                        ScopeMatch {
+                            entry: Some((t.name.clone(), c)),
+                            tried,
+                        },
+                        &s.requirements,
+                    );
+                }
+            }
+        }
+        tried.push("default".into());
+        (ScopeMatch { entry: None, tried }, &self.default)
+    }
+}
+
+/// One signature handed to the evaluator.
+#[derive(Debug, Clone)]
+pub struct SignatureInput {
+    /// Where it came from (path or URL), for reports.
+    pub source: String,
+    /// Its bytes, or why they could not be used (e.g. too large).
+    pub blob: Result<Vec<u8>, Rejection>,
+}
+
+/// Everything the evaluator needs about the image.
+#[derive(Debug)]
+pub struct Subject<'a> {
+    pub image: &'a ImageRef,
+    /// Digest of the manifest, or why it could not be computed.
+    pub manifest_digest: Result<&'a Digest, &'a str>,
+    pub signatures: &'a [SignatureInput],
+    /// Human description of where signatures were looked for.
+    pub looked_in: &'a str,
+    pub now: SystemTime,
+}
+
+/// The verdict on one signature under one `signedBy` requirement.
+#[derive(Debug, Clone)]
+pub struct SignatureResult {
+    pub index: usize,
+    pub source: String,
+    pub result: Result<(), Rejection>,
+    /// Set when the envelope was authentic and the claim parsed.
+    pub opened: Option<Opened>,
+}
+
+/// The verdict on one requirement.
+#[derive(Debug, Clone)]
+pub struct RequirementResult {
+    pub index: usize,
+    pub requirement: Requirement,
+    pub result: Result<(), RequirementRejection>,
+    /// Per-signature results (signedBy only).
+    pub signatures: Vec<SignatureResult>,
+}
+
+/// Why a requirement rejected the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequirementRejection {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn rr(code: &'static str, message: impl Into<String>) -> RequirementRejection {
+    RequirementRejection {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The decision for one image.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub image: ImageRef,
+    pub scope: ScopeMatch,
+    pub requirements: Vec<RequirementResult>,
+    pub accepted: bool,
+}
+
+/// Evaluate `policy` for `subject`.
+pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
+    let (scope, reqs) = policy.requirements_for(subject.image);
+    let requirements: Vec<RequirementResult> = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, req)| evaluate_requirement(i + 1, req, subject))
+        .collect();
+    // Fail closed: an empty list can't come out of the parser, but if it did
+    // it must not accept.
+    let accepted = !requirements.is_empty() && requirements.iter().all(|r| r.result.is_ok());
+    Decision {
+        image: subject.image.clone(),
+        scope,
+        requirements,
+        accepted,
+    }
+}
+
+fn evaluate_requirement(index: usize, req: &Requirement, subject: &Subject) -> RequirementResult {
+    let mut signatures = Vec::new();
+    let result = match req {
+        Requirement::InsecureAcceptAnything => Ok(()),
+        Requirement::Reject => Err(rr(
+            "policy-reject",
+            format!("running image {} is rejected by policy", subject.image),
+        )),
+        Requirement::SignedBaseLayer => Err(rr(
+            "unsupported-requirement",
+            "signedBaseLayer is not implemented (by containers/image either); it never accepts",
+        )),
+        Requirement::SigstoreSigned => Err(rr(
+            "sigstore-unsupported",
+            "sigstoreSigned requires sigstore (cosign) signatures, which imgsig does not support",
+        )),
+        Requirement::SignedBy(sb) => {
+            let (result, sigs) = evaluate_signed_by(sb, subject);
+            signatures = sigs;
+            result
+        }
+    };
+    RequirementResult {
+        index,
+        requirement: req.clone(),
+        result,
+        signatures,
+    }
+}
+
+fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), RequirementRejection>, Vec<SignatureResult>) {
+    if sb.key_type != KeyType::GpgKeys {
+        return (
+            Err(rr(
+                "unsupported-key-type",
+                format!("keyType {:?} is not implemented; only GPGKeys is", sb.key_type.as_str()),
+            )),
+            Vec::new(),
+        );
+    }
+    if !sb.keys.errors.is_empty() {
+        return (
+            Err(rr(
+                "key-unusable",
+                format!("the requirement's keys cannot be used: {}", sb.keys.errors.join("; ")),
+            )),
+            Vec::new(),
+        );
+    }
+    if sb.keys.keyring.is_empty() {
+        return (Err(rr("no-keys", "no public keys imported")), Vec::new());
+    }
+    if subject.signatures.is_empty() {
+        return (
+            Err(rr(
+                "no-signatures",
+                format!(
+                    "a signature was required, but no signature exists (looked in {})",
+                    subject.looked_in
+                ),
+            )),
+            Vec::new(),
+        );
+    }
+    let results: Vec<SignatureResult> = subject
+        .signatures
+        .iter()
+        .enumerate()
+        .map(|(i, s)| check_signature(i + 1, s, sb, subject))
+        .collect();
+    if results.iter().any(|r| r.result.is_ok()) {
+        return (Ok(()), results);
+    }
+    let reasons: Vec<String> = results
+        .iter()
+        .map(|r| {
+            format!(
+                "signature {} ({}): {}",
+                r.index,
+                r.source,
+                r.result.as_ref().err().map(|e| e.message.as_str()).unwrap_or("")
+            )
+        })
+        .collect();
+    let message = if reasons.len() == 1 {
+        reasons[0].clone()
+    } else {
+        format!(
+            "none of the {} signatures was accepted: {}",
+            reasons.len(),
+            reasons.join("; ")
+        )
+    };
+    (Err(rr("no-valid-signature", message)), results)
+}
+
+fn check_signature(index: usize, input: &SignatureInput, sb: &SignedBy, subject: &Subject) -> SignatureResult {
+    let mut out = SignatureResult {
+        index,
+        source: input.source.clone(),
+        result: Ok(()),
+        opened: None,
+    };
+    let blob = match &input.blob {
+        Ok(b) => b,
+        Err(r) => {
+            out.result = Err(r.clone());
+            return out;
+        }
+    };
+    let opened = match signature::open(blob, &sb.keys.keyring, subject.now) {
+        Ok(o) => o,
+        Err(r) => {
+            out.result = Err(r);
+            return out;
+        }
+    };
+    let signer = Some(opened.signer.clone());
+    out.result = match subject.manifest_digest {
+        Err(why) => Err(Rejection {
+            code: "manifest-digest-error",
+            message: format!("the manifest's digest cannot be computed: {why}"),
+            signer: signer.clone(),
+        }),
+        Ok(d) => signature::check_digest(&opened, d),
+    }
+    .and_then(|()| {
+        let intended = subject.image.docker_reference();
+        identity::matches(&sb.signed_identity, intended, opened.claim.docker_reference()).map_err(|m| {
+            let rule = sb.signed_identity.type_name();
+            match m {
+                Mismatch::InvalidSigned(e) => Rejection {
+                    code: "invalid-signed-identity",
+                    message: format!("invalid docker reference {:?} in signature: {e}", opened.claim.docker_reference()),
+                    signer: signer.clone(),
+                },
+                Mismatch::NoImageIdentity => Rejection {
+                    code: "identity-mismatch",
+                    message: format!(
+                        "signedIdentity {rule} needs the image's docker reference, and {} has none (use exactReference or exactRepository, or give --identity)",
+                        subject.image
+                    ),
+                    signer: signer.clone(),
+                },
+                Mismatch::Different => Rejection {
+                    code: "identity-mismatch",
+                    message: format!(
+                        "signature is for {:?}, but {} ({rule})",
+                        opened.claim.docker_reference(),
+                        identity::describe(&sb.signed_identity, intended)
+                    ),
+                    signer: signer.clone(),
+                },
+            }
+        })
+    });
+    out.opened = Some(opened);
+    out
+}

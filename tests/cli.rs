@@ -1,0 +1,67 @@
+//! The CLI as a user sees it: transcripts of every command's help, success
+//! and error messages and exit codes (`tests/cmd/*.toml` and `*.trycmd`, run
+//! by trycmd), and a check that docs/cli.md is the current `--help` text.
+//!
+//! Update the transcripts after an intended change with
+//! `TRYCMD=overwrite cargo test --test cli`, then review every diff: a
+//! snapshot must show behaviour a user can rely on, never a bug.
+//!
+//! Inputs: `tests/cmd/fixtures/` holds copies of a few containers/image
+//! reference fixtures (cases with `fs.cwd = "fixtures"`); sign cases run in a
+//! sandbox copy of `examples/` (`fs.base = "../../examples"`), so the demo key
+//! is not duplicated and nothing is written into the repository.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn cli_transcripts() {
+    trycmd::TestCases::new()
+        .default_bin_name("imgsig")
+        .register_bin("imgsig", Path::new(env!("CARGO_BIN_EXE_imgsig")))
+        // With no terminal on any stream clap wraps help at $COLUMNS (else
+        // 100): pin it, and keep a developer's colour settings out.
+        .env("COLUMNS", "100")
+        .env("NO_COLOR", "1")
+        .case("tests/cmd/*.toml")
+        .case("tests/cmd/*.trycmd");
+}
+
+/// docs/cli.md is generated from `--help` by scripts/gen-cli-doc; fail when
+/// the help text changed and the document was not regenerated.
+#[test]
+fn cli_doc_matches_help() {
+    let root = repo();
+    let out = Command::new("bash")
+        .arg(root.join("scripts/gen-cli-doc"))
+        .arg("--stdout")
+        .env("IMGSIG", env!("CARGO_BIN_EXE_imgsig"))
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run scripts/gen-cli-doc");
+    assert!(
+        out.status.success(),
+        "scripts/gen-cli-doc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = String::from_utf8(out.stdout).expect("generated doc is UTF-8");
+    let committed = std::fs::read_to_string(root.join("docs/cli.md")).unwrap_or_default();
+    if generated != committed {
+        let line = generated
+            .lines()
+            .zip(committed.lines())
+            .position(|(g, c)| g != c)
+            .unwrap_or_else(|| generated.lines().count().min(committed.lines().count()));
+        panic!(
+            "docs/cli.md is out of date with the --help output (first difference at line {}):\n  help: {:?}\n  doc:  {:?}\nRun scripts/gen-cli-doc and commit docs/cli.md.",
+            line + 1,
+            generated.lines().nth(line).unwrap_or("<end of file>"),
+            committed.lines().nth(line).unwrap_or("<end of file>"),
+        );
+    }
+}
