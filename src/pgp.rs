@@ -5,7 +5,11 @@
 //! exactly one signature over one literal data packet, optionally inside
 //! one compression layer (what gpg writes), and nothing else: cleartext,
 //! armored, detached, encrypted, nested and multi-signature inputs are
-//! rejected with a reason.
+//! rejected with a reason. The packet structure is checked before any
+//! cryptography with hard limits on what is read and decompressed
+//! ([`MAX_SIGNATURE_SIZE`], [`MAX_PAYLOAD_SIZE`], at most 16 packets of at
+//! most 64 KiB each, one compression layer), so hostile input costs bounded
+//! memory and time.
 //!
 //! Trusted keys only ever come from a [`Keyring`] built by the caller from
 //! files or policy data; nothing here reads a GnuPG home or a keyserver.
@@ -15,17 +19,19 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::time::{Duration, SystemTime};
 
+use openpgp::cert::amalgamation::key::ValidErasedKeyAmalgamation;
 use openpgp::cert::prelude::*;
 use openpgp::crypto::Password;
-use openpgp::packet::Signature;
+use openpgp::packet::key::PublicParts;
+use openpgp::packet::{OnePassSig, Signature, Tag};
 use openpgp::parse::stream::{
     GoodChecksum, MessageLayer, MessageStructure, VerificationError, VerificationHelper, VerifierBuilder,
 };
-use openpgp::parse::Parse;
+use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::stream::{LiteralWriter, Message, Signer};
-use openpgp::types::{HashAlgorithm, RevocationStatus};
-use openpgp::{Fingerprint, KeyHandle, KeyID};
+use openpgp::types::{HashAlgorithm, KeyFlags, RevocationStatus};
+use openpgp::{Fingerprint, KeyHandle, KeyID, Packet};
 use sequoia_openpgp as openpgp;
 
 pub use openpgp::Cert;
@@ -168,16 +174,18 @@ pub enum EnvelopeError {
     Encrypted,
     #[error("the message is not signed")]
     NotSigned,
-    #[error("the message carries {0} signatures; exactly one is allowed")]
-    MultipleSignatures(usize),
+    #[error("this is a detached signature by key {issuer} without the signed content; a simple-signing signature is a signed message that carries the claim")]
+    Detached { issuer: String },
+    #[error("the message carries {count} signatures (by {}); exactly one is allowed", issuers.join(", "))]
+    MultipleSignatures { count: usize, issuers: Vec<String> },
     #[error("the message has {0} compression layers; at most one is allowed")]
     NestedCompression(usize),
     #[error("the signed content is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("signed by key {issuer}, which is not among the trusted keys")]
     UnknownKey { issuer: String },
-    #[error("signature uses the {algo} hash algorithm, which is not accepted (broken)")]
-    WeakHash { algo: String },
+    #[error("signature by key {issuer} uses the {algo} hash algorithm, which is not accepted (broken)")]
+    WeakHash { algo: String, issuer: String },
     #[error("key {fingerprint} has expired{detail}")]
     ExpiredKey { fingerprint: String, detail: String },
     #[error("key {fingerprint} is revoked{detail}")]
@@ -186,8 +194,12 @@ pub enum EnvelopeError {
     NotSigningKey { fingerprint: String, detail: String },
     #[error("signature has expired{0}")]
     ExpiredSignature(String),
-    #[error("signature was made in the future ({created}), more than {skew_secs} s ahead of this machine's clock")]
-    FutureSignature { created: String, skew_secs: u64 },
+    #[error("signature by key {issuer} was made in the future ({created}), more than {skew_secs} s ahead of this machine's clock")]
+    FutureSignature {
+        created: String,
+        skew_secs: u64,
+        issuer: String,
+    },
     #[error("bad signature by key {fingerprint}: the signed content or the signature was modified ({detail})")]
     BadSignature { fingerprint: String, detail: String },
 }
@@ -202,7 +214,8 @@ impl EnvelopeError {
             EnvelopeError::Malformed(_) => "malformed-signature",
             EnvelopeError::Encrypted => "encrypted-message",
             EnvelopeError::NotSigned => "not-signed",
-            EnvelopeError::MultipleSignatures(_) => "multiple-signatures",
+            EnvelopeError::Detached { .. } => "detached-signature",
+            EnvelopeError::MultipleSignatures { .. } => "multiple-signatures",
             EnvelopeError::NestedCompression(_) => "nested-message",
             EnvelopeError::PayloadTooLarge(_) => "payload-too-large",
             EnvelopeError::UnknownKey { .. } => "unknown-key",
@@ -244,6 +257,170 @@ fn sniff(blob: &[u8]) -> Result<(), EnvelopeError> {
     }
 }
 
+/// Most packets the structure check looks at (a valid envelope has at most
+/// four: compressed data, one-pass signature, literal data, signature).
+const MAX_PACKETS: usize = 16;
+/// Largest one-pass-signature or signature packet (real ones are under
+/// 2 KiB even for RSA-16384).
+const MAX_PACKET_SIZE: u32 = 64 * 1024;
+
+/// The packet structure, checked before any cryptography and with hard
+/// bounds on everything that is read or decompressed: the message must be
+/// `[Compressed Data (] One-Pass Signature, Literal Data, Signature [)]`
+/// and nothing else. ASCII armor is never decoded here or later (the first
+/// packet header must be a valid binary one, so sequoia's armor detection
+/// does not kick in either).
+fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
+    let mut ppr = PacketParserBuilder::from_bytes(blob)
+        .and_then(|b| {
+            b.dearmor(Dearmor::Disabled)
+                .max_recursion_depth(1)
+                .max_packet_size(MAX_PACKET_SIZE)
+                .automatic_hashing(false)
+                .build()
+        })
+        .map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?;
+    let mut count = 0usize;
+    let mut compressed = false;
+    let mut order: Vec<Tag> = Vec::new();
+    let mut opss: Vec<OnePassSig> = Vec::new();
+    let mut sigs: Vec<Signature> = Vec::new();
+    while let PacketParserResult::Some(mut pp) = ppr {
+        count += 1;
+        if count > MAX_PACKETS {
+            return Err(EnvelopeError::Malformed(format!(
+                "more than {MAX_PACKETS} packets; a signed message has at most 4"
+            )));
+        }
+        let depth = pp.recursion_depth();
+        let tag = pp.packet.tag();
+        if depth == 0 && compressed {
+            return Err(EnvelopeError::Malformed(format!(
+                "trailing data after the compressed message (a {tag} packet)"
+            )));
+        }
+        match &pp.packet {
+            Packet::Unknown(u) => {
+                return Err(match u.tag() {
+                    Tag::PKESK | Tag::SKESK | Tag::SEIP | Tag::SED | Tag::AED | Tag::MDC => EnvelopeError::Encrypted,
+                    Tag::Reserved if count > 1 => {
+                        EnvelopeError::Malformed(format!("trailing data after the signed message ({})", u.error()))
+                    }
+                    t => EnvelopeError::Malformed(format!("unusable {t} packet: {}", u.error())),
+                })
+            }
+            Packet::CompressedData(_) if depth > 0 => {
+                // Not decompressed any further: one look is enough.
+                return Err(EnvelopeError::NestedCompression(depth as usize + 1));
+            }
+            Packet::CompressedData(_) if count > 1 => {
+                return Err(EnvelopeError::Malformed(format!(
+                    "a compressed data packet after a {} packet; compression must wrap the whole message",
+                    order.last().map(|t| t.to_string()).unwrap_or_default()
+                )));
+            }
+            Packet::CompressedData(_) => compressed = true,
+            Packet::OnePassSig(ops) => {
+                opss.push(ops.clone());
+                order.push(tag);
+            }
+            Packet::Signature(sig) => {
+                sigs.push(sig.clone());
+                order.push(tag);
+            }
+            Packet::Literal(_) => {
+                let mut body = Vec::new();
+                (&mut pp)
+                    .take(MAX_PAYLOAD_SIZE as u64 + 1)
+                    .read_to_end(&mut body)
+                    .map_err(|e| EnvelopeError::Malformed(format!("literal data: {e}")))?;
+                if body.len() > MAX_PAYLOAD_SIZE {
+                    return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE));
+                }
+                order.push(tag);
+            }
+            Packet::PKESK(_) | Packet::SKESK(_) | Packet::SEIP(_) => return Err(EnvelopeError::Encrypted),
+            _ if matches!(tag, Tag::SED | Tag::AED | Tag::MDC) => return Err(EnvelopeError::Encrypted),
+            _ => {
+                return Err(EnvelopeError::Malformed(format!(
+                    "unexpected {tag} packet; a signed message holds only a one-pass signature, literal data and a signature"
+                )))
+            }
+        }
+        ppr = pp
+            .recurse()
+            .map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?
+            .1;
+    }
+
+    let literals = order.iter().filter(|t| **t == Tag::Literal).count();
+    if literals == 0 {
+        return Err(match (opss.len(), sigs.first()) {
+            (0, Some(sig)) => EnvelopeError::Detached { issuer: issuer_of(sig) },
+            (0, None) if !compressed => EnvelopeError::Malformed("no packets".into()),
+            _ => EnvelopeError::Malformed("no literal data packet (nothing is signed)".into()),
+        });
+    }
+    if opss.len() > 1 || sigs.len() > 1 {
+        let mut issuers: Vec<String> = sigs.iter().map(issuer_of).collect();
+        if issuers.len() < opss.len() {
+            issuers = opss.iter().map(|o| o.issuer().to_hex()).collect();
+        }
+        return Err(EnvelopeError::MultipleSignatures {
+            count: opss.len().max(sigs.len()),
+            issuers,
+        });
+    }
+    if literals > 1 {
+        return Err(EnvelopeError::Malformed(format!(
+            "{literals} literal data packets; exactly one is allowed"
+        )));
+    }
+    let (ops, sig) = match (opss.first(), sigs.first()) {
+        (None, None) => return Err(EnvelopeError::NotSigned),
+        (Some(_), None) => {
+            return Err(EnvelopeError::Malformed(
+                "a one-pass signature packet without its signature packet".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(EnvelopeError::Malformed(
+                "a signature packet without a one-pass signature packet (old-style signed messages are not accepted)"
+                    .into(),
+            ))
+        }
+        (Some(ops), Some(sig)) => (ops, sig),
+    };
+    if order != [Tag::OnePassSig, Tag::Literal, Tag::Signature] {
+        let names: Vec<String> = order.iter().map(|t| t.to_string()).collect();
+        return Err(EnvelopeError::Malformed(format!(
+            "packets in the wrong order ({}); expected one-pass signature, literal data, signature",
+            names.join(", ")
+        )));
+    }
+    if ops.hash_algo() != sig.hash_algo() || ops.pk_algo() != sig.pk_algo() || ops.typ() != sig.typ() {
+        return Err(EnvelopeError::Malformed(format!(
+            "the one-pass signature announces {}/{}/{} but the signature by key {} is {}/{}/{}",
+            ops.typ(),
+            ops.pk_algo(),
+            ops.hash_algo(),
+            issuer_of(sig),
+            sig.typ(),
+            sig.pk_algo(),
+            sig.hash_algo()
+        )));
+    }
+    let ops_issuer = ops.issuer();
+    if !sig.get_issuers().iter().any(|i| i.aliases(&ops_issuer)) {
+        return Err(EnvelopeError::Malformed(format!(
+            "the one-pass signature names key {} but the signature was made by key {}",
+            ops_issuer.to_hex(),
+            issuer_of(sig)
+        )));
+    }
+    Ok(())
+}
+
 fn weak_hash(algo: HashAlgorithm) -> bool {
     !matches!(
         algo,
@@ -256,11 +433,24 @@ fn weak_hash(algo: HashAlgorithm) -> bool {
     )
 }
 
+/// The issuer a signature names (fingerprint if it has one, else key ID).
 fn issuer_of(sig: &Signature) -> String {
-    sig.get_issuers()
-        .first()
+    let issuers = sig.get_issuers();
+    issuers
+        .iter()
+        .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
+        .or_else(|| issuers.first())
         .map(|h| h.to_hex())
         .unwrap_or_else(|| "(no issuer in signature)".to_owned())
+}
+
+/// "PRIMARY" or "SUBKEY (subkey of PRIMARY)".
+fn key_name(primary: &Fingerprint, signing: &Fingerprint) -> String {
+    if primary == signing {
+        primary.to_hex()
+    } else {
+        format!("{} (subkey of {})", signing.to_hex(), primary.to_hex())
+    }
 }
 
 fn fmt_time(t: SystemTime) -> String {
@@ -268,6 +458,165 @@ fn fmt_time(t: SystemTime) -> String {
         Ok(d) => crate::time::rfc3339(d.as_secs() as i64),
         Err(_) => "before 1970".to_owned(),
     }
+}
+
+/// Problems with the signature itself, whoever made it: a broken hash, a
+/// creation time in the future, an expiration time in the past.
+fn signature_problem(sig: &Signature, who: &str, now: SystemTime) -> Option<EnvelopeError> {
+    if weak_hash(sig.hash_algo()) {
+        return Some(EnvelopeError::WeakHash {
+            algo: sig.hash_algo().to_string(),
+            issuer: who.to_owned(),
+        });
+    }
+    if let Some(created) = sig.signature_creation_time() {
+        if created > now + CLOCK_SKEW {
+            return Some(EnvelopeError::FutureSignature {
+                created: fmt_time(created),
+                skew_secs: CLOCK_SKEW.as_secs(),
+                issuer: who.to_owned(),
+            });
+        }
+    }
+    if let Some(exp) = sig.signature_expiration_time() {
+        // sequoia judges expiry at now + CLOCK_SKEW (see `verify`).
+        if exp <= now + CLOCK_SKEW {
+            return Some(EnvelopeError::ExpiredSignature(format!(
+                " on {} (signature by key {who})",
+                fmt_time(exp)
+            )));
+        }
+    }
+    None
+}
+
+fn key_flag_names(flags: Option<KeyFlags>) -> String {
+    let Some(f) = flags else {
+        return "no key flags".into();
+    };
+    let mut names = Vec::new();
+    for (set, name) in [
+        (f.for_certification(), "certify"),
+        (f.for_signing(), "sign"),
+        (f.for_transport_encryption(), "encrypt communications"),
+        (f.for_storage_encryption(), "encrypt storage"),
+        (f.for_authentication(), "authenticate"),
+    ] {
+        if set {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        "no capabilities".into()
+    } else {
+        format!("only: {}", names.join(", "))
+    }
+}
+
+fn revocation_reason(status: &RevocationStatus) -> String {
+    match status {
+        RevocationStatus::Revoked(sigs) => match sigs.first().and_then(|s| s.reason_for_revocation()) {
+            Some((reason, msg)) if !msg.is_empty() => {
+                format!(": {reason}, \"{}\"", String::from_utf8_lossy(msg))
+            }
+            Some((reason, _)) => format!(": {reason}"),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+/// A key's liveness error (`alive()`) as a rejection.
+fn not_alive(fpr: &Fingerprint, what: &str, e: &anyhow::Error, when: &str) -> EnvelopeError {
+    match e.downcast_ref::<openpgp::Error>() {
+        Some(openpgp::Error::NotYetLive(t)) => EnvelopeError::NotSigningKey {
+            fingerprint: fpr.to_hex(),
+            detail: format!("{what} is not valid before {} ({when})", fmt_time(*t)),
+        },
+        Some(openpgp::Error::Expired(t)) => EnvelopeError::ExpiredKey {
+            fingerprint: fpr.to_hex(),
+            detail: format!(" ({what} expired on {}; checked {when})", fmt_time(*t)),
+        },
+        _ => EnvelopeError::ExpiredKey {
+            fingerprint: fpr.to_hex(),
+            detail: format!(" ({what} is not alive {when}: {e:#})"),
+        },
+    }
+}
+
+/// The checks sequoia makes on the issuing key, in a fixed order, as
+/// precise rejections (instead of guessing from error strings).
+fn check_valid_key(ka: &ValidErasedKeyAmalgamation<'_, PublicParts>, when: &str) -> Result<(), EnvelopeError> {
+    let primary = ka.cert().fingerprint();
+    let signing = ka.key().fingerprint();
+    let vc = ka.valid_cert();
+    let cert_rev = vc.revocation_status();
+    if let RevocationStatus::Revoked(_) = cert_rev {
+        return Err(EnvelopeError::RevokedKey {
+            fingerprint: primary.to_hex(),
+            detail: format!(
+                " (the certificate carries a revocation{}; checked {when})",
+                revocation_reason(&cert_rev)
+            ),
+        });
+    }
+    let key_rev = ka.revocation_status();
+    if let RevocationStatus::Revoked(_) = key_rev {
+        return Err(EnvelopeError::RevokedKey {
+            fingerprint: signing.to_hex(),
+            detail: format!(
+                " (signing subkey of {}; the subkey carries a revocation{}; checked {when})",
+                primary.to_hex(),
+                revocation_reason(&key_rev)
+            ),
+        });
+    }
+    vc.alive().map_err(|e| not_alive(&primary, "the certificate", &e, when))?;
+    ka.alive().map_err(|e| {
+        not_alive(
+            &signing,
+            &format!("the signing subkey of {}", primary.to_hex()),
+            &e,
+            when,
+        )
+    })?;
+    if !ka.for_signing() {
+        return Err(EnvelopeError::NotSigningKey {
+            fingerprint: signing.to_hex(),
+            detail: format!(
+                "{}its key flags allow {} ({when})",
+                if primary == signing {
+                    String::new()
+                } else {
+                    format!("subkey of {}: ", primary.to_hex())
+                },
+                key_flag_names(ka.key_flags())
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The key `signing` of `cert` must be usable for signing at `at`.
+fn check_key_at(cert: &Cert, signing: &Fingerprint, at: SystemTime, when: &str) -> Result<(), EnvelopeError> {
+    let primary = cert.fingerprint();
+    let vc = cert.with_policy(policy(), at).map_err(|e| EnvelopeError::NotSigningKey {
+        fingerprint: primary.to_hex(),
+        detail: format!("the certificate is not valid {when}: {e:#}"),
+    })?;
+    let ka = vc
+        .keys()
+        .key_handle(signing.clone())
+        .next()
+        .ok_or_else(|| EnvelopeError::NotSigningKey {
+            fingerprint: signing.to_hex(),
+            detail: format!(
+                "{} has no valid binding to certificate {} {when}",
+                if &primary == signing { "the primary key" } else { "the subkey" },
+                primary.to_hex()
+            ),
+        })?;
+    check_valid_key(&ka, when)
 }
 
 type Outcome = Result<(String, String, SystemTime, String), EnvelopeError>;
@@ -281,85 +630,29 @@ struct Helper<'k> {
 }
 
 impl Helper<'_> {
-    /// Extra checks beyond sequoia's: the key must also be usable *now*
-    /// (gpg refuses keys that have expired or been revoked since), and the
-    /// hash must not be a broken one.
+    /// Extra checks beyond sequoia's: the hash must not be a broken one,
+    /// the signature must not be from the future, and the key must also be
+    /// usable *now* (gpg refuses keys that have expired or been revoked
+    /// since; a revocation is never overridden by an older signature).
     fn check_good(&self, good: &GoodChecksum) -> Result<(String, String, SystemTime, String), EnvelopeError> {
         let sig = good.sig;
         let signing = good.ka.key().fingerprint();
         let cert = good.ka.cert();
         let primary = cert.fingerprint();
+        let who = key_name(&primary, &signing);
+        if let Some(problem) = signature_problem(sig, &who, self.now) {
+            return Err(problem);
+        }
         let created = sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH);
-        if weak_hash(sig.hash_algo()) {
-            return Err(EnvelopeError::WeakHash {
-                algo: sig.hash_algo().to_string(),
-            });
-        }
-        if created > self.now + CLOCK_SKEW {
-            return Err(EnvelopeError::FutureSignature {
-                created: fmt_time(created),
-                skew_secs: CLOCK_SKEW.as_secs(),
-            });
-        }
-        let vc = cert
-            .with_policy(policy(), self.now)
-            .map_err(|e| classify_key_error(&primary, &e))?;
-        if let RevocationStatus::Revoked(_) = vc.revocation_status() {
-            return Err(EnvelopeError::RevokedKey {
-                fingerprint: primary.to_hex(),
-                detail: " (the certificate carries a revocation)".into(),
-            });
-        }
-        vc.alive().map_err(|e| EnvelopeError::ExpiredKey {
-            fingerprint: primary.to_hex(),
-            detail: format!(": {e}"),
-        })?;
-        let ka = vc
-            .keys()
-            .key_handle(signing.clone())
-            .next()
-            .ok_or_else(|| EnvelopeError::NotSigningKey {
-                fingerprint: signing.to_hex(),
-                detail: "the key is no longer bound to its certificate".into(),
-            })?;
-        if let RevocationStatus::Revoked(_) = ka.revocation_status() {
-            return Err(EnvelopeError::RevokedKey {
-                fingerprint: signing.to_hex(),
-                detail: " (the signing subkey carries a revocation)".into(),
-            });
-        }
-        ka.alive().map_err(|e| EnvelopeError::ExpiredKey {
-            fingerprint: signing.to_hex(),
-            detail: format!(": {e}"),
-        })?;
-        if !ka.for_signing() {
-            return Err(EnvelopeError::NotSigningKey {
-                fingerprint: signing.to_hex(),
-                detail: "its key flags do not allow signing".into(),
-            });
-        }
+        check_key_at(cert, &signing, self.now, "now")?;
         Ok((primary.to_hex(), signing.to_hex(), created, sig.hash_algo().to_string()))
     }
 }
 
-fn classify_key_error(fpr: &Fingerprint, e: &anyhow::Error) -> EnvelopeError {
-    let text = format!("{e:#}");
-    let lower = text.to_lowercase();
-    if lower.contains("revoked") {
-        EnvelopeError::RevokedKey {
-            fingerprint: fpr.to_hex(),
-            detail: format!(": {text}"),
-        }
-    } else if lower.contains("expired") || lower.contains("not alive") || lower.contains("not live") {
-        EnvelopeError::ExpiredKey {
-            fingerprint: fpr.to_hex(),
-            detail: format!(": {text}"),
-        }
-    } else {
-        EnvelopeError::NotSigningKey {
-            fingerprint: fpr.to_hex(),
-            detail: text,
-        }
+fn when_signed(sig: &Signature) -> String {
+    match sig.signature_creation_time() {
+        Some(t) => format!("when the signature was made, {}", fmt_time(t)),
+        None => "when the signature was made".into(),
     }
 }
 
@@ -367,39 +660,51 @@ fn classify_verification_error(err: &VerificationError, now: SystemTime) -> Enve
     match err {
         VerificationError::MissingKey { sig } => EnvelopeError::UnknownKey { issuer: issuer_of(sig) },
         VerificationError::UnboundKey { sig, cert, error } => {
-            if weak_hash(sig.hash_algo()) {
-                return EnvelopeError::WeakHash {
-                    algo: sig.hash_algo().to_string(),
-                };
+            let signing = cert
+                .keys()
+                .key_handles(sig.get_issuers())
+                .next()
+                .map(|k| k.key().fingerprint())
+                .unwrap_or_else(|| cert.fingerprint());
+            let who = key_name(&cert.fingerprint(), &signing);
+            if let Some(problem) = signature_problem(sig, &who, now) {
+                return problem;
             }
-            classify_key_error(&cert.fingerprint(), error)
+            let at = sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH);
+            match check_key_at(cert, &signing, at, &when_signed(sig)) {
+                Err(e) => e,
+                Ok(()) => EnvelopeError::NotSigningKey {
+                    fingerprint: who,
+                    detail: format!("{error:#}"),
+                },
+            }
         }
-        VerificationError::BadKey { ka, error, .. } => classify_key_error(&ka.key().fingerprint(), error),
+        VerificationError::BadKey { sig, ka, error } => {
+            let who = key_name(&ka.cert().fingerprint(), &ka.key().fingerprint());
+            if let Some(problem) = signature_problem(sig, &who, now) {
+                return problem;
+            }
+            match check_valid_key(ka, &when_signed(sig)) {
+                Err(e) => e,
+                Ok(()) => EnvelopeError::NotSigningKey {
+                    fingerprint: who,
+                    detail: format!("{error:#}"),
+                },
+            }
+        }
         VerificationError::BadSignature { sig, ka, error } => {
-            if weak_hash(sig.hash_algo()) {
-                return EnvelopeError::WeakHash {
-                    algo: sig.hash_algo().to_string(),
-                };
-            }
-            if let Some(created) = sig.signature_creation_time() {
-                if created > now + CLOCK_SKEW {
-                    return EnvelopeError::FutureSignature {
-                        created: fmt_time(created),
-                        skew_secs: CLOCK_SKEW.as_secs(),
-                    };
-                }
-            }
-            if let Some(exp) = sig.signature_expiration_time() {
-                if exp <= now {
-                    return EnvelopeError::ExpiredSignature(format!(" on {}", fmt_time(exp)));
-                }
+            let who = key_name(&ka.cert().fingerprint(), &ka.key().fingerprint());
+            if let Some(problem) = signature_problem(sig, &who, now) {
+                return problem;
             }
             EnvelopeError::BadSignature {
-                fingerprint: ka.key().fingerprint().to_hex(),
+                fingerprint: who,
                 detail: format!("{error:#}"),
             }
         }
-        VerificationError::MalformedSignature { error, .. } => EnvelopeError::Malformed(format!("{error:#}")),
+        VerificationError::MalformedSignature { sig, error } => {
+            EnvelopeError::Malformed(format!("signature by key {}: {error:#}", issuer_of(sig)))
+        }
         VerificationError::UnknownSignature { sig } => {
             EnvelopeError::Malformed(format!("unparsable signature packet: {}", sig.error()))
         }
@@ -413,6 +718,8 @@ impl VerificationHelper for Helper<'_> {
     }
 
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        // `check_structure` already enforced all of this; it is checked
+        // again on what sequoia actually verified.
         let mut compression = 0usize;
         let mut encrypted = false;
         let mut groups = Vec::new();
@@ -436,7 +743,10 @@ impl VerificationHelper for Helper<'_> {
                     Some(Err(err)) => Err(classify_verification_error(&err, self.now)),
                     None => Err(EnvelopeError::NotSigned),
                 },
-                n => Err(EnvelopeError::MultipleSignatures(n)),
+                n => Err(EnvelopeError::MultipleSignatures {
+                    count: n,
+                    issuers: Vec::new(),
+                }),
             }
         };
         let failed = outcome.is_err();
@@ -451,8 +761,10 @@ impl VerificationHelper for Helper<'_> {
 
 /// Verify a signature blob against the trusted keys at time `now`.
 ///
-/// On success the authenticated payload is returned; it was checked before
-/// a single byte of it was handed out.
+/// The packet structure is checked first, with bounded reads (see
+/// [`MAX_PAYLOAD_SIZE`]); only then is the signature checked, and the
+/// authenticated payload is returned: it was checked before a single byte
+/// of it was handed out.
 pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEnvelope, EnvelopeError> {
     if blob.len() > MAX_SIGNATURE_SIZE {
         return Err(EnvelopeError::TooLarge {
@@ -461,6 +773,7 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
         });
     }
     sniff(blob)?;
+    check_structure(blob)?;
     let outcome = RefCell::new(None);
     let helper = Helper {
         keys,
@@ -472,7 +785,11 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
     let builder = VerifierBuilder::from_bytes(blob)
         .map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?
         .buffer_size(MAX_PAYLOAD_SIZE + 1);
-    let result = builder.with_policy(policy(), now, helper);
+    // sequoia allows no clock skew when given a time, so it is given the
+    // latest acceptable time: a signature made up to CLOCK_SKEW ahead of
+    // this clock is accepted. Keys are judged by sequoia at the signature's
+    // time and by `check_good` at `now`.
+    let result = builder.with_policy(policy(), now + CLOCK_SKEW, helper);
     let outcome = outcome.borrow_mut().take();
     let (mut verifier, good) = match (result, outcome) {
         (_, Some(Err(rejection))) => return Err(rejection),

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod io;
 mod misc;
 mod output;
+mod policy_cmd;
 mod report;
 mod sign;
 mod verify;
@@ -122,6 +123,9 @@ pub enum Command {
     /// Verify an image's signatures
     #[command(after_help = verify::EXAMPLES)]
     Verify(verify::VerifyArgs),
+    /// Check a policy file, or explain what it requires of an image
+    #[command(after_help = policy_cmd::EXAMPLES)]
+    Policy(policy_cmd::PolicyArgs),
     /// Print a shell completion script
     #[command(after_help = misc::COMPLETIONS_EXAMPLES)]
     Completions(misc::CompletionsArgs),
@@ -136,12 +140,14 @@ pub fn run(cli: Cli) -> Exit {
     let name = match &cli.command {
         Command::Sign(_) => "sign",
         Command::Verify(_) => "verify",
+        Command::Policy(_) => "policy",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
     };
     let result = match cli.command {
         Command::Sign(args) => sign::run(args, format),
         Command::Verify(args) => verify::run(args, format),
+        Command::Policy(args) => policy_cmd::run(args, format),
         Command::Completions(args) => misc::completions(args, format),
         Command::Man(args) => misc::man(args, format),
     };

@@ -10,6 +10,7 @@ use crate::reference::DockerReference;
 
 mod eval;
 pub mod identity;
+pub mod lint;
 mod parse;
 
 pub use eval::{

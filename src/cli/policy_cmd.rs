@@ -1,0 +1,208 @@
+//! `imgsig policy check` and `imgsig policy explain`.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::output::{print_json, SCHEMA_VERSION};
+use super::verify_policy::{describe_requirement, load_policy};
+use super::{Exit, Failure, OutputFormat};
+use crate::policy::identity::describe;
+use crate::policy::{lint::lint, ImageRef, Requirement};
+use crate::reference::DockerReference;
+
+pub const EXAMPLES: &str = "EXAMPLES:
+  # Validate and lint a policy (exit 0 clean, 1 findings, 2 invalid)
+  imgsig policy check /etc/containers/policy.json
+
+  # Which scope and requirements apply to an image, and why
+  imgsig policy explain --policy /etc/containers/policy.json registry.example.com/ns/app:1.0
+  imgsig policy explain --policy policy.json dir:/srv/images/app";
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a policy file and report likely mistakes
+    #[command(after_help = EXAMPLES)]
+    Check(CheckArgs),
+    /// Show which scope and requirements apply to an image, and why
+    #[command(after_help = EXAMPLES)]
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file (containers-policy.json)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The policy file. Default: $HOME/.config/containers/policy.json, then /etc/containers/policy.json
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The image: a docker reference (optionally docker://…), or dir:PATH
+    #[arg(value_name = "REF")]
+    pub image: String,
+}
+
+pub fn run(args: PolicyArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    match args.command {
+        PolicyCommand::Check(a) => check(a, format),
+        PolicyCommand::Explain(a) => explain(a, format),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct FindingJson {
+    code: &'static str,
+    path: String,
+    message: String,
+    hint: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckDoc {
+    schema_version: u32,
+    command: &'static str,
+    policy: String,
+    valid: bool,
+    findings: Vec<FindingJson>,
+}
+
+fn check(args: CheckArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    let policy = load_policy(&args.file)?;
+    let findings = lint(&policy, SystemTime::now());
+    for f in &findings {
+        eprintln!("imgsig: {}: {} [{}]\n  hint: {}", f.path, f.message, f.code, f.hint);
+    }
+    if findings.is_empty() {
+        eprintln!("imgsig: {} is valid; no findings", args.file.display());
+    } else {
+        eprintln!("imgsig: {} is valid, with {} finding(s)", args.file.display(), findings.len());
+    }
+    if format == OutputFormat::Json {
+        print_json(&CheckDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "policy check",
+            policy: args.file.display().to_string(),
+            valid: true,
+            findings: findings
+                .iter()
+                .map(|f| FindingJson {
+                    code: f.code,
+                    path: f.path.clone(),
+                    message: f.message.clone(),
+                    hint: f.hint.clone(),
+                })
+                .collect(),
+        });
+    }
+    Ok(if findings.is_empty() { Exit::Ok } else { Exit::No })
+}
+
+/// Parse an image argument: `dir:PATH`, `docker://REF` or a bare reference.
+pub fn parse_image(s: &str) -> Result<ImageRef, Failure> {
+    if let Some(p) = s.strip_prefix("dir:") {
+        let abs = std::path::absolute(p).map_err(|e| Failure::input("invalid-reference", anyhow!("{s}: {e}")))?;
+        return Ok(ImageRef::Dir(abs));
+    }
+    let r = s.strip_prefix("docker://").unwrap_or(s);
+    DockerReference::parse_docker_transport(r)
+        .map(ImageRef::Docker)
+        .map_err(|e| Failure::input("invalid-reference", anyhow!("{s:?}: {e}")))
+}
+
+#[derive(Debug, Serialize)]
+struct ExplainDoc {
+    schema_version: u32,
+    command: &'static str,
+    policy: String,
+    image: String,
+    transport: &'static str,
+    scopes_tried: Vec<String>,
+    matched: String,
+    requirements: Vec<ExplainRequirement>,
+}
+
+#[derive(Debug, Serialize)]
+struct ExplainRequirement {
+    index: usize,
+    #[serde(rename = "type")]
+    type_name: &'static str,
+    description: String,
+    needs: String,
+}
+
+fn needs(req: &Requirement, image: &ImageRef) -> String {
+    match req {
+        Requirement::InsecureAcceptAnything => "nothing: any image is accepted, signed or not".into(),
+        Requirement::Reject => "impossible: the image is always rejected".into(),
+        Requirement::SignedBaseLayer => "impossible: signedBaseLayer is not implemented".into(),
+        Requirement::SigstoreSigned => "impossible in imgsig: sigstore signatures are not supported".into(),
+        Requirement::SignedBy(sb) => {
+            let keys = sb.keys.keyring.fingerprints();
+            let keys = if !sb.keys.errors.is_empty() {
+                format!("(keys unusable: {})", sb.keys.errors.join("; "))
+            } else if keys.is_empty() {
+                "(no keys)".to_owned()
+            } else {
+                keys.join(" or ")
+            };
+            format!(
+                "one signature by {keys} for the manifest's digest, where {}",
+                describe(&sb.signed_identity, image.docker_reference())
+            )
+        }
+    }
+}
+
+fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    let image = parse_image(&args.image)?;
+    let path = match args.policy {
+        Some(p) => p,
+        None => super::verify_policy::default_policy_path(std::env::var_os("HOME").map(PathBuf::from).as_deref())?,
+    };
+    let policy = load_policy(&path)?;
+    let (scope, reqs) = policy.requirements_for(&image);
+    eprintln!("imgsig: policy {}", path.display());
+    eprintln!("imgsig: image {image} (transport {})", image.transport());
+    eprintln!("imgsig: scopes tried, most specific first: {}", scope.tried.join(", "));
+    eprintln!("imgsig: matched {}; scopes are never merged, so only these apply:", scope.describe());
+    for (i, r) in reqs.iter().enumerate() {
+        eprintln!("imgsig:   {}. {}", i + 1, describe_requirement(r));
+        eprintln!("imgsig:      needs {}", needs(r, &image));
+    }
+    eprintln!("imgsig: all {} requirement(s) must hold", reqs.len());
+    if format == OutputFormat::Json {
+        print_json(&ExplainDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "policy explain",
+            policy: path.display().to_string(),
+            image: image.to_string(),
+            transport: image.transport(),
+            scopes_tried: scope.tried.clone(),
+            matched: scope.describe(),
+            requirements: reqs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| ExplainRequirement {
+                    index: i + 1,
+                    type_name: r.type_name(),
+                    description: describe_requirement(r),
+                    needs: needs(r, &image),
+                })
+                .collect(),
+        });
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,188 @@
+//! `imgsig policy check`: findings about a valid policy that is probably
+//! not what its author meant, or that will not work.
+
+use std::time::SystemTime;
+
+use sequoia_openpgp as openpgp;
+
+use openpgp::policy::StandardPolicy;
+use openpgp::types::RevocationStatus;
+
+use crate::reference::DockerReference;
+
+use super::{Policy, Requirement, SignedIdentity};
+
+/// One finding, with a stable code and a hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub code: &'static str,
+    /// Where: `default[0]`, `transports.docker["example.com"]`, …
+    pub path: String,
+    pub message: String,
+    pub hint: String,
+}
+
+fn finding(code: &'static str, path: String, message: String, hint: impl Into<String>) -> Finding {
+    Finding {
+        code,
+        path,
+        message,
+        hint: hint.into(),
+    }
+}
+
+/// All findings for `policy`, in file order.
+pub fn lint(policy: &Policy, now: SystemTime) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if matches!(policy.default.first(), Some(Requirement::InsecureAcceptAnything)) && policy.default.len() == 1 {
+        out.push(finding(
+            "insecure-default",
+            "default".into(),
+            "the default accepts any image, signed or not".into(),
+            "make the default [{\"type\":\"reject\"}] and list the registries you trust under transports.docker",
+        ));
+    }
+    lint_requirements(&policy.default, "default", now, &mut out);
+    for t in &policy.transports {
+        for s in &t.scopes {
+            let path = format!("transports.{}[{:?}]", t.name, s.scope);
+            if t.name == "docker" {
+                lint_docker_scope(&s.scope, &path, &mut out);
+            }
+            lint_requirements(&s.requirements, &path, now, &mut out);
+        }
+    }
+    out
+}
+
+fn lint_docker_scope(scope: &str, path: &str, out: &mut Vec<Finding>) {
+    if scope.is_empty() || scope.starts_with("*.") {
+        return;
+    }
+    let first = scope.split('/').next().unwrap_or(scope);
+    let looks_like_host = first.contains('.') || first.contains(':') || first == "localhost";
+    if !scope.contains('/') && !looks_like_host {
+        out.push(finding(
+            "short-name-scope",
+            path.to_owned(),
+            format!("scope {scope:?} is a short name: it matches only a registry host called {scope:?}, never docker.io/library/{scope}"),
+            format!("write the fully qualified name, e.g. \"docker.io/library/{scope}\""),
+        ));
+        return;
+    }
+    if let Ok(r) = DockerReference::parse_normalized(scope) {
+        if r.to_string() != scope {
+            out.push(finding(
+                "non-normalized-scope",
+                path.to_owned(),
+                format!("scope {scope:?} is not in normalised form, so it never matches; images are looked up as {:?}", r.to_string()),
+                format!("write \"{r}\""),
+            ));
+        }
+    }
+}
+
+fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mut Vec<Finding>) {
+    for (i, req) in reqs.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        match req {
+            Requirement::SigstoreSigned => out.push(finding(
+                "sigstore-unsupported",
+                here,
+                "sigstoreSigned requirements always reject in imgsig (sigstore signatures are not supported)".into(),
+                "verify sigstore-signed images with a sigstore-capable tool",
+            )),
+            Requirement::SignedBaseLayer => out.push(finding(
+                "unsupported-requirement",
+                here,
+                "signedBaseLayer is not implemented (by containers/image either) and always rejects".into(),
+                "remove it, or use signedBy",
+            )),
+            Requirement::SignedBy(sb) => {
+                if sb.key_type != super::KeyType::GpgKeys {
+                    out.push(finding(
+                        "unsupported-key-type",
+                        format!("{here}.keyType"),
+                        format!("keyType {:?} is not implemented and always rejects", sb.key_type.as_str()),
+                        "use \"GPGKeys\"",
+                    ));
+                }
+                if matches!(sb.signed_identity, SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)) {
+                    out.push(finding(
+                        "rollback-risk",
+                        format!("{here}.signedIdentity"),
+                        format!(
+                            "{} accepts a signature for any tag of the repository, so an old (perhaps vulnerable) signed image can be served in place of the current one",
+                            sb.signed_identity.type_name()
+                        ),
+                        "prefer matchRepoDigestOrExact (the default) or exactReference",
+                    ));
+                }
+                for e in &sb.keys.errors {
+                    out.push(finding(
+                        "key-unusable",
+                        here.clone(),
+                        e.clone(),
+                        "fix the path or the file; until then this requirement rejects every image",
+                    ));
+                }
+                if sb.keys.errors.is_empty() && sb.keys.keyring.is_empty() {
+                    out.push(finding(
+                        "no-keys",
+                        here.clone(),
+                        "no public keys imported".into(),
+                        "the key file or data holds no OpenPGP certificate",
+                    ));
+                }
+                for cert in sb.keys.keyring.certs() {
+                    lint_cert(cert, &here, now, out);
+                }
+            }
+            Requirement::InsecureAcceptAnything | Requirement::Reject => {}
+        }
+    }
+}
+
+fn lint_cert(cert: &openpgp::Cert, path: &str, now: SystemTime, out: &mut Vec<Finding>) {
+    let policy = StandardPolicy::new();
+    let fpr = cert.fingerprint().to_hex();
+    let vc = match cert.with_policy(&policy, now) {
+        Ok(vc) => vc,
+        Err(e) => {
+            out.push(finding(
+                "invalid-key",
+                path.to_owned(),
+                format!("key {fpr} is not valid: {e:#}"),
+                "replace it with a current export of the signer's public key",
+            ));
+            return;
+        }
+    };
+    if let RevocationStatus::Revoked(_) = vc.revocation_status() {
+        out.push(finding(
+            "revoked-key",
+            path.to_owned(),
+            format!("key {fpr} is revoked; its signatures are rejected"),
+            "remove it and trust the signer's new key",
+        ));
+        return;
+    }
+    if let Err(e) = vc.alive() {
+        out.push(finding(
+            "expired-key",
+            path.to_owned(),
+            format!("key {fpr} has expired ({e}); its signatures are rejected"),
+            "ask the signer for an export with a renewed expiry date",
+        ));
+        return;
+    }
+    let can_sign = vc.keys().alive().revoked(false).for_signing().next().is_some();
+    if !can_sign {
+        out.push(finding(
+            "no-signing-key",
+            path.to_owned(),
+            format!("key {fpr} has no valid signing-capable (sub)key"),
+            "export the signer's key including its signing subkey",
+        ));
+    }
+}
