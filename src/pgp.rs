@@ -347,10 +347,7 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
                 )))
             }
         }
-        ppr = pp
-            .recurse()
-            .map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?
-            .1;
+        ppr = pp.recurse().map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?.1;
     }
 
     let literals = order.iter().filter(|t| **t == Tag::Literal).count();
@@ -376,21 +373,20 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
             "{literals} literal data packets; exactly one is allowed"
         )));
     }
-    let (ops, sig) = match (opss.first(), sigs.first()) {
-        (None, None) => return Err(EnvelopeError::NotSigned),
-        (Some(_), None) => {
-            return Err(EnvelopeError::Malformed(
-                "a one-pass signature packet without its signature packet".into(),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(EnvelopeError::Malformed(
+    let (ops, sig) =
+        match (opss.first(), sigs.first()) {
+            (None, None) => return Err(EnvelopeError::NotSigned),
+            (Some(_), None) => {
+                return Err(EnvelopeError::Malformed(
+                    "a one-pass signature packet without its signature packet".into(),
+                ))
+            }
+            (None, Some(_)) => return Err(EnvelopeError::Malformed(
                 "a signature packet without a one-pass signature packet (old-style signed messages are not accepted)"
                     .into(),
-            ))
-        }
-        (Some(ops), Some(sig)) => (ops, sig),
-    };
+            )),
+            (Some(ops), Some(sig)) => (ops, sig),
+        };
     if order != [Tag::OnePassSig, Tag::Literal, Tag::Signature] {
         let names: Vec<String> = order.iter().map(|t| t.to_string()).collect();
         return Err(EnvelopeError::Malformed(format!(
@@ -571,7 +567,8 @@ fn check_valid_key(ka: &ValidErasedKeyAmalgamation<'_, PublicParts>, when: &str)
             ),
         });
     }
-    vc.alive().map_err(|e| not_alive(&primary, "the certificate", &e, when))?;
+    vc.alive()
+        .map_err(|e| not_alive(&primary, "the certificate", &e, when))?;
     ka.alive().map_err(|e| {
         not_alive(
             &signing,
@@ -600,10 +597,12 @@ fn check_valid_key(ka: &ValidErasedKeyAmalgamation<'_, PublicParts>, when: &str)
 /// The key `signing` of `cert` must be usable for signing at `at`.
 fn check_key_at(cert: &Cert, signing: &Fingerprint, at: SystemTime, when: &str) -> Result<(), EnvelopeError> {
     let primary = cert.fingerprint();
-    let vc = cert.with_policy(policy(), at).map_err(|e| EnvelopeError::NotSigningKey {
-        fingerprint: primary.to_hex(),
-        detail: format!("the certificate is not valid {when}: {e:#}"),
-    })?;
+    let vc = cert
+        .with_policy(policy(), at)
+        .map_err(|e| EnvelopeError::NotSigningKey {
+            fingerprint: primary.to_hex(),
+            detail: format!("the certificate is not valid {when}: {e:#}"),
+        })?;
     let ka = vc
         .keys()
         .key_handle(signing.clone())
@@ -612,7 +611,11 @@ fn check_key_at(cert: &Cert, signing: &Fingerprint, at: SystemTime, when: &str) 
             fingerprint: signing.to_hex(),
             detail: format!(
                 "{} has no valid binding to certificate {} {when}",
-                if &primary == signing { "the primary key" } else { "the subkey" },
+                if &primary == signing {
+                    "the primary key"
+                } else {
+                    "the subkey"
+                },
                 primary.to_hex()
             ),
         })?;

@@ -65,3 +65,82 @@ fn cli_doc_matches_help() {
         );
     }
 }
+
+/// Every reason, finding and error code in the source is documented in
+/// docs/json-output.md (codes are an API; an undocumented one is a bug).
+#[test]
+fn json_doc_lists_every_code() {
+    let doc = std::fs::read_to_string(repo().join("docs/json-output.md")).expect("read docs/json-output.md");
+    let mut codes = std::collections::BTreeSet::new();
+    for file in rust_files(&repo().join("src")) {
+        let text = std::fs::read_to_string(&file).expect("read source");
+        let rel = file
+            .strip_prefix(repo())
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .into_owned();
+        // Calls that take the code as their first argument, and `code: "…"` fields.
+        let mut needles = vec![
+            "Failure::input(",
+            "Failure::outside(",
+            "Failure::no(",
+            "Rejection::new(",
+            "rr(",
+            "finding(",
+            "code: ",
+        ];
+        // `match` arms mapping errors to codes.
+        if rel.ends_with("pgp.rs") || rel.ends_with("cli/sign.rs") {
+            needles.push("=> ");
+        }
+        for needle in needles {
+            for (at, _) in text.match_indices(needle) {
+                // A whole word: `rr(` must not match `err(`.
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = text[at + needle.len()..].trim_start();
+                let Some(lit) = rest.strip_prefix('"').and_then(|r| r.split_once('"')).map(|(l, _)| l) else {
+                    continue;
+                };
+                let kebab = !lit.is_empty()
+                    && !lit.starts_with('-')
+                    && !lit.ends_with('-')
+                    && lit
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if kebab {
+                    codes.insert((lit.to_owned(), rel.clone()));
+                }
+            }
+        }
+    }
+    assert!(
+        codes.len() > 40,
+        "found only {} codes; has the source layout changed?",
+        codes.len()
+    );
+    let missing: Vec<String> = codes
+        .iter()
+        .filter(|(code, _)| !doc.contains(&format!("`{code}`")))
+        .map(|(code, file)| format!("{code} ({file})"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes missing from docs/json-output.md: {missing:?}"
+    );
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read src dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}

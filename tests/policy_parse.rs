@@ -126,12 +126,19 @@ fn reference_fixture_policy_parses() {
     );
     assert!(prod.keys.keyring.is_empty());
     assert_eq!(prod.keys.errors.len(), 1);
-    assert!(prod.keys.errors[0].contains("\"/keys/employee-gpg-keyring\""), "{:?}", prod.keys.errors);
+    assert!(
+        prod.keys.errors[0].contains("\"/keys/employee-gpg-keyring\""),
+        "{:?}",
+        prod.keys.errors
+    );
 
     let hardened = &scope(&p, "docker", "example.com/hardened").requirements;
     assert_eq!(signed_by(&hardened[0]).signed_identity, SignedIdentity::MatchRepository);
     let sb = signed_by(&hardened[1]);
-    assert_eq!((sb.key_type, &sb.signed_identity), (KeyType::SignedByGpgKeys, &SignedIdentity::MatchExact));
+    assert_eq!(
+        (sb.key_type, &sb.signed_identity),
+        (KeyType::SignedByGpgKeys, &SignedIdentity::MatchExact)
+    );
     // Unimplemented key types are never read (c/image fails them before loading keys).
     assert!(sb.keys.errors.is_empty() && sb.keys.keyring.is_empty());
     let x509 = &scope(&p, "docker", "example.com/hardened-x509").requirements;
@@ -139,7 +146,9 @@ fn reference_fixture_policy_parses() {
     assert_eq!(signed_by(&x509[1]).key_type, KeyType::SignedByX509Cas);
 
     let beta = signed_by(&scope(&p, "docker", "registry.redhat.io/beta").requirements[0]);
-    let KeySource::Paths(paths) = &beta.key_source else { panic!("{:?}", beta.key_source) };
+    let KeySource::Paths(paths) = &beta.key_source else {
+        panic!("{:?}", beta.key_source)
+    };
     assert_eq!(paths.len(), 2);
     assert_eq!(beta.keys.errors.len(), 2, "{:?}", beta.keys.errors);
 
@@ -152,7 +161,10 @@ fn reference_fixture_policy_parses() {
         }
     );
     let data = signed_by(&scope(&p, "docker", "bogus/key-data-example").requirements[0]);
-    assert_eq!((data.key_type, &data.key_source), (KeyType::SignedByGpgKeys, &KeySource::Data));
+    assert_eq!(
+        (data.key_type, &data.key_source),
+        (KeyType::SignedByGpgKeys, &KeySource::Data)
+    );
 }
 
 #[test]
@@ -172,7 +184,11 @@ fn several_problems_are_reported_at_once_in_document_order() {
 }"#;
     let e = parse(doc.as_bytes(), &ParseOptions::default()).unwrap_err();
     assert!(matches!(e, PolicyError::Invalid(_)));
-    let got: Vec<(&str, (usize, usize))> = e.problems().iter().map(|p| (p.path.as_str(), (p.line, p.column))).collect();
+    let got: Vec<(&str, (usize, usize))> = e
+        .problems()
+        .iter()
+        .map(|p| (p.path.as_str(), (p.line, p.column)))
+        .collect();
     let at = |needle: &str| line_col(doc, doc.find(needle).unwrap());
     let expected = vec![
         ("default[0].extra", at("\"extra\"")),
@@ -181,7 +197,10 @@ fn several_problems_are_reported_at_once_in_document_order() {
         (r#"transports.dir["relative/dir"]"#, at("\"relative/dir\"")),
         (r#"transports.atomic[""][0].keyType"#, at("\"PGP\"")),
         (r#"transports.atomic[""][0].keyData"#, at("\"%%%\"")),
-        (r#"transports.atomic[""][0].signedIdentity.dockerReference"#, at("\"busybox\"")),
+        (
+            r#"transports.atomic[""][0].signedIdentity.dockerReference"#,
+            at("\"busybox\""),
+        ),
         ("bogus", at("\"bogus\"")),
     ];
     assert_eq!(got, expected, "{e}");
@@ -275,15 +294,23 @@ fn man_page_examples_parse() {
     }
 }"#;
     let p = ok(locked_down);
-    assert_eq!(p.transports.iter().map(|t| t.scopes.len()).collect::<Vec<_>>(), [7, 1, 3]);
+    assert_eq!(
+        p.transports.iter().map(|t| t.scopes.len()).collect::<Vec<_>>(),
+        [7, 1, 3]
+    );
     let vendor = &scope(&p, "atomic", "hostname:5000/vendor/product").requirements;
-    let SignedIdentity::ExactRepository(r) = &signed_by(&vendor[0]).signed_identity else { panic!() };
+    let SignedIdentity::ExactRepository(r) = &signed_by(&vendor[0]).signed_identity else {
+        panic!()
+    };
     assert_eq!(r.to_string(), "docker.io/vendor-hostname/product/repository");
 
     let p = ok(r#"{"default": [{"type": "insecureAcceptAnything"}]}"#);
     assert!(p.transports.is_empty());
     // skopeo's default-policy.json
-    let p = ok(r#"{"default":[{"type":"insecureAcceptAnything"}],"transports":{"docker-daemon":{"":[{"type":"insecureAcceptAnything"}]}}}"#);
+    let p = ok(concat!(
+        r#"{"default":[{"type":"insecureAcceptAnything"}],"#,
+        r#""transports":{"docker-daemon":{"":[{"type":"insecureAcceptAnything"}]}}}"#
+    ));
     assert_eq!(p.transports[0].name, "docker-daemon");
     // The signedBy syntax block (one key source at a time) and the identity list.
     for source in [
@@ -300,7 +327,8 @@ fn man_page_examples_parse() {
             r#"{"type": "remapIdentity", "prefix": "docker.io/library", "signedPrefix": "example.com/mirror"}"#,
         ] {
             ok(&format!(
-                r#"{{"default": [{{"type": "signedBy", "keyType": "GPGKeys", {source}, "signedIdentity": {identity}}}]}}"#
+                r#"{{"default": [{{"type": "signedBy", "keyType": "GPGKeys", {source},
+                     "signedIdentity": {identity}}}]}}"#
             ));
         }
     }
@@ -336,7 +364,13 @@ fn keys_load_from_armored_and_binary_keyrings() {
         want.sort();
         assert_eq!(got, want, "{file}");
         let written = path.to_str().unwrap().to_owned();
-        assert_eq!(sb.key_source, KeySource::Path { written, resolved: path });
+        assert_eq!(
+            sb.key_source,
+            KeySource::Path {
+                written,
+                resolved: path
+            }
+        );
     }
 }
 
@@ -350,7 +384,11 @@ fn key_data_is_base64_of_a_keyring() {
         assert!(sb.keys.errors.is_empty(), "{:?}", sb.keys.errors);
         assert_eq!(sb.keys.keyring.fingerprints(), [KEY_A]);
         // `base64` wraps at 76 columns; Go (and so c/image) skips the line breaks.
-        let wrapped: Vec<String> = encoded.as_bytes().chunks(76).map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
+        let wrapped: Vec<String> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
         let sb = keys_of(&format!(r#""keyData": "{}""#, wrapped.join("\\n")));
         assert_eq!(sb.keys.keyring.fingerprints(), [KEY_A]);
     }
@@ -364,13 +402,19 @@ fn key_data_is_base64_of_a_keyring() {
 
 #[test]
 fn key_paths_are_a_union_and_copies_merge() {
-    let (a, p, a_bin) = (fixture("public-key.gpg"), fixture("public-key-2.gpg"), fixture("public-key-1.gpg"));
+    let (a, p, a_bin) = (
+        fixture("public-key.gpg"),
+        fixture("public-key-2.gpg"),
+        fixture("public-key-1.gpg"),
+    );
     let sb = keys_of(&format!(r#""keyPaths": [{}, {}]"#, path_json(&a), path_json(&p)));
     let mut got = sb.keys.keyring.fingerprints();
     got.sort();
     assert_eq!(got, [KEY_A, KEY_P]);
     assert!(sb.keys.errors.is_empty());
-    let KeySource::Paths(paths) = &sb.key_source else { panic!() };
+    let KeySource::Paths(paths) = &sb.key_source else {
+        panic!()
+    };
     assert_eq!(paths[1], (p.to_str().unwrap().to_owned(), p.clone()));
 
     let sb = keys_of(&format!(r#""keyPaths": [{}, {}]"#, path_json(&a), path_json(&a_bin)));
@@ -389,19 +433,30 @@ fn unusable_key_files_are_recorded_not_policy_problems() {
     let sb = keys_of(&format!(r#""keyPath": {}"#, path_json(&missing)));
     assert!(sb.keys.keyring.is_empty());
     assert_eq!(sb.keys.errors.len(), 1);
-    assert!(sb.keys.errors[0].contains(missing.to_str().unwrap()), "{:?}", sb.keys.errors);
+    assert!(
+        sb.keys.errors[0].contains(missing.to_str().unwrap()),
+        "{:?}",
+        sb.keys.errors
+    );
     assert!(sb.keys.errors[0].contains("cannot read it"), "{:?}", sb.keys.errors);
 
     // One bad file among good ones: the good keys load, the error makes the requirement reject.
     let garbage = dir.path().join("garbage.gpg");
     std::fs::write(&garbage, "this is not a key\n").unwrap();
-    let sb = keys_of(&format!(r#""keyPaths": [{}, {}]"#, path_json(&fixture("public-key.gpg")), path_json(&garbage)));
+    let sb = keys_of(&format!(
+        r#""keyPaths": [{}, {}]"#,
+        path_json(&fixture("public-key.gpg")),
+        path_json(&garbage)
+    ));
     assert_eq!(sb.keys.keyring.fingerprints(), [KEY_A]);
     assert_eq!(sb.keys.errors.len(), 1, "{:?}", sb.keys.errors);
     assert!(sb.keys.errors[0].contains("garbage.gpg"));
 
     let huge = dir.path().join("huge.gpg");
-    std::fs::File::create(&huge).unwrap().set_len(16 * 1024 * 1024 + 1).unwrap();
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(16 * 1024 * 1024 + 1)
+        .unwrap();
     let sb = keys_of(&format!(r#""keyPath": {}"#, path_json(&huge)));
     assert!(sb.keys.errors[0].contains("limit"), "{:?}", sb.keys.errors);
 

@@ -47,7 +47,13 @@ fn protected_key(pass: &str) -> ProtectedKey {
         assert!(o.status.success(), "gpg {args:?}: {}", stderr(&o));
         o.stdout
     };
-    gpg(&["--quick-gen-key", "Protected <p@imgsig.invalid>", "ed25519", "sign", "never"]);
+    gpg(&[
+        "--quick-gen-key",
+        "Protected <p@imgsig.invalid>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
     let secret_armored = home.path().join("sec.asc");
     let secret_binary = home.path().join("sec.gpg");
     let public = home.path().join("pub.gpg");

@@ -63,6 +63,8 @@ pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<(), Failure
         _ => Path::new("."),
     };
     let classify = |e: io::Error| {
+        // tempfile adds its random file name to errors; keep only the OS error.
+        let e = e.raw_os_error().map(io::Error::from_raw_os_error).unwrap_or(e);
         let err = anyhow!("cannot write {}: {e}", path.display());
         if is_user_error(&e) {
             Failure::input("unwritable-output", err)
@@ -72,6 +74,16 @@ pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<(), Failure
     };
     if !force && path.symlink_metadata().is_ok() {
         return Err(exists_failure(path));
+    }
+    if !dir.is_dir() {
+        return Err(Failure::input(
+            "unwritable-output",
+            anyhow!(
+                "cannot write {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            ),
+        ));
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".imgsig-")

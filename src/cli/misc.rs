@@ -59,20 +59,32 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>, Failure> {
     Ok(out)
 }
 
+/// Every (sub)command with its page name: imgsig, imgsig-sign, imgsig-policy-check, …
+fn pages(cmd: &clap::Command, name: &str, out: &mut Vec<(String, clap::Command)>) {
+    let page = cmd
+        .clone()
+        .name(name.to_owned())
+        .bin_name(name.replace('-', " "))
+        .version(env!("CARGO_PKG_VERSION"));
+    out.push((name.to_owned(), page));
+    for sub in cmd.get_subcommands() {
+        pages(sub, &format!("{name}-{}", sub.get_name()), out);
+    }
+}
+
 pub fn man(args: ManArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    reject_json(format, "man")?;
     let cmd = Cli::command();
     match args.dir {
         None => {
-            reject_json(format, "man")?;
             let page = render(cmd)?;
             write_stdout(&page).map_err(|e| Failure::outside("io-error", anyhow!("writing to stdout: {e}")))?;
         }
         Some(dir) => {
-            write_atomic(&dir.join("imgsig.1"), &render(cmd.clone())?, true)?;
-            for sub in cmd.get_subcommands() {
-                let name = format!("imgsig-{}", sub.get_name());
-                let page = render(sub.clone().name(name.clone()).bin_name(name.clone()))?;
-                write_atomic(&dir.join(format!("{name}.1")), &page, true)?;
+            let mut all = Vec::new();
+            pages(&cmd, "imgsig", &mut all);
+            for (name, page) in all {
+                write_atomic(&dir.join(format!("{name}.1")), &render(page)?, true)?;
             }
             eprintln!("imgsig: man pages written to {}", dir.display());
         }

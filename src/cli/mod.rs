@@ -19,7 +19,7 @@ mod sign;
 mod verify;
 mod verify_policy;
 
-pub use output::SCHEMA_VERSION;
+pub use output::{report_usage_error, SCHEMA_VERSION};
 
 /// How a run ended; mapped to the process exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +83,16 @@ pub enum OutputFormat {
 imgsig makes and checks \"simple signing\" signatures, the OpenPGP format of \
 containers/image, skopeo, podman and CRI-O: a small JSON claim naming a \
 manifest digest and an image reference, wrapped in a binary OpenPGP signed message.",
-    after_help = "EXAMPLES:\n  \
-imgsig sign --key signer.key --identity registry.example.com/app:1.0 --manifest manifest.json -o sig\n  \
-imgsig verify --keyring signer.pub --identity registry.example.com/app:1.0 --manifest manifest.json sig\n\n\
-Exit codes: 0 accepted/done, 1 rejected, 2 unusable input, 3 something outside failed."
+    after_help = "EXAMPLES:
+  imgsig sign --key signer.key --identity registry.example.com/app:1.0 \\
+      --manifest manifest.json -o sig
+  imgsig verify --keyring signer.pub --identity registry.example.com/app:1.0 \\
+      --manifest manifest.json sig
+  imgsig verify --policy /etc/containers/policy.json --identity registry.example.com/app:1.0 \\
+      --manifest manifest.json --signatures sigs/
+
+Exit codes: 0 accepted/done, 1 rejected, 2 unusable input, 3 something outside failed.",
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -98,10 +104,16 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Output format: human text on stderr, or one JSON document on stdout
-    #[arg(long, global = true, value_enum, default_value = "human")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        help_heading = "Global options"
+    )]
     pub output: OutputFormat,
     /// Shorthand for --output json
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 }
 
@@ -140,7 +152,10 @@ pub fn run(cli: Cli) -> Exit {
     let name = match &cli.command {
         Command::Sign(_) => "sign",
         Command::Verify(_) => "verify",
-        Command::Policy(_) => "policy",
+        Command::Policy(p) => match p.command {
+            policy_cmd::PolicyCommand::Check(_) => "policy check",
+            policy_cmd::PolicyCommand::Explain(_) => "policy explain",
+        },
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
     };

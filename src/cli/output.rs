@@ -43,7 +43,11 @@ struct ErrorBody {
 /// still reflects the decision.
 pub fn print_json<T: Serialize>(doc: &T) {
     let mut text = serde_json::to_string_pretty(doc).unwrap_or_else(|e| {
-        format!("{{\"schema_version\":{SCHEMA_VERSION},\"error\":{{\"code\":\"internal\",\"message\":\"{e}\"}}}}")
+        serde_json::json!({
+            "schema_version": SCHEMA_VERSION,
+            "error": {"code": "internal", "message": e.to_string()}
+        })
+        .to_string()
     });
     text.push('\n');
     let _ = super::io::write_stdout(text.as_bytes());
@@ -64,6 +68,25 @@ pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
             error: ErrorBody {
                 code: failure.code,
                 message: format!("{:#}", failure.error),
+            },
+        });
+    }
+}
+
+/// A command-line usage error found by clap (exit 2): with `--output json`
+/// (or `--json`) anywhere on the command line, also write the error document,
+/// so scripts always get one.
+pub fn report_usage_error(args: &[std::ffi::OsString], message: &str) {
+    let wants_json = args.windows(2).any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--json" || a == "--output=json");
+    if wants_json {
+        print_json(&ErrorDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "",
+            exit_code: 2,
+            error: ErrorBody {
+                code: "usage",
+                message: message.trim_end().to_owned(),
             },
         });
     }

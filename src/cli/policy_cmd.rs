@@ -88,7 +88,11 @@ fn check(args: CheckArgs, format: OutputFormat) -> Result<Exit, Failure> {
     if findings.is_empty() {
         eprintln!("imgsig: {} is valid; no findings", args.file.display());
     } else {
-        eprintln!("imgsig: {} is valid, with {} finding(s)", args.file.display(), findings.len());
+        eprintln!(
+            "imgsig: {} is valid, with {} finding(s)",
+            args.file.display(),
+            findings.len()
+        );
     }
     if format == OutputFormat::Json {
         print_json(&CheckDoc {
@@ -176,8 +180,11 @@ fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let (scope, reqs) = policy.requirements_for(&image);
     eprintln!("imgsig: policy {}", path.display());
     eprintln!("imgsig: image {image} (transport {})", image.transport());
-    eprintln!("imgsig: scopes tried, most specific first: {}", scope.tried.join(", "));
-    eprintln!("imgsig: matched {}; scopes are never merged, so only these apply:", scope.describe());
+    eprintln!("imgsig: scopes tried, most specific first: {}", scope.tried_quoted());
+    eprintln!(
+        "imgsig: matched {}; scopes are never merged, so only these apply:",
+        scope.describe()
+    );
     for (i, r) in reqs.iter().enumerate() {
         eprintln!("imgsig:   {}. {}", i + 1, describe_requirement(r));
         eprintln!("imgsig:      needs {}", needs(r, &image));

@@ -100,6 +100,7 @@ fn load_key(args: &SignArgs, now: SystemTime) -> Result<SigningKey, Failure> {
         let code = match e {
             KeyError::PassphraseNeeded => "passphrase-needed",
             KeyError::WrongPassphrase(_) => "wrong-passphrase",
+            KeyError::NoSecretKey => "not-a-secret-key",
             _ => "invalid-key",
         };
         Failure::input(

@@ -44,9 +44,13 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json signature-1
 
-  # JSON for scripts (exit code 0 accepted, 1 rejected); pull exactly what was verified
-  imgsig verify --output json --policy policy.json --identity example.com/app:1.0 --manifest m.json sig
-  podman pull \"$(imgsig verify --keyring k.gpg --identity example.com/app:1.0 --manifest m.json sig)\"";
+  # JSON for scripts (exit code 0 accepted, 1 rejected)
+  imgsig verify --output json --policy policy.json --identity example.com/app:1.0 \\
+      --manifest m.json sig
+
+  # Pull exactly what was verified
+  ref=$(imgsig verify --keyring k.gpg --identity example.com/app:1.0 --manifest m.json sig) \\
+      && podman pull \"$ref\"";
 
 /// Most signature files read from one directory (the reference's lookaside limit).
 pub const MAX_SIGNATURES: usize = 128;
@@ -121,7 +125,10 @@ pub fn read_signature_args(inputs: &[OsString], manifest: &FileArg) -> Result<Ve
     for s in inputs {
         let name = FileArg::from(s.as_os_str());
         if name == FileArg::Std && *manifest == FileArg::Std {
-            return Err(usage("stdin cannot be both the manifest and a signature"));
+            return Err(Failure::input(
+                "conflicting-flags",
+                anyhow!("stdin cannot be both the manifest and a signature"),
+            ));
         }
         out.push(SignatureInput {
             source: name.to_string(),

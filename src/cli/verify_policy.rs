@@ -239,7 +239,7 @@ fn render_human(policy_path: &Path, g: &Gathered, d: &Decision, verified: Option
     eprintln!(
         "imgsig: scope {} (tried: {})",
         d.scope.describe(),
-        d.scope.tried.join(", ")
+        d.scope.tried_quoted()
     );
     let n = d.requirements.len();
     for r in &d.requirements {

@@ -84,6 +84,24 @@ pub struct ScopeMatch {
 }
 
 impl ScopeMatch {
+    /// The scopes tried, quoted (the transport default is `""`).
+    pub fn tried_quoted(&self) -> String {
+        let n = self.tried.len();
+        self.tried
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                // The last entry is the synthetic "default" when no scope matched.
+                if self.entry.is_none() && i + 1 == n {
+                    s.clone()
+                } else {
+                    format!("{s:?}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn describe(&self) -> String {
         match &self.entry {
             Some((t, s)) if s.is_empty() => format!("transports.{t}[\"\"] (the {t} transport's default)"),

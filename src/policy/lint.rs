@@ -75,7 +75,10 @@ fn lint_docker_scope(scope: &str, path: &str, out: &mut Vec<Finding>) {
             out.push(finding(
                 "non-normalized-scope",
                 path.to_owned(),
-                format!("scope {scope:?} is not in normalised form, so it never matches; images are looked up as {:?}", r.to_string()),
+                format!(
+                    "scope {scope:?} is not in normalised form, so it never matches; images are looked up as {:?}",
+                    r.to_string()
+                ),
                 format!("write \"{r}\""),
             ));
         }
@@ -103,11 +106,17 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                     out.push(finding(
                         "unsupported-key-type",
                         format!("{here}.keyType"),
-                        format!("keyType {:?} is not implemented and always rejects", sb.key_type.as_str()),
+                        format!(
+                            "keyType {:?} is not implemented and always rejects",
+                            sb.key_type.as_str()
+                        ),
                         "use \"GPGKeys\"",
                     ));
                 }
-                if matches!(sb.signed_identity, SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)) {
+                if matches!(
+                    sb.signed_identity,
+                    SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)
+                ) {
                     out.push(finding(
                         "rollback-risk",
                         format!("{here}.signedIdentity"),

@@ -59,7 +59,11 @@ impl fmt::Display for Problem {
         if self.path.is_empty() {
             write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
         } else {
-            write!(f, "{} (line {}, column {}): {}", self.path, self.line, self.column, self.message)
+            write!(
+                f,
+                "{} (line {}, column {}): {}",
+                self.path, self.line, self.column, self.message
+            )
         }
     }
 }
@@ -112,7 +116,9 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Policy, PolicyError> {
     let policy = cx.policy(&doc, opts);
     match (cx.errors.finish(), policy) {
         (Ok(()), Some(policy)) => Ok(policy),
-        (Err(errors), _) => Err(PolicyError::Invalid(errors.into_vec().into_iter().map(problem).collect())),
+        (Err(errors), _) => Err(PolicyError::Invalid(
+            errors.into_vec().into_iter().map(problem).collect(),
+        )),
         // Every path that yields no value records why; keep failing closed if one does not.
         (Ok(()), None) => Err(PolicyError::Invalid(vec![Problem {
             path: String::new(),
@@ -127,7 +133,10 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Policy, PolicyError> {
 fn problem(e: JsonError) -> Problem {
     let (path, message) = match &e.kind {
         ErrorKind::Syntax(s) => (String::new(), format!("invalid JSON: {s}")),
-        ErrorKind::TrailingData => (String::new(), "invalid JSON: unexpected data after the value".to_owned()),
+        ErrorKind::TrailingData => (
+            String::new(),
+            "invalid JSON: unexpected data after the value".to_owned(),
+        ),
         ErrorKind::MissingKey { key } => (e.path.clone(), format!("missing required key {key:?}")),
         ErrorKind::DuplicateKey { key } => (
             key_path(&e.path, key),
@@ -395,9 +404,21 @@ mod tests {
         let e = err("{\"x\": 1,\n \"default\": [],\n \"y\": 2}");
         let lines: Vec<String> = e.to_string().lines().map(str::to_owned).collect();
         assert_eq!(lines.len(), 3, "{e}");
-        assert!(lines[0].starts_with("x (line 1, column 2): unknown key \"x\""), "{}", lines[0]);
-        assert!(lines[1].starts_with("default (line 2, column 13): the list of requirements"), "{}", lines[1]);
-        assert!(lines[2].starts_with("y (line 3, column 2): unknown key"), "{}", lines[2]);
+        assert!(
+            lines[0].starts_with("x (line 1, column 2): unknown key \"x\""),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("default (line 2, column 13): the list of requirements"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("y (line 3, column 2): unknown key"),
+            "{}",
+            lines[2]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use super::{line_col, ok, problems};
 use imgsig::policy::{KeySource, Requirement, SignedIdentity};
+use At::{First, Last, Obj};
 
 /// Where the problem must be, inside the (mutated) object's text.
 #[derive(Clone, Copy)]
@@ -19,30 +20,27 @@ enum At {
 
 struct Case {
     obj: String,
-    /// Path relative to the object ("" = the object, ".keyPath", "[0]", …).
+    /// Path relative to the object ("" = the object itself, ".keyPath", "[0]", …).
     rel: &'static str,
     at: At,
     msg: &'static str,
 }
 
-fn case(obj: impl Into<String>, rel: &'static str, at: At, msg: &'static str) -> Case {
-    Case {
-        obj: obj.into(),
-        rel,
-        at,
-        msg,
-    }
+/// `cases![OBJ => REL @ AT, "part of the message"; …]` (a table rustfmt leaves alone).
+macro_rules! cases {
+    ($($obj:expr => $rel:literal @ $at:expr, $msg:literal;)*) => {
+        [$(Case { obj: String::from($obj), rel: $rel, at: $at, msg: $msg }),*]
+    };
 }
 
-/// `s` with the first `from` replaced (which must occur).
+/// `s` with the first `from` replaced by `to` (`from` must occur).
 #[track_caller]
-fn edit(s: &str, from: &str, to: &str) -> String {
+fn ed(s: &str, from: &str, to: &str) -> String {
     assert!(s.contains(from), "{from:?} not in {s}");
     s.replacen(from, to, 1)
 }
 
 /// `obj` with `member` added at the end.
-#[track_caller]
 fn add(obj: &str, member: &str) -> String {
     let end = obj.rfind('}').unwrap();
     format!("{}, {member}{}", &obj[..end], &obj[end..])
@@ -54,16 +52,22 @@ struct Place {
     path: &'static str,
 }
 
+const TOP: Place = Place {
+    template: "@@",
+    path: "",
+};
 const REQUIREMENT: Place = Place {
     template: "{\n  \"default\": [\n    {\"type\": \"reject\"},\n    @@\n  ]\n}",
     path: "default[1]",
 };
 const SCOPED_REQUIREMENT: Place = Place {
     template: "{\"default\": [{\"type\": \"reject\"}],\n \"transports\": {\"docker\": {\"example.com/ns\": [\n  @@]}}}",
-    path: "transports.docker[\"example.com/ns\"][0]",
+    path: r#"transports.docker["example.com/ns"][0]"#,
 };
 const IDENTITY: Place = Place {
-    template: "{\"default\": [\n  {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/nonexistent\",\n   \"signedIdentity\": @@}]}",
+    template:
+        "{\"default\": [\n  {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/nonexistent\",\n   \
+               \"signedIdentity\": @@}]}",
     path: "default[0].signedIdentity",
 };
 const BASE_LAYER_IDENTITY: Place = Place {
@@ -85,9 +89,9 @@ impl Place {
             let doc = self.doc(&c.obj);
             let region = &doc[start..start + c.obj.len()];
             let rel = match c.at {
-                At::Obj => 0,
-                At::First(m) => region.find(m).unwrap_or_else(|| panic!("{m:?} not in {region}")),
-                At::Last(m) => region.rfind(m).unwrap(),
+                Obj => 0,
+                First(m) => region.find(m).unwrap_or_else(|| panic!("{m:?} not in {region}")),
+                Last(m) => region.rfind(m).unwrap(),
             };
             let (line, column) = line_col(&doc, start + rel);
             let path = format!("{}{}", self.path, c.rel).trim_start_matches('.').to_owned();
@@ -115,38 +119,33 @@ impl Place {
 
 #[test]
 fn top_level() {
-    let valid = "{\n  \"default\": [{\"type\": \"reject\"}],\n  \"transports\": {\"docker\": {\"\": [{\"type\": \"reject\"}]}}\n}";
-    let top = Place {
-        template: "@@",
-        path: "",
-    };
-    let no_default = "{\n  \"transports\": {}\n}";
-    top.check(
-        valid,
-        &[
-            case(no_default, "", At::Obj, "missing required key \"default\""),
-            case(edit(valid, "[{\"type\": \"reject\"}],", "17,"), ".default", At::First("17"), "must be an array, not a number"),
-            case(edit(valid, "[{\"type\": \"reject\"}],", "{},"), ".default", At::First("{},"), "must be an array, not an object"),
-            case(edit(valid, "[{\"type\": \"reject\"}],", "null,"), ".default", At::First("null"), "must be an array, not null"),
-            case(edit(valid, "[{\"type\": \"reject\"}],", "[],"), ".default", At::First("[]"), "must not be empty"),
-            case(edit(valid, "{\"docker\": {\"\": [{\"type\": \"reject\"}]}}", "17"), ".transports", At::First("17"), "must be an object, not a number"),
-            case(edit(valid, "\"transports\": {\"docker\": {\"\": [{\"type\": \"reject\"}]}}", "\"transports\": []"), ".transports", At::First("[]"), "must be an object, not an array"),
-            case(edit(valid, "\"transports\": {\"docker\": {\"\": [{\"type\": \"reject\"}]}}", "\"transports\": null"), ".transports", At::First("null"), "must be an object, not null"),
-            case(add(valid, "\"zz\": 1"), ".zz", At::First("\"zz\""), "unknown key \"zz\" in the top-level object"),
-            case(add(valid, "\"default\": [{\"type\": \"reject\"}]"), ".default", At::Last("\"default\""), "duplicate key \"default\""),
-            case(add(valid, "\"transports\": {}"), ".transports", At::Last("\"transports\""), "duplicate key"),
-            case("[]", "", At::Obj, "must be an object, not an array"),
-            case("null", "", At::Obj, "must be an object, not null"),
-        ],
-    );
-    let got = problems("{\"Default\": [{\"type\": \"reject\"}]}");
+    let v = "{\n  \"default\": [{\"type\": \"reject\"}],\n  \
+             \"transports\": {\"docker\": {\"\": [{\"type\": \"reject\"}]}}\n}";
+    let (d, t) = (r#"[{"type": "reject"}],"#, r#"{"docker": {"": [{"type": "reject"}]}}"#);
+    #[rustfmt::skip]
+    TOP.check(v, &cases![
+        "{\n  \"transports\": {}\n}" => "" @ Obj, r#"missing required key "default""#;
+        ed(v, d, "17,") => ".default" @ First("17"), "must be an array, not a number";
+        ed(v, d, "{},") => ".default" @ First("{},"), "must be an array, not an object";
+        ed(v, d, "null,") => ".default" @ First("null"), "must be an array, not null";
+        ed(v, d, "[],") => ".default" @ First("[]"), "the list of requirements must not be empty";
+        ed(v, t, "17") => ".transports" @ First("17"), "must be an object, not a number";
+        ed(v, t, "[]") => ".transports" @ First("[]"), "must be an object, not an array";
+        ed(v, t, "null") => ".transports" @ First("null"), "must be an object, not null";
+        add(v, r#""zz": 1"#) => ".zz" @ First(r#""zz""#), r#"unknown key "zz" in the top-level object"#;
+        add(v, r#""default": [{"type": "reject"}]"#) => ".default" @ Last(r#""default""#), r#"duplicate key "default""#;
+        add(v, r#""transports": {}"#) => ".transports" @ Last(r#""transports""#), "duplicate key";
+        "[]" => "" @ Obj, "must be an object, not an array";
+        "null" => "" @ Obj, "must be an object, not null";
+    ]);
+    let got = problems(r#"{"Default": [{"type": "reject"}]}"#);
     assert_eq!(got.len(), 2);
     assert_eq!((got[0].path.as_str(), got[0].column), ("", 1));
     assert_eq!((got[1].path.as_str(), got[1].column), ("Default", 2));
-    top.accepts(&[
-        "{\"default\": [{\"type\": \"reject\"}]}",
-        "{\"default\": [{\"type\": \"reject\"}], \"transports\": {}}",
-        "{\"transports\": {\"docker\": {}}, \"default\": [{\"type\": \"reject\"}]}",
+    TOP.accepts(&[
+        r#"{"default": [{"type": "reject"}]}"#,
+        r#"{"default": [{"type": "reject"}], "transports": {}}"#,
+        r#"{"transports": {"docker": {}}, "default": [{"type": "reject"}]}"#,
     ]);
 }
 
@@ -156,18 +155,22 @@ fn transports_map() {
         template: "{\"default\": [{\"type\": \"reject\"}],\n \"transports\": @@}",
         path: "transports",
     };
-    let valid = "{\"docker\": {\"\": [{\"type\": \"reject\"}]},\n  \"my-transport\": {\"any thing /at: all\": [{\"type\": \"reject\"}]}}";
-    place.check(
-        valid,
-        &[
-            case(edit(valid, "{\"\": [{\"type\": \"reject\"}]}", "17"), ".docker", At::First("17"), "must be an object, not a number"),
-            case(edit(valid, "{\"\": [{\"type\": \"reject\"}]}", "[]"), ".docker", At::First("[]"), "must be an object, not an array"),
-            case(edit(valid, "{\"\": [{\"type\": \"reject\"}]}", "null"), ".docker", At::First("null"), "must be an object, not null"),
-            case(add(valid, "\"docker\": {}"), ".docker", At::Last("\"docker\""), "duplicate key \"docker\""),
-            // Unknown transports are accepted, but their requirements are still checked.
-            case(edit(valid, "\"any thing /at: all\": [{\"type\": \"reject\"}]", "\"x\": [{\"type\": \"nope\"}]"), ".my-transport.x[0].type", At::First("\"nope\""), "unknown requirement type \"nope\""),
-        ],
+    let v = "{\"docker\": {\"\": [{\"type\": \"reject\"}]},\n  \
+             \"my-transport\": {\"any thing /at: all\": [{\"type\": \"reject\"}]}}";
+    let (s, u) = (
+        r#"{"": [{"type": "reject"}]}"#,
+        r#""any thing /at: all": [{"type": "reject"}]"#,
     );
+    #[rustfmt::skip]
+    place.check(v, &cases![
+        ed(v, s, "17") => ".docker" @ First("17"), "must be an object, not a number";
+        ed(v, s, "[]") => ".docker" @ First("[]"), "must be an object, not an array";
+        ed(v, s, "null") => ".docker" @ First("null"), "must be an object, not null";
+        add(v, r#""docker": {}"#) => ".docker" @ Last(r#""docker""#), r#"duplicate key "docker""#;
+        // Unknown transports are accepted, but their requirements are still checked.
+        ed(v, u, r#""x": [{"type": "nope"}]"#)
+            => ".my-transport.x[0].type" @ First(r#""nope""#), "unknown requirement type";
+    ]);
 }
 
 #[test]
@@ -176,27 +179,27 @@ fn scope_maps() {
         template: "{\"default\": [{\"type\": \"reject\"}],\n \"transports\": {\"docker\":\n  @@}}",
         path: "transports.docker",
     };
-    let valid = "{\"example.com/ns\": [{\"type\": \"reject\"}], \"\": [{\"type\": \"reject\"}]}";
-    place.check(
-        valid,
-        &[
-            case(edit(valid, "[{\"type\": \"reject\"}]", "17"), "[\"example.com/ns\"]", At::First("17"), "must be an array, not a number"),
-            case(edit(valid, "[{\"type\": \"reject\"}]", "{}"), "[\"example.com/ns\"]", At::First("{}"), "must be an array, not an object"),
-            case(edit(valid, "[{\"type\": \"reject\"}]", "null"), "[\"example.com/ns\"]", At::First("null"), "must be an array, not null"),
-            case(edit(valid, "[{\"type\": \"reject\"}]", "[]"), "[\"example.com/ns\"]", At::First("[]"), "must not be empty"),
-            case(edit(valid, "\"\": [{\"type\": \"reject\"}]", "\"\": []"), "[\"\"]", At::First("[]"), "must not be empty"),
-            case(edit(valid, "[{\"type\": \"reject\"}]", "[17]"), "[\"example.com/ns\"][0]", At::First("17"), "must be an object, not a number"),
-            case(add(valid, "\"example.com/ns\": [{\"type\": \"reject\"}]"), "[\"example.com/ns\"]", At::Last("\"example.com/ns\""), "duplicate key"),
-            case(add(valid, "\"\": [{\"type\": \"reject\"}]"), "[\"\"]", At::Last("\"\":"), "duplicate key \"\""),
-        ],
-    );
+    let v = r#"{"example.com/ns": [{"type": "reject"}], "": [{"type": "reject"}]}"#;
+    let r = r#"[{"type": "reject"}]"#;
+    #[rustfmt::skip]
+    place.check(v, &cases![
+        ed(v, r, "17") => r#"["example.com/ns"]"# @ First("17"), "must be an array, not a number";
+        ed(v, r, "{}") => r#"["example.com/ns"]"# @ First("{}"), "must be an array, not an object";
+        ed(v, r, "null") => r#"["example.com/ns"]"# @ First("null"), "must be an array, not null";
+        ed(v, r, "[]") => r#"["example.com/ns"]"# @ First("[]"), "must not be empty";
+        ed(v, r#""": [{"type": "reject"}]"#, r#""": []"#) => r#"[""]"# @ First("[]"), "must not be empty";
+        ed(v, r, "[17]") => r#"["example.com/ns"][0]"# @ First("17"), "must be an object, not a number";
+        add(v, r#""example.com/ns": []"#) => r#"["example.com/ns"]"# @ Last(r#""example.com/ns""#), "duplicate key";
+        add(v, r#""": [{"type": "reject"}]"#) => r#"[""]"# @ Last(r#""":"#), r#"duplicate key """#;
+    ]);
 }
 
 #[test]
 fn scopes_are_validated_per_transport() {
     const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let doc = |transport: &str, scope: &str| {
-        format!("{{\"default\": [{{\"type\": \"reject\"}}],\n \"transports\": {{\"{transport}\": {{\n   \"{scope}\": [{{\"type\": \"reject\"}}]}}}}}}")
+        let head = "{\"default\": [{\"type\": \"reject\"}],\n \"transports\": ";
+        format!("{head}{{\"{transport}\": {{\n   \"{scope}\": [{{\"type\": \"reject\"}}]}}}}}}")
     };
     let daemon_id = format!("sha256:{HEX}");
     let bad: &[(&str, &str)] = &[
@@ -225,7 +228,8 @@ fn scopes_are_validated_per_transport() {
         assert_eq!(got.len(), 1, "{d}\n{got:?}");
         assert_eq!(got[0].path, format!("transports.{transport}[{scope:?}]"), "{d}");
         assert_eq!((got[0].line, got[0].column), want, "{d}");
-        assert!(got[0].message.starts_with(&format!("invalid scope {scope:?} for the {transport:?} transport: ")), "{}", got[0]);
+        let prefix = format!("invalid scope {scope:?} for the {transport:?} transport: ");
+        assert!(got[0].message.starts_with(&prefix), "{}", got[0]);
     }
     let good: &[(&str, &str)] = &[
         ("docker", "*.example.com"),
@@ -237,7 +241,10 @@ fn scopes_are_validated_per_transport() {
         ("atomic", "hostname:5000/ns/stream:tag"),
         ("atomic", "*.example.com"),
         ("docker-daemon", "docker.io/library/busybox:latest"),
-        ("containers-storage", "[overlay@/var/lib/containers/storage]docker.io/library/busybox:latest"),
+        (
+            "containers-storage",
+            "[overlay@/var/lib/containers/storage]docker.io/library/busybox:latest",
+        ),
         ("docker-archive", ""),
         ("tarball", ""),
         ("dir", ""),
@@ -246,274 +253,322 @@ fn scopes_are_validated_per_transport() {
     ];
     for &(transport, scope) in good {
         let p = ok(&doc(transport, scope));
-        assert_eq!((p.transports[0].name.as_str(), p.transports[0].scopes[0].scope.as_str()), (transport, scope));
+        let t = &p.transports[0];
+        assert_eq!((t.name.as_str(), t.scopes[0].scope.as_str()), (transport, scope));
     }
 }
 
 #[test]
 fn unit_requirements() {
     for ty in ["insecureAcceptAnything", "reject"] {
-        let valid = format!("{{\"type\": \"{ty}\"}}");
-        let cases = [
-            case(add(&valid, "\"x\": 1"), ".x", At::First("\"x\""), "unknown key \"x\" in a"),
-            case(add(&valid, &format!("\"type\": \"{ty}\"")), ".type", At::Last("\"type\""), "duplicate key \"type\""),
-            case("{}", "", At::Obj, "missing required key \"type\""),
-            case("{\"Type\": \"reject\", \"type\": 17}", ".type", At::First("17"), "must be a string, not a number"),
-            case("{\"type\": null}", ".type", At::First("null"), "must be a string, not null"),
-            case("{\"type\": \"Reject\"}", ".type", At::First("\"Reject\""), "unknown requirement type \"Reject\""),
-            case("17", "", At::Obj, "must be an object, not a number"),
-            case(format!("\"{ty}\""), "", At::Obj, "must be an object, not a string"),
-            case("null", "", At::Obj, "must be an object, not null"),
-        ];
-        REQUIREMENT.check(&valid, &cases);
+        let v = format!(r#"{{"type": "{ty}"}}"#);
+        let quoted = format!("\"{ty}\"");
+        #[rustfmt::skip]
+        REQUIREMENT.check(&v, &cases![
+            add(&v, r#""x": 1"#) => ".x" @ First(r#""x""#), r#"unknown key "x" in a"#;
+            add(&v, &format!(r#""type": "{ty}""#)) => ".type" @ Last(r#""type""#), r#"duplicate key "type""#;
+            "{}" => "" @ Obj, r#"missing required key "type""#;
+            r#"{"Type": "reject", "type": 17}"# => ".type" @ First("17"), "must be a string, not a number";
+            r#"{"type": null}"# => ".type" @ First("null"), "must be a string, not null";
+            r#"{"type": "Reject"}"# => ".type" @ First(r#""Reject""#), r#"unknown requirement type "Reject""#;
+            "17" => "" @ Obj, "must be an object, not a number";
+            quoted.as_str() => "" @ Obj, "must be an object, not a string";
+            "null" => "" @ Obj, "must be an object, not null";
+            // Keys are compared after unescaping, as Go's decoder does.
+            add(&v, &format!(r#""\u0074ype": "{ty}""#)) => ".type" @ First(r#""\u0074"#), r#"duplicate key "type""#;
+        ]);
     }
     // The pitfall named in style.md: serde's deny_unknown_fields would accept this.
-    SCOPED_REQUIREMENT.check(
-        "{\"type\": \"reject\"}",
-        &[case("{\"type\":\"reject\",\"x\":1}", ".x", At::First("\"x\""), "unknown key \"x\" in a reject requirement")],
-    );
+    #[rustfmt::skip]
+    SCOPED_REQUIREMENT.check(r#"{"type": "reject"}"#, &cases![
+        r#"{"type":"reject","x":1}"# => ".x" @ First(r#""x""#), r#"unknown key "x" in a reject requirement"#;
+    ]);
 }
 
 #[test]
 fn signed_by() {
-    let valid = "{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/nonexistent/key.gpg\",\n     \"signedIdentity\": {\"type\": \"matchRepository\"}}";
-    let kp = "\"keyPath\": \"/nonexistent/key.gpg\"";
-    let cases = [
-        case(edit(valid, "\"keyType\": \"GPGKeys\", ", ""), "", At::Obj, "missing required key \"keyType\""),
-        case(edit(valid, "\"GPGKeys\"", "\"bogus\""), ".keyType", At::First("\"bogus\""), "unknown keyType \"bogus\""),
-        case(edit(valid, "\"GPGKeys\"", "\"\""), ".keyType", At::First("\"\""), "unknown keyType \"\""),
-        case(edit(valid, "\"GPGKeys\"", "\"gpgkeys\""), ".keyType", At::First("\"gpgkeys\""), "unknown keyType"),
-        case(edit(valid, "\"GPGKeys\"", "17"), ".keyType", At::First("17"), "must be a string"),
-        case(edit(valid, "\"GPGKeys\"", "null"), ".keyType", At::First("null"), "must be a string, not null"),
-        case(edit(valid, &format!("{kp},"), ""), "", At::Obj, "exactly one of keyPath, keyPaths and keyData must be present; none is"),
-        case(add(valid, "\"keyData\": \"YWJj\""), ".keyData", At::First("\"YWJj\""), "keyData conflicts with keyPath"),
-        case(add(valid, "\"keyPaths\": [\"/a\"]"), ".keyPaths", At::First("[\"/a\"]"), "keyPaths conflicts with keyPath"),
-        case(edit(valid, kp, "\"keyData\": \"YWJj\", \"keyPaths\": [\"/a\"]"), ".keyPaths", At::First("[\"/a\"]"), "keyPaths conflicts with keyData"),
-        case(edit(valid, "\"/nonexistent/key.gpg\"", "\"\""), ".keyPath", At::First("\"\""), "must not be empty"),
-        case(edit(valid, "\"/nonexistent/key.gpg\"", "17"), ".keyPath", At::First("17"), "must be a string"),
-        case(edit(valid, "\"/nonexistent/key.gpg\"", "null"), ".keyPath", At::First("null"), "must be a string, not null"),
-        case(edit(valid, kp, "\"keyPaths\": 17"), ".keyPaths", At::First("17"), "must be an array"),
-        case(edit(valid, kp, "\"keyPaths\": null"), ".keyPaths", At::First("null"), "must be an array, not null"),
-        case(edit(valid, kp, "\"keyPaths\": [\"/a\", 17]"), ".keyPaths[1]", At::First("17"), "must be a string"),
-        case(edit(valid, kp, "\"keyData\": 17"), ".keyData", At::First("17"), "must be a string"),
-        case(edit(valid, kp, "\"keyData\": \"this is invalid base64\""), ".keyData", At::First("\"this"), "standard base64"),
-        case(edit(valid, kp, "\"keyData\": \"YQ\""), ".keyData", At::First("\"YQ\""), "standard base64"),
-        case(edit(valid, kp, "\"keyData\": \"YWJj=\""), ".keyData", At::First("\"YWJj=\""), "standard base64"),
-        case(edit(valid, kp, "\"keyData\": \"YW-_\""), ".keyData", At::First("\"YW-_\""), "standard base64"),
-        case(edit(valid, "{\"type\": \"matchRepository\"}", "\"matchRepository\""), ".signedIdentity", At::First("\"matchRepository\""), "must be an object, not a string"),
-        case(edit(valid, "{\"type\": \"matchRepository\"}", "null"), ".signedIdentity", At::First("null"), "must be an object, not null"),
-        case(edit(valid, "{\"type\": \"matchRepository\"}", "{}"), ".signedIdentity", At::First("{}"), "missing required key \"type\""),
-        case(add(valid, "\"keyId\": \"x\""), ".keyId", At::First("\"keyId\""), "unknown key \"keyId\" in a signedBy requirement"),
-        case(add(valid, "\"type\": \"signedBy\""), ".type", At::Last("\"type\""), "duplicate key"),
-        case(add(valid, "\"keyType\": \"GPGKeys\""), ".keyType", At::Last("\"keyType\""), "duplicate key"),
-        case(add(valid, kp), ".keyPath", At::Last("\"keyPath\""), "duplicate key"),
-        case(add(valid, "\"signedIdentity\": {\"type\": \"matchRepository\"}"), ".signedIdentity", At::Last("\"signedIdentity\""), "duplicate key"),
-        case(edit(valid, "\"signedBy\"", "\"signedby\""), ".type", At::First("\"signedby\""), "unknown requirement type"),
+    let v = "{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/nonexistent/key.gpg\",\n     \
+             \"signedIdentity\": {\"type\": \"matchRepository\"}}";
+    let (kp, path, si) = (
+        r#""keyPath": "/nonexistent/key.gpg""#,
+        r#""/nonexistent/key.gpg""#,
+        r#"{"type": "matchRepository"}"#,
+    );
+    #[rustfmt::skip]
+    let cases = cases![
+        ed(v, r#""keyType": "GPGKeys", "#, "") => "" @ Obj, r#"missing required key "keyType""#;
+        ed(v, r#""GPGKeys""#, r#""bogus""#) => ".keyType" @ First(r#""bogus""#), r#"unknown keyType "bogus""#;
+        ed(v, r#""GPGKeys""#, r#""""#) => ".keyType" @ First(r#""""#), r#"unknown keyType """#;
+        ed(v, r#""GPGKeys""#, r#""gpgkeys""#) => ".keyType" @ First(r#""gpgkeys""#), "unknown keyType";
+        ed(v, r#""GPGKeys""#, "17") => ".keyType" @ First("17"), "must be a string";
+        ed(v, r#""GPGKeys""#, "null") => ".keyType" @ First("null"), "must be a string, not null";
+        ed(v, &format!("{kp},"), "")
+            => "" @ Obj, "exactly one of keyPath, keyPaths and keyData must be present; none is";
+        add(v, r#""keyData": "YWJj""#) => ".keyData" @ First(r#""YWJj""#), "keyData conflicts with keyPath";
+        add(v, r#""keyPaths": ["/a"]"#) => ".keyPaths" @ First(r#"["/a"]"#), "keyPaths conflicts with keyPath";
+        ed(v, kp, r#""keyData": "YWJj", "keyPaths": ["/a"]"#)
+            => ".keyPaths" @ First("["), "keyPaths conflicts with keyData";
+        ed(v, path, r#""""#) => ".keyPath" @ First(r#""""#), "must not be empty";
+        ed(v, path, "17") => ".keyPath" @ First("17"), "must be a string";
+        ed(v, path, "null") => ".keyPath" @ First("null"), "must be a string, not null";
+        ed(v, kp, r#""keyPaths": 17"#) => ".keyPaths" @ First("17"), "must be an array";
+        ed(v, kp, r#""keyPaths": null"#) => ".keyPaths" @ First("null"), "must be an array, not null";
+        ed(v, kp, r#""keyPaths": ["/a", 17]"#) => ".keyPaths[1]" @ First("17"), "must be a string";
+        ed(v, kp, r#""keyData": 17"#) => ".keyData" @ First("17"), "must be a string";
+        ed(v, kp, r#""keyData": "this is invalid base64""#) => ".keyData" @ First(r#""this"#), "standard base64";
+        ed(v, kp, r#""keyData": "YQ""#) => ".keyData" @ First(r#""YQ""#), "standard base64";
+        ed(v, kp, r#""keyData": "YWJj=""#) => ".keyData" @ First(r#""YWJj=""#), "standard base64";
+        ed(v, kp, r#""keyData": "YW-_""#) => ".keyData" @ First(r#""YW-_""#), "standard base64";
+        ed(v, si, r#""matchRepository""#) => ".signedIdentity" @ First(r#""match"#), "must be an object, not a string";
+        ed(v, si, "null") => ".signedIdentity" @ First("null"), "must be an object, not null";
+        ed(v, si, "{}") => ".signedIdentity" @ First("{}"), r#"missing required key "type""#;
+        add(v, r#""keyId": "x""#) => ".keyId" @ First(r#""keyId""#), r#"unknown key "keyId" in a signedBy requirement"#;
+        add(v, r#""type": "signedBy""#) => ".type" @ Last(r#""type""#), "duplicate key";
+        add(v, r#""keyType": "GPGKeys""#) => ".keyType" @ Last(r#""keyType""#), "duplicate key";
+        add(v, kp) => ".keyPath" @ Last(r#""keyPath""#), "duplicate key";
+        add(v, &format!(r#""signedIdentity": {si}"#))
+            => ".signedIdentity" @ Last(r#""signedIdentity""#), "duplicate key";
+        ed(v, kp, r#""keyData": "", "keyData": """#) => ".keyData" @ Last(r#""keyData""#), "duplicate key";
+        ed(v, r#""signedBy""#, r#""signedby""#) => ".type" @ First(r#""signedby""#), "unknown requirement type";
     ];
-    REQUIREMENT.check(valid, &cases);
-    SCOPED_REQUIREMENT.check(valid, &cases);
-    let data = edit(valid, kp, "\"keyData\": \"YWJj\", \"keyData\": \"YWJj\"");
-    REQUIREMENT.check(valid, &[case(data, ".keyData", At::Last("\"keyData\""), "duplicate key")]);
+    REQUIREMENT.check(v, &cases);
+    SCOPED_REQUIREMENT.check(v, &cases);
 
     // Allowed variations.
-    let p = ok(&REQUIREMENT.doc(&edit(valid, ",\n     \"signedIdentity\": {\"type\": \"matchRepository\"}", "")));
-    let Requirement::SignedBy(sb) = &p.default[1] else { panic!() };
+    let p = ok(&REQUIREMENT.doc(&ed(v, &format!(",\n     \"signedIdentity\": {si}"), "")));
+    let Requirement::SignedBy(sb) = &p.default[1] else {
+        panic!()
+    };
     assert_eq!(sb.signed_identity, SignedIdentity::MatchRepoDigestOrExact);
     for key_type in ["GPGKeys", "signedByGPGKeys", "X509Certificates", "signedByX509CAs"] {
-        ok(&REQUIREMENT.doc(&edit(valid, "GPGKeys", key_type)));
+        ok(&REQUIREMENT.doc(&ed(v, "GPGKeys", key_type)));
     }
-    let p = ok(&REQUIREMENT.doc(&edit(valid, kp, "\"keyPaths\": []")));
-    let Requirement::SignedBy(sb) = &p.default[1] else { panic!() };
+    let p = ok(&REQUIREMENT.doc(&ed(v, kp, r#""keyPaths": []"#)));
+    let Requirement::SignedBy(sb) = &p.default[1] else {
+        panic!()
+    };
     assert_eq!(sb.key_source, KeySource::Paths(vec![]));
     REQUIREMENT.accepts(&[
-        &edit(valid, kp, "\"keyData\": \"\""),
-        &edit(valid, kp, "\"keyData\": \"YW\\nJj\\r\\n\""),
-        &edit(valid, kp, "\"keyData\": \"YR==\""),
-        &edit(valid, kp, "\"keyPaths\": [\"/a\", \"\"]"),
+        &ed(v, kp, r#""keyData": """#),
+        &ed(v, kp, r#""keyData": "YW\nJj\r\n""#),
+        &ed(v, kp, r#""keyData": "YR==""#),
+        &ed(v, kp, r#""keyPaths": ["/a", ""]"#),
     ]);
 }
 
 #[test]
 fn signed_base_layer() {
-    let valid = "{\"type\": \"signedBaseLayer\",\n  \"baseLayerIdentity\": {\"type\": \"exactRepository\", \"dockerRepository\": \"registry.access.redhat.com/rhel7/rhel\"}}";
-    let bli = "{\"type\": \"exactRepository\", \"dockerRepository\": \"registry.access.redhat.com/rhel7/rhel\"}";
-    REQUIREMENT.check(
-        valid,
-        &[
-            case("{\"type\": \"signedBaseLayer\"}", "", At::Obj, "missing required key \"baseLayerIdentity\""),
-            case(edit(valid, bli, "\"this is invalid\""), ".baseLayerIdentity", At::First("\"this"), "must be an object, not a string"),
-            case(edit(valid, bli, "null"), ".baseLayerIdentity", At::First("null"), "must be an object, not null"),
-            case(edit(valid, "\"registry.access.redhat.com/rhel7/rhel\"", "\"UPPER\""), ".baseLayerIdentity.dockerRepository", At::First("\"UPPER\""), "must be lowercase"),
-            case(add(valid, "\"signedIdentity\": {\"type\": \"matchExact\"}"), ".signedIdentity", At::First("\"signedIdentity\""), "unknown key \"signedIdentity\" in a signedBaseLayer requirement"),
-            case(add(valid, "\"type\": \"signedBaseLayer\""), ".type", At::Last("\"type\""), "duplicate key"),
-            case(add(valid, &format!("\"baseLayerIdentity\": {bli}")), ".baseLayerIdentity", At::Last("\"baseLayerIdentity\""), "duplicate key"),
-        ],
-    );
-    let p = ok(&REQUIREMENT.doc(valid));
-    assert!(matches!(p.default[1], Requirement::SignedBaseLayer));
+    let bli = r#"{"type": "exactRepository", "dockerRepository": "registry.access.redhat.com/rhel7/rhel"}"#;
+    let v = format!("{{\"type\": \"signedBaseLayer\",\n  \"baseLayerIdentity\": {bli}}}");
+    let v = v.as_str();
+    #[rustfmt::skip]
+    REQUIREMENT.check(v, &cases![
+        r#"{"type": "signedBaseLayer"}"# => "" @ Obj, r#"missing required key "baseLayerIdentity""#;
+        ed(v, bli, r#""this is invalid""#)
+            => ".baseLayerIdentity" @ First(r#""this"#), "must be an object, not a string";
+        ed(v, bli, "null") => ".baseLayerIdentity" @ First("null"), "must be an object, not null";
+        ed(v, "\"registry.access.redhat.com/rhel7/rhel\"", r#""UPPER""#)
+            => ".baseLayerIdentity.dockerRepository" @ First(r#""UPPER""#), "must be lowercase";
+        add(v, r#""signedIdentity": {"type": "matchExact"}"#)
+            => ".signedIdentity" @ First(r#""signedIdentity""#), r#"unknown key "signedIdentity" in a signedBaseLayer"#;
+        add(v, r#""type": "signedBaseLayer""#) => ".type" @ Last(r#""type""#), "duplicate key";
+        add(v, &format!(r#""baseLayerIdentity": {bli}"#))
+            => ".baseLayerIdentity" @ Last(r#""baseLayerIdentity""#), "duplicate";
+    ]);
+    assert!(matches!(
+        ok(&REQUIREMENT.doc(v)).default[1],
+        Requirement::SignedBaseLayer
+    ));
 }
 
 #[test]
 fn sigstore_signed() {
-    let valid = "{\"type\": \"sigstoreSigned\", \"keyData\": \"YWJj\",\n  \"signedIdentity\": {\"type\": \"matchRepository\"}}";
-    let fulcio = "\"fulcio\": {\"caPath\": \"/ca.pem\", \"oidcIssuer\": \"https://github.com/login/oauth\", \"subjectEmail\": \"a@example.com\"}";
-    let kd = "\"keyData\": \"YWJj\"";
-    REQUIREMENT.check(
-        valid,
-        &[
-            case(edit(valid, &format!("{kd},"), ""), "", At::Obj, "exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki must be present; none is"),
-            case(add(valid, "\"keyPath\": \"/foo/bar\""), ".keyPath", At::First("\"/foo/bar\""), "keyPath conflicts with keyData"),
-            case(edit(valid, kd, &format!("{fulcio}, \"rekorPublicKeyPath\": \"/r\", {kd}")), ".keyData", At::First("\"YWJj\""), "keyData conflicts with fulcio"),
-            case(edit(valid, kd, "\"keyPath\": 17"), ".keyPath", At::First("17"), "must be a string"),
-            case(edit(valid, kd, "\"keyData\": 17"), ".keyData", At::First("17"), "must be a string"),
-            case(edit(valid, kd, "\"keyData\": \"this is invalid base64\""), ".keyData", At::First("\"this"), "standard base64"),
-            case(edit(valid, kd, "\"keyPaths\": []"), ".keyPaths", At::First("[]"), "must not be empty"),
-            case(edit(valid, kd, "\"keyDatas\": []"), ".keyDatas", At::First("[]"), "must not be empty"),
-            case(edit(valid, kd, "\"keyDatas\": [\"YWJj\", \"%\"]"), ".keyDatas[1]", At::First("\"%\""), "standard base64"),
-            case(edit(valid, kd, "\"keyPaths\": null"), ".keyPaths", At::First("null"), "must be an array, not null"),
-            case(add(valid, "\"rekorPublicKeyPath\": \"/r\", \"rekorPublicKeyData\": \"\""), ".rekorPublicKeyData", At::First("\"\""), "at most one of"),
-            case(add(valid, "\"rekorPublicKeyPath\": 17"), ".rekorPublicKeyPath", At::First("17"), "must be a string"),
-            case(add(valid, "\"rekorPublicKeyData\": \"this is invalid base64\""), ".rekorPublicKeyData", At::First("\"this"), "standard base64"),
-            case(add(valid, "\"rekorPublicKeyPaths\": []"), ".rekorPublicKeyPaths", At::First("[]"), "must not be empty"),
-            case(add(valid, "\"rekorPublicKeyDatas\": []"), ".rekorPublicKeyDatas", At::First("[]"), "must not be empty"),
-            case(edit(valid, "{\"type\": \"matchRepository\"}", "\"this is invalid\""), ".signedIdentity", At::First("\"this"), "must be an object"),
-            case(edit(valid, "{\"type\": \"matchRepository\"}", "null"), ".signedIdentity", At::First("null"), "must be an object, not null"),
-            case(add(valid, "\"unexpected\": 1"), ".unexpected", At::First("\"unexpected\""), "unknown key \"unexpected\" in a sigstoreSigned requirement"),
-            case(add(valid, "\"keyType\": \"GPGKeys\""), ".keyType", At::First("\"keyType\""), "unknown key"),
-            case(add(valid, kd), ".keyData", At::Last("\"keyData\""), "duplicate key"),
-            case(add(valid, "\"type\": \"sigstoreSigned\""), ".type", At::Last("\"type\""), "duplicate key"),
-        ],
-    );
+    let v =
+        "{\"type\": \"sigstoreSigned\", \"keyData\": \"YWJj\",\n  \"signedIdentity\": {\"type\": \"matchRepository\"}}";
+    let fulcio =
+        r#""fulcio": {"caPath": "/ca.pem", "oidcIssuer": "https://github.com/login/oauth", "subjectEmail": "a@b.c"}"#;
+    let (kd, si) = (r#""keyData": "YWJj""#, r#"{"type": "matchRepository"}"#);
+    #[rustfmt::skip]
+    REQUIREMENT.check(v, &cases![
+        ed(v, &format!("{kd},"), "")
+            => "" @ Obj, "exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki must be present; none is";
+        add(v, r#""keyPath": "/foo/bar""#) => ".keyPath" @ First(r#""/foo/bar""#), "keyPath conflicts with keyData";
+        ed(v, kd, &format!(r#"{fulcio}, "rekorPublicKeyPath": "/r", {kd}"#))
+            => ".keyData" @ First(r#""YWJj""#), "keyData conflicts with fulcio";
+        ed(v, kd, r#""keyPath": 17"#) => ".keyPath" @ First("17"), "must be a string";
+        ed(v, kd, r#""keyData": 17"#) => ".keyData" @ First("17"), "must be a string";
+        ed(v, kd, r#""keyData": "this is invalid base64""#) => ".keyData" @ First(r#""this"#), "standard base64";
+        ed(v, kd, r#""keyPaths": []"#) => ".keyPaths" @ First("[]"), "must not be empty";
+        ed(v, kd, r#""keyDatas": []"#) => ".keyDatas" @ First("[]"), "must not be empty";
+        ed(v, kd, r#""keyDatas": ["YWJj", "%"]"#) => ".keyDatas[1]" @ First(r#""%""#), "standard base64";
+        ed(v, kd, r#""keyPaths": null"#) => ".keyPaths" @ First("null"), "must be an array, not null";
+        add(v, r#""rekorPublicKeyPath": "/r", "rekorPublicKeyData": """#)
+            => ".rekorPublicKeyData" @ First(r#""""#), "at most one of";
+        add(v, r#""rekorPublicKeyPath": 17"#) => ".rekorPublicKeyPath" @ First("17"), "must be a string";
+        add(v, r#""rekorPublicKeyData": "not base64""#) => ".rekorPublicKeyData" @ First(r#""not"#), "standard base64";
+        add(v, r#""rekorPublicKeyPaths": []"#) => ".rekorPublicKeyPaths" @ First("[]"), "must not be empty";
+        add(v, r#""rekorPublicKeyDatas": []"#) => ".rekorPublicKeyDatas" @ First("[]"), "must not be empty";
+        ed(v, si, r#""this is invalid""#) => ".signedIdentity" @ First(r#""this"#), "must be an object";
+        ed(v, si, "null") => ".signedIdentity" @ First("null"), "must be an object, not null";
+        add(v, r#""unexpected": 1"#)
+            => ".unexpected" @ First(r#""unexpected""#), r#"unknown key "unexpected" in a sigstoreSigned requirement"#;
+        add(v, r#""keyType": "GPGKeys""#) => ".keyType" @ First(r#""keyType""#), "unknown key";
+        add(v, kd) => ".keyData" @ Last(r#""keyData""#), "duplicate key";
+        add(v, r#""type": "sigstoreSigned""#) => ".type" @ Last(r#""type""#), "duplicate key";
+    ]);
 
-    let fulcio_valid = format!("{{\"type\": \"sigstoreSigned\",\n  {fulcio},\n  \"rekorPublicKeyPath\": \"/rekor.pub\"}}");
-    let fo = "{\"caPath\": \"/ca.pem\", \"oidcIssuer\": \"https://github.com/login/oauth\", \"subjectEmail\": \"a@example.com\"}";
-    let f = fulcio_valid.as_str();
-    REQUIREMENT.check(
-        f,
-        &[
-            case(edit(f, ",\n  \"rekorPublicKeyPath\": \"/rekor.pub\"", ""), ".fulcio", At::First("{\"caPath\""), "required when fulcio is used"),
-            case(edit(f, "\"caPath\": \"/ca.pem\", ", ""), ".fulcio", At::First("{\"oidc"), "one of caPath and caData must be present"),
-            case(edit(f, "\"caPath\": \"/ca.pem\"", "\"caPath\": \"\""), ".fulcio", At::First("{\"caPath\""), "one of caPath and caData must be present"),
-            case(edit(f, "\"caPath\": \"/ca.pem\"", "\"caPath\": \"/ca.pem\", \"caData\": \"YWJj\""), ".fulcio.caData", At::First("\"caData\""), "cannot be used together"),
-            case(edit(f, "\"oidcIssuer\": \"https://github.com/login/oauth\", ", ""), ".fulcio", At::First("{\"caPath\""), "missing required key \"oidcIssuer\""),
-            case(edit(f, "\"https://github.com/login/oauth\"", "\"\""), ".fulcio.oidcIssuer", At::First("\"\""), "must not be empty"),
-            case(edit(f, ", \"subjectEmail\": \"a@example.com\"", ""), ".fulcio", At::First("{\"caPath\""), "missing required key \"subjectEmail\""),
-            case(edit(f, "\"a@example.com\"", "17"), ".fulcio.subjectEmail", At::First("17"), "must be a string"),
-            case(edit(f, "\"/ca.pem\"", "\"/ca.pem\", \"rekorURL\": \"x\""), ".fulcio.rekorURL", At::First("\"rekorURL\""), "unknown key \"rekorURL\" in fulcio"),
-            case(edit(f, "\"/ca.pem\"", "\"/ca.pem\", \"caPath\": \"/ca.pem\""), ".fulcio.caPath", At::Last("\"caPath\""), "duplicate key"),
-            case(edit(f, fo, "17"), ".fulcio", At::First("17"), "must be an object, not a number"),
-            case(edit(f, fo, "null"), ".fulcio", At::First("null"), "must be an object, not null"),
-            case(add(f, "\"pki\": {\"caRootsPath\": \"/r\", \"subjectEmail\": \"a@b\"}"), ".pki", At::First("{\"caRootsPath\""), "pki conflicts with fulcio"),
-        ],
-    );
+    let f = format!("{{\"type\": \"sigstoreSigned\",\n  {fulcio},\n  \"rekorPublicKeyPath\": \"/rekor.pub\"}}");
+    let f = f.as_str();
+    let (fo, oidc) = (&fulcio[10..], r#""oidcIssuer": "https://github.com/login/oauth", "#);
+    let ca = r#""caPath": "/ca.pem""#;
+    #[rustfmt::skip]
+    REQUIREMENT.check(f, &cases![
+        ed(f, ",\n  \"rekorPublicKeyPath\": \"/rekor.pub\"", "")
+            => ".fulcio" @ First("{\"caPath"), "required when fulcio is used";
+        ed(f, &format!("{ca}, "), "") => ".fulcio" @ First("{\"oidc"), "one of caPath and caData must be present";
+        ed(f, ca, r#""caPath": """#) => ".fulcio" @ First("{\"caPath"), "one of caPath and caData must be present";
+        ed(f, ca, r#""caPath": "/ca.pem", "caData": "YWJj""#)
+            => ".fulcio.caData" @ First(r#""caData""#), "cannot be used together";
+        ed(f, oidc, "") => ".fulcio" @ First("{\"caPath"), r#"missing required key "oidcIssuer""#;
+        ed(f, r#""https://github.com/login/oauth""#, r#""""#)
+            => ".fulcio.oidcIssuer" @ First(r#""""#), "must not be empty";
+        ed(f, r#", "subjectEmail": "a@b.c""#, "")
+            => ".fulcio" @ First("{\"caPath"), r#"missing required key "subjectEmail""#;
+        ed(f, r#""a@b.c""#, "17") => ".fulcio.subjectEmail" @ First("17"), "must be a string";
+        ed(f, ca, r#""caPath": "/ca.pem", "rekorURL": "x""#)
+            => ".fulcio.rekorURL" @ First(r#""rekorURL""#), r#"unknown key "rekorURL" in fulcio"#;
+        ed(f, ca, r#""caPath": "/ca.pem", "caPath": "/ca.pem""#)
+            => ".fulcio.caPath" @ Last(r#""caPath""#), "duplicate key";
+        ed(f, fo, "17") => ".fulcio" @ First("17"), "must be an object, not a number";
+        ed(f, fo, "null") => ".fulcio" @ First("null"), "must be an object, not null";
+        add(f, r#""pki": {"caRootsPath": "/r", "subjectEmail": "a@b"}"#)
+            => ".pki" @ First(r#"{"caRootsPath""#), "pki conflicts with fulcio";
+    ]);
 
-    let pki_valid = "{\"type\": \"sigstoreSigned\",\n  \"pki\": {\"caRootsPath\": \"/roots.pem\", \"subjectEmail\": \"a@example.com\"}}";
-    let p = pki_valid;
-    REQUIREMENT.check(
-        p,
-        &[
-            case(add(p, "\"rekorPublicKeyPath\": \"/r\""), ".rekorPublicKeyPath", At::First("\"/r\""), "not supported with pki"),
-            case(edit(p, "\"caRootsPath\": \"/roots.pem\", ", ""), ".pki", At::First("{\"subject"), "one of caRootsPath and caRootsData must be present"),
-            case(edit(p, "\"/roots.pem\"", "\"/roots.pem\", \"caRootsData\": \"YWJj\""), ".pki.caRootsData", At::First("\"caRootsData\""), "cannot be used together"),
-            case(edit(p, "\"/roots.pem\"", "\"/roots.pem\", \"caIntermediatesPath\": \"/i\", \"caIntermediatesData\": \"YWJj\""), ".pki.caIntermediatesData", At::First("\"caIntermediatesData\""), "cannot be used together"),
-            case(edit(p, ", \"subjectEmail\": \"a@example.com\"", ""), ".pki", At::First("{\"caRoots"), "at least one of subjectEmail and subjectHostname"),
-            case(edit(p, "\"a@example.com\"", "\"\""), ".pki", At::First("{\"caRoots"), "at least one of subjectEmail and subjectHostname"),
-            case(edit(p, "\"/roots.pem\"", "\"/roots.pem\", \"oidcIssuer\": \"x\""), ".pki.oidcIssuer", At::First("\"oidcIssuer\""), "unknown key \"oidcIssuer\" in pki"),
-        ],
-    );
+    let p =
+        "{\"type\": \"sigstoreSigned\",\n  \"pki\": {\"caRootsPath\": \"/roots.pem\", \"subjectEmail\": \"a@b.c\"}}";
+    let (roots, email) = (r#""caRootsPath": "/roots.pem""#, r#", "subjectEmail": "a@b.c""#);
+    #[rustfmt::skip]
+    REQUIREMENT.check(p, &cases![
+        add(p, r#""rekorPublicKeyPath": "/r""#) => ".rekorPublicKeyPath" @ First(r#""/r""#), "not supported with pki";
+        ed(p, &format!("{roots}, "), "")
+            => ".pki" @ First("{\"subject"), "one of caRootsPath and caRootsData must be present";
+        ed(p, roots, &format!(r#"{roots}, "caRootsData": "YWJj""#))
+            => ".pki.caRootsData" @ First(r#""caRootsData""#), "cannot be used together";
+        ed(p, roots, &format!(r#"{roots}, "caIntermediatesPath": "/i", "caIntermediatesData": "YWJj""#))
+            => ".pki.caIntermediatesData" @ First(r#""caIntermediatesData""#), "cannot be used together";
+        ed(p, email, "") => ".pki" @ First("{\"caRoots"), "at least one of subjectEmail and subjectHostname";
+        ed(p, r#""a@b.c""#, r#""""#)
+            => ".pki" @ First("{\"caRoots"), "at least one of subjectEmail and subjectHostname";
+        ed(p, roots, &format!(r#"{roots}, "oidcIssuer": "x""#))
+            => ".pki.oidcIssuer" @ First(r#""oidcIssuer""#), r#"unknown key "oidcIssuer" in pki"#;
+    ]);
 
     // Allowed variations, including c/image's treatment of "" paths as absent.
     REQUIREMENT.accepts(&[
-        &edit(valid, ",\n  \"signedIdentity\": {\"type\": \"matchRepository\"}", ""),
-        &edit(valid, kd, "\"keyPath\": \"/k\""),
-        &edit(valid, kd, "\"keyPaths\": [\"/a\", \"/b\"]"),
-        &edit(valid, kd, "\"keyDatas\": [\"YWJj\", \"\"]"),
-        &edit(valid, kd, "\"keyPath\": \"\", \"keyData\": \"YWJj\""),
-        &add(valid, "\"rekorPublicKeyPaths\": [\"/r1\", \"/r2\"]"),
-        &add(valid, "\"rekorPublicKeyDatas\": [\"YWJj\"]"),
-        &add(valid, "\"rekorPublicKeyPath\": \"\", \"rekorPublicKeyData\": \"YWJj\""),
-        &edit(f, "\"caPath\": \"/ca.pem\"", "\"caData\": \"YWJj\""),
-        &edit(f, "\"caPath\": \"/ca.pem\"", "\"caPath\": \"\", \"caData\": \"YWJj\""),
-        &edit(p, "\"subjectEmail\": \"a@example.com\"", "\"subjectHostname\": \"example.com\""),
-        &edit(p, "\"caRootsPath\": \"/roots.pem\"", "\"caRootsData\": \"YWJj\", \"caIntermediatesPath\": \"/i\""),
+        &ed(v, &format!(",\n  \"signedIdentity\": {si}"), ""),
+        &ed(v, kd, r#""keyPath": "/k""#),
+        &ed(v, kd, r#""keyPaths": ["/a", "/b"]"#),
+        &ed(v, kd, r#""keyDatas": ["YWJj", ""]"#),
+        &ed(v, kd, r#""keyPath": "", "keyData": "YWJj""#),
+        &add(v, r#""rekorPublicKeyPaths": ["/r1", "/r2"]"#),
+        &add(v, r#""rekorPublicKeyDatas": ["YWJj"]"#),
+        &add(v, r#""rekorPublicKeyPath": "", "rekorPublicKeyData": "YWJj""#),
+        &ed(f, ca, r#""caData": "YWJj""#),
+        &ed(f, ca, r#""caPath": "", "caData": "YWJj""#),
+        &ed(p, r#""subjectEmail": "a@b.c""#, r#""subjectHostname": "example.com""#),
+        &ed(p, roots, r#""caRootsData": "YWJj", "caIntermediatesPath": "/i""#),
     ]);
-    assert!(matches!(ok(&REQUIREMENT.doc(valid)).default[1], Requirement::SigstoreSigned));
+    assert!(matches!(
+        ok(&REQUIREMENT.doc(v)).default[1],
+        Requirement::SigstoreSigned
+    ));
 }
 
 #[test]
 fn simple_identities() {
     for ty in ["matchExact", "matchRepoDigestOrExact", "matchRepository"] {
-        let valid = format!("{{\"type\": \"{ty}\"}}");
-        IDENTITY.check(
-            &valid,
-            &[
-                case(add(&valid, "\"unknown\": \"foo\""), ".unknown", At::First("\"unknown\""), "unknown key \"unknown\" in a"),
-                case(add(&valid, &format!("\"type\": \"{ty}\"")), ".type", At::Last("\"type\""), "duplicate key \"type\""),
-                case("{}", "", At::Obj, "missing required key \"type\""),
-                case("{\"type\": 1}", ".type", At::First("1"), "must be a string, not a number"),
-                case("{\"type\": \"this is invalid\"}", ".type", At::First("\"this"), "unknown signedIdentity type \"this is invalid\""),
-                case("[]", "", At::Obj, "must be an object, not an array"),
-            ],
-        );
+        let v = format!(r#"{{"type": "{ty}"}}"#);
+        #[rustfmt::skip]
+        IDENTITY.check(&v, &cases![
+            add(&v, r#""unknown": "foo""#) => ".unknown" @ First(r#""unknown""#), r#"unknown key "unknown" in a"#;
+            add(&v, &format!(r#""type": "{ty}""#)) => ".type" @ Last(r#""type""#), r#"duplicate key "type""#;
+            "{}" => "" @ Obj, r#"missing required key "type""#;
+            r#"{"type": 1}"# => ".type" @ First("1"), "must be a string, not a number";
+            r#"{"type": "this is invalid"}"#
+                => ".type" @ First(r#""this"#), r#"unknown signedIdentity type "this is invalid""#;
+            "[]" => "" @ Obj, "must be an object, not an array";
+        ]);
     }
-    let p = ok(&IDENTITY.doc("{\"type\": \"matchExact\"}"));
-    let Requirement::SignedBy(sb) = &p.default[0] else { panic!() };
+    let p = ok(&IDENTITY.doc(r#"{"type": "matchExact"}"#));
+    let Requirement::SignedBy(sb) = &p.default[0] else {
+        panic!()
+    };
     assert_eq!(sb.signed_identity, SignedIdentity::MatchExact);
 }
 
 #[test]
 fn exact_reference_and_repository() {
-    let valid = "{\"type\": \"exactReference\", \"dockerReference\": \"library/busybox:latest\"}";
-    let cases = [
-        case("{\"type\": \"exactReference\"}", "", At::Obj, "missing required key \"dockerReference\""),
-        case(edit(valid, "\"library/busybox:latest\"", "1"), ".dockerReference", At::First("1"), "must be a string"),
-        case(edit(valid, "\"library/busybox:latest\"", "\"library/busybox\""), ".dockerReference", At::First("\"library"), "neither a tag nor a digest"),
-        case(edit(valid, "\"library/busybox:latest\"", "\"INVALIDUPPERCASE:latest\""), ".dockerReference", At::First("\"INVALID"), "must be lowercase"),
-        case(edit(valid, "\"library/busybox:latest\"", "\"\""), ".dockerReference", At::First("\"\""), "invalid reference"),
-        case(add(valid, "\"dockerReference\": \"busybox:1\""), ".dockerReference", At::Last("\"dockerReference\""), "duplicate key"),
-        case(add(valid, "\"dockerRepository\": \"busybox\""), ".dockerRepository", At::First("\"dockerRepository\""), "unknown key \"dockerRepository\" in a exactReference identity"),
-        case(add(valid, "\"type\": \"exactReference\""), ".type", At::Last("\"type\""), "duplicate key"),
+    let v = r#"{"type": "exactReference", "dockerReference": "library/busybox:latest"}"#;
+    let r = r#""library/busybox:latest""#;
+    #[rustfmt::skip]
+    let cases = cases![
+        r#"{"type": "exactReference"}"# => "" @ Obj, r#"missing required key "dockerReference""#;
+        ed(v, r, "1") => ".dockerReference" @ First("1"), "must be a string";
+        ed(v, r, r#""library/busybox""#) => ".dockerReference" @ First(r#""library"#), "neither a tag nor a digest";
+        ed(v, r, r#""INVALIDUPPERCASE:latest""#) => ".dockerReference" @ First(r#""INVALID"#), "must be lowercase";
+        ed(v, r, r#""""#) => ".dockerReference" @ First(r#""""#), "invalid reference";
+        add(v, r#""dockerReference": "busybox:1""#)
+            => ".dockerReference" @ Last(r#""dockerReference""#), "duplicate key";
+        add(v, r#""dockerRepository": "busybox""#)
+            => ".dockerRepository" @ First(r#""dockerRepository""#), r#"unknown key "dockerRepository""#;
+        add(v, r#""type": "exactReference""#) => ".type" @ Last(r#""type""#), "duplicate key";
     ];
-    IDENTITY.check(valid, &cases);
-    BASE_LAYER_IDENTITY.check(valid, &cases);
-    let p = ok(&IDENTITY.doc(valid));
-    let Requirement::SignedBy(sb) = &p.default[0] else { panic!() };
-    let SignedIdentity::ExactReference(r) = &sb.signed_identity else { panic!() };
-    assert_eq!(r.to_string(), "docker.io/library/busybox:latest");
+    IDENTITY.check(v, &cases);
+    BASE_LAYER_IDENTITY.check(v, &cases);
+    let p = ok(&IDENTITY.doc(v));
+    let Requirement::SignedBy(sb) = &p.default[0] else {
+        panic!()
+    };
+    let SignedIdentity::ExactReference(reference) = &sb.signed_identity else {
+        panic!()
+    };
+    assert_eq!(reference.to_string(), "docker.io/library/busybox:latest");
     let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     IDENTITY.accepts(&[
-        &edit(valid, "library/busybox:latest", &format!("busybox@{digest}")),
-        &edit(valid, "library/busybox:latest", &format!("busybox:tag@{digest}")),
+        &ed(v, "library/busybox:latest", &format!("busybox@{digest}")),
+        &ed(v, "library/busybox:latest", &format!("busybox:tag@{digest}")),
     ]);
 
-    let valid = "{\"type\": \"exactRepository\", \"dockerRepository\": \"library/busybox:latest\"}";
-    IDENTITY.check(
-        valid,
-        &[
-            case("{\"type\": \"exactRepository\"}", "", At::Obj, "missing required key \"dockerRepository\""),
-            case(edit(valid, "\"library/busybox:latest\"", "1"), ".dockerRepository", At::First("1"), "must be a string"),
-            case(edit(valid, "\"library/busybox:latest\"", "\"INVALIDUPPERCASE\""), ".dockerRepository", At::First("\"INVALID"), "must be lowercase"),
-            case(edit(valid, "\"library/busybox:latest\"", "\"\""), ".dockerRepository", At::First("\"\""), "invalid reference"),
-            case(add(valid, "\"dockerRepository\": \"x\""), ".dockerRepository", At::Last("\"dockerRepository\""), "duplicate key"),
-            case(add(valid, "\"unexpected\": 1"), ".unexpected", At::First("\"unexpected\""), "unknown key"),
-        ],
-    );
-    IDENTITY.accepts(&[&edit(valid, "library/busybox:latest", "busybox")]);
+    let v = r#"{"type": "exactRepository", "dockerRepository": "library/busybox:latest"}"#;
+    #[rustfmt::skip]
+    IDENTITY.check(v, &cases![
+        r#"{"type": "exactRepository"}"# => "" @ Obj, r#"missing required key "dockerRepository""#;
+        ed(v, r, "1") => ".dockerRepository" @ First("1"), "must be a string";
+        ed(v, r, r#""INVALIDUPPERCASE""#) => ".dockerRepository" @ First(r#""INVALID"#), "must be lowercase";
+        ed(v, r, r#""""#) => ".dockerRepository" @ First(r#""""#), "invalid reference";
+        add(v, r#""dockerRepository": "x""#) => ".dockerRepository" @ Last(r#""dockerRepository""#), "duplicate key";
+        add(v, r#""unexpected": 1"#) => ".unexpected" @ First(r#""unexpected""#), "unknown key";
+    ]);
+    IDENTITY.accepts(&[&ed(v, "library/busybox:latest", "busybox")]);
 }
 
 #[test]
 fn remap_identity() {
-    let valid = "{\"type\": \"remapIdentity\",\n  \"prefix\": \"example.com/docker-library\", \"signedPrefix\": \"docker.io/library\"}";
-    let mut cases = vec![
-        case(edit(valid, "\"prefix\": \"example.com/docker-library\", ", ""), "", At::Obj, "missing required key \"prefix\""),
-        case(edit(valid, ", \"signedPrefix\": \"docker.io/library\"", ""), "", At::Obj, "missing required key \"signedPrefix\""),
-        case(edit(valid, "\"example.com/docker-library\"", "1"), ".prefix", At::First("1"), "must be a string"),
-        case(edit(valid, "\"docker.io/library\"", "1"), ".signedPrefix", At::First("1"), "must be a string"),
-        case(edit(valid, "\"example.com/docker-library\"", "\"this is invalid\""), ".prefix", At::First("\"this"), "is not a valid prefix"),
-        case(add(valid, "\"prefix\": \"example.com\""), ".prefix", At::Last("\"prefix\""), "duplicate key"),
-        case(add(valid, "\"signedPrefix\": \"example.com\""), ".signedPrefix", At::Last("\"signedPrefix\""), "duplicate key"),
-        case(add(valid, "\"unexpected\": 1"), ".unexpected", At::First("\"unexpected\""), "unknown key"),
-    ];
+    let v = "{\"type\": \"remapIdentity\",\n  \
+             \"prefix\": \"example.com/docker-library\", \"signedPrefix\": \"docker.io/library\"}";
+    let (pre, signed) = (r#""example.com/docker-library""#, r#""docker.io/library""#);
+    #[rustfmt::skip]
+    let mut cases = Vec::from(cases![
+        ed(v, &format!(r#""prefix": {pre}, "#), "") => "" @ Obj, r#"missing required key "prefix""#;
+        ed(v, &format!(r#", "signedPrefix": {signed}"#), "") => "" @ Obj, r#"missing required key "signedPrefix""#;
+        ed(v, pre, "1") => ".prefix" @ First("1"), "must be a string";
+        ed(v, signed, "1") => ".signedPrefix" @ First("1"), "must be a string";
+        ed(v, pre, r#""this is invalid""#) => ".prefix" @ First(r#""this"#), "is not a valid prefix";
+        add(v, r#""prefix": "example.com""#) => ".prefix" @ Last(r#""prefix""#), "duplicate key";
+        add(v, r#""signedPrefix": "example.com""#) => ".signedPrefix" @ Last(r#""signedPrefix""#), "duplicate key";
+        add(v, r#""unexpected": 1"#) => ".unexpected" @ First(r#""unexpected""#), "unknown key";
+    ]);
     // c/image's validateIdentityRemappingPrefix test vectors.
     for bad in [
         "",
@@ -525,9 +580,9 @@ fn remap_identity() {
         "example.com/repo@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     ] {
         let quoted: &'static str = Box::leak(format!("\"{bad}\"").into_boxed_str());
-        cases.push(case(edit(valid, "\"docker.io/library\"", quoted), ".signedPrefix", At::First(quoted), "not a valid prefix"));
+        cases.extend(cases![ed(v, signed, quoted) => ".signedPrefix" @ First(quoted), "not a valid prefix";]);
     }
-    IDENTITY.check(valid, &cases);
+    IDENTITY.check(v, &cases);
     for good in [
         "localhost",
         "example.com",
@@ -538,14 +593,14 @@ fn remap_identity() {
         "shortname",
         "ns/shortname",
     ] {
-        let p = ok(&IDENTITY.doc(&edit(valid, "example.com/docker-library", good)));
-        let Requirement::SignedBy(sb) = &p.default[0] else { panic!() };
-        assert_eq!(
-            sb.signed_identity,
-            SignedIdentity::RemapIdentity {
-                prefix: good.into(),
-                signed_prefix: "docker.io/library".into()
-            }
-        );
+        let p = ok(&IDENTITY.doc(&ed(v, "example.com/docker-library", good)));
+        let Requirement::SignedBy(sb) = &p.default[0] else {
+            panic!()
+        };
+        let want = SignedIdentity::RemapIdentity {
+            prefix: good.into(),
+            signed_prefix: "docker.io/library".into(),
+        };
+        assert_eq!(sb.signed_identity, want);
     }
 }

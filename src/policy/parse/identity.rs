@@ -7,7 +7,8 @@ use crate::reference::{is_valid_domain, is_valid_name, DockerReference};
 
 use super::Cx;
 
-const TYPES: &str = "matchExact, matchRepoDigestOrExact, matchRepository, exactReference, exactRepository, remapIdentity";
+const TYPES: &str =
+    "matchExact, matchRepoDigestOrExact, matchRepository, exactReference, exactRepository, remapIdentity";
 
 impl Cx {
     /// One identity object at `path`.
@@ -22,7 +23,9 @@ impl Cx {
                 let at = v.position;
                 match DockerReference::parse_normalized(s) {
                     Ok(reference) if reference.is_name_only() => {
-                        let message = format!("{s:?} has neither a tag nor a digest (use exactRepository to match a whole repository)");
+                        let message = format!(
+                            "{s:?} has neither a tag nor a digest (use exactRepository to match a whole repository)"
+                        );
                         self.invalid(r.child_path("dockerReference"), at, message);
                         None
                     }

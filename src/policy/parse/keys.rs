@@ -165,7 +165,16 @@ mod tests {
         assert_eq!(decode_base64("").unwrap(), b"");
         assert_eq!(decode_base64("YW\r\nJj\n").unwrap(), b"abc");
         assert_eq!(decode_base64("YR==").unwrap(), b"a"); // trailing bits tolerated, like Go
-        for bad in ["YQ", "YQ=", "YWJj=", "Y WJj", "YW-j", "YW_j", "this is invalid base64", "=YWJ"] {
+        for bad in [
+            "YQ",
+            "YQ=",
+            "YWJj=",
+            "Y WJj",
+            "YW-j",
+            "YW_j",
+            "this is invalid base64",
+            "=YWJ",
+        ] {
             assert!(decode_base64(bad).is_err(), "{bad:?}");
         }
     }
@@ -199,7 +208,11 @@ mod tests {
         let mut l = Loader::new();
         let k = l.load_paths(&[("rel".to_owned(), dir.path().join("missing"))]);
         assert!(k.keyring.is_empty());
-        assert!(k.errors[0].starts_with("key file \"rel\" (resolved to "), "{:?}", k.errors);
+        assert!(
+            k.errors[0].starts_with("key file \"rel\" (resolved to "),
+            "{:?}",
+            k.errors
+        );
         let k = l.load_data(b"not a key");
         assert!(k.errors[0].starts_with("keyData: "), "{:?}", k.errors);
     }

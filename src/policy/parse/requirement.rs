@@ -1,7 +1,7 @@
 //! Requirement objects, by `type`.
 
 use crate::json::{ObjectReader, Value};
-use crate::policy::{KeySource, KeyType, Requirement, SignedBy, SignedIdentity};
+use crate::policy::{KeySource, KeyType, LoadedKeys, Requirement, SignedBy, SignedIdentity};
 
 use super::{keys, Cx, Field};
 
@@ -151,15 +151,11 @@ impl Cx {
     /// Keys are read only for GPGKeys: c/image evaluates nothing else (it
     /// fails other key types with `Unimplemented "keyType" value` before
     /// reading any key), and neither does the evaluator here.
-    fn load_keys(
-        &mut self,
-        key_type: KeyType,
-        load: impl FnOnce(&mut keys::Loader) -> crate::policy::LoadedKeys,
-    ) -> crate::policy::LoadedKeys {
+    fn load_keys(&mut self, key_type: KeyType, load: impl FnOnce(&mut keys::Loader) -> LoadedKeys) -> LoadedKeys {
         if key_type == KeyType::GpgKeys {
             load(&mut self.keys)
         } else {
-            crate::policy::LoadedKeys {
+            LoadedKeys {
                 keyring: Default::default(),
                 errors: Vec::new(),
             }
@@ -212,7 +208,11 @@ impl Cx {
             self.invalid(r.child_path("fulcio"), f.position, message);
         }
         if let (true, Some(_), Some((key, v))) = (one, pki, first_rekor) {
-            self.invalid(r.child_path(key), v.position, "Rekor public keys are not supported with pki");
+            self.invalid(
+                r.child_path(key),
+                v.position,
+                "Rekor public keys are not supported with pki",
+            );
         }
         let _ = identity?;
         (self.errors.len() == before).then_some(Requirement::SigstoreSigned)
@@ -286,11 +286,21 @@ impl Cx {
     }
 
     /// A `…Path` / `…Data` pair: not both; with `required`, at least one (an empty path counts as absent).
-    fn one_ca(&mut self, o: &ObjectReader<'_>, path: (&str, &Field<'_, &str>), data: (&str, &Field<'_, Vec<u8>>), required: bool) {
+    fn one_ca(
+        &mut self,
+        o: &ObjectReader<'_>,
+        path: (&str, &Field<'_, &str>),
+        data: (&str, &Field<'_, Vec<u8>>),
+        required: bool,
+    ) {
         let path_given = !matches!(path.1, Field::Absent | Field::Ok("", _));
         match (path_given, data.1.is_present()) {
             (true, true) => {
-                let at = o.members().iter().find(|m| m.key == data.0).map_or(o.position(), |m| m.key_position);
+                let at = o
+                    .members()
+                    .iter()
+                    .find(|m| m.key == data.0)
+                    .map_or(o.position(), |m| m.key_position);
                 let message = format!("{} and {} cannot be used together", path.0, data.0);
                 self.invalid(o.child_path(data.0), at, message);
             }

@@ -6,10 +6,10 @@
 //! |---|---|
 //! | `docker` | anything |
 //! | `atomic` | `^[^/]*(/[^:/]*(/[^:/]*(:[^:/]*)?)?)?$` |
-//! | `dir`, `oci`, `oci-archive`, `sif` | absolute, not `/`, equal to Go's `filepath.Clean` of itself (the whole scope, `:tag` included, for oci) |
+//! | `dir`, `oci`, `oci-archive`, `sif` | absolute, not `/`, unchanged by Go's `filepath.Clean` (oci: `:tag` too) |
 //! | `docker-archive`, `tarball` | none (only `""`) |
 //! | `docker-daemon` | anything that is not a valid `algo:hex` digest |
-//! | `containers-storage` | `[graphroot]` or `[driver@graphroot]` (absolute root), then optionally `name`, `name@ID-or-digest` or `name@digest@ID` |
+//! | `containers-storage` | `[root]` or `[driver@root]` (absolute root), then nothing or `name[@digest-or-ID][@ID]` |
 //! | anything else (`ostree` stub, unknown names) | anything |
 
 use crate::digest::Digest;
@@ -153,11 +153,21 @@ mod tests {
             for ok in ["/etc/passwd", "/this/does/not/exist", "/a:tag", "/x"] {
                 assert_eq!(validate(t, ok), Ok(()), "{t} {ok}");
             }
-            for bad in ["relative/path", "/double//slashes", "/has/./dot", "/has/dot/../dot", "/trailing/slash/", "/"] {
+            for bad in [
+                "relative/path",
+                "/double//slashes",
+                "/has/./dot",
+                "/has/dot/../dot",
+                "/trailing/slash/",
+                "/",
+            ] {
                 assert!(validate(t, bad).is_err(), "{t} {bad}");
             }
         }
-        assert_eq!(validate("dir", "/a/").unwrap_err(), "not in canonical form; write \"/a\"");
+        assert_eq!(
+            validate("dir", "/a/").unwrap_err(),
+            "not in canonical form; write \"/a\""
+        );
     }
 
     #[test]
