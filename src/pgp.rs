@@ -30,7 +30,7 @@ use openpgp::parse::stream::{
 use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::stream::{LiteralWriter, Message, Signer};
-use openpgp::types::{HashAlgorithm, KeyFlags, RevocationStatus};
+use openpgp::types::{HashAlgorithm, KeyFlags, RevocationStatus, SignatureType};
 use openpgp::{Fingerprint, KeyHandle, KeyID, Packet};
 use sequoia_openpgp as openpgp;
 
@@ -176,7 +176,7 @@ pub enum EnvelopeError {
     NotSigned,
     #[error("this is a detached signature by key {issuer} without the signed content; a simple-signing signature is a signed message that carries the claim")]
     Detached { issuer: String },
-    #[error("the message carries {count} signatures (by {}); exactly one is allowed", issuers.join(", "))]
+    #[error("the message carries {count} signatures{}; exactly one is allowed", by_keys(issuers))]
     MultipleSignatures { count: usize, issuers: Vec<String> },
     #[error("the message has {0} compression layers; at most one is allowed")]
     NestedCompression(usize),
@@ -202,6 +202,14 @@ pub enum EnvelopeError {
     },
     #[error("bad signature by key {fingerprint}: the signed content or the signature was modified ({detail})")]
     BadSignature { fingerprint: String, detail: String },
+}
+
+fn by_keys(issuers: &[String]) -> String {
+    if issuers.is_empty() {
+        String::new()
+    } else {
+        format!(" (by keys {})", issuers.join(", "))
+    }
 }
 
 impl EnvelopeError {
@@ -279,7 +287,7 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
                 .automatic_hashing(false)
                 .build()
         })
-        .map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?;
+        .map_err(|e| EnvelopeError::Malformed(err_text(&e)))?;
     let mut count = 0usize;
     let mut compressed = false;
     let mut order: Vec<Tag> = Vec::new();
@@ -294,19 +302,25 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
         }
         let depth = pp.recursion_depth();
         let tag = pp.packet.tag();
+        if let Packet::Unknown(u) = &pp.packet {
+            if u.tag() == Tag::Reserved && count > 1 {
+                // sequoia's name for bytes that are not a packet.
+                return Err(EnvelopeError::Malformed(format!(
+                    "trailing data after the signed message ({})",
+                    u.error()
+                )));
+            }
+        }
         if depth == 0 && compressed {
             return Err(EnvelopeError::Malformed(format!(
-                "trailing data after the compressed message (a {tag} packet)"
+                "trailing data after the compressed message (a {tag})"
             )));
         }
         match &pp.packet {
             Packet::Unknown(u) => {
                 return Err(match u.tag() {
                     Tag::PKESK | Tag::SKESK | Tag::SEIP | Tag::SED | Tag::AED | Tag::MDC => EnvelopeError::Encrypted,
-                    Tag::Reserved if count > 1 => {
-                        EnvelopeError::Malformed(format!("trailing data after the signed message ({})", u.error()))
-                    }
-                    t => EnvelopeError::Malformed(format!("unusable {t} packet: {}", u.error())),
+                    t => EnvelopeError::Malformed(format!("unusable {t}: {}", u.error())),
                 })
             }
             Packet::CompressedData(_) if depth > 0 => {
@@ -315,7 +329,7 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
             }
             Packet::CompressedData(_) if count > 1 => {
                 return Err(EnvelopeError::Malformed(format!(
-                    "a compressed data packet after a {} packet; compression must wrap the whole message",
+                    "a compressed data packet after a {}; compression must wrap the whole message",
                     order.last().map(|t| t.to_string()).unwrap_or_default()
                 )));
             }
@@ -343,11 +357,11 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
             _ if matches!(tag, Tag::SED | Tag::AED | Tag::MDC) => return Err(EnvelopeError::Encrypted),
             _ => {
                 return Err(EnvelopeError::Malformed(format!(
-                    "unexpected {tag} packet; a signed message holds only a one-pass signature, literal data and a signature"
+                    "unexpected {tag}; a signed message holds only a one-pass signature, literal data and a signature"
                 )))
             }
         }
-        ppr = pp.recurse().map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?.1;
+        ppr = pp.recurse().map_err(|e| EnvelopeError::Malformed(err_text(&e)))?.1;
     }
 
     let literals = order.iter().filter(|t| **t == Tag::Literal).count();
@@ -373,25 +387,27 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
             "{literals} literal data packets; exactly one is allowed"
         )));
     }
-    let (ops, sig) =
-        match (opss.first(), sigs.first()) {
-            (None, None) => return Err(EnvelopeError::NotSigned),
-            (Some(_), None) => {
-                return Err(EnvelopeError::Malformed(
-                    "a one-pass signature packet without its signature packet".into(),
-                ))
-            }
-            (None, Some(_)) => return Err(EnvelopeError::Malformed(
-                "a signature packet without a one-pass signature packet (old-style signed messages are not accepted)"
-                    .into(),
-            )),
-            (Some(ops), Some(sig)) => (ops, sig),
-        };
+    const NO_SIG: &str = "a one-pass signature packet without its signature packet";
+    const NO_OPS: &str =
+        "a signature packet without a one-pass signature packet (old-style signed messages are not accepted)";
+    let (ops, sig) = match (opss.first(), sigs.first()) {
+        (None, None) => return Err(EnvelopeError::NotSigned),
+        (Some(_), None) => return Err(EnvelopeError::Malformed(NO_SIG.into())),
+        (None, Some(_)) => return Err(EnvelopeError::Malformed(NO_OPS.into())),
+        (Some(ops), Some(sig)) => (ops, sig),
+    };
     if order != [Tag::OnePassSig, Tag::Literal, Tag::Signature] {
         let names: Vec<String> = order.iter().map(|t| t.to_string()).collect();
         return Err(EnvelopeError::Malformed(format!(
             "packets in the wrong order ({}); expected one-pass signature, literal data, signature",
             names.join(", ")
+        )));
+    }
+    if !matches!(sig.typ(), SignatureType::Binary | SignatureType::Text) {
+        return Err(EnvelopeError::Malformed(format!(
+            "the signature by key {} is a {} signature, not a signature over data",
+            issuer_of(sig),
+            sig.typ()
         )));
     }
     if ops.hash_algo() != sig.hash_algo() || ops.pk_algo() != sig.pk_algo() || ops.typ() != sig.typ() {
@@ -447,6 +463,19 @@ fn key_name(primary: &Fingerprint, signing: &Fingerprint) -> String {
     } else {
         format!("{} (subkey of {})", signing.to_hex(), primary.to_hex())
     }
+}
+
+/// An error and its causes, without the repetitions sequoia's contexts
+/// often carry.
+fn err_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }
 
 fn fmt_time(t: SystemTime) -> String {
@@ -535,7 +564,7 @@ fn not_alive(fpr: &Fingerprint, what: &str, e: &anyhow::Error, when: &str) -> En
         },
         _ => EnvelopeError::ExpiredKey {
             fingerprint: fpr.to_hex(),
-            detail: format!(" ({what} is not alive {when}: {e:#})"),
+            detail: format!(" ({what} is not alive {when}: {})", err_text(e)),
         },
     }
 }
@@ -601,7 +630,7 @@ fn check_key_at(cert: &Cert, signing: &Fingerprint, at: SystemTime, when: &str) 
         .with_policy(policy(), at)
         .map_err(|e| EnvelopeError::NotSigningKey {
             fingerprint: primary.to_hex(),
-            detail: format!("the certificate is not valid {when}: {e:#}"),
+            detail: format!("the certificate is not valid {when}: {}", err_text(&e)),
         })?;
     let ka = vc
         .keys()
@@ -677,8 +706,8 @@ fn classify_verification_error(err: &VerificationError, now: SystemTime) -> Enve
             match check_key_at(cert, &signing, at, &when_signed(sig)) {
                 Err(e) => e,
                 Ok(()) => EnvelopeError::NotSigningKey {
-                    fingerprint: who,
-                    detail: format!("{error:#}"),
+                    fingerprint: signing.to_hex(),
+                    detail: format!("{who}: {}", err_text(error)),
                 },
             }
         }
@@ -690,8 +719,8 @@ fn classify_verification_error(err: &VerificationError, now: SystemTime) -> Enve
             match check_valid_key(ka, &when_signed(sig)) {
                 Err(e) => e,
                 Ok(()) => EnvelopeError::NotSigningKey {
-                    fingerprint: who,
-                    detail: format!("{error:#}"),
+                    fingerprint: ka.key().fingerprint().to_hex(),
+                    detail: format!("{who}: {}", err_text(error)),
                 },
             }
         }
@@ -700,13 +729,22 @@ fn classify_verification_error(err: &VerificationError, now: SystemTime) -> Enve
             if let Some(problem) = signature_problem(sig, &who, now) {
                 return problem;
             }
+            let subkey = ka.cert().fingerprint() != ka.key().fingerprint();
             EnvelopeError::BadSignature {
-                fingerprint: who,
-                detail: format!("{error:#}"),
+                fingerprint: ka.key().fingerprint().to_hex(),
+                detail: if subkey {
+                    format!(
+                        "signing subkey of {}; {}",
+                        ka.cert().fingerprint().to_hex(),
+                        err_text(error)
+                    )
+                } else {
+                    err_text(error)
+                },
             }
         }
         VerificationError::MalformedSignature { sig, error } => {
-            EnvelopeError::Malformed(format!("signature by key {}: {error:#}", issuer_of(sig)))
+            EnvelopeError::Malformed(format!("signature by key {}: {}", issuer_of(sig), err_text(error)))
         }
         VerificationError::UnknownSignature { sig } => {
             EnvelopeError::Malformed(format!("unparsable signature packet: {}", sig.error()))
@@ -786,7 +824,7 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
     // The buffer is larger than any acceptable payload, so the signature is
     // checked before content is released, and a bomb is cut off early.
     let builder = VerifierBuilder::from_bytes(blob)
-        .map_err(|e| EnvelopeError::Malformed(format!("{e:#}")))?
+        .map_err(|e| EnvelopeError::Malformed(err_text(&e)))?
         .buffer_size(MAX_PAYLOAD_SIZE + 1);
     // sequoia allows no clock skew when given a time, so it is given the
     // latest acceptable time: a signature made up to CLOCK_SKEW ahead of
@@ -831,7 +869,7 @@ fn malformed(e: anyhow::Error) -> EnvelopeError {
             return EnvelopeError::Encrypted;
         }
     }
-    EnvelopeError::Malformed(format!("{e:#}"))
+    EnvelopeError::Malformed(err_text(&e))
 }
 
 /// A secret key ready to sign.

@@ -159,6 +159,7 @@ impl Case {
     fn rejected(&self, blob: &[u8], reason: &str) -> Value {
         let (o, s) = self.verify(blob);
         assert_rejected(&o, reason);
+        eprintln!("rejected [{reason}]: {}", s["message"].as_str().unwrap_or_default());
         s
     }
 
@@ -633,6 +634,23 @@ fn gpg_signature_from_the_future_is_rejected_within_skew_accepted() {
 }
 
 #[test]
+fn signature_just_past_the_skew_is_rejected() {
+    let cert = signing_cert("skew");
+    let case = Case::new(&[&cert]);
+    let ahead = |secs| {
+        signed(
+            primary_keypair(&cert),
+            &claim(),
+            HashAlgorithm::SHA256,
+            now() + Duration::from_secs(secs),
+        )
+    };
+    case.accepted(&ahead(240));
+    let s = case.rejected(&ahead(600), "future-signature");
+    assert_names(&s, &cert.fingerprint().to_hex());
+}
+
+#[test]
 fn gpg_two_signers_are_rejected() {
     let g = Gnupg::new();
     let a = g.gen_key("a@example.com", "ed25519", "sign", "never", Some(-3600));
@@ -672,6 +690,8 @@ fn gpg_expired_key_is_rejected() {
 fn gpg_key_that_can_no_longer_sign_is_rejected() {
     let g = Gnupg::new();
     // Signed an hour ago; the key's usage was then changed to certify only.
+    // gpg replaces the old self-signature, so the exported key has no
+    // binding from before the signature: it was never valid for it.
     let fpr = g.gen_key("usage@example.com", "ed25519", "sign", "never", Some(-2 * 3600));
     let sig = g.make(&["--faked-system-time", &Gnupg::faked(-3600), "-u", &fpr, "--sign"]);
     let mut child = g
@@ -1056,6 +1076,27 @@ fn revoked_primary_key_is_rejected() {
     assert_names(&s, &cert.fingerprint().to_hex());
     // Control: before the revocation the same signature is fine.
     Case::new(&[&cert]).accepted(&sig);
+}
+
+#[test]
+fn signing_capability_withdrawn_after_signing_is_rejected() {
+    // Signed five days ago while the key could sign; one day ago the key
+    // was re-certified for certification only. sequoia judges the key at the
+    // signature's time; imgsig also requires it to be able to sign now.
+    let cert = signing_cert("withdrawn");
+    let sig = signed(primary_keypair(&cert), &claim(), HashAlgorithm::SHA256, days_ago(5));
+    Case::new(&[&cert]).accepted(&sig);
+    let uid = cert.userids().next().unwrap().userid().clone();
+    let template = SignatureBuilder::new(SignatureType::PositiveCertification)
+        .set_signature_creation_time(days_ago(1))
+        .unwrap()
+        .set_key_flags(KeyFlags::empty().set_certification())
+        .unwrap();
+    let binding = uid.bind(&mut primary_keypair(&cert), &cert, template).unwrap();
+    let certify_only = cert.clone().insert_packets(binding).unwrap().0;
+    let s = Case::new(&[&certify_only]).rejected(&sig, "not-signing-key");
+    assert_names(&s, &cert.fingerprint().to_hex());
+    assert!(s["message"].as_str().unwrap().contains("now"));
 }
 
 #[test]

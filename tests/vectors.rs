@@ -171,12 +171,13 @@ fn revoked_subkey_signature_is_rejected() {
 
 #[test]
 fn unsigned_messages_are_rejected() {
-    // A bare literal packet and an encrypted message are not simple-signing blobs.
+    // A compressed literal packet with no signature; an encrypted message
+    // (first byte 0x84) is not a simple-signing blob at all.
     expect_reason(
         "signature/public-key.gpg",
         "testing/manifest",
         "signature/unsigned-literal.signature",
-        "unrecognized-format",
+        "not-signed",
     );
     expect_reason(
         "signature/public-key.gpg",

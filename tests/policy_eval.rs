@@ -1,0 +1,448 @@
+//! `imgsig verify --policy` as admins use it: policies written by
+//! `podman image trust set`, multi-party AND policies, dir: images, scope
+//! order, key sources, and the report that names every reason.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use common::{assert_exit, fixture, imgsig, json, lab, repo, run, stderr, stdout, tempdir, Lab};
+
+fn verify_policy(policy: &Path, identity: &str, manifest: &Path, sigs: &[&Path]) -> std::process::Output {
+    let mut c = imgsig();
+    c.args(["verify", "--output", "json", "--policy"])
+        .arg(policy)
+        .args(["--identity", identity, "--manifest"])
+        .arg(manifest)
+        .args(sigs);
+    run(&mut c)
+}
+
+fn app1(lab: &Lab) -> PathBuf {
+    lab.path("LAB_MANIFESTS").join("lab_app_1.0.json")
+}
+
+/// Sign lab/app:1.0 with a secret key file through imgsig.
+fn sign_app1(lab: &Lab, key: &Path, out: &Path) {
+    let o = run(imgsig()
+        .args(["sign", "--key"])
+        .arg(key)
+        .args(["--identity", lab.var("LAB_IMG_APP1"), "--manifest"])
+        .arg(app1(lab))
+        .arg("-o")
+        .arg(out));
+    assert_exit(&o, 0);
+}
+
+fn requirement_verdicts(doc: &serde_json::Value) -> Vec<String> {
+    doc["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["verdict"].as_str().unwrap(),
+                r["reason"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn podman_trust_set_policy_requires_both_keys() {
+    let lab = lab();
+    let dir = tempdir();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, r#"{"default":[{"type":"insecureAcceptAnything"}]}"#).unwrap();
+    let scope = format!("{}/lab", lab.var("LAB_REGISTRY"));
+    for args in [
+        vec![
+            "-t",
+            "signedBy",
+            "-f",
+            lab.var("LAB_ALICE_PUB"),
+            "-f",
+            lab.var("LAB_BOB_PUB"),
+            scope.as_str(),
+        ],
+        vec!["-t", "reject", "default"],
+    ] {
+        let o = run(lab
+            .cmd("podman")
+            .args(["image", "trust", "set", "--policypath"])
+            .arg(&policy)
+            .args(&args));
+        assert!(o.status.success(), "podman image trust set: {}", stderr(&o));
+    }
+    // lab/app:2.0 carries alice's and bob's signatures in the lookaside.
+    let hex2 = lab.var("LAB_IMG_APP2_DIGEST").trim_start_matches("sha256:");
+    let sigdir = lab.path("LAB_SIGSTORE").join(format!("lab/app@sha256={hex2}"));
+    let m2 = lab.path("LAB_MANIFESTS").join("lab_app_2.0.json");
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(&policy)
+        .args(["--identity", lab.var("LAB_IMG_APP2"), "--manifest"])
+        .arg(&m2)
+        .arg("--signatures")
+        .arg(&sigdir));
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_eq!(requirement_verdicts(&doc), ["accepted:-", "accepted:-"]);
+    assert_eq!(doc["scope"]["scope"], scope.as_str());
+    // Each requirement accepted its own party's signature only.
+    let r = &doc["requirements"];
+    assert_eq!(r[0]["signatures"][0]["verdict"], "accepted");
+    assert_eq!(r[0]["signatures"][1]["reason"], "unknown-key");
+    assert_eq!(r[1]["signatures"][0]["reason"], "unknown-key");
+    assert_eq!(r[1]["signatures"][1]["verdict"], "accepted");
+
+    // lab/app:1.0 with only alice's signature: bob's requirement fails.
+    let o = verify_policy(
+        &policy,
+        lab.var("LAB_IMG_APP1"),
+        &app1(lab),
+        &[&lab.path("LAB_SIG_APP1_ALICE")],
+    );
+    assert_exit(&o, 1);
+    assert_eq!(
+        requirement_verdicts(&json(&o)),
+        ["accepted:-", "rejected:no-valid-signature"]
+    );
+    assert!(
+        stderr(&o).contains(lab.var("LAB_BOB_FPR")),
+        "the report names bob's key: {}",
+        stderr(&o)
+    );
+
+    // other/tool is under the default: reject.
+    let mt = lab.path("LAB_MANIFESTS").join("other_tool_latest.json");
+    let o = verify_policy(&policy, lab.var("LAB_IMG_TOOL"), &mt, &[]);
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(doc["scope"]["matched"], "default");
+    assert_eq!(requirement_verdicts(&doc), ["rejected:policy-reject"]);
+}
+
+#[test]
+fn three_parties_must_all_sign_and_each_counts_once() {
+    let lab = lab();
+    let dir = tempdir();
+    let d = dir.path();
+    let alice_sec = lab.export_secret_key(lab.var("LAB_ALICE_FPR"), d, "alice.sec");
+    let bob_sec = lab.export_secret_key(lab.var("LAB_BOB_FPR"), d, "bob.sec");
+    let ours_sec = repo().join("examples/demo-signer.secret.asc");
+    let ours_pub = repo().join("examples/demo-signer.pub.asc");
+    let (a, b, c, a2) = (d.join("a"), d.join("b"), d.join("c"), d.join("a2"));
+    sign_app1(lab, &alice_sec, &a);
+    sign_app1(lab, &bob_sec, &b);
+    sign_app1(lab, &ours_sec, &c);
+    sign_app1(lab, &alice_sec, &a2);
+    let policy = d.join("policy.json");
+    let req = |k: &str| format!(r#"{{"type":"signedBy","keyType":"GPGKeys","keyPath":"{k}"}}"#);
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"default":[{{"type":"reject"}}],"transports":{{"docker":{{"{}/lab/app":[{},{},{}]}}}}}}"#,
+            lab.var("LAB_REGISTRY"),
+            req(lab.var("LAB_ALICE_PUB")),
+            req(lab.var("LAB_BOB_ASC")),
+            req(ours_pub.to_str().unwrap())
+        ),
+    )
+    .unwrap();
+    let id = lab.var("LAB_IMG_APP1");
+    let m = app1(lab);
+    let o = verify_policy(&policy, id, &m, &[&a, &b, &c]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        stdout(&o).contains("\"verified_reference\""),
+        true,
+        "the accepted report carries the reference to pull"
+    );
+    for (sigs, missing) in [(vec![&a, &b], 3), (vec![&b, &c], 1), (vec![&a, &c], 2)] {
+        let sigs: Vec<&Path> = sigs.iter().map(|p| p.as_path()).collect();
+        let o = verify_policy(&policy, id, &m, &sigs);
+        assert_exit(&o, 1);
+        let v = requirement_verdicts(&json(&o));
+        assert_eq!(v[missing - 1], "rejected:no-valid-signature", "{v:?}");
+    }
+    // Two alice signatures and bob's: alice's second signature does not stand in for ours.
+    let o = verify_policy(&policy, id, &m, &[&a, &a2, &b]);
+    assert_exit(&o, 1);
+    assert_eq!(
+        requirement_verdicts(&json(&o)),
+        ["accepted:-", "accepted:-", "rejected:no-valid-signature"]
+    );
+}
+
+#[test]
+fn key_sources_binary_armored_keydata_and_keypaths() {
+    let lab = lab();
+    let dir = tempdir();
+    let b64 = |p: &str| base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap());
+    let scope = lab.var("LAB_REGISTRY");
+    let sources = [
+        format!(r#""keyPath":"{}""#, lab.var("LAB_ALICE_PUB")),
+        format!(r#""keyPath":"{}""#, lab.var("LAB_ALICE_ASC")),
+        format!(r#""keyData":"{}""#, b64(lab.var("LAB_ALICE_PUB"))),
+        format!(r#""keyData":"{}""#, b64(lab.var("LAB_ALICE_ASC"))),
+        format!(
+            r#""keyPaths":["{}","{}"]"#,
+            lab.var("LAB_BOB_PUB"),
+            lab.var("LAB_ALICE_ASC")
+        ),
+    ];
+    for (i, src) in sources.iter().enumerate() {
+        let policy = dir.path().join(format!("p{i}.json"));
+        std::fs::write(
+            &policy,
+            format!(r#"{{"default":[{{"type":"reject"}}],"transports":{{"docker":{{"{scope}":[{{"type":"signedBy","keyType":"GPGKeys",{src}}}]}}}}}}"#),
+        )
+        .unwrap();
+        let o = verify_policy(
+            &policy,
+            lab.var("LAB_IMG_APP1"),
+            &app1(lab),
+            &[&lab.path("LAB_SIG_APP1_ALICE")],
+        );
+        assert_exit(&o, 0);
+    }
+    // A key file that cannot be read fails only its requirement, with the path named.
+    let policy = dir.path().join("missing.json");
+    std::fs::write(
+        &policy,
+        format!(r#"{{"default":[{{"type":"reject"}}],"transports":{{"docker":{{"{scope}":[{{"type":"signedBy","keyType":"GPGKeys","keyPath":"/nonexistent/k.gpg"}}],"{scope}/other":[{{"type":"insecureAcceptAnything"}}]}}}}}}"#),
+    )
+    .unwrap();
+    let o = verify_policy(
+        &policy,
+        lab.var("LAB_IMG_APP1"),
+        &app1(lab),
+        &[&lab.path("LAB_SIG_APP1_ALICE")],
+    );
+    assert_exit(&o, 1);
+    assert_eq!(requirement_verdicts(&json(&o)), ["rejected:key-unusable"]);
+    assert!(stderr(&o).contains("/nonexistent/k.gpg"), "{}", stderr(&o));
+    let mt = lab.path("LAB_MANIFESTS").join("other_tool_latest.json");
+    let o = verify_policy(&policy, lab.var("LAB_IMG_TOOL"), &mt, &[]);
+    assert_exit(&o, 0);
+    // policy check reports the missing key (exit 1: findings).
+    let o = run(imgsig().args(["policy", "check", "--output", "json"]).arg(&policy));
+    assert_exit(&o, 1);
+    let codes: Vec<String> = json(&o)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(codes.contains(&"key-unusable".to_owned()), "{codes:?}");
+}
+
+fn fixture_policy(dir: &Path, identity: &str) -> PathBuf {
+    let p = dir.join("policy.json");
+    std::fs::write(
+        &p,
+        format!(
+            r#"{{"default":[{{"type":"signedBy","keyType":"GPGKeys","keyPath":"{}","signedIdentity":{identity}}}]}}"#,
+            fixture("signature/public-key.gpg").display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn dir_images_from_the_reference_fixtures() {
+    let dir = tempdir();
+    let policy = fixture_policy(dir.path(), r#"{"type":"matchExact"}"#);
+    for (img, code, reason) in [
+        ("dir-img-valid", 0, None),
+        ("dir-img-valid-2", 0, None),
+        ("dir-img-mixed", 0, None),
+        ("dir-img-unsigned", 1, Some("no-signatures")),
+        ("dir-img-modified-manifest", 1, Some("no-valid-signature")),
+        ("dir-img-manifest-digest-error", 1, Some("no-valid-signature")),
+    ] {
+        let path = fixture(&format!("signature/{img}"));
+        let o = run(imgsig()
+            .args(["verify", "--output", "json", "--policy"])
+            .arg(&policy)
+            .args(["--identity", "testing/manifest:latest"])
+            .arg(format!("dir:{}", path.display())));
+        assert_exit(&o, code);
+        let doc = json(&o);
+        assert_eq!(
+            doc["requirements"][0]["reason"].as_str(),
+            reason,
+            "{img}: {}",
+            stderr(&o)
+        );
+        if img == "dir-img-modified-manifest" {
+            assert_eq!(doc["requirements"][0]["signatures"][0]["reason"], "digest-mismatch");
+        }
+        if img == "dir-img-manifest-digest-error" {
+            assert_eq!(
+                doc["requirements"][0]["signatures"][0]["reason"],
+                "manifest-digest-error"
+            );
+        }
+    }
+    // Another tag: identity mismatch.
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(&policy)
+        .args(["--identity", "testing/manifest:notlatest"])
+        .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
+    assert_exit(&o, 1);
+    assert_eq!(
+        json(&o)["requirements"][0]["signatures"][0]["reason"],
+        "identity-mismatch"
+    );
+    // Without --identity a dir: image has no docker reference: matchExact cannot match…
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(&policy)
+        .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("has none"), "{}", stderr(&o));
+    // …but exactReference can.
+    let policy = fixture_policy(
+        dir.path(),
+        r#"{"type":"exactReference","dockerReference":"testing/manifest:latest"}"#,
+    );
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(&policy)
+        .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["transport"], "dir");
+}
+
+#[test]
+fn scope_lookup_order_most_specific_wins() {
+    let dir = tempdir();
+    let policy = dir.path().join("policy.json");
+    let scopes = [
+        "reg.example.com:5000/ns/app:1.0",
+        "reg.example.com:5000/ns/app",
+        "reg.example.com:5000/ns",
+        "reg.example.com:5000",
+        "*.example.com",
+        "*.com",
+        "",
+    ];
+    let mut entries: Vec<String> = scopes
+        .iter()
+        .map(|s| format!(r#""{s}":[{{"type":"reject"}}]"#))
+        .collect();
+    entries.push(r#""example.com":[{"type":"insecureAcceptAnything"}]"#.into());
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"default":[{{"type":"reject"}}],"transports":{{"docker":{{{}}}}}}}"#,
+            entries.join(",")
+        ),
+    )
+    .unwrap();
+    let explain = |image: &str| {
+        let o = run(imgsig()
+            .args(["policy", "explain", "--output", "json", "--policy"])
+            .arg(&policy)
+            .arg(image));
+        assert_exit(&o, 0);
+        json(&o)["matched"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        explain("reg.example.com:5000/ns/app:1.0"),
+        r#"transports.docker["reg.example.com:5000/ns/app:1.0"]"#
+    );
+    assert_eq!(
+        explain("reg.example.com:5000/ns/app:2.0"),
+        r#"transports.docker["reg.example.com:5000/ns/app"]"#
+    );
+    assert_eq!(
+        explain("reg.example.com:5000/ns/other:1"),
+        r#"transports.docker["reg.example.com:5000/ns"]"#
+    );
+    assert_eq!(
+        explain("reg.example.com:5000/x/y:1"),
+        r#"transports.docker["reg.example.com:5000"]"#
+    );
+    assert_eq!(
+        explain("reg.example.com/x/y:1"),
+        r#"transports.docker["*.example.com"]"#
+    );
+    assert_eq!(explain("docker://other.com/y:1"), r#"transports.docker["*.com"]"#);
+    // *.example.com does not cover example.com itself; its own scope does.
+    assert_eq!(explain("example.com/y:1"), r#"transports.docker["example.com"]"#);
+    assert_eq!(
+        explain("quay.io/y:1"),
+        r#"transports.docker[""] (the docker transport's default)"#
+    );
+    // dir: images fall to the default (no dir transport here).
+    assert_eq!(explain("dir:/srv/x"), "default");
+}
+
+#[test]
+fn sigstore_requirements_reject_with_a_reason() {
+    let dir = tempdir();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"sigstoreSigned","keyData":"cHVibGljIGtleQ==","signedIdentity":{"type":"matchRepository"}}]}"#,
+    )
+    .unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(&policy)
+        .args(["--identity", "testing/manifest:latest"])
+        .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
+    assert_exit(&o, 1);
+    assert_eq!(requirement_verdicts(&json(&o)), ["rejected:sigstore-unsupported"]);
+}
+
+#[test]
+fn invalid_policy_exits_2_with_path_and_position() {
+    let dir = tempdir();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        "{\n  \"default\": [{\"type\": \"reject\", \"x\": 1}],\n  \"transports\": {}\n}\n",
+    )
+    .unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(&policy)
+        .args(["--identity", "testing/manifest:latest"])
+        .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
+    assert_exit(&o, 2);
+    assert_eq!(json(&o)["error"]["code"], "invalid-policy");
+    let err = stderr(&o);
+    assert!(
+        err.contains("default[0]") && err.contains("line 2") && err.contains("\"x\""),
+        "{err}"
+    );
+    let o = run(imgsig().args(["policy", "check"]).arg(&policy));
+    assert_exit(&o, 2);
+}
+
+#[test]
+fn default_policy_comes_from_home_and_is_named() {
+    let home = tempdir();
+    let cfg = home.path().join(".config/containers");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("policy.json"),
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let o = run(imgsig()
+        .env("HOME", home.path())
+        .args(["verify", "--output", "json", "--identity", "testing/manifest:latest"])
+        .arg(format!("dir:{}", fixture("signature/dir-img-unsigned").display())));
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["policy"], cfg.join("policy.json").display().to_string());
+    assert!(stderr(&o).contains(&cfg.join("policy.json").display().to_string()));
+}
