@@ -156,11 +156,8 @@ fn three_parties_must_all_sign_and_each_counts_once() {
     let m = app1(lab);
     let o = verify_policy(&policy, id, &m, &[&a, &b, &c]);
     assert_exit(&o, 0);
-    assert_eq!(
-        stdout(&o).contains("\"verified_reference\""),
-        true,
-        "the accepted report carries the reference to pull"
-    );
+    let expected = format!("{}/lab/app@{}", lab.var("LAB_REGISTRY"), lab.var("LAB_IMG_APP1_DIGEST"));
+    assert_eq!(json(&o)["verified_reference"], expected.as_str());
     for (sigs, missing) in [(vec![&a, &b], 3), (vec![&b, &c], 1), (vec![&a, &c], 2)] {
         let sigs: Vec<&Path> = sigs.iter().map(|p| p.as_path()).collect();
         let o = verify_policy(&policy, id, &m, &sigs);
