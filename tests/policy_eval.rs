@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use common::{assert_exit, fixture, imgsig, json, lab, repo, run, stderr, stdout, tempdir, Lab};
+use common::{assert_exit, fixture, imgsig, json, lab, repo, run, stderr, tempdir, Lab};
 
 fn verify_policy(policy: &Path, identity: &str, manifest: &Path, sigs: &[&Path]) -> std::process::Output {
     let mut c = imgsig();
