@@ -443,3 +443,74 @@ fn default_policy_comes_from_home_and_is_named() {
     assert_eq!(json(&o)["policy"], cfg.join("policy.json").display().to_string());
     assert!(stderr(&o).contains(&cfg.join("policy.json").display().to_string()));
 }
+
+#[test]
+fn policy_check_reports_each_finding_with_code_and_hint() {
+    let lab = lab();
+    let dir = tempdir();
+    let policy = dir.path().join("policy.json");
+    let sb = |k: &str, id: &str| format!(r#"{{"type":"signedBy","keyType":"GPGKeys","keyPath":"{k}"{id}}}"#);
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{
+                "busybox":[{{"type":"reject"}}],
+                "docker.io/busybox":[{{"type":"reject"}}],
+                "registry.example.com/a":[{}],
+                "registry.example.com/b":[{}],
+                "registry.example.com/c":[{}]
+            }}}}}}"#,
+            sb(
+                lab.var("LAB_ALICE_PUB"),
+                r#","signedIdentity":{"type":"matchRepository"}"#
+            ),
+            sb(lab.var("LAB_EXPIRED_PUB"), ""),
+            sb(lab.var("LAB_REVOKED_PUB"), ""),
+        ),
+    )
+    .unwrap();
+    let o = run(imgsig().args(["policy", "check", "--output", "json"]).arg(&policy));
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    let found: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert!(!f["hint"].as_str().unwrap().is_empty());
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (code, path) in [
+        ("insecure-default", "default"),
+        ("short-name-scope", r#"transports.docker["busybox"]"#),
+        ("non-normalized-scope", r#"transports.docker["docker.io/busybox"]"#),
+        (
+            "rollback-risk",
+            r#"transports.docker["registry.example.com/a"][0].signedIdentity"#,
+        ),
+        ("expired-key", r#"transports.docker["registry.example.com/b"][0]"#),
+        ("revoked-key", r#"transports.docker["registry.example.com/c"][0]"#),
+    ] {
+        assert!(
+            found.contains(&(code.to_owned(), path.to_owned())),
+            "missing {code} at {path}: {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 6, "{found:?}");
+    // A clean policy exits 0.
+    let clean = dir.path().join("clean.json");
+    std::fs::write(
+        &clean,
+        format!(
+            r#"{{"default":[{{"type":"reject"}}],"transports":{{"docker":{{"registry.example.com":[{}]}}}}}}"#,
+            sb(lab.var("LAB_ALICE_PUB"), "")
+        ),
+    )
+    .unwrap();
+    let o = run(imgsig().args(["policy", "check"]).arg(&clean));
+    assert_exit(&o, 0);
+}

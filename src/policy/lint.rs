@@ -61,7 +61,10 @@ fn lint_docker_scope(scope: &str, path: &str, out: &mut Vec<Finding>) {
     }
     let first = scope.split('/').next().unwrap_or(scope);
     let looks_like_host = first.contains('.') || first.contains(':') || first == "localhost";
-    if !scope.contains('/') && !looks_like_host {
+    if !scope.contains('/') {
+        if looks_like_host {
+            return; // a registry host (with optional port)
+        }
         out.push(finding(
             "short-name-scope",
             path.to_owned(),
