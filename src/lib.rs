@@ -15,5 +15,7 @@ pub mod manifest;
 pub mod pgp;
 pub mod policy;
 pub mod reference;
+pub mod registry;
 pub mod signature;
+pub mod store;
 pub mod time;

@@ -10,13 +10,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod fetch;
 mod io;
 mod misc;
+mod online;
 mod output;
 mod policy_cmd;
 mod report;
 mod sign;
 mod verify;
+mod verify_online;
 mod verify_policy;
 
 pub use output::{report_usage_error, SCHEMA_VERSION};
@@ -135,6 +138,9 @@ pub enum Command {
     /// Verify an image's signatures
     #[command(after_help = verify::EXAMPLES)]
     Verify(verify::VerifyArgs),
+    /// Copy images' manifests and signatures into a local mirror (lookaside layout)
+    #[command(after_help = fetch::EXAMPLES)]
+    Fetch(fetch::FetchArgs),
     /// Check a policy file, or explain what it requires of an image
     #[command(after_help = policy_cmd::EXAMPLES)]
     Policy(policy_cmd::PolicyArgs),
@@ -152,6 +158,7 @@ pub fn run(cli: Cli) -> Exit {
     let name = match &cli.command {
         Command::Sign(_) => "sign",
         Command::Verify(_) => "verify",
+        Command::Fetch(_) => "fetch",
         Command::Policy(p) => match p.command {
             policy_cmd::PolicyCommand::Check(_) => "policy check",
             policy_cmd::PolicyCommand::Explain(_) => "policy explain",
@@ -162,6 +169,7 @@ pub fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Sign(args) => sign::run(args, format),
         Command::Verify(args) => verify::run(args, format),
+        Command::Fetch(args) => fetch::run(args, format),
         Command::Policy(args) => policy_cmd::run(args, format),
         Command::Completions(args) => misc::completions(args, format),
         Command::Man(args) => misc::man(args, format),

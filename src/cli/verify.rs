@@ -72,12 +72,41 @@ pub struct VerifyArgs {
     /// Read DIR/signature-1, DIR/signature-2, … up to the first missing one
     #[arg(long, value_name = "DIR", conflicts_with = "keyring")]
     pub signatures: Option<PathBuf>,
-    /// Signature files, or one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it)
-    #[arg(value_name = "SIGNATURE_FILE|dir:PATH")]
+    /// For multi-platform images: verify every instance (default: this machine's platform only)
+    #[arg(long = "all-platforms")]
+    pub all_platforms: bool,
+    /// Read docker://REF images from FILE, one per line
+    #[arg(long = "from-file", value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: super::online::RegistryArgs,
+    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images
+    #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
 
 pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    let docker: Vec<&OsString> = args
+        .inputs
+        .iter()
+        .filter(|i| i.to_string_lossy().starts_with("docker://"))
+        .collect();
+    if !docker.is_empty() || args.from_file.is_some() {
+        if docker.len() != args.inputs.len() {
+            return Err(usage("give either docker://REF images or local files, not both"));
+        }
+        if !args.keyring.is_empty() {
+            return Err(usage(
+                "docker:// images are verified with a policy; --keyring does not apply",
+            ));
+        }
+        let images: Vec<String> = docker.iter().map(|d| d.to_string_lossy().into_owned()).collect();
+        let images = super::fetch::read_list(&images, args.from_file.as_deref())?;
+        if images.is_empty() {
+            return Err(usage("--from-file lists no images"));
+        }
+        return super::verify_online::run(args, images, format);
+    }
     if args.keyring.is_empty() {
         super::verify_policy::run(args, format)
     } else {

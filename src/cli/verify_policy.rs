@@ -53,7 +53,7 @@ pub fn load_policy(path: &Path) -> Result<Policy, Failure> {
         .map_err(|e| Failure::input("invalid-policy", anyhow!("invalid policy {}:\n{e}", path.display())))
 }
 
-fn resolve_policy(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
+pub fn resolve_policy(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
     match explicit {
         Some(p) => Ok(p.to_path_buf()),
         None => default_policy_path(std::env::var_os("HOME").map(PathBuf::from).as_deref()),
@@ -61,11 +61,11 @@ fn resolve_policy(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
 }
 
 /// The image, its manifest digest, its signatures and where they came from.
-struct Gathered {
-    image: ImageRef,
-    digest: Result<Digest, String>,
-    signatures: Vec<SignatureInput>,
-    looked_in: String,
+pub struct Gathered {
+    pub image: ImageRef,
+    pub digest: Result<Digest, String>,
+    pub signatures: Vec<SignatureInput>,
+    pub looked_in: String,
 }
 
 fn usage(msg: impl Into<String>) -> Failure {
@@ -110,12 +110,47 @@ fn gather_files(args: &VerifyArgs) -> Result<Gathered, Failure> {
         .as_deref()
         .map(FileArg::from)
         .ok_or_else(|| usage("--identity needs --manifest FILE (or give a dir:PATH image)"))?;
-    if !args.inputs.is_empty() && args.signatures.is_some() {
-        return Err(usage("give signature files or --signatures DIR, not both"));
+    let sources = usize::from(!args.inputs.is_empty())
+        + usize::from(args.signatures.is_some())
+        + usize::from(args.registry.lookaside.is_some());
+    if sources > 1 {
+        return Err(usage(
+            "give one source of signatures: files, --signatures DIR or --lookaside URL|DIR",
+        ));
     }
     let image = docker_image(identity)?;
     let (_, digest) = read_manifest(&manifest)?;
     let (signatures, looked_in) = match &args.signatures {
+        None if args.inputs.is_empty() && args.registry.lookaside.is_some() => {
+            // Offline from a lookaside (e.g. a mirror written by `imgsig fetch`).
+            let ImageRef::Docker(r) = &image else {
+                unreachable!("docker image")
+            };
+            let d = digest
+                .as_ref()
+                .map_err(|e| Failure::input("invalid-manifest", anyhow!("manifest {manifest}: {e}")))?;
+            let base = super::online::lookaside_url(args.registry.lookaside.as_deref().unwrap_or_default())?;
+            let client = crate::registry::client::Registries::new(crate::registry::client::Options::default())
+                .map_err(|e| Failure::outside(e.code(), anyhow!("{e}")))?;
+            let sigs = client
+                .lookaside_signatures(&base, r, d)
+                .map_err(|e| Failure::outside(e.code(), anyhow!("{e}\nhint: {}", e.hint())))?;
+            let looked = crate::store::lookaside::signature_url(&base, r, d, 1)
+                .to_string()
+                .replace("signature-1", "signature-N");
+            let sigs = sigs
+                .into_iter()
+                .map(|s| SignatureInput {
+                    source: s.source,
+                    blob: s.blob.map_err(|why| crate::signature::Rejection {
+                        code: "signature-too-large",
+                        message: why,
+                        signer: None,
+                    }),
+                })
+                .collect();
+            (sigs, looked)
+        }
         Some(dir) => (read_signature_dir(dir, "")?, format!("{}/signature-N", dir.display())),
         None if args.inputs.is_empty() => (Vec::new(), "no signature files were given".to_owned()),
         None => (
@@ -159,9 +194,33 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let gathered = gather(&args)?;
     let policy_path = resolve_policy(args.policy.as_deref())?;
     let policy = load_policy(&policy_path)?;
+    let outcome = decide(&policy_path, &policy, &gathered)?;
+    eprint!("{}", outcome.human);
+    match format {
+        OutputFormat::Json => print_json(&outcome.doc),
+        OutputFormat::Human => {
+            if let Some(v) = &outcome.verified {
+                let _ = write_stdout(format!("{v}\n").as_bytes());
+            }
+        }
+    }
+    Ok(if outcome.accepted { Exit::Ok } else { Exit::No })
+}
 
-    // A reference by digest must name this manifest (containers/image
-    // checks this before any policy processing).
+/// The result of evaluating one image.
+pub struct Outcome {
+    pub accepted: bool,
+    /// `name@digest` to pull, when accepted.
+    pub verified: Option<String>,
+    pub doc: PolicyDoc,
+    /// The report for people (printed by the caller, in one piece).
+    pub human: String,
+}
+
+/// Evaluate `policy` for one gathered image and print the human report
+/// (stderr). A reference by digest must name this manifest, as
+/// containers/image checks before any policy processing.
+pub fn decide(policy_path: &Path, policy: &Policy, gathered: &Gathered) -> Result<Outcome, Failure> {
     if let (ImageRef::Docker(r), Ok(d)) = (&gathered.image, &gathered.digest) {
         if let Some(want) = r.digest() {
             if want != d {
@@ -172,7 +231,6 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
             }
         }
     }
-
     let subject = Subject {
         image: &gathered.image,
         manifest_digest: gathered.digest.as_ref().map_err(String::as_str),
@@ -180,21 +238,19 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         looked_in: &gathered.looked_in,
         now: SystemTime::now(),
     };
-    let decision = policy::evaluate(&policy, &subject);
+    let decision = policy::evaluate(policy, &subject);
     let verified = match (&gathered.image, &gathered.digest) {
         (ImageRef::Docker(r), Ok(d)) if decision.accepted => Some(format!("{}@{d}", r.name())),
         _ => None,
     };
-    render_human(&policy_path, &gathered, &decision, verified.as_deref());
-    match format {
-        OutputFormat::Json => print_json(&decision_json(&policy_path, &gathered, &decision, verified.clone())),
-        OutputFormat::Human => {
-            if let Some(v) = &verified {
-                let _ = write_stdout(format!("{v}\n").as_bytes());
-            }
-        }
-    }
-    Ok(if decision.accepted { Exit::Ok } else { Exit::No })
+    let human = render_human(policy_path, gathered, &decision, verified.as_deref());
+    let doc = decision_json(policy_path, gathered, &decision, verified.clone());
+    Ok(Outcome {
+        accepted: decision.accepted,
+        verified,
+        doc,
+        human,
+    })
 }
 
 /// One line describing a requirement, e.g.
@@ -225,18 +281,22 @@ pub fn describe_requirement(req: &Requirement) -> String {
     }
 }
 
-fn render_human(policy_path: &Path, g: &Gathered, d: &Decision, verified: Option<&str>) {
+fn render_human(policy_path: &Path, g: &Gathered, d: &Decision, verified: Option<&str>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let digest = match &g.digest {
         Ok(d) => d.to_string(),
         Err(e) => format!("(unusable: {e})"),
     };
-    eprintln!("imgsig: policy {}", policy_path.display());
-    eprintln!(
+    let _ = writeln!(out, "imgsig: policy {}", policy_path.display());
+    let _ = writeln!(
+        out,
         "imgsig: image {} (manifest {digest}), {} signature(s)",
         g.image,
         g.signatures.len()
     );
-    eprintln!(
+    let _ = writeln!(
+        out,
         "imgsig: scope {} (tried: {})",
         d.scope.describe(),
         d.scope.tried_quoted()
@@ -245,11 +305,12 @@ fn render_human(policy_path: &Path, g: &Gathered, d: &Decision, verified: Option
     for r in &d.requirements {
         let desc = describe_requirement(&r.requirement);
         match &r.result {
-            Ok(()) => eprintln!("imgsig: requirement {}/{n} {desc}: accepted", r.index),
-            Err(e) => eprintln!(
+            Ok(()) => drop(writeln!(out, "imgsig: requirement {}/{n} {desc}: accepted", r.index)),
+            Err(e) => drop(writeln!(
+                out,
                 "imgsig: requirement {}/{n} {desc}: rejected [{}]: {}",
                 r.index, e.code, e.message
-            ),
+            )),
         }
         let total = r.signatures.len();
         for s in &r.signatures {
@@ -259,13 +320,18 @@ fn render_human(policy_path: &Path, g: &Gathered, d: &Decision, verified: Option
                 opened: s.opened.as_ref(),
                 result: &s.result,
             };
-            eprintln!("imgsig:   {}", c.human(total));
+            let _ = writeln!(out, "imgsig:   {}", c.human(total));
         }
     }
     if d.accepted {
         match verified {
-            Some(v) => eprintln!("imgsig: ACCEPTED: {} by {}; pull {v}", g.image, d.scope.describe()),
-            None => eprintln!("imgsig: ACCEPTED: {} by {}", g.image, d.scope.describe()),
+            Some(v) => drop(writeln!(
+                out,
+                "imgsig: ACCEPTED: {} by {}; pull {v}",
+                g.image,
+                d.scope.describe()
+            )),
+            None => drop(writeln!(out, "imgsig: ACCEPTED: {} by {}", g.image, d.scope.describe())),
         }
     } else {
         let failed: Vec<String> = d
@@ -274,17 +340,19 @@ fn render_human(policy_path: &Path, g: &Gathered, d: &Decision, verified: Option
             .filter(|r| r.result.is_err())
             .map(|r| format!("requirement {} ({})", r.index, r.requirement.type_name()))
             .collect();
-        eprintln!(
+        let _ = writeln!(
+            out,
             "imgsig: REJECTED: {} by {}: {} not satisfied",
             g.image,
             d.scope.describe(),
             failed.join(", ")
         );
     }
+    out
 }
 
 #[derive(Debug, Serialize)]
-struct PolicyDoc {
+pub struct PolicyDoc {
     schema_version: u32,
     command: &'static str,
     mode: &'static str,

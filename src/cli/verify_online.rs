@@ -1,0 +1,249 @@
+//! `imgsig verify docker://REF…`: online verification without pulling
+//! blobs. The manifest comes from the registry, the signatures from their
+//! configured source, the decision from the policy. Many images run
+//! concurrently; each gets its own report, then a summary; the exit code is
+//! the worst result.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::anyhow;
+use serde::Serialize;
+
+use super::online::{host_platform, list_instances, Network};
+use super::output::{print_json, SCHEMA_VERSION};
+use super::verify::VerifyArgs;
+use super::verify_policy::{decide, load_policy, resolve_policy, PolicyDoc};
+use super::{io::write_stdout, Exit, Failure, OutputFormat};
+use crate::policy::Policy;
+use crate::reference::DockerReference;
+
+/// Most images verified at the same time.
+const WORKERS: usize = 8;
+
+/// The result for one image argument.
+struct ImageResult {
+    input: String,
+    exit: Exit,
+    human: String,
+    verified: Vec<String>,
+    docs: Vec<PolicyDoc>,
+    error: Option<(&'static str, String)>,
+}
+
+#[derive(Debug, Serialize)]
+struct ImageJson<'a> {
+    input: &'a str,
+    verdict: &'static str,
+    exit_code: u8,
+    verified_reference: Option<&'a str>,
+    /// One decision per manifest checked (several for --all-platforms).
+    decisions: &'a [PolicyDoc],
+    error: Option<ErrorJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorJson<'a> {
+    code: &'static str,
+    message: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct BatchDoc<'a> {
+    schema_version: u32,
+    command: &'static str,
+    mode: &'static str,
+    verdict: &'static str,
+    policy: String,
+    images: Vec<ImageJson<'a>>,
+    summary: Summary,
+}
+
+#[derive(Debug, Serialize, Default)]
+struct Summary {
+    images: usize,
+    accepted: usize,
+    rejected: usize,
+    failed: usize,
+}
+
+fn worst(a: Exit, b: Exit) -> Exit {
+    if (b as u8) > (a as u8) {
+        b
+    } else {
+        a
+    }
+}
+
+fn verify_one(net: &Network, policy_path: &Path, policy: &Policy, input: &str, all_platforms: bool) -> ImageResult {
+    let mut res = ImageResult {
+        input: input.to_owned(),
+        exit: Exit::Ok,
+        human: String::new(),
+        verified: Vec::new(),
+        docs: Vec::new(),
+        error: None,
+    };
+    if let Err(f) = verify_into(net, policy_path, policy, input, all_platforms, &mut res) {
+        res.exit = f.exit;
+        let msg = format!("{:#}", f.error);
+        res.human.push_str(&format!("imgsig: {input}: {msg}\n"));
+        res.error = Some((f.code, msg));
+    }
+    res
+}
+
+fn verify_into(
+    net: &Network,
+    policy_path: &Path,
+    policy: &Policy,
+    input: &str,
+    all_platforms: bool,
+    res: &mut ImageResult,
+) -> Result<(), Failure> {
+    let text = input.strip_prefix("docker://").unwrap_or(input);
+    let r = DockerReference::parse_docker_transport(text)
+        .map_err(|e| Failure::input("invalid-reference", anyhow!("{input:?}: {e}")))?;
+    let top = net.manifest(&r)?;
+    let manifests = match list_instances(&top.bytes) {
+        None => vec![top],
+        Some(instances) => {
+            let (os, arch) = host_platform();
+            let available: Vec<String> = instances.iter().map(|i| i.platform()).collect();
+            let chosen: Vec<_> = if all_platforms {
+                instances
+            } else {
+                instances
+                    .into_iter()
+                    .filter(|i| i.os == os && i.architecture == arch)
+                    .take(1)
+                    .collect()
+            };
+            if chosen.is_empty() {
+                return Err(Failure::no(
+                    "no-matching-platform",
+                    anyhow!(
+                        "{r} is a multi-platform image with no {os}/{arch} instance (it has {}); use --all-platforms to verify every instance",
+                        available.join(", ")
+                    ),
+                ));
+            }
+            let mut ms = Vec::new();
+            for i in chosen {
+                ms.push(net.manifest_by_digest(&r, &i.digest)?);
+            }
+            ms
+        }
+    };
+    let mut accepted = true;
+    for m in &manifests {
+        let g = net.gather(&r, m)?;
+        let outcome = decide(policy_path, policy, &g)?;
+        res.human.push_str(&outcome.human);
+        accepted &= outcome.accepted;
+        if let Some(v) = outcome.verified {
+            res.verified.push(v);
+        }
+        res.docs.push(outcome.doc);
+    }
+    if !accepted {
+        res.verified.clear();
+        res.exit = Exit::No;
+    }
+    Ok(())
+}
+
+pub fn run(args: VerifyArgs, inputs: Vec<String>, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.identity.is_some() || args.manifest.is_some() || args.signatures.is_some() {
+        return Err(Failure::input(
+            "usage",
+            anyhow!(
+                "docker:// images are fetched from the registry; --identity, --manifest and --signatures do not apply"
+            ),
+        ));
+    }
+    let policy_path = resolve_policy(args.policy.as_deref())?;
+    let policy = load_policy(&policy_path)?;
+    let net = Network::new(&args.registry)?;
+
+    let next = AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<ImageResult>>> =
+        (0..inputs.len()).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..WORKERS.min(inputs.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = inputs.get(i) else { break };
+                let r = verify_one(&net, &policy_path, &policy, input, args.all_platforms);
+                // One image's report in one piece.
+                eprint!("{}", r.human);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    let results: Vec<ImageResult> = slots
+        .into_iter()
+        .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+
+    let mut summary = Summary {
+        images: results.len(),
+        ..Summary::default()
+    };
+    let mut exit = Exit::Ok;
+    for r in &results {
+        match r.exit {
+            Exit::Ok => summary.accepted += 1,
+            Exit::No if r.error.is_none() => summary.rejected += 1,
+            _ => summary.failed += 1,
+        }
+        exit = worst(exit, r.exit);
+    }
+    if results.len() > 1 {
+        eprintln!(
+            "imgsig: {} images: {} accepted, {} rejected, {} could not be verified",
+            summary.images, summary.accepted, summary.rejected, summary.failed
+        );
+    }
+    match format {
+        OutputFormat::Json => {
+            let images: Vec<ImageJson> = results
+                .iter()
+                .map(|r| ImageJson {
+                    input: &r.input,
+                    verdict: match r.exit {
+                        Exit::Ok => "accepted",
+                        Exit::No if r.error.is_none() => "rejected",
+                        _ => "error",
+                    },
+                    exit_code: r.exit as u8,
+                    verified_reference: r.verified.first().map(String::as_str),
+                    decisions: &r.docs,
+                    error: r.error.as_ref().map(|(code, message)| ErrorJson { code, message }),
+                })
+                .collect();
+            print_json(&BatchDoc {
+                schema_version: SCHEMA_VERSION,
+                command: "verify",
+                mode: "registry",
+                verdict: if exit == Exit::Ok { "accepted" } else { "rejected" },
+                policy: policy_path.display().to_string(),
+                images,
+                summary,
+            });
+        }
+        OutputFormat::Human => {
+            let mut out = String::new();
+            for r in &results {
+                if r.exit == Exit::Ok {
+                    for v in &r.verified {
+                        out.push_str(v);
+                        out.push('\n');
+                    }
+                }
+            }
+            let _ = write_stdout(out.as_bytes());
+        }
+    }
+    Ok(exit)
+}

@@ -1,0 +1,645 @@
+//! Registry credentials files: containers-auth.json(5), Docker's `config.json` and the legacy
+//! `.dockercfg`, read the way containers/image `pkg/docker/config` does (simple-signing.md §10.3).
+//!
+//! Behaviour established from the reference (c/image `config.go`, `config_test.go`):
+//! - Search order ([`AuthSources::standard`]): an explicit file (`--authfile` /
+//!   `REGISTRY_AUTH_FILE`) is the **only** file read; otherwise the primary file
+//!   `${XDG_RUNTIME_DIR}/containers/auth.json` (fallback `/run/containers/<uid>/auth.json`;
+//!   `$HOME/.config/containers/auth.json` off Linux), then
+//!   `${XDG_CONFIG_HOME:-$HOME/.config}/containers/auth.json`, then `$DOCKER_CONFIG/config.json` or
+//!   `$HOME/.docker/config.json`, then `$HOME/.dockercfg` (legacy format: the top level is the
+//!   `auths` map itself).
+//! - Files are read lazily in that order; a missing file is skipped, any other read or JSON error
+//!   stops the lookup. The first file that yields credentials wins (file order beats key
+//!   specificity).
+//! - Within a file: `credHelpers[registry]` first; then the keys `host/ns/repo`, `host/ns`, `host`
+//!   (only `host` in legacy files); the first key present decides the file's answer, even when
+//!   that answer is empty. Then the keys normalised: `http://` / `https://` stripped, and the path
+//!   cut (only if a scheme was stripped, or always in legacy files); `docker.io` and
+//!   `registry-1.docker.io` become `index.docker.io` on both sides.
+//! - `auth` is base64 (Go `StdEncoding`: padding required, CR/LF ignored) of `user:password`,
+//!   split at the first `:`; the password is trimmed of NUL bytes. No `:` (including an empty
+//!   `auth`) means no credentials, even if `identitytoken` is set. All-empty means none.
+//! - JSON is parsed like Go's `encoding/json`: unknown keys ignored, field names matched
+//!   case-insensitively (`Auths` works), repeated `auths` objects merged, `null` tolerated.
+//!
+//! Deviations, on purpose: credential helpers are not executed ([`Credential::Helper`] tells the
+//! caller; c/image would run `docker-credential-<name>` and continue with the next file when it
+//! has nothing); files over [`MAX_AUTH_FILE_SIZE`] are refused; decoded credentials that are not
+//! UTF-8 are an error (Go would pass the bytes through); among several keys that normalise to
+//! the same host, the first in the file wins (Go's map order is random); the root-only
+//! `/etc/containers/auth.json` of newer c/image (not in the reference) is not read.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use base64::alphabet::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Unexpected, Visitor};
+
+use crate::reference::DockerReference;
+
+/// Largest credentials file read, in bytes.
+pub const MAX_AUTH_FILE_SIZE: u64 = 1 << 20;
+
+/// Go's `base64.StdEncoding`: padding required, non-zero trailing bits tolerated.
+const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// What to authenticate with. `Debug` never shows passwords or tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// Anonymous access.
+    None,
+    /// HTTP Basic credentials (also sent on bearer-token requests).
+    Basic { username: String, password: String },
+    /// An OAuth2 refresh token (`identitytoken`), exchanged at the token realm.
+    IdentityToken { username: String, token: String },
+    /// A `credHelpers` entry names `docker-credential-<helper>` for `registry`. imgsig does not run
+    /// helpers; the caller should say so and suggest `--creds` or an auth file with `auth`.
+    Helper { helper: String, registry: String },
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::None => f.write_str("None"),
+            Credential::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credential::IdentityToken { username, .. } => f
+                .debug_struct("IdentityToken")
+                .field("username", username)
+                .field("token", &"<redacted>")
+                .finish(),
+            Credential::Helper { helper, registry } => f
+                .debug_struct("Helper")
+                .field("helper", helper)
+                .field("registry", registry)
+                .finish(),
+        }
+    }
+}
+
+/// Credentials found, and where: for messages such as "the registry refused the credentials
+/// for KEY in FILE".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub credential: Credential,
+    pub file: PathBuf,
+    /// The `auths` key (as written in the file) or, for a helper, the `credHelpers` key.
+    pub key: String,
+}
+
+/// Why credentials could not be looked up. Messages never contain secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    #[error("cannot read credentials file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("credentials file {} is larger than {limit} bytes", path.display())]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("credentials file {} is not valid {format} JSON (fix or remove it)", path.display())]
+    Parse {
+        path: PathBuf,
+        format: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("credentials file {}: entry {key:?}: {reason}", path.display())]
+    InvalidEntry {
+        path: PathBuf,
+        key: String,
+        reason: &'static str,
+    },
+    #[error("invalid credentials key {key:?}: {reason}")]
+    InvalidKey { key: String, reason: &'static str },
+    #[error("invalid --creds value: {0} (expected USERNAME:PASSWORD)")]
+    InvalidCreds(&'static str),
+}
+
+/// One credentials file to consult.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthFile {
+    pub path: PathBuf,
+    /// `.dockercfg` format: the top-level object is the `auths` map, keys are host names only.
+    pub legacy: bool,
+}
+
+impl AuthFile {
+    fn new(path: PathBuf, legacy: bool) -> Self {
+        AuthFile { path, legacy }
+    }
+}
+
+/// The environment values that decide the search path, gathered by the caller (the library
+/// never reads the environment). Empty paths count as unset, as in c/image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthEnv {
+    /// `--authfile FILE`, else `REGISTRY_AUTH_FILE`.
+    pub authfile: Option<PathBuf>,
+    pub xdg_runtime_dir: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+    /// `$HOME` (or the passwd home directory when `$HOME` is unset, as c/image's `homedir.Get`).
+    pub home: Option<PathBuf>,
+    pub docker_config: Option<PathBuf>,
+    /// The real user id, for `/run/containers/<uid>/auth.json`.
+    pub uid: u32,
+}
+
+/// Credentials files in precedence order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthSources {
+    pub files: Vec<AuthFile>,
+}
+
+impl AuthSources {
+    /// The files c/image reads for this environment, in order (see the module docs). Paths
+    /// relative to an unknown home directory are left out (c/image would make them relative to
+    /// the working directory).
+    pub fn standard(env: &AuthEnv) -> AuthSources {
+        let set = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+        if let Some(explicit) = set(&env.authfile) {
+            return AuthSources {
+                files: vec![AuthFile::new(explicit, false)],
+            };
+        }
+        let home = set(&env.home);
+        let mut files = Vec::new();
+        let primary = if cfg!(target_os = "linux") {
+            Some(match set(&env.xdg_runtime_dir) {
+                Some(dir) => dir.join("containers/auth.json"),
+                None => PathBuf::from(format!("/run/containers/{}/auth.json", env.uid)),
+            })
+        } else {
+            home.as_ref().map(|h| h.join(".config/containers/auth.json"))
+        };
+        files.extend(primary.map(|p| AuthFile::new(p, false)));
+        let config_home = set(&env.xdg_config_home).or_else(|| home.as_ref().map(|h| h.join(".config")));
+        files.extend(config_home.map(|d| AuthFile::new(d.join("containers/auth.json"), false)));
+        let docker = match set(&env.docker_config) {
+            Some(dir) => Some(dir.join("config.json")),
+            None => home.as_ref().map(|h| h.join(".docker/config.json")),
+        };
+        files.extend(docker.map(|p| AuthFile::new(p, false)));
+        files.extend(home.map(|h| AuthFile::new(h.join(".dockercfg"), true)));
+        AuthSources { files }
+    }
+
+    /// Credentials for pulling or pushing `r` (c/image `GetCredentialsForRef`).
+    pub fn lookup(&self, r: &DockerReference) -> Result<Credential, AuthError> {
+        Ok(self.find(r)?.map_or(Credential::None, |f| f.credential))
+    }
+
+    /// Like [`lookup`](Self::lookup), also saying which file and key matched.
+    pub fn find(&self, r: &DockerReference) -> Result<Option<Found>, AuthError> {
+        self.find_key(&r.name())
+    }
+
+    /// Credentials for a key: a registry (`host[:port]`), a namespace or a repository
+    /// (c/image `GetCredentials`).
+    pub fn lookup_key(&self, key: &str) -> Result<Credential, AuthError> {
+        Ok(self.find_key(key)?.map_or(Credential::None, |f| f.credential))
+    }
+
+    /// Like [`lookup_key`](Self::lookup_key), also saying which file and key matched.
+    pub fn find_key(&self, key: &str) -> Result<Option<Found>, AuthError> {
+        validate_key(key)?;
+        let registry = key.split_once('/').map_or(key, |(host, _)| host);
+        for file in &self.files {
+            if let Some(found) = find_in_file(file, key, registry)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// skopeo's `--creds USERNAME[:PASSWORD]`. skopeo takes a value without `:` as a username
+/// with an empty password (podman prompts instead); imgsig never prompts and refuses it, because
+/// a forgotten password would otherwise be sent as an empty one. `USER:` gives an empty password.
+pub fn parse_creds(s: &str) -> Result<Credential, AuthError> {
+    if s.is_empty() {
+        return Err(AuthError::InvalidCreds("credentials can't be empty"));
+    }
+    let Some((username, password)) = s.split_once(':') else {
+        return Err(AuthError::InvalidCreds(
+            "no password given (imgsig does not prompt; write USERNAME: for an empty password)",
+        ));
+    };
+    if username.is_empty() {
+        return Err(AuthError::InvalidCreds("username can't be empty"));
+    }
+    Ok(Credential::Basic {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+/// c/image `validateKey`.
+fn validate_key(key: &str) -> Result<(), AuthError> {
+    let invalid = |reason| {
+        Err(AuthError::InvalidKey {
+            key: key.to_owned(),
+            reason,
+        })
+    };
+    if key.starts_with("http://") || key.starts_with("https://") {
+        return invalid("contains an http[s]:// prefix");
+    }
+    if key.contains('@') {
+        return invalid("contains a '@' character");
+    }
+    if key.split_once('/').is_some_and(|(_, rest)| rest.contains(':')) {
+        return invalid("contains a ':' character after host[:port]");
+    }
+    Ok(())
+}
+
+/// The answer of one file: `None` sends the search on to the next file.
+fn find_in_file(file: &AuthFile, key: &str, registry: &str) -> Result<Option<Found>, AuthError> {
+    let Some(bytes) = read_bounded(&file.path)? else {
+        return Ok(None);
+    };
+    let contents = parse_contents(&file.path, file.legacy, &bytes)?;
+    let found = |credential, key: &str| Found {
+        credential,
+        file: file.path.clone(),
+        key: key.to_owned(),
+    };
+    if let Some(helper) = contents.cred_helpers.get(registry) {
+        let credential = Credential::Helper {
+            helper: helper.clone(),
+            registry: registry.to_owned(),
+        };
+        return Ok(Some(found(credential, registry)));
+    }
+    let keys = if file.legacy {
+        vec![registry]
+    } else {
+        auth_keys_for_key(key)
+    };
+    let matched = keys
+        .into_iter()
+        .find_map(|k| contents.get(k).map(|e| (k, e)))
+        .or_else(|| {
+            let wanted = normalize_registry(registry);
+            contents
+                .auths
+                .iter()
+                .find(|(k, _)| normalize_auth_file_key(k, file.legacy) == wanted)
+                .map(|(k, e)| (k.as_str(), e))
+        });
+    let Some((k, entry)) = matched else {
+        return Ok(None);
+    };
+    Ok(match decode_entry(&file.path, k, entry)? {
+        Credential::None => None,
+        credential => Some(found(credential, k)),
+    })
+}
+
+/// `host/a/b` → `host/a/b`, `host/a`, `host` (c/image `authKeysForKey`).
+fn auth_keys_for_key(key: &str) -> Vec<&str> {
+    let mut res = vec![key];
+    let mut k = key;
+    while let Some(i) = k.rfind('/') {
+        k = &k[..i];
+        res.push(k);
+    }
+    res
+}
+
+/// c/image `normalizeAuthFileKey`.
+fn normalize_auth_file_key(key: &str, legacy: bool) -> &str {
+    let stripped = key.strip_prefix("http://").unwrap_or(key);
+    let stripped = stripped.strip_prefix("https://").unwrap_or(stripped);
+    let host = if legacy || stripped.len() != key.len() {
+        stripped.split_once('/').map_or(stripped, |(host, _)| host)
+    } else {
+        stripped
+    };
+    normalize_registry(host)
+}
+
+/// c/image `normalizeRegistry`: the docker.io aliases become `index.docker.io`.
+fn normalize_registry(registry: &str) -> &str {
+    match registry {
+        "registry-1.docker.io" | "docker.io" => "index.docker.io",
+        other => other,
+    }
+}
+
+/// c/image `decodeDockerAuth` followed by its "all fields empty means not found" check.
+fn decode_entry(path: &Path, key: &str, entry: &Entry) -> Result<Credential, AuthError> {
+    let invalid = |reason| AuthError::InvalidEntry {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        reason,
+    };
+    let cleaned: Vec<u8> = entry.auth.bytes().filter(|b| !matches!(b, b'\r' | b'\n')).collect();
+    let decoded = GO_STD_BASE64
+        .decode(cleaned)
+        .map_err(|_| invalid("\"auth\" is not valid base64 (expected base64 of USERNAME:PASSWORD)"))?;
+    let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+        return Ok(Credential::None);
+    };
+    let (user, pass) = (&decoded[..colon], &decoded[colon + 1..]);
+    let start = pass.iter().position(|&b| b != 0).unwrap_or(pass.len());
+    let end = pass.iter().rposition(|&b| b != 0).map_or(start, |i| i + 1);
+    let text =
+        |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| invalid("the decoded \"auth\" value is not valid UTF-8"));
+    let (username, password) = (text(user)?, text(&pass[start..end])?);
+    Ok(if !entry.identity_token.is_empty() {
+        Credential::IdentityToken {
+            username,
+            token: entry.identity_token.clone(),
+        }
+    } else if username.is_empty() && password.is_empty() {
+        Credential::None
+    } else {
+        Credential::Basic { username, password }
+    })
+}
+
+/// The file's bytes, `None` if it does not exist.
+fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
+    let read_err = |source| AuthError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(e)),
+    };
+    let mut buf = Vec::new();
+    file.take(MAX_AUTH_FILE_SIZE + 1)
+        .read_to_end(&mut buf)
+        .map_err(read_err)?;
+    if buf.len() as u64 > MAX_AUTH_FILE_SIZE {
+        return Err(AuthError::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_AUTH_FILE_SIZE,
+        });
+    }
+    Ok(Some(buf))
+}
+
+// ---- Parsing, with Go encoding/json semantics ------------------------------------------------
+
+/// One `auths` value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Entry {
+    auth: String,
+    identity_token: String,
+}
+
+/// A parsed file. `auths` keeps file order (first occurrence) for the normalised-key scan and the
+/// last value of a repeated key, like a Go map.
+#[derive(Debug, Default)]
+struct Contents {
+    auths: Vec<(String, Entry)>,
+    index: HashMap<String, usize>,
+    cred_helpers: HashMap<String, String>,
+}
+
+impl Contents {
+    fn get(&self, key: &str) -> Option<&Entry> {
+        self.index.get(key).map(|&i| &self.auths[i].1)
+    }
+
+    fn insert(&mut self, key: String, entry: Entry) {
+        match self.index.get(&key) {
+            Some(&i) => self.auths[i].1 = entry,
+            None => {
+                self.index.insert(key.clone(), self.auths.len());
+                self.auths.push((key, entry));
+            }
+        }
+    }
+
+    fn clear_auths(&mut self) {
+        self.auths.clear();
+        self.index.clear();
+    }
+}
+
+fn parse_contents(path: &Path, legacy: bool, bytes: &[u8]) -> Result<Contents, AuthError> {
+    let mut contents = Contents::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let res = if legacy {
+        de.deserialize_any(AuthsVisitor(&mut contents))
+    } else {
+        de.deserialize_any(TopVisitor(&mut contents))
+    };
+    res.and_then(|()| de.end()).map_err(|source| AuthError::Parse {
+        path: path.to_owned(),
+        format: if legacy { "legacy .dockercfg" } else { "auth.json" },
+        source,
+    })?;
+    Ok(contents)
+}
+
+/// Go's case-insensitive field-name key: each rune mapped through `ToUpper(ToLower(r))`.
+fn go_fold(s: &str) -> String {
+    fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
+        let c = it.next()?;
+        it.next().is_none().then_some(c)
+    }
+    s.chars()
+        .map(|c| {
+            let lower = single(c.to_lowercase()).unwrap_or(c);
+            single(lower.to_uppercase()).unwrap_or(lower)
+        })
+        .collect()
+}
+
+/// Reject strings without echoing them: a misplaced `auth` value must not reach an error message.
+fn no_string<E: de::Error>(exp: &dyn de::Expected) -> E {
+    E::invalid_type(Unexpected::Other("a string"), exp)
+}
+
+/// `{"auths": …, "credHelpers": …}`; `null` is no-op.
+struct TopVisitor<'a>(&'a mut Contents);
+
+impl<'de> Visitor<'de> for TopVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object with \"auths\" and \"credHelpers\"")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(no_string(&self))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match go_fold(&key).as_str() {
+                "AUTHS" => map.next_value_seed(Seed(AuthsVisitor(&mut *self.0)))?,
+                "CREDHELPERS" => map.next_value_seed(Seed(HelpersVisitor(&mut self.0.cred_helpers)))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Deserialize a value with a stateful visitor.
+struct Seed<V>(V);
+
+impl<'de, V: Visitor<'de, Value = ()>> DeserializeSeed<'de> for Seed<V> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self.0)
+    }
+}
+
+/// The `auths` map (the whole legacy file). `null` empties it, as Go sets the map to nil; a
+/// repeated `auths` object adds to it, as Go reuses the map.
+struct AuthsVisitor<'a>(&'a mut Contents);
+
+impl<'de> Visitor<'de> for AuthsVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object mapping registries to {\"auth\": …}")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.clear_auths();
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(no_string(&self))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            let mut entry = Entry::default();
+            map.next_value_seed(Seed(EntryVisitor(&mut entry)))?;
+            self.0.insert(key, entry);
+        }
+        Ok(())
+    }
+}
+
+/// `{"auth": "…", "identitytoken": "…"}`; `null` (entry or field) leaves the zero value.
+struct EntryVisitor<'a>(&'a mut Entry);
+
+impl<'de> Visitor<'de> for EntryVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object with \"auth\" and \"identitytoken\"")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(no_string(&self))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            let field = match go_fold(&key).as_str() {
+                "AUTH" => &mut self.0.auth,
+                "IDENTITYTOKEN" => &mut self.0.identity_token,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if let Some(v) = map.next_value::<Option<String>>()? {
+                *field = v;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `credHelpers`: registry → helper suffix. `null` empties it; a `null` value counts as "".
+struct HelpersVisitor<'a>(&'a mut HashMap<String, String>);
+
+impl<'de> Visitor<'de> for HelpersVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object mapping registries to credential helper names")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.clear();
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(no_string(&self))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            let helper = map.next_value::<Option<String>>()?.unwrap_or_default();
+            self.0.insert(key, helper);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_matches_go_field_matching() {
+        assert_eq!(go_fold("credHelpers"), "CREDHELPERS");
+        assert_eq!(go_fold("auth\u{17f}"), "AUTHS"); // long s folds to S in Go
+        assert_eq!(go_fold("\u{212a}ey"), "KEY"); // Kelvin sign
+        assert_eq!(go_fold("stra\u{df}e"), "STRA\u{df}E"); // no multi-char expansion
+    }
+
+    #[test]
+    fn key_normalisation() {
+        assert_eq!(
+            normalize_auth_file_key("https://index.docker.io/v1/", false),
+            "index.docker.io"
+        );
+        assert_eq!(normalize_auth_file_key("docker.io", false), "index.docker.io");
+        assert_eq!(normalize_auth_file_key("example.org/repo", false), "example.org/repo");
+        assert_eq!(normalize_auth_file_key("example.org/repo", true), "example.org");
+        assert_eq!(normalize_auth_file_key("http://localhost", false), "localhost");
+        assert_eq!(
+            auth_keys_for_key("quay.io/a/b/image"),
+            ["quay.io/a/b/image", "quay.io/a/b", "quay.io/a", "quay.io"]
+        );
+    }
+
+    #[test]
+    fn go_base64_rules() {
+        let e = |auth: &str| Entry {
+            auth: auth.to_owned(),
+            identity_token: String::new(),
+        };
+        let p = Path::new("f");
+        let basic = |u: &str, pw: &str| Credential::Basic {
+            username: u.into(),
+            password: pw.into(),
+        };
+        assert_eq!(decode_entry(p, "k", &e("dTpw")).unwrap(), basic("u", "p"));
+        assert_eq!(decode_entry(p, "k", &e("dTpw\r\n")).unwrap(), basic("u", "p"));
+        assert!(decode_entry(p, "k", &e("dTpwcQ")).is_err(), "padding is required");
+        assert_eq!(
+            decode_entry(p, "k", &e("dTpwcR==")).unwrap(),
+            basic("u", "pq"),
+            "trailing bits"
+        );
+    }
+}
