@@ -385,6 +385,9 @@ fn parsing_follows_go_encoding_json() {
         r#"{{"Auths":{{"example.org":{{"AUTH":"{auth}","email":"x@y"}}}},"credsStore":"desktop","HttpHeaders":{{}}}}"#
     ));
     assert_eq!(s.lookup_key("example.org").unwrap(), basic("u", "p"));
+    // Go folds field names with ToUpper(ToLower(r)): the long s (U+017F) matches "s".
+    let (_t, s) = one_file(&format!(r#"{{"auth\u017f":{{"example.org":{{"auth":"{auth}"}}}}}}"#));
+    assert_eq!(s.lookup_key("example.org").unwrap(), basic("u", "p"));
     // Repeated "auths" objects are merged; a repeated entry keeps the last value.
     let (_t, s) = one_file(&format!(
         r#"{{"auths":{{"a.example":{{"auth":"{auth}"}}}},"auths":{{"b.example":{{"auth":"eDp5"}},"b.example":{{"auth":"{auth}"}}}}}}"#
@@ -499,6 +502,10 @@ fn auth_decoding_rules() {
     assert_eq!(entry(&b64("user:"), ""), basic("user", ""));
     assert_eq!(entry(&b64(":"), ""), Credential::None, "all empty");
     assert_eq!(entry(&b64("no-colon"), ""), Credential::None);
+    // Go's StdEncoding: CR/LF ignored, padding required, non-zero trailing bits accepted.
+    assert_eq!(entry("dTpw\\r\\n", ""), basic("u", "p"));
+    assert_eq!(entry("dTpwcR==", ""), basic("u", "pq"));
+    assert!(matches!(only_err("dTpwcQ"), AuthError::InvalidEntry { .. }));
     assert_eq!(
         entry("", "tok"),
         Credential::None,

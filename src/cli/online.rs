@@ -156,11 +156,21 @@ impl Network {
         if let Some(c) = &self.creds {
             return Ok(c.clone());
         }
-        let cred = self
+        let found = self
             .auth_sources
-            .lookup(r)
+            .find(r)
             .map_err(|e| Failure::input("invalid-authfile", anyhow!("credentials for {}: {e}", r.domain())))?;
-        Ok(match cred {
+        let Some(found) = found else { return Ok(Auth::Anonymous) };
+        Ok(match found.credential {
+            Credential::Helper { helper, registry } => {
+                return Err(Failure::input(
+                    "invalid-authfile",
+                    anyhow!(
+                        "{}: credHelpers entry {helper:?} for {registry} is not supported (imgsig runs no credential helpers); use --creds or --authfile",
+                        found.file.display()
+                    ),
+                ))
+            }
             Credential::Basic { username, password } => Auth::Basic { username, password },
             Credential::IdentityToken { username, token } => Auth::IdentityToken { username, token },
             _ => Auth::Anonymous,
@@ -174,11 +184,16 @@ impl Network {
             ca_pems: t.ca_pems.iter().map(|(_, pem)| pem.clone()).collect(),
             client_identity_pem: None,
         };
+        for w in &t.warnings {
+            eprintln!("imgsig: warning: {w}");
+        }
         if let Some(c) = t.client() {
-            let mut id = c.cert_pem.clone();
-            id.push(b'\n');
-            id.extend_from_slice(&c.key_pem);
-            out.client_identity_pem = Some(id);
+            out.client_identity_pem = Some(c.identity_pem().map_err(|e| {
+                Failure::input(
+                    "invalid-cert-dir",
+                    anyhow!("client certificate for {}: {e}", r.domain()),
+                )
+            })?);
         }
         Ok(out)
     }

@@ -72,21 +72,9 @@ impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Credential::None => f.write_str("None"),
-            Credential::Basic { username, .. } => f
-                .debug_struct("Basic")
-                .field("username", username)
-                .field("password", &"<redacted>")
-                .finish(),
-            Credential::IdentityToken { username, .. } => f
-                .debug_struct("IdentityToken")
-                .field("username", username)
-                .field("token", &"<redacted>")
-                .finish(),
-            Credential::Helper { helper, registry } => f
-                .debug_struct("Helper")
-                .field("helper", helper)
-                .field("registry", registry)
-                .finish(),
+            Credential::Basic { username, .. } => write!(f, "Basic({username:?}, <redacted>)"),
+            Credential::IdentityToken { username, .. } => write!(f, "IdentityToken({username:?}, <redacted>)"),
+            Credential::Helper { helper, registry } => write!(f, "Helper({helper:?} for {registry:?})"),
         }
     }
 }
@@ -591,55 +579,5 @@ impl<'de> Visitor<'de> for HelpersVisitor<'_> {
             self.0.insert(key, helper);
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fold_matches_go_field_matching() {
-        assert_eq!(go_fold("credHelpers"), "CREDHELPERS");
-        assert_eq!(go_fold("auth\u{17f}"), "AUTHS"); // long s folds to S in Go
-        assert_eq!(go_fold("\u{212a}ey"), "KEY"); // Kelvin sign
-        assert_eq!(go_fold("stra\u{df}e"), "STRA\u{df}E"); // no multi-char expansion
-    }
-
-    #[test]
-    fn key_normalisation() {
-        assert_eq!(
-            normalize_auth_file_key("https://index.docker.io/v1/", false),
-            "index.docker.io"
-        );
-        assert_eq!(normalize_auth_file_key("docker.io", false), "index.docker.io");
-        assert_eq!(normalize_auth_file_key("example.org/repo", false), "example.org/repo");
-        assert_eq!(normalize_auth_file_key("example.org/repo", true), "example.org");
-        assert_eq!(normalize_auth_file_key("http://localhost", false), "localhost");
-        assert_eq!(
-            auth_keys_for_key("quay.io/a/b/image"),
-            ["quay.io/a/b/image", "quay.io/a/b", "quay.io/a", "quay.io"]
-        );
-    }
-
-    #[test]
-    fn go_base64_rules() {
-        let e = |auth: &str| Entry {
-            auth: auth.to_owned(),
-            identity_token: String::new(),
-        };
-        let p = Path::new("f");
-        let basic = |u: &str, pw: &str| Credential::Basic {
-            username: u.into(),
-            password: pw.into(),
-        };
-        assert_eq!(decode_entry(p, "k", &e("dTpw")).unwrap(), basic("u", "p"));
-        assert_eq!(decode_entry(p, "k", &e("dTpw\r\n")).unwrap(), basic("u", "p"));
-        assert!(decode_entry(p, "k", &e("dTpwcQ")).is_err(), "padding is required");
-        assert_eq!(
-            decode_entry(p, "k", &e("dTpwcR==")).unwrap(),
-            basic("u", "pq"),
-            "trailing bits"
-        );
     }
 }

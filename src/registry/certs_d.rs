@@ -212,7 +212,7 @@ pub fn load_dir(dir: &Path) -> Result<HostTls, CertsError> {
     }
     names.sort(); // os.ReadDir order: by name, bytewise on Unix
     tls.dir = Some(dir.to_owned());
-    let has = |name: &[u8]| names.iter().any(|n| n.as_encoded_bytes() == name);
+    let entry = |name: &[u8]| names.iter().find(|n| n.as_encoded_bytes() == name);
     let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     for name in &names {
         let bytes = name.as_encoded_bytes();
@@ -235,14 +235,14 @@ pub fn load_dir(dir: &Path) -> Result<HostTls, CertsError> {
             }
         } else if let Some(stem) = bytes.strip_suffix(b".cert") {
             let key = [stem, b".key"].concat();
-            if !has(&key) {
+            let Some(key_name) = entry(&key) else {
                 return Err(CertsError::MissingKey {
                     dir: dir.to_owned(),
                     cert: lossy(bytes),
                     key: lossy(&key),
                 });
-            }
-            let key_path = dir.join(os_name(&names, &key));
+            };
+            let key_path = dir.join(key_name);
             let pair = ClientCert {
                 cert_pem: read_required(&path)?,
                 key_pem: read_required(&key_path)?,
@@ -253,7 +253,7 @@ pub fn load_dir(dir: &Path) -> Result<HostTls, CertsError> {
             tls.clients.push(pair);
         } else if let Some(stem) = bytes.strip_suffix(b".key") {
             let cert = [stem, b".cert"].concat();
-            if !has(&cert) {
+            if entry(&cert).is_none() {
                 return Err(CertsError::MissingCert {
                     dir: dir.to_owned(),
                     cert: lossy(&cert),
@@ -271,15 +271,6 @@ fn check_host(host: &str) -> Result<(), CertsError> {
     } else {
         Err(CertsError::InvalidHost(host.to_owned()))
     }
-}
-
-/// The directory entry whose name is `name` (it exists: checked by the caller).
-fn os_name<'a>(names: &'a [std::ffi::OsString], name: &[u8]) -> &'a std::ffi::OsStr {
-    names
-        .iter()
-        .find(|n| n.as_encoded_bytes() == name)
-        .map(|n| n.as_os_str())
-        .unwrap_or_default()
 }
 
 fn read_required(path: &Path) -> Result<Vec<u8>, CertsError> {
