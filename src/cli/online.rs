@@ -111,8 +111,12 @@ impl Network {
             .registries_d
             .clone()
             .unwrap_or_else(|| RegistriesD::default_dir(home.as_deref()));
-        let registries_d = RegistriesD::load_dir(&dir)
-            .map_err(|e| Failure::input("invalid-registries-d", anyhow!("registries.d {}: {e}", dir.display())))?;
+        let registries_d = RegistriesD::load_dir(&dir).map_err(|e| {
+            Failure::input(
+                "invalid-registries-d",
+                anyhow::Error::new(e).context(format!("registries.d {}", dir.display())),
+            )
+        })?;
         let lookaside = args.lookaside.as_deref().map(lookaside_url).transpose()?;
         let creds = match &args.creds {
             Some(c) => Some(
@@ -227,10 +231,12 @@ impl Network {
             let sigs = self.registries.api_signatures(r, d, &auth, &tls).map_err(outside)?;
             return Ok((sigs, format!("the registry signature API of {}", r.domain())));
         }
-        let base = self
-            .registries_d
-            .read_base(r, &self.builtin)
-            .map_err(|e| Failure::input("invalid-registries-d", anyhow!("lookaside for {r}: {e}")))?;
+        let base = self.registries_d.read_base(r, &self.builtin).map_err(|e| {
+            Failure::input(
+                "invalid-registries-d",
+                anyhow::Error::new(e).context(format!("lookaside for {r}")),
+            )
+        })?;
         let sigs = self.registries.lookaside_signatures(&base, r, d).map_err(outside)?;
         Ok((
             sigs,

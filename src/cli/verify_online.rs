@@ -128,7 +128,11 @@ fn verify_into(
                     ),
                 ));
             }
-            let mut ms = Vec::new();
+            // --all-platforms checks the index's own signatures too (the
+            // issue's rule; stricter than `skopeo copy --all`, which checks
+            // the instances only). A single-platform check, like a pull,
+            // uses the instance's signatures only.
+            let mut ms = if all_platforms { vec![top] } else { Vec::new() };
             for i in chosen {
                 ms.push(net.manifest_by_digest(&r, &i.digest)?);
             }

@@ -639,7 +639,7 @@ impl Registries {
         d: &Digest,
     ) -> Result<Vec<FetchedSignature>, RegistryError> {
         let mut out = Vec::new();
-        for n in 1..=MAX_SIGNATURES + 1 {
+        for n in 1..=MAX_SIGNATURES {
             let url = lookaside::signature_url(base, r, d, n);
             let got = match url.scheme() {
                 "file" => read_file_signature(&url)?,
@@ -652,11 +652,12 @@ impl Registries {
                 }
             };
             let Some(blob) = got else { break };
-            if n > MAX_SIGNATURES {
+            // As containers/image: a signature-128 means an unreasonable server.
+            if n == MAX_SIGNATURES {
                 return Err(RegistryError::Lookaside {
                     url: url.to_string(),
                     message: format!(
-                        "the server provides more than {MAX_SIGNATURES} signatures; assuming that is unreasonable"
+                        "the server provides {MAX_SIGNATURES} signatures or more; assuming that is unreasonable"
                     ),
                 });
             }
@@ -710,6 +711,12 @@ fn read_file_signature(url: &Url) -> Result<Option<Result<Vec<u8>, String>>, Reg
 
 /// Read a local signature file: `None` when missing.
 pub fn read_local(path: &Path) -> Result<Option<Result<Vec<u8>, String>>, String> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return Err("not a regular file".into()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    }
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
