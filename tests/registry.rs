@@ -984,7 +984,6 @@ const TEN_MIB: usize = 10 << 20;
 fn fake_huge_manifest_is_refused_without_reading_it() {
     let lab = lab();
     let dir = tempdir();
-    let img = app1(lab);
     // 10 MiB announced by Content-Length, and an endless body (no Content-Length).
     for announced in [Some(TEN_MIB), None] {
         let fake = Fake::start("127.0.0.1", move |req, c| match req.path_only() {
@@ -1004,7 +1003,6 @@ fn fake_huge_manifest_is_refused_without_reading_it() {
             assert!(fake.bytes_written() < 256 << 20, "{} bytes sent", fake.bytes_written());
         }
     }
-    drop(img);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fetch;
+mod inspect;
 mod io;
 mod misc;
 mod online;
@@ -18,6 +19,7 @@ mod output;
 mod policy_cmd;
 mod report;
 mod sign;
+mod trust;
 mod verify;
 mod verify_online;
 mod verify_policy;
@@ -141,6 +143,12 @@ pub enum Command {
     /// Copy images' manifests and signatures into a local mirror (lookaside layout)
     #[command(after_help = fetch::EXAMPLES)]
     Fetch(fetch::FetchArgs),
+    /// Show what a signature claims and who made it, without trusting it
+    #[command(after_help = inspect::EXAMPLES)]
+    Inspect(inspect::InspectArgs),
+    /// Show or change the trust policy (policy.json), like `podman image trust`
+    #[command(after_help = trust::EXAMPLES)]
+    Trust(trust::TrustArgs),
     /// Check a policy file, or explain what it requires of an image
     #[command(after_help = policy_cmd::EXAMPLES)]
     Policy(policy_cmd::PolicyArgs),
@@ -159,6 +167,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Sign(_) => "sign",
         Command::Verify(_) => "verify",
         Command::Fetch(_) => "fetch",
+        Command::Inspect(_) => "inspect",
+        Command::Trust(_) => "trust",
         Command::Policy(p) => match p.command {
             policy_cmd::PolicyCommand::Check(_) => "policy check",
             policy_cmd::PolicyCommand::Explain(_) => "policy explain",
@@ -170,6 +180,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Sign(args) => sign::run(args, format),
         Command::Verify(args) => verify::run(args, format),
         Command::Fetch(args) => fetch::run(args, format),
+        Command::Inspect(args) => inspect::run(args, format),
+        Command::Trust(args) => trust::run(args, format),
         Command::Policy(args) => policy_cmd::run(args, format),
         Command::Completions(args) => misc::completions(args, format),
         Command::Man(args) => misc::man(args, format),

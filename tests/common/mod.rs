@@ -3,6 +3,8 @@
 //! on 127.0.0.1, built by ../shared/peer-lab/lab.sh).
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -128,11 +128,11 @@ impl Proc {
     fn stdout_line(&mut self, needle: &str) -> String {
         let out = self.child.stdout.take().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
-        let needle = needle.to_owned();
+        let n = needle.to_owned();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                if line.contains(&needle) {
+                if line.contains(&n) {
                     let _ = tx.send(line);
                 }
             }
@@ -468,6 +468,14 @@ impl Conn<'_> {
         }
     }
 
+    /// Send nothing at all for `d` (or until the fake stops): a server that never answers.
+    pub fn drip_silence(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        while Instant::now() < end && !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// 200 announcing `len` bytes, then one byte per second until the client goes away or
     /// the fake stops.
     pub fn drip(&mut self, headers: &[(&str, &str)], len: usize) {
@@ -580,7 +588,7 @@ fn serve_conn(
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
