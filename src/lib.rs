@@ -17,5 +17,6 @@ pub mod policy;
 pub mod reference;
 pub mod registry;
 pub mod signature;
+pub mod signer;
 pub mod store;
 pub mod time;

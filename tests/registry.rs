@@ -22,7 +22,9 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
-use common::servers::{closed_port, run_bounded, Conn, Fake, HttpsRedirector, Request, StaticHttp, TestCa, TlsRegistry};
+use common::servers::{
+    closed_port, run_bounded, Conn, Fake, HttpsRedirector, Request, StaticHttp, TestCa, TlsRegistry,
+};
 use common::{assert_exit, imgsig, json, lab, stderr, stdout, tempdir, Lab};
 use sha2::Digest as _;
 
@@ -89,7 +91,10 @@ fn nowhere_registries_d(dir: &Path, lab: &Lab) -> PathBuf {
 /// The instance digests of the lab's multi-arch index, and the one for this machine.
 fn multi_instances(lab: &Lab) -> (Vec<String>, String) {
     let bytes = std::fs::read(lab.path("LAB_MANIFESTS").join("lab_multi_1.0.json")).unwrap();
-    assert_eq!(format!("sha256:{}", sha256_hex(&bytes)), lab.var("LAB_IMG_MULTI_DIGEST"));
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&bytes)),
+        lab.var("LAB_IMG_MULTI_DIGEST")
+    );
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -105,7 +110,10 @@ fn multi_instances(lab: &Lab) -> (Vec<String>, String) {
         }
         all.push(d);
     }
-    (all, host.expect("the lab's multi-arch image has an instance for this machine"))
+    (
+        all,
+        host.expect("the lab's multi-arch image has an instance for this machine"),
+    )
 }
 
 /// Every file under `dir`: contents and modification time.
@@ -166,7 +174,10 @@ fn lab_skopeo_signed_image_is_accepted_online() {
     assert_eq!(doc["images"][0]["verified_reference"], want.as_str());
     let d = &doc["images"][0]["decisions"][0];
     assert_eq!(d["manifest_digest"], lab.var("LAB_IMG_APP1_DIGEST"));
-    assert_eq!(d["signatures"][0]["signer"]["primary_fingerprint"], lab.var("LAB_ALICE_FPR"));
+    assert_eq!(
+        d["signatures"][0]["signer"]["primary_fingerprint"],
+        lab.var("LAB_ALICE_FPR")
+    );
 }
 
 #[test]
@@ -181,7 +192,10 @@ fn lab_wrong_key_policy_rejects() {
     assert_eq!(doc["verdict"], "rejected");
     assert_eq!(doc["images"][0]["verdict"], "rejected");
     assert_eq!(doc["images"][0]["error"], serde_json::Value::Null);
-    assert_eq!(doc["images"][0]["decisions"][0]["signatures"][0]["reason"], "unknown-key");
+    assert_eq!(
+        doc["images"][0]["decisions"][0]["signatures"][0]["reason"],
+        "unknown-key"
+    );
 }
 
 #[test]
@@ -189,7 +203,11 @@ fn lab_missing_signatures_name_the_lookaside() {
     let lab = lab();
     let o = go(cmd()
         .args(["verify", "--output", "json", "--policy", lab.var("LAB_POLICY_ALICE")])
-        .args(["--registries-d", lab.var("LAB_REGISTRIES_D_EMPTY"), "--tls-verify=false"])
+        .args([
+            "--registries-d",
+            lab.var("LAB_REGISTRIES_D_EMPTY"),
+            "--tls-verify=false",
+        ])
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 1);
     let doc = json(&o);
@@ -201,10 +219,17 @@ fn lab_missing_signatures_name_the_lookaside() {
         hex_of(lab.var("LAB_IMG_APP1_DIGEST"))
     );
     assert!(req["message"].as_str().unwrap().contains(&looked), "{doc:#}");
-    assert_eq!(stdout(&go(cmd()
-        .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")])
-        .args(["--registries-d", lab.var("LAB_REGISTRIES_D_EMPTY"), "--tls-verify=false"])
-        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))))), "");
+    assert_eq!(
+        stdout(&go(cmd()
+            .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")])
+            .args([
+                "--registries-d",
+                lab.var("LAB_REGISTRIES_D_EMPTY"),
+                "--tls-verify=false"
+            ])
+            .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))))),
+        ""
+    );
 }
 
 #[test]
@@ -231,7 +256,13 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
     let want: Vec<String> = all.iter().map(|d| format!("{repo}@{d}")).collect();
     assert_eq!(lines(&o), want);
     let o = go(cmd()
-        .args(["verify", "--json", "--all-platforms", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .args([
+            "verify",
+            "--json",
+            "--all-platforms",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+        ])
         .args(lab_net(lab))
         .arg(&image));
     assert_exit(&o, 0);
@@ -250,7 +281,11 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
             .arg("verify")
             .args(flags)
             .args(["--policy", lab.var("LAB_POLICY_ALICE")])
-            .args(["--registries-d", lab.var("LAB_REGISTRIES_D_EMPTY"), "--tls-verify=false"])
+            .args([
+                "--registries-d",
+                lab.var("LAB_REGISTRIES_D_EMPTY"),
+                "--tls-verify=false",
+            ])
             .arg(&image));
         assert_exit(&o, 1);
         assert_eq!(stdout(&o), "");
@@ -263,7 +298,11 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
 #[ignore = "bug in src/cli/verify_policy.rs decide(): it compares the reference's (index) digest with the instance manifest's digest"]
 fn lab_multi_arch_by_index_digest_is_accepted_like_skopeo() {
     let lab = lab();
-    let by_digest = format!("{}/lab/multi@{}", lab.var("LAB_REGISTRY"), lab.var("LAB_IMG_MULTI_DIGEST"));
+    let by_digest = format!(
+        "{}/lab/multi@{}",
+        lab.var("LAB_REGISTRY"),
+        lab.var("LAB_IMG_MULTI_DIGEST")
+    );
     let dest = tempdir();
     let s = run_bounded(
         lab.cmd("skopeo")
@@ -302,7 +341,10 @@ fn lab_batch_reports_each_image_and_exits_with_the_worst() {
     let err = stderr(&o);
     assert!(err.contains(&format!("ACCEPTED: {app1}")), "{err}");
     assert!(err.contains(&format!("REJECTED: {tool}")), "{err}");
-    assert!(err.contains("2 images: 1 accepted, 1 rejected, 0 could not be verified"), "{err}");
+    assert!(
+        err.contains("2 images: 1 accepted, 1 rejected, 0 could not be verified"),
+        "{err}"
+    );
 
     // + an unreachable registry -> 3.
     let o = go(cmd()
@@ -312,7 +354,10 @@ fn lab_batch_reports_each_image_and_exits_with_the_worst() {
     assert_exit(&o, 3);
     assert_eq!(lines(&o), [app1_pinned.clone()]);
     let err = stderr(&o);
-    assert!(err.contains("3 images: 1 accepted, 1 rejected, 1 could not be verified"), "{err}");
+    assert!(
+        err.contains("3 images: 1 accepted, 1 rejected, 1 could not be verified"),
+        "{err}"
+    );
     assert!(err.contains(&format!("imgsig: {gone}: ")), "{err}");
 
     // The JSON batch document: one entry per image, in argument order.
@@ -383,7 +428,11 @@ fn tls_registry_with_htpasswd_auth() {
     let regd = dir.path().join("registries.d");
     write(
         &regd.join("tls.yaml"),
-        &format!("docker:\n  {}:\n    lookaside-staging: file://{}\n", reg.host, sigstore.display()),
+        &format!(
+            "docker:\n  {}:\n    lookaside-staging: file://{}\n",
+            reg.host,
+            sigstore.display()
+        ),
     );
     let image = format!("{}/tls/app:1.0", reg.host);
     let s = run_bounded(
@@ -484,7 +533,10 @@ fn tls_registry_with_htpasswd_auth() {
         .arg("--lookaside")
         .arg(&mirror)
         .args(["--identity", &image, "--manifest"])
-        .arg(mirror.join(format!("tls/app@sha256={}/manifest.json", hex_of(lab.var("LAB_IMG_APP1_DIGEST"))))));
+        .arg(mirror.join(format!(
+            "tls/app@sha256={}/manifest.json",
+            hex_of(lab.var("LAB_IMG_APP1_DIGEST"))
+        ))));
     assert_exit(&o, 0);
     assert_eq!(lines(&o), [pinned]);
 }
@@ -557,8 +609,14 @@ fn fetch_then_verify_offline() {
     assert_exit(&o, 0);
     assert_eq!(lines(&o), [format!("{}/lab/app@{d1}", lab.var("LAB_REGISTRY"))]);
     // app2 holds both signatures, so alice AND bob is satisfied; app1 only has alice's.
-    assert_exit(&verify_mirror(lab, &mirror, lab.var("LAB_POLICY_ALICE_BOB"), app2, d2), 0);
-    assert_exit(&verify_mirror(lab, &mirror, lab.var("LAB_POLICY_ALICE_BOB"), app1, d1), 1);
+    assert_exit(
+        &verify_mirror(lab, &mirror, lab.var("LAB_POLICY_ALICE_BOB"), app2, d2),
+        0,
+    );
+    assert_exit(
+        &verify_mirror(lab, &mirror, lab.var("LAB_POLICY_ALICE_BOB"), app1, d1),
+        1,
+    );
     assert_exit(&verify_mirror(lab, &mirror, lab.var("LAB_POLICY_BOB"), app1, d1), 1);
 }
 
@@ -582,7 +640,12 @@ fn refetch_adds_nothing_and_overwrites_nothing() {
         doc["summary"],
         serde_json::json!({"images": 2, "failed": 0, "manifests_written": 0, "signatures_new": 0, "signatures_present": 5})
     );
-    for m in doc["images"].as_array().unwrap().iter().flat_map(|i| i["manifests"].as_array().unwrap()) {
+    for m in doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["manifests"].as_array().unwrap())
+    {
         assert_eq!(m["manifest_written"], false);
         assert_eq!(m["signatures_new"], 0);
     }
@@ -615,7 +678,10 @@ fn fetch_keeps_foreign_signatures_and_appends_after_them() {
     );
     assert!(!d.join("signature-3").exists());
     // Both are read: alice AND bob now holds for app1.
-    assert_exit(&verify_mirror(lab, &mirror, lab.var("LAB_POLICY_ALICE_BOB"), app1, d1), 0);
+    assert_exit(
+        &verify_mirror(lab, &mirror, lab.var("LAB_POLICY_ALICE_BOB"), app1, d1),
+        0,
+    );
 }
 
 #[test]
@@ -653,9 +719,11 @@ fn fetch_from_file() {
             format!("docker://{}", lab.var("LAB_IMG_TOOL"))
         ]
     );
-    assert!(image_dir(&mirror, lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_APP1_DIGEST"))
-        .join("signature-1")
-        .is_file());
+    assert!(
+        image_dir(&mirror, lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_APP1_DIGEST"))
+            .join("signature-1")
+            .is_file()
+    );
     // other/tool is unsigned: its manifest is mirrored, with no signature.
     let tool = &doc["images"][1]["manifests"][0];
     assert_eq!(tool["signatures_new"], 0);
@@ -698,7 +766,13 @@ fn fetch_multi_arch_mirrors_index_and_instances() {
         &format!("docker:\n  {}:\n    lookaside: {}\n", lab.var("LAB_REGISTRY"), http.url),
     );
     let o = go(cmd()
-        .args(["verify", "--all-platforms", "--policy", lab.var("LAB_POLICY_ALICE"), "--tls-verify=false"])
+        .args([
+            "verify",
+            "--all-platforms",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+            "--tls-verify=false",
+        ])
         .arg("--registries-d")
         .arg(regd.parent().unwrap())
         .arg(format!("docker://{multi}")));
@@ -725,16 +799,34 @@ fn mirror_served_over_http_is_a_lookaside() {
         (lab.var("LAB_IMG_APP2"), lab.var("LAB_POLICY_ALICE_BOB")),
     ] {
         let o = go(cmd()
-            .args(["verify", "--json", "--policy", policy, "--tls-verify=false", "--lookaside", &http.url])
+            .args([
+                "verify",
+                "--json",
+                "--policy",
+                policy,
+                "--tls-verify=false",
+                "--lookaside",
+                &http.url,
+            ])
             .arg(format!("docker://{image}")));
         assert_exit(&o, 0);
         let doc = json(&o);
-        let src = doc["images"][0]["decisions"][0]["signatures"][0]["source"].as_str().unwrap_or("");
-        assert!(src.starts_with(&http.url), "signature read from {src:?}, not the mirror");
+        let src = doc["images"][0]["decisions"][0]["signatures"][0]["source"]
+            .as_str()
+            .unwrap_or("");
+        assert!(
+            src.starts_with(&http.url),
+            "signature read from {src:?}, not the mirror"
+        );
     }
     // app1 has only alice's signature: alice AND bob is not met from the mirror either.
     let o = go(cmd()
-        .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE_BOB"), "--tls-verify=false"])
+        .args([
+            "verify",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE_BOB"),
+            "--tls-verify=false",
+        ])
         .args(["--lookaside", &http.url])
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 1);
@@ -749,7 +841,11 @@ fn skopeo_reads_the_mirror() {
     let regd = dir.path().join("regd");
     write(
         &regd.join("mirror.yaml"),
-        &format!("docker:\n  {}:\n    lookaside: file://{}\n", lab.var("LAB_REGISTRY"), mirror.display()),
+        &format!(
+            "docker:\n  {}:\n    lookaside: file://{}\n",
+            lab.var("LAB_REGISTRY"),
+            mirror.display()
+        ),
     );
     let skopeo_copy = |policy: &str, all: bool, image: &str, dest: &str| {
         let mut c = lab.cmd("skopeo");
@@ -847,7 +943,10 @@ fn image_error(o: &Output) -> (String, String) {
     let doc = json(o);
     let e = &doc["images"][0]["error"];
     (
-        e["code"].as_str().unwrap_or_else(|| panic!("no error in {doc:#}")).to_owned(),
+        e["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error in {doc:#}"))
+            .to_owned(),
         e["message"].as_str().unwrap().to_owned(),
     )
 }
@@ -886,7 +985,11 @@ fn bearer_fake(img: Img, creds_required: bool) -> Fake {
                     None => None,
                 };
                 match (scope_ok, token) {
-                    (true, Some(t)) => c.send(200, &[("Content-Type", "application/json")], format!(r#"{{"token":"{t}"}}"#).as_bytes()),
+                    (true, Some(t)) => c.send(
+                        200,
+                        &[("Content-Type", "application/json")],
+                        format!(r#"{{"token":"{t}"}}"#).as_bytes(),
+                    ),
                     _ => c.send(401, &[("Content-Type", "application/json")], b"{}"),
                 }
             }
@@ -909,7 +1012,10 @@ fn bearer_fake(img: Img, creds_required: bool) -> Fake {
 }
 
 fn auths_of<'a>(reqs: &'a [Request], pred: impl Fn(&Request) -> bool) -> Vec<Option<&'a str>> {
-    reqs.iter().filter(|r| pred(r)).map(|r| r.header("Authorization")).collect()
+    reqs.iter()
+        .filter(|r| pred(r))
+        .map(|r| r.header("Authorization"))
+        .collect()
 }
 
 #[test]
@@ -931,7 +1037,10 @@ fn fake_bearer_token_flow_anonymous_and_with_credentials() {
     let o = verify_fake(dir.path(), lab, &fake, &["--creds", "tester:pw"]);
     assert_exit(&o, 0);
     let reqs = fake.requests()[reqs.len()..].to_vec();
-    assert_eq!(auths_of(&reqs, |r| r.path_only() == "/token"), [Some(basic("tester", "pw").as_str())]);
+    assert_eq!(
+        auths_of(&reqs, |r| r.path_only() == "/token"),
+        [Some(basic("tester", "pw").as_str())]
+    );
     assert_eq!(auths_of(&reqs, is_manifest), [Some("Bearer tok-tester")]);
     let token_req = reqs.iter().find(|r| r.path_only() == "/token").unwrap();
     assert_eq!(token_req.query("account").as_deref(), Some("tester"));
@@ -996,7 +1105,10 @@ fn fake_huge_manifest_is_refused_without_reading_it() {
         assert_exit(&o, 3);
         let (code, msg) = image_error(&o);
         assert_eq!(code, "response-too-large", "{msg}");
-        assert!(msg.contains(&format!("{}/v2/lab/app/manifests/1.0", fake.url())), "{msg}");
+        assert!(
+            msg.contains(&format!("{}/v2/lab/app/manifests/1.0", fake.url())),
+            "{msg}"
+        );
         assert!(start.elapsed() < Duration::from_secs(30));
         if announced.is_none() {
             // It stopped reading: the endless body (up to 1 GiB) was never all sent.
@@ -1137,7 +1249,16 @@ fn fake_redirect_to_another_host_drops_authorization() {
     // The lookaside URL carries its own user info, which is sent as Basic to that host only.
     let lookaside = format!("http://look:aside@{}/sigs", origin.host());
     let o = go(cmd()
-        .args(["verify", "--json", "--tls-verify=false", "--timeout", "10", "--creds", "tester:pw", "--policy"])
+        .args([
+            "verify",
+            "--json",
+            "--tls-verify=false",
+            "--timeout",
+            "10",
+            "--creds",
+            "tester:pw",
+            "--policy",
+        ])
         .arg(fake_policy(dir.path(), lab))
         .args(["--lookaside", &lookaside])
         .arg(format!("docker://{}/lab/app:1.0", origin.host())));
@@ -1151,7 +1272,10 @@ fn fake_redirect_to_another_host_drops_authorization() {
     }
     let t_reqs = target.requests();
     assert!(t_reqs.iter().any(|r| r.path_only() == "/m/manifest"), "{t_reqs:?}");
-    assert!(t_reqs.iter().any(|r| r.path_only() == sig_path(&app1(lab), 1)), "{t_reqs:?}");
+    assert!(
+        t_reqs.iter().any(|r| r.path_only() == sig_path(&app1(lab), 1)),
+        "{t_reqs:?}"
+    );
     for r in &t_reqs {
         assert_eq!(r.header("Authorization"), None, "forwarded to another host: {r:?}");
     }
@@ -1168,7 +1292,11 @@ fn fake_https_to_http_redirect_is_refused() {
     let img = app1(lab);
     let http_target = Fake::start("127.0.0.1", move |req, c| plain_routes(&img, req, c));
     // An HTTPS lookaside that redirects every request to the plain-HTTP fake.
-    let https = HttpsRedirector::start(&ca, &format!("{}/sigs", http_target.url()), &dir.path().join("https.log"));
+    let https = HttpsRedirector::start(
+        &ca,
+        &format!("{}/sigs", http_target.url()),
+        &dir.path().join("https.log"),
+    );
     let registry = {
         let img = app1(lab);
         Fake::start("127.0.0.1", move |req, c| plain_routes(&img, req, c))
@@ -1184,7 +1312,10 @@ fn fake_https_to_http_redirect_is_refused() {
     assert!(msg.contains("https to http"), "{msg}");
     assert!(msg.contains(&https.url), "{msg}");
     assert!(
-        !http_target.requests().iter().any(|r| r.path_only().starts_with("/sigs/")),
+        !http_target
+            .requests()
+            .iter()
+            .any(|r| r.path_only().starts_with("/sigs/")),
         "the plain-http target was contacted"
     );
 }
@@ -1207,7 +1338,11 @@ fn fake_endless_signatures_stop_after_128() {
     assert_eq!(code, "lookaside-error", "{msg}");
     assert!(msg.contains("more than 128"), "{msg}");
     assert!(msg.contains("/signature-129"), "{msg}");
-    let n = fake.requests().iter().filter(|r| r.path_only().starts_with("/sigs/")).count();
+    let n = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path_only().starts_with("/sigs/"))
+        .count();
     assert_eq!(n, 129);
 }
 
@@ -1232,13 +1367,19 @@ fn fake_registry_serving_other_bytes_for_a_digest() {
     assert_exit(&o, 1);
     let (code, msg) = image_error(&o);
     assert_eq!(code, "manifest-digest-mismatch");
-    assert!(msg.contains(&want) && msg.contains(lab.var("LAB_IMG_APP2_DIGEST")), "{msg}");
+    assert!(
+        msg.contains(&want) && msg.contains(lab.var("LAB_IMG_APP2_DIGEST")),
+        "{msg}"
+    );
     assert_eq!(json(&o)["images"][0]["verified_reference"], serde_json::Value::Null);
-    assert_eq!(stdout(&go(cmd()
-        .args(["verify", "--tls-verify=false", "--timeout", "10", "--policy"])
-        .arg(fake_policy(dir.path(), lab))
-        .args(["--lookaside", &format!("{}/sigs", fake.url())])
-        .arg(&image))), "");
+    assert_eq!(
+        stdout(&go(cmd()
+            .args(["verify", "--tls-verify=false", "--timeout", "10", "--policy"])
+            .arg(fake_policy(dir.path(), lab))
+            .args(["--lookaside", &format!("{}/sigs", fake.url())])
+            .arg(&image))),
+        ""
+    );
 
     // fetch refuses it too, and writes nothing.
     let mirror = dir.path().join("mirror");
@@ -1279,5 +1420,8 @@ fn fake_lookaside_answering_500() {
         .arg(format!("docker://{}/lab/app:1.0", fake.host())));
     assert_exit(&o, 3);
     let err = stderr(&o);
-    assert!(err.contains(&format!("{}{sig1}", fake.url())) && err.contains("HTTP 500"), "{err}");
+    assert!(
+        err.contains(&format!("{}{sig1}", fake.url())) && err.contains("HTTP 500"),
+        "{err}"
+    );
 }

@@ -1,7 +1,18 @@
 //! `imgsig sign`: build the claim for a manifest digest and sign it.
+//!
+//! Two forms:
+//! - one digest (`--digest` or `--manifest`, with `--identity`), written to
+//!   `-o FILE`, stdout, or `--lookaside-dir DIR`;
+//! - `docker://REF…` images (or `--from-file`): each pinned to the digest
+//!   the registry serves now, a multi-platform image's index and every
+//!   instance signed (unless `--index-only`), stored in `--lookaside-dir` or
+//!   the registries.d `lookaside-staging` of the image.
+//!
+//! Signatures are never overwritten: a lookaside takes the next free
+//! `signature-N`, claimed atomically.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::anyhow;
@@ -9,13 +20,16 @@ use clap::Args;
 use serde::Serialize;
 
 use super::io::{read_limited, stdout_is_terminal, write_atomic, write_stdout};
+use super::online::{list_instances, Network, RegistryArgs};
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::claim::Claim;
 use crate::digest::{Algorithm, Digest};
 use crate::manifest;
-use crate::pgp::{self, KeyError, Keyring, SigningKey};
+use crate::pgp::{KeyError, SigningKey};
 use crate::reference::DockerReference;
+use crate::signer::{SignFailure, SignedBy, Source};
+use crate::store::lookaside::{self, StoreOutcome};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Sign the manifest of registry.example.com/ns/app:1.0 with a secret key file
@@ -27,23 +41,37 @@ pub const EXAMPLES: &str = "EXAMPLES:
       --identity registry.example.com/ns/app:1.0 --digest sha256:<64 hex> -o sig
 
   # Write the signature to stdout (never to a terminal)
-  imgsig sign --key signer.key --identity app:1.0 --manifest m.json > sig";
+  imgsig sign --key signer.key --identity app:1.0 --manifest m.json > sig
+
+  # Sign images in a registry into a lookaside directory (next free signature-N)
+  imgsig sign --key signer.key --lookaside-dir /srv/sigstore \\
+      docker://registry.example.com/ns/app:1.0 docker://registry.example.com/ns/db:2
+
+  # A signing server or HSM wrapper: claim on stdin, signed message on stdout
+  imgsig sign --sign-cmd 'gpg --batch --sign -u ci@example.com' --signer-cert ci.pub \\
+      --lookaside-dir /srv/sigstore docker://registry.example.com/ns/app:1.0";
 
 /// Largest manifest read (the reference's manifest size limit).
 pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
 const MAX_KEY_SIZE: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("subject").required(true).args(["digest", "manifest"])))]
+#[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_cmd"])))]
 pub struct SignArgs {
     /// OpenPGP secret key file (armored or binary) holding exactly one key
     #[arg(long, value_name = "KEYFILE")]
-    pub key: PathBuf,
-    /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0
+    pub key: Option<PathBuf>,
+    /// Sign with an external command (run by sh -c): the claim on stdin, a binary OpenPGP signed message on stdout
+    #[arg(long = "sign-cmd", value_name = "COMMAND", requires = "signer_cert")]
+    pub sign_cmd: Option<String>,
+    /// The public key the --sign-cmd signature must verify against
+    #[arg(long = "signer-cert", value_name = "FILE", requires = "sign_cmd")]
+    pub signer_cert: Option<PathBuf>,
+    /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference)
     #[arg(long, value_name = "REF")]
-    pub identity: String,
+    pub identity: Option<String>,
     /// Manifest digest to sign (sha256:<64 hex>)
-    #[arg(long, value_name = "ALGO:HEX")]
+    #[arg(long, value_name = "ALGO:HEX", conflicts_with = "manifest")]
     pub digest: Option<String>,
     /// Manifest file whose digest is signed (`-` for stdin)
     #[arg(long, value_name = "FILE")]
@@ -51,12 +79,26 @@ pub struct SignArgs {
     /// Where to write the signature (`-` or absent: stdout, never a terminal)
     #[arg(short = 'o', long = "output-file", visible_alias = "out", value_name = "FILE")]
     pub output_file: Option<OsString>,
-    /// Replace an existing output file
+    /// Replace an existing output file (-o only; lookaside signatures are never replaced)
     #[arg(long)]
     pub force: bool,
+    /// Store as DIR/<repository path>@sha256=<hex>/signature-N (next free N)
+    #[arg(long = "lookaside-dir", value_name = "DIR", conflicts_with = "output_file")]
+    pub lookaside_dir: Option<PathBuf>,
     /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE)
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Multi-platform images: sign only the index, not every instance
+    #[arg(long = "index-only")]
+    pub index_only: bool,
+    /// Read docker://REF images from FILE, one per line
+    #[arg(long = "from-file", value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Images to sign: docker://REF
+    #[arg(value_name = "docker://REF")]
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,11 +125,11 @@ fn first_line(bytes: &[u8]) -> Result<String, Failure> {
     Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
-fn load_key(args: &SignArgs, now: SystemTime) -> Result<SigningKey, Failure> {
-    let key_arg = FileArg::Path(args.key.clone());
+fn load_key(path: &Path, passphrase_file: Option<&Path>, now: SystemTime) -> Result<SigningKey, Failure> {
+    let key_arg = FileArg::Path(path.to_path_buf());
     let key_bytes = read_limited("key file", &key_arg, MAX_KEY_SIZE)?;
     // The passphrase never comes from a flag value (it would show in `ps`).
-    let passphrase = match &args.passphrase_file {
+    let passphrase = match passphrase_file {
         Some(p) => Some(first_line(&read_limited(
             "passphrase file",
             &FileArg::from(p.as_os_str()),
@@ -105,46 +147,125 @@ fn load_key(args: &SignArgs, now: SystemTime) -> Result<SigningKey, Failure> {
         };
         Failure::input(
             code,
-            anyhow::Error::new(e).context(format!("key file {}", args.key.display())),
+            anyhow::Error::new(e).context(format!("key file {}", path.display())),
         )
     })
 }
 
+fn load_source(args: &SignArgs, now: SystemTime) -> Result<Source, Failure> {
+    match (&args.key, &args.sign_cmd, &args.signer_cert) {
+        (Some(k), _, _) => Ok(Source::Key(Box::new(load_key(
+            k,
+            args.passphrase_file.as_deref(),
+            now,
+        )?))),
+        (None, Some(cmd), Some(cert)) => {
+            let keys = super::verify::load_keyrings(std::slice::from_ref(cert))?;
+            Ok(Source::Command {
+                command: cmd.clone(),
+                cert: keys,
+            })
+        }
+        _ => Err(Failure::input(
+            "usage",
+            anyhow!("give --key FILE, or --sign-cmd COMMAND with --signer-cert FILE"),
+        )),
+    }
+}
+
+fn sign_failure(e: SignFailure) -> Failure {
+    match e {
+        SignFailure::Failed(m) => Failure::outside("signing-failed", anyhow!("{m}")),
+        SignFailure::Refused { code, message } => Failure::no(code, anyhow!("{}; nothing was written", message)),
+    }
+}
+
+fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
+    let identity = DockerReference::parse_normalized(s)
+        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {s:?}: {e}")))?;
+    if identity.is_name_only() {
+        return Err(Failure::input(
+            "invalid-reference",
+            anyhow!(
+                "--identity {s:?} has neither a tag nor a digest; policies reject such signatures (add a tag, e.g. {identity}:latest)"
+            ),
+        ));
+    }
+    Ok(identity)
+}
+
+/// Build the claim for `digest` as `identity`, sign and check it.
+fn make_signature(source: &mut Source, digest: &Digest, identity: &DockerReference) -> Result<Signed, Failure> {
+    let now = SystemTime::now();
+    let timestamp = crate::time::unix_seconds(now);
+    let claim = Claim {
+        manifest_digest: digest.clone(),
+        docker_reference: identity.to_string(),
+        creator: Some(creator()),
+        timestamp: Some(timestamp),
+    };
+    let payload = claim.to_json();
+    let (blob, by) = source.sign(&payload, now).map_err(sign_failure)?;
+    Ok(Signed { blob, by, timestamp })
+}
+
+struct Signed {
+    blob: Vec<u8>,
+    by: SignedBy,
+    timestamp: i64,
+}
+
+/// Store in a lookaside directory; returns the file written (or already there).
+fn store(dir: &Path, blob: &[u8]) -> Result<(PathBuf, bool), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::outside("io-error", anyhow!("{}: {e}", dir.display())))?;
+    match lookaside::store_signature(dir, blob)
+        .map_err(|e| Failure::outside("io-error", anyhow::Error::new(e).context(dir.display().to_string())))?
+    {
+        StoreOutcome::Written(n) => Ok((dir.join(format!("signature-{n}")), true)),
+        StoreOutcome::AlreadyPresent(n) => Ok((dir.join(format!("signature-{n}")), false)),
+    }
+}
+
 pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    if !args.images.is_empty() || args.from_file.is_some() {
+        return run_images(args, format);
+    }
     // Check everything that needs no I/O first.
+    let identity_arg = args.identity.as_deref().ok_or_else(|| {
+        Failure::input(
+            "usage",
+            anyhow!("give --identity REF with --digest or --manifest, or docker://REF images"),
+        )
+    })?;
+    if args.digest.is_none() && args.manifest.is_none() {
+        return Err(Failure::input(
+            "usage",
+            anyhow!("give --digest ALGO:HEX or --manifest FILE (or docker://REF images)"),
+        ));
+    }
     let out = args.output_file.as_deref().map(FileArg::from).unwrap_or(FileArg::Std);
-    if out == FileArg::Std && format == OutputFormat::Json {
+    let to_stdout = out == FileArg::Std && args.lookaside_dir.is_none();
+    if to_stdout && format == OutputFormat::Json {
         return Err(Failure::input(
             "conflicting-flags",
             anyhow!("--output json writes its report to stdout; give the signature a file with -o FILE"),
         ));
     }
-    if out == FileArg::Std && stdout_is_terminal() {
+    if to_stdout && stdout_is_terminal() {
         return Err(Failure::input(
             "terminal-output",
             anyhow!("refusing to write a binary signature to a terminal"),
         ));
     }
     if args.manifest.as_deref() == Some(std::ffi::OsStr::new("-"))
-        && args.passphrase_file.as_deref() == Some(std::path::Path::new("-"))
+        && args.passphrase_file.as_deref() == Some(Path::new("-"))
     {
         return Err(Failure::input(
             "conflicting-flags",
             anyhow!("stdin cannot be both the manifest and the passphrase"),
         ));
     }
-    let identity = DockerReference::parse_normalized(&args.identity)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {:?}: {e}", args.identity)))?;
-    if identity.is_name_only() {
-        return Err(Failure::input(
-            "invalid-reference",
-            anyhow!(
-                "--identity {:?} has neither a tag nor a digest; policies reject such signatures (add a tag, e.g. {}:latest)",
-                args.identity,
-                identity
-            ),
-        ));
-    }
+    let identity = parse_identity(identity_arg)?;
     let digest = match (&args.digest, &args.manifest) {
         (Some(d), _) => {
             let d = Digest::parse(d).map_err(|e| Failure::input("invalid-digest", anyhow!("--digest: {e}")))?;
@@ -162,60 +283,194 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             manifest::manifest_digest(&bytes)
                 .map_err(|e| Failure::input("invalid-manifest", anyhow!("manifest {m}: {e}")))?
         }
-        (None, None) => unreachable!("clap requires --digest or --manifest"),
+        (None, None) => unreachable!("checked above"),
     };
 
-    let now = SystemTime::now();
-    let mut key = load_key(&args, now)?;
-    let timestamp = crate::time::unix_seconds(now);
-    let claim = Claim {
-        manifest_digest: digest.clone(),
-        docker_reference: identity.to_string(),
-        creator: Some(creator()),
-        timestamp: Some(timestamp),
+    let mut source = load_source(&args, SystemTime::now())?;
+    let signed = make_signature(&mut source, &digest, &identity)?;
+
+    let output = match (&args.lookaside_dir, &out) {
+        (Some(dir), _) => store(&lookaside::image_dir(dir, &identity, &digest), &signed.blob)?
+            .0
+            .display()
+            .to_string(),
+        (None, FileArg::Path(p)) => {
+            write_atomic(p, &signed.blob, args.force)?;
+            out.to_string()
+        }
+        (None, FileArg::Std) => {
+            write_stdout(&signed.blob)
+                .map_err(|e| Failure::outside("io-error", anyhow!("writing the signature to stdout: {e}")))?;
+            out.to_string()
+        }
     };
-    let payload = claim.to_json();
-    let blob = key
-        .sign(&payload, now)
-        .map_err(|e| Failure::outside("signing-failed", anyhow::Error::new(e)))?;
-
-    // Check our own work before anything is written.
-    let mut own = Keyring::new();
-    own.add([key.cert().clone()]);
-    let env = pgp::verify(&blob, &own, now)
-        .map_err(|e| Failure::outside("signing-failed", anyhow!("the new signature does not verify: {e}")))?;
-    if env.payload != payload {
-        return Err(Failure::outside(
-            "signing-failed",
-            anyhow!("the new signature carries other content"),
-        ));
-    }
-
-    match &out {
-        FileArg::Path(p) => write_atomic(p, &blob, args.force)?,
-        FileArg::Std => write_stdout(&blob)
-            .map_err(|e| Failure::outside("io-error", anyhow!("writing the signature to stdout: {e}")))?,
-    }
     eprintln!(
-        "imgsig: signed {digest} as {identity} with key {} (signing key {}) -> {out}",
-        key.primary_fingerprint(),
-        key.signing_fingerprint()
+        "imgsig: signed {digest} as {identity} with key {} (signing key {}) -> {output}",
+        signed.by.primary_fingerprint, signed.by.signing_fingerprint
     );
     if format == OutputFormat::Json {
         print_json(&SignDoc {
             schema_version: SCHEMA_VERSION,
             command: "sign",
-            output: out.to_string(),
+            output,
             identity: identity.to_string(),
             manifest_digest: digest.to_string(),
             signer: SignerJson {
-                primary_fingerprint: key.primary_fingerprint(),
-                signing_fingerprint: key.signing_fingerprint().to_owned(),
+                primary_fingerprint: signed.by.primary_fingerprint.clone(),
+                signing_fingerprint: signed.by.signing_fingerprint.clone(),
             },
             creator: creator(),
-            timestamp,
-            signature_size: blob.len(),
+            timestamp: signed.timestamp,
+            signature_size: signed.blob.len(),
         });
     }
     Ok(Exit::Ok)
+}
+
+#[derive(Debug, Serialize)]
+struct ImagesDoc {
+    schema_version: u32,
+    command: &'static str,
+    signatures: Vec<SignatureJson>,
+    errors: Vec<ImageError>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignatureJson {
+    image: String,
+    identity: String,
+    manifest_digest: String,
+    output: String,
+    written: bool,
+    signer: SignerJson,
+    timestamp: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct ImageError {
+    image: String,
+    code: &'static str,
+    message: String,
+}
+
+fn sign_image(
+    net: &Network,
+    source: &mut Source,
+    args: &SignArgs,
+    input: &str,
+    identity_override: Option<&DockerReference>,
+    out: &mut Vec<SignatureJson>,
+) -> Result<(), Failure> {
+    let text = input.strip_prefix("docker://").unwrap_or(input);
+    let r = DockerReference::parse_docker_transport(text)
+        .map_err(|e| Failure::input("invalid-reference", anyhow!("{input:?}: {e}")))?;
+    // The signed identity: as `skopeo copy --sign-by` writes it (normalised,
+    // with the tag), unless --identity was given.
+    let identity = match identity_override {
+        Some(i) => i.clone(),
+        None => r.clone(),
+    };
+    let top = net.manifest(&r)?;
+    let mut digests = vec![top.digest.clone()];
+    if !args.index_only {
+        if let Some(instances) = list_instances(&top.bytes) {
+            digests.extend(instances.into_iter().map(|i| i.digest));
+        }
+    }
+    for d in &digests {
+        let dir = match &args.lookaside_dir {
+            Some(root) => lookaside::image_dir(root, &r, d),
+            None => {
+                let base = net.registries_d.write_base(&r, &net.builtin).map_err(|e| {
+                    Failure::input(
+                        "invalid-registries-d",
+                        anyhow::Error::new(e).context(format!("where to store signatures of {r}")),
+                    )
+                })?;
+                lookaside::file_image_dir(&base, &r, d).map_err(|e| {
+                    Failure::input(
+                        "invalid-registries-d",
+                        anyhow::Error::new(e).context(format!("storing signatures of {r}")),
+                    )
+                })?
+            }
+        };
+        let signed = make_signature(source, d, &identity)?;
+        let (path, written) = store(&dir, &signed.blob)?;
+        eprintln!(
+            "imgsig: signed {d} as {identity} with key {} -> {}{}",
+            signed.by.primary_fingerprint,
+            path.display(),
+            if written {
+                ""
+            } else {
+                " (identical signature already there)"
+            }
+        );
+        out.push(SignatureJson {
+            image: input.to_owned(),
+            identity: identity.to_string(),
+            manifest_digest: d.to_string(),
+            output: path.display().to_string(),
+            written,
+            signer: SignerJson {
+                primary_fingerprint: signed.by.primary_fingerprint,
+                signing_fingerprint: signed.by.signing_fingerprint,
+            },
+            timestamp: signed.timestamp,
+        });
+    }
+    Ok(())
+}
+
+fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.digest.is_some() || args.manifest.is_some() || args.output_file.is_some() {
+        return Err(Failure::input(
+            "usage",
+            anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
+        ));
+    }
+    let images = super::fetch::read_list(&args.images, args.from_file.as_deref())?;
+    if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
+        return Err(Failure::input("usage", anyhow!("{bad:?}: give images as docker://REF")));
+    }
+    let identity = match &args.identity {
+        Some(_) if images.len() > 1 => {
+            return Err(Failure::input("usage", anyhow!("--identity applies to one image only")))
+        }
+        Some(i) => Some(parse_identity(i)?),
+        None => None,
+    };
+    let net = Network::new(&args.registry)?;
+    let mut source = load_source(&args, SystemTime::now())?;
+    let mut doc = ImagesDoc {
+        schema_version: SCHEMA_VERSION,
+        command: "sign",
+        signatures: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut exit = Exit::Ok;
+    for input in &images {
+        if let Err(f) = sign_image(&net, &mut source, &args, input, identity.as_ref(), &mut doc.signatures) {
+            eprintln!("imgsig: {input}: {:#}", f.error);
+            if (f.exit as u8) > (exit as u8) {
+                exit = f.exit;
+            }
+            doc.errors.push(ImageError {
+                image: input.clone(),
+                code: f.code,
+                message: format!("{:#}", f.error),
+            });
+        }
+    }
+    eprintln!(
+        "imgsig: {} signature(s) for {} image(s), {} failed",
+        doc.signatures.len(),
+        images.len(),
+        doc.errors.len()
+    );
+    if format == OutputFormat::Json {
+        print_json(&doc);
+    }
+    Ok(exit)
 }

@@ -30,7 +30,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// A free TCP port on `ip` (the port is released again; a server started right after
 /// will almost always get it, and callers retry when it does not).
 pub fn free_port(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0)).expect("bind an ephemeral port").local_addr().unwrap().port()
+    TcpListener::bind((ip, 0))
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A port on 127.0.0.1 where nothing listens (connections are refused).
@@ -95,7 +99,9 @@ impl Proc {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(f.try_clone().unwrap());
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what} ({cmd:?}): {e}"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what} ({cmd:?}): {e}"));
         Proc {
             child,
             what: what.to_owned(),
@@ -118,7 +124,11 @@ impl Proc {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("{} did not listen on {addr} in time:\n{}", self.what, self.log_text()));
+                return Err(format!(
+                    "{} did not listen on {addr} in time:\n{}",
+                    self.what,
+                    self.log_text()
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -404,7 +414,12 @@ impl Request {
         let q = self.path.split_once('?')?.1;
         q.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=')?;
-            (k == key).then(|| v.replace("%3A", ":").replace("%2F", "/").replace("%3a", ":").replace("%2f", "/"))
+            (k == key).then(|| {
+                v.replace("%3A", ":")
+                    .replace("%2F", "/")
+                    .replace("%3a", ":")
+                    .replace("%2f", "/")
+            })
         })
     }
 }
@@ -606,7 +621,10 @@ fn serve_conn(
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let mut first = lines.next().unwrap_or("").split(' ');
-    let (method, path) = (first.next().unwrap_or("").to_owned(), first.next().unwrap_or("").to_owned());
+    let (method, path) = (
+        first.next().unwrap_or("").to_owned(),
+        first.next().unwrap_or("").to_owned(),
+    );
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))

@@ -1,0 +1,138 @@
+//! Key sources for signing: a secret key file (or any sequoia signer, e.g.
+//! gpg-agent), or an external signing command (signing servers, HSM
+//! wrappers). Whatever the source, the signature is checked before anyone
+//! stores it: valid, over exactly this claim, by the expected key.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+use crate::pgp::{self, Keyring, SigningKey, MAX_SIGNATURE_SIZE};
+
+/// Who made a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBy {
+    pub primary_fingerprint: String,
+    pub signing_fingerprint: String,
+}
+
+/// Why signing failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignFailure {
+    /// The key or command could not produce a signature (exit 3).
+    #[error("{0}")]
+    Failed(String),
+    /// Something came back, but it is not an acceptable signature over
+    /// this claim by the expected key (exit 1). Nothing is stored.
+    #[error("refused the signature from the signing command: {message}")]
+    Refused { code: &'static str, message: String },
+}
+
+/// A source of signatures.
+pub enum Source {
+    /// A secret key in this process.
+    Key(Box<SigningKey>),
+    /// `sh -c COMMAND`: the claim on stdin, a signed message on stdout;
+    /// checked against `cert`.
+    Command { command: String, cert: Keyring },
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Key(k) => write!(f, "Key({k:?})"),
+            Source::Command { command, .. } => write!(f, "Command({command:?})"),
+        }
+    }
+}
+
+/// Check that `blob` is a valid signature over exactly `payload` by a key in `keys`.
+pub fn check(blob: &[u8], payload: &[u8], keys: &Keyring, now: SystemTime) -> Result<SignedBy, SignFailure> {
+    let env = pgp::verify(blob, keys, now).map_err(|e| SignFailure::Refused {
+        code: e.code(),
+        message: e.to_string(),
+    })?;
+    if env.payload != payload {
+        return Err(SignFailure::Refused {
+            code: "claim-mismatch",
+            message: "the signature is valid but covers other content than the claim imgsig sent".into(),
+        });
+    }
+    Ok(SignedBy {
+        primary_fingerprint: env.primary_fingerprint,
+        signing_fingerprint: env.signing_fingerprint,
+    })
+}
+
+fn run_command(command: &str, payload: &[u8]) -> Result<Vec<u8>, SignFailure> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| SignFailure::Failed(format!("cannot run the signing command {command:?}: {e}")))?;
+    // Feed stdin from a thread so a command that writes before reading
+    // everything cannot deadlock us.
+    let mut stdin = child.stdin.take();
+    let input = payload.to_vec();
+    let writer = std::thread::spawn(move || {
+        if let Some(s) = stdin.as_mut() {
+            let _ = s.write_all(&input);
+        }
+        drop(stdin);
+    });
+    let mut out = Vec::new();
+    let read = child
+        .stdout
+        .take()
+        .map(|o| o.take(MAX_SIGNATURE_SIZE as u64 + 1).read_to_end(&mut out));
+    let _ = writer.join();
+    if out.len() > MAX_SIGNATURE_SIZE {
+        let _ = child.kill();
+    }
+    let status = child
+        .wait()
+        .map_err(|e| SignFailure::Failed(format!("waiting for the signing command: {e}")))?;
+    if let Some(Err(e)) = read {
+        return Err(SignFailure::Failed(format!(
+            "reading the signing command's output: {e}"
+        )));
+    }
+    if out.len() > MAX_SIGNATURE_SIZE {
+        return Err(SignFailure::Refused {
+            code: "signature-too-large",
+            message: format!("the command wrote more than {MAX_SIGNATURE_SIZE} bytes"),
+        });
+    }
+    if !status.success() {
+        return Err(SignFailure::Failed(format!(
+            "the signing command {command:?} failed ({status})"
+        )));
+    }
+    Ok(out)
+}
+
+impl Source {
+    /// Sign `payload` at `now`, then check the result.
+    pub fn sign(&mut self, payload: &[u8], now: SystemTime) -> Result<(Vec<u8>, SignedBy), SignFailure> {
+        match self {
+            Source::Key(key) => {
+                let blob = key.sign(payload, now).map_err(|e| SignFailure::Failed(e.to_string()))?;
+                let mut own = Keyring::new();
+                own.add([key.cert().clone()]);
+                // Our own output failing this check is a bug or a broken backend.
+                let by = check(&blob, payload, &own, now)
+                    .map_err(|e| SignFailure::Failed(format!("the new signature does not verify: {e}")))?;
+                Ok((blob, by))
+            }
+            Source::Command { command, cert } => {
+                let blob = run_command(command, payload)?;
+                let by = check(&blob, payload, cert, now)?;
+                Ok((blob, by))
+            }
+        }
+    }
+}
