@@ -36,6 +36,9 @@ use sequoia_openpgp as openpgp;
 
 pub use openpgp::Cert;
 
+mod inspect;
+pub use inspect::{inspect, PacketDetails, UntrustedEnvelope, UntrustedPacket, UntrustedSignature};
+
 /// Largest signature blob read from anywhere (the reference's
 /// `MaxSignatureBodySize`).
 pub const MAX_SIGNATURE_SIZE: usize = 4 * 1024 * 1024;

@@ -136,3 +136,45 @@ impl Source {
         }
     }
 }
+
+/// A signer whose secret key stays in gpg-agent (GnuPG keys, smartcards,
+/// YubiKeys): `cert_bytes` is the public certificate (`gpg --export FPR`),
+/// `fingerprint` names the certificate or one of its signing subkeys.
+pub fn agent_key(
+    gnupg_home: Option<&std::path::Path>,
+    cert_bytes: &[u8],
+    fingerprint: &str,
+    passphrase: Option<sequoia_openpgp::crypto::Password>,
+    now: SystemTime,
+) -> Result<SigningKey, String> {
+    use sequoia_openpgp::policy::StandardPolicy;
+    let policy = StandardPolicy::new();
+    let want = fingerprint.trim().to_ascii_uppercase().replace(' ', "");
+    let certs = Keyring::parse_certs(cert_bytes).map_err(|e| format!("the exported public key: {e}"))?;
+    let cert = certs
+        .into_iter()
+        .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == want))
+        .ok_or_else(|| format!("no key with fingerprint {want} in the GnuPG keyring"))?;
+    let vc = cert
+        .with_policy(&policy, now)
+        .map_err(|e| format!("key {want} is not valid: {e:#}"))?;
+    let usable = || vc.keys().alive().revoked(false).for_signing();
+    // The named subkey if it can sign, else the certificate's newest signing key.
+    let ka = usable()
+        .find(|k| k.key().fingerprint().to_hex() == want)
+        .or_else(|| usable().max_by_key(|k| k.key().creation_time()))
+        .ok_or_else(|| format!("key {want} has no valid, unexpired, unrevoked signing-capable (sub)key"))?;
+    let ctx = match gnupg_home {
+        Some(h) => sequoia_gpg_agent::gnupg::Context::with_homedir(h),
+        None => sequoia_gpg_agent::gnupg::Context::new(),
+    }
+    .map_err(|e| format!("GnuPG: {e:#}"))?;
+    let mut kp = sequoia_gpg_agent::KeyPair::new_for_gnupg_context(&ctx, ka.key())
+        .map_err(|e| format!("gpg-agent: {e:#}"))?
+        .with_cert(&vc);
+    if let Some(p) = passphrase {
+        kp = kp.with_password(p);
+    }
+    let public = cert.clone().strip_secret_key_material();
+    Ok(SigningKey::from_signer(public, Box::new(kp)))
+}

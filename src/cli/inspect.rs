@@ -1,17 +1,592 @@
-//! STUB by the lead: `imgsig inspect` (the helper replaces this file).
+//! `imgsig inspect`: show what a signature claims and who it says made it,
+//! without trusting it; with `--keyring`, also whether it verifies.
+//!
+//! The description is this command's data, so it goes to stdout (like
+//! `gpg --list-packets`); errors and the reason for a non-zero exit go to
+//! stderr. Nothing is shown as authentic unless it was verified: the human
+//! output says `UNVERIFIED` and the JSON has `"verified": null` (no keyring)
+//! or `false`.
+//!
+//! Exit codes: 0 every file was described (and, with `--keyring`, every
+//! signature verified); 1 some file is not an OpenPGP message at all, or,
+//! with `--keyring`, some signature did not verify; 2 a file or keyring
+//! cannot be read (nothing is described then).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::anyhow;
 use clap::Args;
+use serde::Serialize;
 
-use super::{Exit, Failure, OutputFormat};
+use super::io::write_stdout;
+use super::output::{print_json, SignerJson, SCHEMA_VERSION};
+use super::verify::{load_keyrings, read_signature};
+use super::{Exit, Failure, FileArg, OutputFormat};
+use crate::claim::{ClaimError, UntrustedClaim};
+use crate::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
+use crate::signature::{self, Opened, Rejection};
+use crate::time::{rfc3339, unix_seconds};
 
-pub const EXAMPLES: &str = "EXAMPLES:\n  imgsig inspect signature-1";
+pub const EXAMPLES: &str = "EXAMPLES:
+  # What does this signature claim, and which key does it name? (nothing is verified)
+  imgsig inspect signature-1
+
+  # Also check each signature against trusted keys (exit 1 if any does not verify)
+  imgsig inspect --keyring signer.pub sigs/signature-1 sigs/signature-2
+
+  # For scripts
+  imgsig inspect --output json signature-1 | jq '.signatures[0].claim'
+
+Exit codes: 0 all described (and, with --keyring, all verified), 1 a file is not an OpenPGP \
+message or a signature did not verify, 2 a file or keyring cannot be read.";
+
+/// Bytes of a payload that is not a claim shown by the human output.
+const PAYLOAD_PREVIEW: usize = 200;
+/// Bytes of a payload carried as text in the JSON output.
+const PAYLOAD_JSON_TEXT: usize = 4096;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Signature files
+    /// Signature files (binary OpenPGP signed messages); `-` reads stdin
     #[arg(value_name = "SIGNATURE_FILE", required = true)]
-    pub files: Vec<std::path::PathBuf>,
+    pub files: Vec<OsString>,
+    /// Also verify each signature with the keys in this keyring (armored or binary); repeat for several files
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Vec<PathBuf>,
 }
 
-pub fn run(_args: InspectArgs, _format: OutputFormat) -> Result<Exit, Failure> {
-    Err(Failure::input("usage", anyhow::anyhow!("not implemented yet")))
+/// Everything learnt about one file.
+struct Inspected {
+    source: String,
+    /// The untrusted description, or why there is none.
+    envelope: Result<UntrustedEnvelope, Rejection>,
+    /// The payload parsed as a claim (untrusted), when there is a payload.
+    claim: Option<Result<UntrustedClaim, ClaimError>>,
+    /// With `--keyring`: the verdict.
+    verification: Option<Result<Opened, Rejection>>,
+}
+
+impl Inspected {
+    fn new(source: String, blob: Result<Vec<u8>, Rejection>, keys: Option<&Keyring>, now: SystemTime) -> Inspected {
+        let blob = match blob {
+            Ok(b) => b,
+            Err(r) => {
+                return Inspected {
+                    source,
+                    envelope: Err(r.clone()),
+                    claim: None,
+                    verification: keys.map(|_| Err(r)),
+                }
+            }
+        };
+        let envelope = pgp::inspect(&blob).map_err(Rejection::from);
+        let claim = match &envelope {
+            Ok(UntrustedEnvelope {
+                payload: Some(p),
+                payload_complete: true,
+                ..
+            }) => Some(UntrustedClaim::parse(p)),
+            _ => None,
+        };
+        Inspected {
+            source,
+            envelope,
+            claim,
+            verification: keys.map(|k| signature::open(&blob, k, now)),
+        }
+    }
+
+    fn verified(&self) -> Option<&Opened> {
+        self.verification.as_ref().and_then(|v| v.as_ref().ok())
+    }
+
+    /// Did this file fail the command (exit 1)?
+    fn failed(&self) -> bool {
+        self.envelope.is_err() || matches!(self.verification, Some(Err(_)))
+    }
+}
+
+pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    let names: Vec<FileArg> = args.files.iter().map(|f| FileArg::from(f.as_os_str())).collect();
+    if names.iter().filter(|n| **n == FileArg::Std).count() > 1 {
+        return Err(Failure::input("usage", anyhow!("`-` (stdin) can be given only once")));
+    }
+    let keys = if args.keyring.is_empty() {
+        None
+    } else {
+        Some(load_keyrings(&args.keyring)?)
+    };
+    // Read everything first: an unreadable file is unusable input (exit 2),
+    // reported before anything is described.
+    let mut blobs = Vec::with_capacity(names.len());
+    for name in &names {
+        blobs.push((name.to_string(), read_signature(name)?));
+    }
+    let now = SystemTime::now();
+    let results: Vec<Inspected> = blobs
+        .into_iter()
+        .map(|(source, blob)| Inspected::new(source, blob, keys.as_ref(), now))
+        .collect();
+
+    for r in &results {
+        if let Err(e) = &r.envelope {
+            eprintln!("imgsig: {}: cannot inspect [{}]: {}", r.source, e.code, e.message);
+        }
+    }
+    match format {
+        OutputFormat::Json => print_json(&InspectDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "inspect",
+            keyrings: args.keyring.iter().map(|p| p.display().to_string()).collect(),
+            trusted_fingerprints: keys.as_ref().map(|k| k.fingerprints()).unwrap_or_default(),
+            signatures: results.iter().enumerate().map(|(i, r)| signature_doc(i + 1, r)).collect(),
+        }),
+        OutputFormat::Human => {
+            let text: Vec<String> = results.iter().map(human).collect();
+            // The exit code does not depend on whether anyone read this.
+            let _ = write_stdout(text.join("\n").as_bytes());
+        }
+    }
+    let unreadable = results.iter().filter(|r| r.envelope.is_err()).count();
+    let unverified = results.iter().filter(|r| matches!(r.verification, Some(Err(_)))).count();
+    let total = results.len();
+    if unreadable > 0 {
+        eprintln!("imgsig: {unreadable} of {total} file(s) are not OpenPGP messages and could not be inspected");
+    }
+    if unverified > 0 {
+        eprintln!("imgsig: {unverified} of {total} signature(s) did not verify with the given keyring(s)");
+    }
+    Ok(if results.iter().any(Inspected::failed) {
+        Exit::No
+    } else {
+        Exit::Ok
+    })
+}
+
+// ---------------------------------------------------------------- human
+
+/// `"text"` with control characters, quotes and backslashes escaped, so an
+/// untrusted string cannot drive the terminal.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.escape_debug())
+}
+
+fn when(t: SystemTime) -> String {
+    rfc3339(unix_seconds(t))
+}
+
+/// An escaped preview of untrusted bytes.
+fn preview(bytes: &[u8], complete: bool) -> String {
+    let shown = &bytes[..bytes.len().min(PAYLOAD_PREVIEW)];
+    let mut s = quoted(&String::from_utf8_lossy(shown));
+    if shown.len() < bytes.len() || !complete {
+        s.push_str(" …(truncated)");
+    }
+    s
+}
+
+fn human(r: &Inspected) -> String {
+    let mut out = format!("{}\n", r.source);
+    let mut line = |label: &str, value: String| out.push_str(&format!("  {:<11}{value}\n", format!("{label}:")));
+    match &r.verification {
+        None => line(
+            "status",
+            "UNVERIFIED (no --keyring given): all of this is what the file claims; anyone can write it".into(),
+        ),
+        Some(Ok(o)) => line(
+            "status",
+            format!(
+                "VERIFIED: good signature by trusted key {} (signing key {}); the claim below is authentic, \
+                 but was not compared with any image (imgsig verify does that)",
+                o.signer.primary_fingerprint, o.signer.signing_fingerprint
+            ),
+        ),
+        Some(Err(e)) => line(
+            "status",
+            format!(
+                "UNVERIFIED: verification failed [{}]: {}; all of this is what the file claims",
+                e.code, e.message
+            ),
+        ),
+    }
+    let env = match &r.envelope {
+        Ok(env) => env,
+        Err(e) => {
+            line("error", format!("cannot inspect [{}]: {}", e.code, e.message));
+            return out;
+        }
+    };
+    match (r.verified(), &r.claim) {
+        (Some(o), _) => {
+            let c = &o.claim;
+            line("identity", quoted(c.docker_reference()));
+            line("digest", c.manifest_digest().to_string());
+            line("creator", c.creator().map(quoted).unwrap_or_else(|| "(none)".into()));
+            line("timestamp", timestamp(c.timestamp()));
+        }
+        (None, Some(Ok(c))) => {
+            line("identity", quoted(c.untrusted_docker_reference()));
+            line("digest", c.untrusted_manifest_digest().to_string());
+            line("creator", c.untrusted_creator().map(quoted).unwrap_or_else(|| "(none)".into()));
+            line("timestamp", timestamp(c.untrusted_timestamp()));
+        }
+        (None, Some(Err(e))) => line("claim", format!("not a valid signature claim: {e}")),
+        (None, None) => line(
+            "claim",
+            match &env.payload {
+                None => "none (no literal data)".into(),
+                Some(_) => format!("not parsed (the literal data is over {} bytes)", pgp::MAX_PAYLOAD_SIZE),
+            },
+        ),
+    }
+    if r.verified().is_none() && !matches!(r.claim, Some(Ok(_))) {
+        if let Some(p) = &env.payload {
+            line("payload", format!("{} bytes: {}", p.len(), preview(p, env.payload_complete)));
+        }
+    }
+    if let Some(o) = r.verified() {
+        line(
+            "signer",
+            format!(
+                "key {} (signing key {}), verified",
+                o.signer.primary_fingerprint, o.signer.signing_fingerprint
+            ),
+        );
+    }
+    let mut issuer = match env.issuer_key_id() {
+        Some(id) => format!("key ID {id}"),
+        None => "(none named)".into(),
+    };
+    if let Some(fpr) = env.issuer_fingerprint() {
+        issuer.push_str(&format!(", fingerprint {fpr}"));
+    }
+    line("issuer", issuer);
+    if let Some(s) = env.signature() {
+        let mut text = format!(
+            "v{} {}, {}, {}",
+            s.version, s.signature_type, s.public_key_algorithm, s.hash_algorithm
+        );
+        if let Some(t) = s.created {
+            text.push_str(&format!(", created {}", when(t)));
+        }
+        if let Some(t) = s.expires {
+            text.push_str(&format!(", expires {}", when(t)));
+        }
+        line("signature", text);
+    }
+    line(
+        "envelope",
+        match &env.structure {
+            Ok(()) => "a well-formed signed message (as imgsig verify and containers/image require)".into(),
+            Err(e) => format!("NOT ACCEPTABLE [{}]: {e}", e.code()),
+        },
+    );
+    line("packets", String::new());
+    for p in &env.packets {
+        out.push_str(&format!("    {}{}\n", "  ".repeat(p.depth), packet_line(p)));
+    }
+    if let Some(why) = &env.stopped {
+        out.push_str(&format!("    (stopped: {})\n", why.escape_debug()));
+    }
+    out
+}
+
+fn timestamp(t: Option<i64>) -> String {
+    match t {
+        Some(t) => format!("{t} ({})", rfc3339(t)),
+        None => "(none)".into(),
+    }
+}
+
+fn packet_line(p: &UntrustedPacket) -> String {
+    let detail = match &p.details {
+        PacketDetails::CompressedData { algorithm } => algorithm.clone(),
+        PacketDetails::OnePassSig {
+            version,
+            signature_type,
+            public_key_algorithm,
+            hash_algorithm,
+            issuer,
+            last,
+        } => format!(
+            "v{version} {signature_type}, {public_key_algorithm}, {hash_algorithm}, issuer {issuer}{}",
+            if *last { ", last" } else { "" }
+        ),
+        PacketDetails::Literal {
+            format,
+            filename,
+            date,
+            length,
+            complete,
+        } => format!(
+            "format {}, filename {}, date {}, {}{length} bytes",
+            format.escape_debug(),
+            quoted(&String::from_utf8_lossy(filename)),
+            date.map(when).unwrap_or_else(|| "(none)".into()),
+            if *complete { "" } else { "more than " },
+        ),
+        PacketDetails::Signature(s) => {
+            let mut t = format!(
+                "v{} {}, {}, {}",
+                s.version, s.signature_type, s.public_key_algorithm, s.hash_algorithm
+            );
+            t.push_str(&format!(", created {}", s.created.map(when).unwrap_or_else(|| "(none)".into())));
+            if let Some(e) = s.expires {
+                t.push_str(&format!(", expires {}", when(e)));
+            }
+            for id in &s.issuer_key_ids {
+                t.push_str(&format!(", issuer key ID {id}"));
+            }
+            for fpr in &s.issuer_fingerprints {
+                t.push_str(&format!(", issuer fingerprint {fpr}"));
+            }
+            t
+        }
+        PacketDetails::Other { note } => note.as_deref().unwrap_or("").escape_debug().to_string(),
+    };
+    let head = format!("{} (tag {})", p.name(), p.tag);
+    if detail.is_empty() {
+        head
+    } else {
+        format!("{head}: {detail}")
+    }
+}
+
+// ---------------------------------------------------------------- JSON
+
+#[derive(Debug, Serialize)]
+struct InspectDoc {
+    schema_version: u32,
+    command: &'static str,
+    keyrings: Vec<String>,
+    trusted_fingerprints: Vec<String>,
+    signatures: Vec<SignatureDoc>,
+}
+
+#[derive(Debug, Serialize)]
+struct CodeMessage {
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SignatureDoc {
+    index: usize,
+    source: String,
+    verified: Option<bool>,
+    verification: Option<VerificationDoc>,
+    error: Option<CodeMessage>,
+    envelope_problem: Option<CodeMessage>,
+    issuer_key_id: Option<String>,
+    issuer_fingerprint: Option<String>,
+    signature: Option<SigDoc>,
+    claim: Option<ClaimDoc>,
+    claim_error: Option<String>,
+    payload: Option<PayloadDoc>,
+    packets: Vec<PacketDoc>,
+    packets_stopped: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct VerificationDoc {
+    reason: Option<&'static str>,
+    message: String,
+    signer: Option<SignerJson>,
+    signature_created: Option<i64>,
+    hash_algorithm: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ClaimDoc {
+    authenticated: bool,
+    identity: String,
+    digest: String,
+    creator: Option<String>,
+    timestamp: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct PayloadDoc {
+    length: usize,
+    complete: bool,
+    text: String,
+    text_truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct SigDoc {
+    version: u8,
+    signature_type: String,
+    public_key_algorithm: String,
+    hash_algorithm: String,
+    created: Option<i64>,
+    expires: Option<i64>,
+    issuer_key_ids: Vec<String>,
+    issuer_fingerprints: Vec<String>,
+}
+
+impl From<&pgp::UntrustedSignature> for SigDoc {
+    fn from(s: &pgp::UntrustedSignature) -> SigDoc {
+        SigDoc {
+            version: s.version,
+            signature_type: s.signature_type.clone(),
+            public_key_algorithm: s.public_key_algorithm.clone(),
+            hash_algorithm: s.hash_algorithm.clone(),
+            created: s.created.map(unix_seconds),
+            expires: s.expires.map(unix_seconds),
+            issuer_key_ids: s.issuer_key_ids.clone(),
+            issuer_fingerprints: s.issuer_fingerprints.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct PacketDoc {
+    tag: &'static str,
+    tag_number: u8,
+    depth: usize,
+    #[serde(flatten)]
+    details: DetailsDoc,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum DetailsDoc {
+    Compressed {
+        compression_algorithm: String,
+    },
+    OnePassSig {
+        version: u8,
+        signature_type: String,
+        public_key_algorithm: String,
+        hash_algorithm: String,
+        issuer: String,
+        last: bool,
+    },
+    Literal {
+        format: String,
+        filename: String,
+        date: Option<i64>,
+        length: usize,
+        complete: bool,
+    },
+    Signature(SigDoc),
+    Other {
+        note: Option<String>,
+    },
+}
+
+fn packet_doc(p: &UntrustedPacket) -> PacketDoc {
+    let details = match &p.details {
+        PacketDetails::CompressedData { algorithm } => DetailsDoc::Compressed {
+            compression_algorithm: algorithm.clone(),
+        },
+        PacketDetails::OnePassSig {
+            version,
+            signature_type,
+            public_key_algorithm,
+            hash_algorithm,
+            issuer,
+            last,
+        } => DetailsDoc::OnePassSig {
+            version: *version,
+            signature_type: signature_type.clone(),
+            public_key_algorithm: public_key_algorithm.clone(),
+            hash_algorithm: hash_algorithm.clone(),
+            issuer: issuer.clone(),
+            last: *last,
+        },
+        PacketDetails::Literal {
+            format,
+            filename,
+            date,
+            length,
+            complete,
+        } => DetailsDoc::Literal {
+            format: format.to_string(),
+            filename: String::from_utf8_lossy(filename).into_owned(),
+            date: date.map(unix_seconds),
+            length: *length,
+            complete: *complete,
+        },
+        PacketDetails::Signature(s) => DetailsDoc::Signature(s.into()),
+        PacketDetails::Other { note } => DetailsDoc::Other { note: note.clone() },
+    };
+    PacketDoc {
+        tag: p.name(),
+        tag_number: p.tag,
+        depth: p.depth,
+        details,
+    }
+}
+
+fn signature_doc(index: usize, r: &Inspected) -> SignatureDoc {
+    let env = r.envelope.as_ref().ok();
+    let verification = r.verification.as_ref().map(|v| {
+        let signer = match v {
+            Ok(o) => Some(&o.signer),
+            Err(e) => e.signer.as_ref(),
+        };
+        VerificationDoc {
+            reason: v.as_ref().err().map(|e| e.code),
+            message: match v {
+                Ok(_) => "good signature by a trusted key; the claim is valid (not compared with any image)".into(),
+                Err(e) => e.message.clone(),
+            },
+            signer: signer.map(SignerJson::from),
+            signature_created: signer.map(|s| s.created),
+            hash_algorithm: signer.map(|s| s.hash_algorithm.clone()),
+        }
+    });
+    let claim = match (r.verified(), &r.claim) {
+        (Some(o), _) => Some(ClaimDoc {
+            authenticated: true,
+            identity: o.claim.docker_reference().to_owned(),
+            digest: o.claim.manifest_digest().to_string(),
+            creator: o.claim.creator().map(str::to_owned),
+            timestamp: o.claim.timestamp(),
+        }),
+        (None, Some(Ok(c))) => Some(ClaimDoc {
+            authenticated: false,
+            identity: c.untrusted_docker_reference().to_owned(),
+            digest: c.untrusted_manifest_digest().to_string(),
+            creator: c.untrusted_creator().map(str::to_owned),
+            timestamp: c.untrusted_timestamp(),
+        }),
+        _ => None,
+    };
+    SignatureDoc {
+        index,
+        source: r.source.clone(),
+        verified: r.verification.as_ref().map(|v| v.is_ok()),
+        verification,
+        error: r.envelope.as_ref().err().map(|e| CodeMessage {
+            code: e.code,
+            message: e.message.clone(),
+        }),
+        envelope_problem: env.and_then(|e| e.structure.as_ref().err()).map(|e| CodeMessage {
+            code: e.code(),
+            message: e.to_string(),
+        }),
+        issuer_key_id: env.and_then(UntrustedEnvelope::issuer_key_id),
+        issuer_fingerprint: env.and_then(UntrustedEnvelope::issuer_fingerprint),
+        signature: env.and_then(UntrustedEnvelope::signature).map(SigDoc::from),
+        claim,
+        claim_error: r.claim.as_ref().and_then(|c| c.as_ref().err()).map(|e| e.to_string()),
+        payload: env.and_then(|e| {
+            e.payload.as_ref().map(|p| {
+                let shown = &p[..p.len().min(PAYLOAD_JSON_TEXT)];
+                PayloadDoc {
+                    length: p.len(),
+                    complete: e.payload_complete,
+                    text: String::from_utf8_lossy(shown).into_owned(),
+                    text_truncated: shown.len() < p.len() || !e.payload_complete,
+                }
+            })
+        }),
+        packets: env.map(|e| e.packets.iter().map(packet_doc).collect()).unwrap_or_default(),
+        packets_stopped: env.and_then(|e| e.stopped.clone()),
+    }
 }

@@ -16,7 +16,9 @@ use crate::policy::{ImageRef, SignatureInput};
 use crate::reference::DockerReference;
 use crate::registry::auth_file::{self, AuthEnv, AuthSources, Credential};
 use crate::registry::certs_d;
-use crate::registry::client::{Auth, FetchedManifest, FetchedSignature, HostTls, Options, Registries, RegistryError};
+use crate::registry::client::{
+    redact_url, Auth, FetchedManifest, FetchedSignature, HostTls, Options, Registries, RegistryError,
+};
 use crate::signature::Rejection;
 use crate::store::lookaside;
 use crate::store::registries_d::{BuiltinDefault, RegistriesD};
@@ -222,7 +224,7 @@ impl Network {
             let sigs = self.registries.lookaside_signatures(base, r, d).map_err(outside)?;
             return Ok((
                 sigs,
-                format!("{}", lookaside::signature_url(base, r, d, 1)).replace("signature-1", "signature-N"),
+                redact_url(&lookaside::signature_url(base, r, d, 1)).replace("signature-1", "signature-N"),
             ));
         }
         let tls = self.tls_for(r)?;
@@ -240,9 +242,7 @@ impl Network {
         let sigs = self.registries.lookaside_signatures(&base, r, d).map_err(outside)?;
         Ok((
             sigs,
-            lookaside::signature_url(&base, r, d, 1)
-                .to_string()
-                .replace("signature-1", "signature-N"),
+            redact_url(&lookaside::signature_url(&base, r, d, 1)).replace("signature-1", "signature-N"),
         ))
     }
 

@@ -56,11 +56,14 @@ pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
 const MAX_KEY_SIZE: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_cmd"])))]
+#[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd"])))]
 pub struct SignArgs {
     /// OpenPGP secret key file (armored or binary) holding exactly one key
     #[arg(long, value_name = "KEYFILE")]
     pub key: Option<PathBuf>,
+    /// Sign with this key of your GnuPG keyring through gpg-agent (smartcards too; the secret key never leaves the agent; GNUPGHOME honoured)
+    #[arg(long = "sign-by", value_name = "FINGERPRINT")]
+    pub sign_by: Option<String>,
     /// Sign with an external command (run by sh -c): the claim on stdin, a binary OpenPGP signed message on stdout
     #[arg(long = "sign-cmd", value_name = "COMMAND", requires = "signer_cert")]
     pub sign_cmd: Option<String>,
@@ -152,7 +155,40 @@ fn load_key(path: &Path, passphrase_file: Option<&Path>, now: SystemTime) -> Res
     })
 }
 
+fn agent_source(fpr: &str, passphrase_file: Option<&Path>, now: SystemTime) -> Result<Source, Failure> {
+    let hexish = fpr.len() >= 16 && fpr.chars().all(|c| c.is_ascii_hexdigit() || c == ' ');
+    if !hexish {
+        return Err(Failure::input(
+            "invalid-key",
+            anyhow!("--sign-by {fpr:?}: give the key's fingerprint (40 hex digits, see `gpg --list-keys --with-colons`)"),
+        ));
+    }
+    let out = std::process::Command::new("gpg")
+        .args(["--batch", "--export", "--", fpr])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::outside("signing-failed", anyhow!("cannot run gpg to export the public key: {e}")))?;
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(Failure::input(
+            "invalid-key",
+            anyhow!("--sign-by {fpr}: no such key in the GnuPG keyring (GNUPGHOME)"),
+        ));
+    }
+    let passphrase = match passphrase_file {
+        Some(p) => Some(first_line(&read_limited("passphrase file", &FileArg::from(p.as_os_str()), 64 * 1024)?)?.into()),
+        None => std::env::var("IMGSIG_PASSPHRASE").ok().map(|p| p.into()),
+    };
+    let home = std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let key = crate::signer::agent_key(home.as_deref(), &out.stdout, fpr, passphrase, now)
+        .map_err(|e| Failure::input("invalid-key", anyhow!("--sign-by {fpr}: {e}")))?;
+    Ok(Source::Key(Box::new(key)))
+}
+
 fn load_source(args: &SignArgs, now: SystemTime) -> Result<Source, Failure> {
+    if let Some(fpr) = &args.sign_by {
+        return agent_source(fpr, args.passphrase_file.as_deref(), now);
+    }
     match (&args.key, &args.sign_cmd, &args.signer_cert) {
         (Some(k), _, _) => Ok(Source::Key(Box::new(load_key(
             k,

@@ -1,13 +1,135 @@
-//! STUB by the lead: `imgsig trust show|set` (the helper replaces this file).
-use clap::Args;
+//! `imgsig trust show` and `imgsig trust set`: read and change
+//! containers-policy.json the way `podman image trust` does (podman 4.3.1 is
+//! the reference; `tests/trust.rs` compares the two byte for byte).
+//!
+//! - `set` edits one entry and keeps the rest of the file as it was, in its
+//!   order; the result must pass imgsig's strict policy parser before it is
+//!   written, and it replaces the file atomically (see [`set`]).
+//! - `show` lists one row per requirement, as podman does (see [`show`]).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
 
 use super::{Exit, Failure, OutputFormat};
 
-pub const EXAMPLES: &str = "EXAMPLES:\n  imgsig trust show";
+mod set;
+mod show;
+
+pub const EXAMPLES: &str = "EXAMPLES:
+  # What the policy requires, one row per requirement (like `podman image trust show`)
+  imgsig trust show
+  imgsig trust show --policy policy.json --registries-d /etc/containers/registries.d
+
+  # Reject everything not named below
+  imgsig trust set --policy policy.json --type reject default
+
+  # Images from this registry need a signature by BOTH keys (one signedBy per key)
+  imgsig trust set --policy policy.json -f /etc/pki/containers/vendor.gpg \\
+      -f /etc/pki/containers/ours.gpg registry.example.com
+
+  # Accept anything from one repository
+  imgsig trust set --policy policy.json --type accept registry.example.com/sandbox";
 
 #[derive(Debug, Args)]
-pub struct TrustArgs {}
-
-pub fn run(_args: TrustArgs, _format: OutputFormat) -> Result<Exit, Failure> {
-    Err(Failure::input("usage", anyhow::anyhow!("not implemented yet")))
+pub struct TrustArgs {
+    #[command(subcommand)]
+    pub command: TrustCommand,
 }
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Show the trust policy: one row per requirement, with key user IDs and signature stores
+    #[command(after_help = EXAMPLES)]
+    Show(ShowArgs),
+    /// Set the requirements of one scope (or of the default), keeping the rest of the file
+    #[command(after_help = EXAMPLES)]
+    Set(SetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The policy file. Default: $HOME/.config/containers/policy.json, then /etc/containers/policy.json
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// registries.d directory for the STORE column. Default: $HOME/.config/containers/registries.d if it
+    /// exists, else /etc/containers/registries.d
+    #[arg(long = "registries-d", value_name = "DIR")]
+    pub registries_d: Option<PathBuf>,
+    /// Print the policy file exactly as it is, without checking it
+    #[arg(long)]
+    pub raw: bool,
+    /// Do not print the column headings
+    #[arg(short = 'n', long)]
+    pub noheading: bool,
+}
+
+/// `--type` of `trust set` (podman's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrustType {
+    /// A signature by each key given with --pubkeysfile (signedBy, one requirement per key)
+    #[value(name = "signedBy")]
+    SignedBy,
+    /// Any image, signed or not (insecureAcceptAnything)
+    #[value(name = "accept", alias = "insecureAcceptAnything")]
+    Accept,
+    /// No image (reject)
+    #[value(name = "reject")]
+    Reject,
+}
+
+impl TrustType {
+    /// The name the user typed (podman's wording in messages).
+    fn flag_name(self) -> &'static str {
+        match self {
+            TrustType::SignedBy => "signedBy",
+            TrustType::Accept => "accept",
+            TrustType::Reject => "reject",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// What the scope requires
+    #[arg(short = 't', long = "type", value_enum, default_value = "signedBy")]
+    pub trust_type: TrustType,
+    /// Public key file (OpenPGP, armored or binary) for --type signedBy; its absolute path is written as
+    /// keyPath. Repeat for several keys: each gets its own signedBy, so an image needs a signature by
+    /// every key
+    #[arg(short = 'f', long = "pubkeysfile", value_name = "FILE")]
+    pub pubkeysfile: Vec<PathBuf>,
+    /// The policy file to change. Default: $HOME/.config/containers/policy.json if it exists, else
+    /// /etc/containers/policy.json
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// `default`, or a registry scope: HOST[:PORT], HOST[:PORT]/REPO[:TAG], or *.DOMAIN
+    #[arg(value_name = "SCOPE")]
+    pub scope: String,
+}
+
+pub fn run(args: TrustArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    match args.command {
+        TrustCommand::Show(a) => show::run(a, format),
+        TrustCommand::Set(a) => set::run(a, format),
+    }
+}
+
+/// The policy file when none is named, as containers/image and podman pick
+/// it: the user's file if it exists, else the system file (which may not
+/// exist: `show` then fails to read it, `set … default` creates it).
+fn policy_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let user = PathBuf::from(home).join(".config/containers/policy.json");
+        if user.exists() {
+            return user;
+        }
+    }
+    PathBuf::from("/etc/containers/policy.json")
+}
+
+/// The largest policy file read.
+const MAX_POLICY_SIZE: usize = 16 * 1024 * 1024;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -179,6 +179,8 @@ pub struct FetchedSignature {
 
 struct HostState {
     client: Client,
+    /// `Options::timeout`, for [`Deadline`]s.
+    timeout: Duration,
     base: Url,
     bearer: Option<Challenge>,
     basic: bool,
@@ -239,8 +241,25 @@ fn build_client(opts: &Options, tls: &HostTls) -> Result<Client, String> {
     b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
+/// `url` for messages and reports: a password in it is replaced by `***`.
+pub fn redact_url(url: &Url) -> String {
+    if url.password().is_none() {
+        return url.to_string();
+    }
+    let mut u = url.clone();
+    let _ = u.set_password(Some("***"));
+    u.to_string()
+}
+
 fn transport_err(url: &str, e: reqwest::Error) -> RegistryError {
+    // reqwest names the URL it was at (after redirects, maybe another one), with any
+    // password: show it redacted, and only when it is not `url` itself.
+    let at = e.url().map(redact_url).filter(|u| u != url);
+    let e = e.without_url();
     let mut msg = e.to_string();
+    if let Some(at) = at {
+        msg.push_str(&format!(" (at {at})"));
+    }
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         msg.push_str(": ");
@@ -256,8 +275,38 @@ fn transport_err(url: &str, e: reqwest::Error) -> RegistryError {
     }
 }
 
-/// Read a body with a cap.
-fn read_body(resp: Response, limit: usize, url: &str) -> Result<Vec<u8>, RegistryError> {
+/// When a request (sent, redirected, and its body read) must be over. reqwest's blocking
+/// timeout bounds each read of the body, not the whole body, so a server dripping a byte
+/// now and then would otherwise hold the client forever.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    fn after(total: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + total,
+            total,
+        }
+    }
+    fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
+    fn error(&self, url: &str) -> RegistryError {
+        RegistryError::Transport {
+            url: url.to_owned(),
+            message: format!(
+                "timed out: the response was not complete within {} s (--timeout)",
+                self.total.as_secs()
+            ),
+        }
+    }
+}
+
+/// Read a body with a cap, by `deadline`.
+fn read_body(resp: Response, limit: usize, url: &str, deadline: Deadline) -> Result<Vec<u8>, RegistryError> {
     if let Some(len) = resp.content_length() {
         if len > limit as u64 {
             return Err(RegistryError::TooLarge {
@@ -267,12 +316,26 @@ fn read_body(resp: Response, limit: usize, url: &str) -> Result<Vec<u8>, Registr
         }
     }
     let mut buf = Vec::new();
-    resp.take(limit as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| RegistryError::Transport {
-            url: url.to_owned(),
-            message: format!("reading the response: {e}"),
-        })?;
+    let mut body = resp.take(limit as u64 + 1);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        if deadline.passed() {
+            return Err(deadline.error(url));
+        }
+        match body.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) if deadline.passed() => return Err(deadline.error(url)),
+            Err(e) => {
+                let timed_out = if e.kind() == std::io::ErrorKind::TimedOut { "timed out " } else { "" };
+                return Err(RegistryError::Transport {
+                    url: url.to_owned(),
+                    message: format!("{timed_out}reading the response: {e}"),
+                });
+            }
+        }
+    }
     if buf.len() > limit {
         return Err(RegistryError::TooLarge {
             url: url.to_owned(),
@@ -399,6 +462,7 @@ impl Registries {
                     })?;
                     let state = std::sync::Arc::new(Mutex::new(HostState {
                         client,
+                        timeout: self.opts.timeout,
                         base,
                         bearer,
                         basic,
@@ -438,6 +502,7 @@ impl Registries {
                 message: "refusing to send credentials to a plain-http token realm of an https registry".into(),
             });
         }
+        let deadline = Deadline::after(state.timeout);
         let resp = match auth {
             Auth::IdentityToken { token, .. } => {
                 let mut form = vec![
@@ -490,7 +555,7 @@ impl Registries {
                 detail: " from the token service".into(),
             });
         }
-        let body = read_body(resp, MAX_TOKEN_SIZE, &u)?;
+        let body = read_body(resp, MAX_TOKEN_SIZE, &u, deadline)?;
         let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
             url: u.clone(),
             message: format!("token response is not JSON: {e}"),
@@ -564,6 +629,7 @@ impl Registries {
             req = req.header(ACCEPT, *a);
         }
         let req = Registries::authorize(state, req, auth, &format!("repository:{}:pull", r.path()))?;
+        let deadline = Deadline::after(state.timeout);
         let resp = req.send().map_err(|e| transport_err(&url, e))?;
         if resp.status() != StatusCode::OK {
             return Err(RegistryError::Status {
@@ -577,7 +643,7 @@ impl Registries {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim().to_owned());
-        let bytes = read_body(resp, MAX_MANIFEST_SIZE, &url)?;
+        let bytes = read_body(resp, MAX_MANIFEST_SIZE, &url, deadline)?;
         let digest = manifest::manifest_digest(&bytes).map_err(|e| RegistryError::Protocol {
             url: url.clone(),
             message: format!("cannot compute the manifest digest: {e}"),
@@ -619,6 +685,7 @@ impl Registries {
         let url = format!("{}extensions/v2/{}/signatures/{d}", state.base, r.path());
         let req = state.client.get(&url);
         let req = Registries::authorize(&mut state, req, auth, &format!("repository:{}:pull", r.path()))?;
+        let deadline = Deadline::after(state.timeout);
         let resp = req.send().map_err(|e| transport_err(&url, e))?;
         if resp.status() != StatusCode::OK {
             return Err(RegistryError::Status {
@@ -627,7 +694,7 @@ impl Registries {
                 detail: " from the signature API".into(),
             });
         }
-        let body = read_body(resp, MAX_SIGNATURE_LIST_SIZE, &url)?;
+        let body = read_body(resp, MAX_SIGNATURE_LIST_SIZE, &url, deadline)?;
         parse_signature_list(&body, &url)
     }
 
@@ -646,7 +713,7 @@ impl Registries {
                 "http" | "https" => self.http_signature(&url)?,
                 other => {
                     return Err(RegistryError::Lookaside {
-                        url: url.to_string(),
+                        url: redact_url(&url),
                         message: format!("unsupported lookaside scheme {other:?} (use file://, http:// or https://)"),
                     })
                 }
@@ -655,14 +722,14 @@ impl Registries {
             // As containers/image: a signature-128 means an unreasonable server.
             if n == MAX_SIGNATURES {
                 return Err(RegistryError::Lookaside {
-                    url: url.to_string(),
+                    url: redact_url(&url),
                     message: format!(
                         "the server provides {MAX_SIGNATURES} signatures or more; assuming that is unreasonable"
                     ),
                 });
             }
             out.push(FetchedSignature {
-                source: url.to_string(),
+                source: redact_url(&url),
                 blob,
             });
         }
@@ -671,7 +738,8 @@ impl Registries {
 
     /// One lookaside signature over HTTP: `None` on 404. Never sends registry credentials.
     fn http_signature(&self, url: &Url) -> Result<Option<Result<Vec<u8>, String>>, RegistryError> {
-        let u = url.to_string();
+        let u = redact_url(url);
+        let deadline = Deadline::after(self.opts.timeout);
         let resp = self
             .lookaside_client
             .get(url.clone())
@@ -688,7 +756,7 @@ impl Registries {
                 })
             }
         }
-        match read_body(resp, MAX_SIGNATURE_SIZE, &u) {
+        match read_body(resp, MAX_SIGNATURE_SIZE, &u, deadline) {
             Ok(b) => Ok(Some(Ok(b))),
             Err(RegistryError::TooLarge { limit, .. }) => {
                 Ok(Some(Err(format!("signature is larger than {limit} bytes"))))
