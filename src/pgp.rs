@@ -13,6 +13,10 @@
 //!
 //! Trusted keys only ever come from a [`Keyring`] built by the caller from
 //! files or policy data; nothing here reads a GnuPG home or a keyserver.
+//!
+//! [`inspect`] describes an envelope without any key (packets, issuer,
+//! payload), within the same bounds, and reports the structure verdict of
+//! the same checks `verify` runs first; nothing it returns is authentic.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

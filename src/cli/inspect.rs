@@ -82,6 +82,9 @@ impl Inspected {
             }
         };
         let envelope = pgp::inspect(&blob).map_err(Rejection::from);
+        // Parsing an unauthenticated payload is what this command is for:
+        // the result is only ever shown (marked unverified), never used to
+        // decide anything, and the payload is bounded (MAX_PAYLOAD_SIZE).
         let claim = match &envelope {
             Ok(UntrustedEnvelope {
                 payload: Some(p),
@@ -141,7 +144,11 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
             command: "inspect",
             keyrings: args.keyring.iter().map(|p| p.display().to_string()).collect(),
             trusted_fingerprints: keys.as_ref().map(|k| k.fingerprints()).unwrap_or_default(),
-            signatures: results.iter().enumerate().map(|(i, r)| signature_doc(i + 1, r)).collect(),
+            signatures: results
+                .iter()
+                .enumerate()
+                .map(|(i, r)| signature_doc(i + 1, r))
+                .collect(),
         }),
         OutputFormat::Human => {
             let text: Vec<String> = results.iter().map(human).collect();
@@ -150,7 +157,10 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
         }
     }
     let unreadable = results.iter().filter(|r| r.envelope.is_err()).count();
-    let unverified = results.iter().filter(|r| matches!(r.verification, Some(Err(_)))).count();
+    let unverified = results
+        .iter()
+        .filter(|r| matches!(r.verification, Some(Err(_))))
+        .count();
     let total = results.len();
     if unreadable > 0 {
         eprintln!("imgsig: {unreadable} of {total} file(s) are not OpenPGP messages and could not be inspected");
@@ -191,17 +201,16 @@ fn human(r: &Inspected) -> String {
     let mut out = format!("{}\n", r.source);
     let mut line = |label: &str, value: String| out.push_str(&format!("  {:<11}{value}\n", format!("{label}:")));
     match &r.verification {
+        None if r.envelope.is_err() => line("status", "UNVERIFIED".into()),
         None => line(
             "status",
             "UNVERIFIED (no --keyring given): all of this is what the file claims; anyone can write it".into(),
         ),
-        Some(Ok(o)) => line(
+        Some(Ok(_)) => line(
             "status",
-            format!(
-                "VERIFIED: good signature by trusted key {} (signing key {}); the claim below is authentic, \
-                 but was not compared with any image (imgsig verify does that)",
-                o.signer.primary_fingerprint, o.signer.signing_fingerprint
-            ),
+            "VERIFIED: good signature by a trusted key; the claim below is authentic, but was not compared \
+             with any image (imgsig verify does that)"
+                .into(),
         ),
         Some(Err(e)) => line(
             "status",
@@ -229,7 +238,10 @@ fn human(r: &Inspected) -> String {
         (None, Some(Ok(c))) => {
             line("identity", quoted(c.untrusted_docker_reference()));
             line("digest", c.untrusted_manifest_digest().to_string());
-            line("creator", c.untrusted_creator().map(quoted).unwrap_or_else(|| "(none)".into()));
+            line(
+                "creator",
+                c.untrusted_creator().map(quoted).unwrap_or_else(|| "(none)".into()),
+            );
             line("timestamp", timestamp(c.untrusted_timestamp()));
         }
         (None, Some(Err(e))) => line("claim", format!("not a valid signature claim: {e}")),
@@ -243,14 +255,17 @@ fn human(r: &Inspected) -> String {
     }
     if r.verified().is_none() && !matches!(r.claim, Some(Ok(_))) {
         if let Some(p) = &env.payload {
-            line("payload", format!("{} bytes: {}", p.len(), preview(p, env.payload_complete)));
+            line(
+                "payload",
+                format!("{} bytes: {}", p.len(), preview(p, env.payload_complete)),
+            );
         }
     }
     if let Some(o) = r.verified() {
         line(
             "signer",
             format!(
-                "key {} (signing key {}), verified",
+                "key {} (signing key {})",
                 o.signer.primary_fingerprint, o.signer.signing_fingerprint
             ),
         );
@@ -283,7 +298,7 @@ fn human(r: &Inspected) -> String {
             Err(e) => format!("NOT ACCEPTABLE [{}]: {e}", e.code()),
         },
     );
-    line("packets", String::new());
+    out.push_str("  packets:\n");
     for p in &env.packets {
         out.push_str(&format!("    {}{}\n", "  ".repeat(p.depth), packet_line(p)));
     }
@@ -332,7 +347,10 @@ fn packet_line(p: &UntrustedPacket) -> String {
                 "v{} {}, {}, {}",
                 s.version, s.signature_type, s.public_key_algorithm, s.hash_algorithm
             );
-            t.push_str(&format!(", created {}", s.created.map(when).unwrap_or_else(|| "(none)".into())));
+            t.push_str(&format!(
+                ", created {}",
+                s.created.map(when).unwrap_or_else(|| "(none)".into())
+            ));
             if let Some(e) = s.expires {
                 t.push_str(&format!(", expires {}", when(e)));
             }
@@ -586,7 +604,9 @@ fn signature_doc(index: usize, r: &Inspected) -> SignatureDoc {
                 }
             })
         }),
-        packets: env.map(|e| e.packets.iter().map(packet_doc).collect()).unwrap_or_default(),
+        packets: env
+            .map(|e| e.packets.iter().map(packet_doc).collect())
+            .unwrap_or_default(),
         packets_stopped: env.and_then(|e| e.stopped.clone()),
     }
 }

@@ -73,7 +73,7 @@ impl Failure {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// Messages for people on stderr.
+    /// Text for people (reports on stderr; `inspect` writes its description to stdout).
     Human,
     /// One JSON document on stdout (see docs/json-output.md).
     Json,
@@ -108,7 +108,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Output format: human text on stderr, or one JSON document on stdout
+    /// Output format: text for people, or one JSON document on stdout
     #[arg(
         long,
         global = true,

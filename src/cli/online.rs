@@ -220,14 +220,17 @@ impl Network {
 
     /// The signatures of `r`'s manifest `d`, and a description of where they came from.
     pub fn signatures(&self, r: &DockerReference, d: &Digest) -> Result<(Vec<FetchedSignature>, String), Failure> {
+        let tls = self.tls_for(r)?;
         if let Some(base) = &self.lookaside {
-            let sigs = self.registries.lookaside_signatures(base, r, d).map_err(outside)?;
+            let sigs = self
+                .registries
+                .registry_lookaside_signatures(base, r, d, &tls)
+                .map_err(outside)?;
             return Ok((
                 sigs,
                 redact_url(&lookaside::signature_url(base, r, d, 1)).replace("signature-1", "signature-N"),
             ));
         }
-        let tls = self.tls_for(r)?;
         if self.registries.supports_signature_api(r, &tls).map_err(outside)? {
             let auth = self.auth_for(r)?;
             let sigs = self.registries.api_signatures(r, d, &auth, &tls).map_err(outside)?;
@@ -239,7 +242,10 @@ impl Network {
                 anyhow::Error::new(e).context(format!("lookaside for {r}")),
             )
         })?;
-        let sigs = self.registries.lookaside_signatures(&base, r, d).map_err(outside)?;
+        let sigs = self
+            .registries
+            .registry_lookaside_signatures(&base, r, d, &tls)
+            .map_err(outside)?;
         Ok((
             sigs,
             redact_url(&lookaside::signature_url(&base, r, d, 1)).replace("signature-1", "signature-N"),

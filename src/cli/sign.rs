@@ -160,7 +160,9 @@ fn agent_source(fpr: &str, passphrase_file: Option<&Path>, now: SystemTime) -> R
     if !hexish {
         return Err(Failure::input(
             "invalid-key",
-            anyhow!("--sign-by {fpr:?}: give the key's fingerprint (40 hex digits, see `gpg --list-keys --with-colons`)"),
+            anyhow!(
+                "--sign-by {fpr:?}: give the key's fingerprint (40 hex digits, see `gpg --list-keys --with-colons`)"
+            ),
         ));
     }
     let out = std::process::Command::new("gpg")
@@ -168,7 +170,12 @@ fn agent_source(fpr: &str, passphrase_file: Option<&Path>, now: SystemTime) -> R
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit())
         .output()
-        .map_err(|e| Failure::outside("signing-failed", anyhow!("cannot run gpg to export the public key: {e}")))?;
+        .map_err(|e| {
+            Failure::outside(
+                "signing-failed",
+                anyhow!("cannot run gpg to export the public key: {e}"),
+            )
+        })?;
     if !out.status.success() || out.stdout.is_empty() {
         return Err(Failure::input(
             "invalid-key",
@@ -176,10 +183,19 @@ fn agent_source(fpr: &str, passphrase_file: Option<&Path>, now: SystemTime) -> R
         ));
     }
     let passphrase = match passphrase_file {
-        Some(p) => Some(first_line(&read_limited("passphrase file", &FileArg::from(p.as_os_str()), 64 * 1024)?)?.into()),
+        Some(p) => Some(
+            first_line(&read_limited(
+                "passphrase file",
+                &FileArg::from(p.as_os_str()),
+                64 * 1024,
+            )?)?
+            .into(),
+        ),
         None => std::env::var("IMGSIG_PASSPHRASE").ok().map(|p| p.into()),
     };
-    let home = std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let home = std::env::var_os("GNUPGHOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
     let key = crate::signer::agent_key(home.as_deref(), &out.stdout, fpr, passphrase, now)
         .map_err(|e| Failure::input("invalid-key", anyhow!("--sign-by {fpr}: {e}")))?;
     Ok(Source::Key(Box::new(key)))

@@ -13,6 +13,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::{Exit, Failure, OutputFormat};
 
+mod edit;
 mod set;
 mod show;
 

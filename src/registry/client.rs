@@ -199,6 +199,8 @@ pub struct Registries {
     opts: Options,
     hosts: Mutex<HashMap<String, std::sync::Arc<Mutex<HostState>>>>,
     lookaside_client: Client,
+    /// Lookaside clients with a registry's TLS material, by registry domain.
+    lookaside_tls_clients: Mutex<HashMap<String, Client>>,
 }
 
 fn redirect_policy() -> reqwest::redirect::Policy {
@@ -328,7 +330,11 @@ fn read_body(resp: Response, limit: usize, url: &str, deadline: Deadline) -> Res
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) if deadline.passed() => return Err(deadline.error(url)),
             Err(e) => {
-                let timed_out = if e.kind() == std::io::ErrorKind::TimedOut { "timed out " } else { "" };
+                let timed_out = if e.kind() == std::io::ErrorKind::TimedOut {
+                    "timed out "
+                } else {
+                    ""
+                };
                 return Err(RegistryError::Transport {
                     url: url.to_owned(),
                     message: format!("{timed_out}reading the response: {e}"),
@@ -403,6 +409,7 @@ impl Registries {
             opts,
             hosts: Mutex::new(HashMap::new()),
             lookaside_client,
+            lookaside_tls_clients: Mutex::new(HashMap::new()),
         })
     }
 
@@ -698,9 +705,58 @@ impl Registries {
         parse_signature_list(&body, &url)
     }
 
-    /// Signatures from a lookaside base URL (file://, http://, https://).
+    /// Signatures from a lookaside base URL (file://, http://, https://), over HTTPS
+    /// verified with the system roots only.
     pub fn lookaside_signatures(
         &self,
+        base: &Url,
+        r: &DockerReference,
+        d: &Digest,
+    ) -> Result<Vec<FetchedSignature>, RegistryError> {
+        self.lookaside_with(&self.lookaside_client, base, r, d)
+    }
+
+    /// Signatures of an image of `r`'s registry from a lookaside, over HTTPS with that
+    /// registry's TLS material (`tls`: extra CAs, client certificate), as containers/image
+    /// does (it reads the lookaside with the registry's HTTP client). Registry credentials
+    /// are still never sent.
+    pub fn registry_lookaside_signatures(
+        &self,
+        base: &Url,
+        r: &DockerReference,
+        d: &Digest,
+        tls: &HostTls,
+    ) -> Result<Vec<FetchedSignature>, RegistryError> {
+        if tls.ca_pems.is_empty() && tls.client_identity_pem.is_none() {
+            return self.lookaside_signatures(base, r, d);
+        }
+        let domain = r.domain().to_owned();
+        let cached = self
+            .lookaside_tls_clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&domain)
+            .cloned();
+        let client = match cached {
+            Some(c) => c,
+            None => {
+                let c = build_client(&self.opts, tls).map_err(|m| RegistryError::Transport {
+                    url: redact_url(base),
+                    message: m,
+                })?;
+                self.lookaside_tls_clients
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(domain, c.clone());
+                c
+            }
+        };
+        self.lookaside_with(&client, base, r, d)
+    }
+
+    fn lookaside_with(
+        &self,
+        client: &Client,
         base: &Url,
         r: &DockerReference,
         d: &Digest,
@@ -710,7 +766,7 @@ impl Registries {
             let url = lookaside::signature_url(base, r, d, n);
             let got = match url.scheme() {
                 "file" => read_file_signature(&url)?,
-                "http" | "https" => self.http_signature(&url)?,
+                "http" | "https" => self.http_signature(client, &url)?,
                 other => {
                     return Err(RegistryError::Lookaside {
                         url: redact_url(&url),
@@ -737,14 +793,10 @@ impl Registries {
     }
 
     /// One lookaside signature over HTTP: `None` on 404. Never sends registry credentials.
-    fn http_signature(&self, url: &Url) -> Result<Option<Result<Vec<u8>, String>>, RegistryError> {
+    fn http_signature(&self, client: &Client, url: &Url) -> Result<Option<Result<Vec<u8>, String>>, RegistryError> {
         let u = redact_url(url);
         let deadline = Deadline::after(self.opts.timeout);
-        let resp = self
-            .lookaside_client
-            .get(url.clone())
-            .send()
-            .map_err(|e| transport_err(&u, e))?;
+        let resp = client.get(url.clone()).send().map_err(|e| transport_err(&u, e))?;
         match resp.status() {
             StatusCode::OK => {}
             StatusCode::NOT_FOUND => return Ok(None),

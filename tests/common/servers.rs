@@ -3,8 +3,8 @@
 //! - [`StaticHttp`]: `python3 -m http.server` serving a directory (a real lookaside);
 //! - [`TlsRegistry`]: Debian's `docker-registry` over TLS (a CA made here with the `openssl`
 //!   CLI, SAN IP:127.0.0.1) with htpasswd basic auth (bcrypt, `htpasswd -B`);
-//! - [`HttpsRedirector`]: a python HTTPS server that answers every GET with a 302 to a
-//!   fixed URL (for the https→http downgrade check);
+//! - [`PyHttps`]: a python HTTPS server (certificate from the test CA) serving a directory,
+//!   or answering every GET with a 302 to a fixed URL (for the https→http downgrade check);
 //! - [`Fake`]: a FAKE HTTP/1.1 server (std `TcpListener` + threads). It exists only for the
 //!   faults a real registry or web server cannot be made to show: a bearer-token service we
 //!   control, huge or endless bodies, a byte-per-second drip, cross-host redirects, endless
@@ -275,6 +275,8 @@ pub struct TlsRegistry {
     pub host: String,
     /// A cert dir holding only `ca.crt` (for `--cert-dir` / skopeo `--dest-cert-dir`).
     pub cert_dir: PathBuf,
+    /// The CA and the server certificate (also usable for other servers on 127.0.0.1).
+    pub ca: TestCa,
     pub user: String,
     pub password: String,
 }
@@ -324,6 +326,7 @@ impl TlsRegistry {
                         port,
                         host: format!("127.0.0.1:{port}"),
                         cert_dir,
+                        ca,
                         user: user.to_owned(),
                         password: password.to_owned(),
                     }
@@ -336,27 +339,30 @@ impl TlsRegistry {
     }
 }
 
-/// A python HTTPS server (certificate from `ca`) answering every GET with
-/// `302 Location: <target><path>`.
-pub struct HttpsRedirector {
+/// A python HTTPS server (certificate from a [`TestCa`]) on 127.0.0.1 that either serves a
+/// directory (a real static HTTPS lookaside) or answers every GET with
+/// `302 Location: <target><path>` (for the https→http downgrade check).
+pub struct PyHttps {
     _proc: Proc,
     pub port: u16,
     /// `https://127.0.0.1:PORT/`
     pub url: String,
 }
 
-const REDIRECTOR_PY: &str = r#"
-import http.server, ssl, sys
-cert, key, target = sys.argv[1], sys.argv[2], sys.argv[3]
-class H(http.server.BaseHTTPRequestHandler):
+const HTTPS_PY: &str = r#"
+import functools, http.server, ssl, sys
+cert, key, mode, arg = sys.argv[1:5]
+class Redirect(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(302)
-        self.send_header("Location", target + self.path)
+        self.send_header("Location", arg + self.path)
         self.send_header("Content-Length", "0")
         self.end_headers()
-    def log_message(self, *a):
-        sys.stderr.write("%s\n" % self.path)
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
+if mode == "redirect":
+    handler = Redirect
+else:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=arg)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 s.socket = ctx.wrap_socket(s.socket, server_side=True)
@@ -364,19 +370,28 @@ print("PORT %d" % s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-impl HttpsRedirector {
-    /// `target` is a URL without a trailing slash (the request path is appended).
-    pub fn start(ca: &TestCa, target: &str, log: &Path) -> HttpsRedirector {
+impl PyHttps {
+    /// Serve `dir` over HTTPS.
+    pub fn serve(ca: &TestCa, dir: &Path, log: &Path) -> PyHttps {
+        PyHttps::start(ca, "serve", dir.to_str().expect("UTF-8 path"), log)
+    }
+
+    /// Redirect every GET to `target` + path (`target` without a trailing slash).
+    pub fn redirect(ca: &TestCa, target: &str, log: &Path) -> PyHttps {
+        PyHttps::start(ca, "redirect", target, log)
+    }
+
+    fn start(ca: &TestCa, mode: &str, arg: &str, log: &Path) -> PyHttps {
         let mut cmd = Command::new("python3");
-        cmd.args(["-u", "-c", REDIRECTOR_PY])
+        cmd.args(["-u", "-c", HTTPS_PY])
             .arg(&ca.server_cert)
             .arg(&ca.server_key)
-            .arg(target);
-        let mut p = Proc::spawn(cmd, "python https redirector", log);
+            .args([mode, arg]);
+        let mut p = Proc::spawn(cmd, "python https server", log);
         let port = python_port(&p.stdout_line("PORT"));
         p.wait_listening(SocketAddr::from(([127, 0, 0, 1], port)))
             .unwrap_or_else(|e| panic!("{e}"));
-        HttpsRedirector {
+        PyHttps {
             _proc: p,
             port,
             url: format!("https://127.0.0.1:{port}/"),

@@ -152,9 +152,10 @@ fn store_for(config: &RegistriesD, scope: &str) -> Option<String> {
     if !scope.is_empty() {
         let mut name = scope.to_owned();
         // A scope with a tag or digest: try it, then its repository.
-        let cut = name
-            .find('@')
-            .or_else(|| name.rfind(':').filter(|&i| name[..i].contains('/') && !name[i..].contains('/')));
+        let cut = name.find('@').or_else(|| {
+            name.rfind(':')
+                .filter(|&i| name[..i].contains('/') && !name[i..].contains('/'))
+        });
         if let Some(i) = cut {
             names.push(name.clone());
             name.truncate(i);
@@ -249,7 +250,11 @@ pub(super) fn run(args: ShowArgs, format: OutputFormat) -> Result<Exit, Failure>
         let mut scopes: Vec<_> = t.scopes.iter().collect();
         scopes.sort_by(|a, b| a.scope.cmp(&b.scope));
         for s in scopes {
-            let store = if t.name == "docker" { store_for(&config, &s.scope) } else { None };
+            let store = if t.name == "docker" {
+                store_for(&config, &s.scope)
+            } else {
+                None
+            };
             for req in &s.requirements {
                 entries.push(Entry::new(&t.name, &s.scope, false, req, store.clone()));
             }
@@ -295,14 +300,25 @@ mod tests {
 
     #[test]
     fn store_lookup_order() {
-        let yaml = b"default-docker:\n  lookaside: https://default\n\
-docker:\n  reg.example.com:5000:\n    lookaside: https://host\n\
-  reg.example.com:5000/ns/app:\n    use-sigstore-attachments: true\n\
-  '*.example.com':\n    sigstore: https://wild\n\
-  other.io/a:1:\n    lookaside: https://tagged\n";
+        let yaml = br#"
+default-docker:
+  lookaside: https://default
+docker:
+  reg.example.com:5000:
+    lookaside: https://host
+  reg.example.com:5000/ns/app:
+    use-sigstore-attachments: true
+  '*.example.com':
+    sigstore: https://wild
+  other.io/a:1:
+    lookaside: https://tagged
+"#;
         let c = RegistriesD::from_yaml(yaml, Path::new("t.yaml")).unwrap();
         assert_eq!(store_for(&c, "").as_deref(), Some("https://default"));
-        assert_eq!(store_for(&c, "reg.example.com:5000/ns/app").as_deref(), Some("https://host"));
+        assert_eq!(
+            store_for(&c, "reg.example.com:5000/ns/app").as_deref(),
+            Some("https://host")
+        );
         assert_eq!(store_for(&c, "reg.example.com:5000").as_deref(), Some("https://host"));
         assert_eq!(store_for(&c, "x.example.com/a").as_deref(), Some("https://wild"));
         assert_eq!(store_for(&c, "*.example.com").as_deref(), Some("https://wild"));

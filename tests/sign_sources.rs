@@ -1,0 +1,369 @@
+//! Signing where signers already work: a key held by a real gpg-agent
+//! (`--sign-by`), a signing command (`--sign-cmd`), lookaside directories
+//! shared by parallel signers, and kills in the middle of a run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{assert_exit, imgsig, json, lab, repo, run, stderr, tempdir, Lab};
+
+const DIGEST: &str = "sha256:c198b3172a3b0d03c1f8b29b6580d94c614a31a53079419d6e81ad2a43de71df";
+
+/// A GnuPG home under /tmp with one ed25519 signing key, its agent killed on drop.
+struct Gpg {
+    home: tempfile::TempDir,
+    fpr: String,
+    public: PathBuf,
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .args(["--kill", "gpg-agent"])
+            .env("GNUPGHOME", self.home.path())
+            .output();
+    }
+}
+
+impl Gpg {
+    fn new(uid: &str) -> Gpg {
+        let home = tempfile::Builder::new().prefix("isa").tempdir_in("/tmp").unwrap();
+        let gpg = |args: &[&str]| {
+            let o = run(Command::new("gpg")
+                .env("GNUPGHOME", home.path())
+                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args));
+            assert!(o.status.success(), "gpg {args:?}: {}", stderr(&o));
+            o.stdout
+        };
+        gpg(&["--quick-gen-key", uid, "ed25519", "sign", "never"]);
+        let listing = String::from_utf8(gpg(&["--with-colons", "--list-keys"])).unwrap();
+        let fpr = listing
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .and_then(|l| l.split(':').nth(9))
+            .unwrap()
+            .to_owned();
+        let public = home.path().join("pub.gpg");
+        std::fs::write(&public, gpg(&["--export", &fpr])).unwrap();
+        Gpg { home, fpr, public }
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("GNUPGHOME", self.home.path()).stdin(Stdio::null());
+        c
+    }
+}
+
+fn manifest(lab: &Lab) -> PathBuf {
+    lab.path("LAB_MANIFESTS").join("lab_app_1.0.json")
+}
+
+#[test]
+fn sign_by_uses_the_gpg_agent_and_skopeo_and_gpg_accept_it() {
+    let lab = lab();
+    let g = Gpg::new("Agent Signer <agent@imgsig.invalid>");
+    let dir = tempdir();
+    let sig = dir.path().join("sig");
+    let o = run(imgsig()
+        .env("GNUPGHOME", g.home.path())
+        .args([
+            "sign",
+            "--sign-by",
+            &g.fpr,
+            "--identity",
+            lab.var("LAB_IMG_APP1"),
+            "--manifest",
+        ])
+        .arg(manifest(lab))
+        .arg("-o")
+        .arg(&sig));
+    assert_exit(&o, 0);
+    // gpg checks it with the agent's own keyring.
+    let o = run(g.cmd("gpg").args(["--batch", "--status-fd", "1", "--verify"]).arg(&sig));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!("VALIDSIG {}", g.fpr)),
+        "{}",
+        stderr(&o)
+    );
+    // skopeo standalone-verify with the same GnuPG home.
+    let o = run(g
+        .cmd("skopeo")
+        .arg("standalone-verify")
+        .arg(manifest(lab))
+        .args([lab.var("LAB_IMG_APP1"), &g.fpr])
+        .arg(&sig));
+    assert!(o.status.success(), "skopeo: {}", stderr(&o));
+    // The secret key was never exported: the export only ever held public material.
+    let o = run(imgsig()
+        .args(["verify", "--keyring"])
+        .arg(&g.public)
+        .args(["--identity", lab.var("LAB_IMG_APP1"), "--manifest"])
+        .arg(manifest(lab))
+        .arg(&sig));
+    assert_exit(&o, 0);
+    // An unknown fingerprint is unusable input.
+    let o = run(imgsig()
+        .env("GNUPGHOME", g.home.path())
+        .args([
+            "sign",
+            "--sign-by",
+            "0123456789ABCDEF0123456789ABCDEF01234567",
+            "--identity",
+            "a.example/b:1",
+        ])
+        .args(["--digest", DIGEST, "-o"])
+        .arg(dir.path().join("nope")));
+    assert_exit(&o, 2);
+    assert!(!dir.path().join("nope").exists());
+}
+
+fn sign_cmd(g: &Gpg, cmd: &str, cert: &Path, out_dir: &Path) -> std::process::Output {
+    run(imgsig()
+        .env("GNUPGHOME", g.home.path())
+        .args(["sign", "--sign-cmd", cmd, "--signer-cert"])
+        .arg(cert)
+        .args([
+            "--identity",
+            "registry.example.com/ns/app:1.0",
+            "--digest",
+            DIGEST,
+            "--lookaside-dir",
+        ])
+        .arg(out_dir))
+}
+
+#[test]
+fn sign_cmd_output_is_checked_before_anything_is_stored() {
+    let g = Gpg::new("Signing Server <server@imgsig.invalid>");
+    let other = Gpg::new("Someone Else <else@imgsig.invalid>");
+    let dir = tempdir();
+    let store = dir.path().join("store");
+    let sigdir = store.join(format!("ns/app@sha256={}", DIGEST.trim_start_matches("sha256:")));
+
+    // A real signing command: gpg --sign over stdin.
+    let good = format!("gpg --batch --sign -u {}", g.fpr);
+    let o = sign_cmd(&g, &good, &g.public, &store);
+    assert_exit(&o, 0);
+    assert!(sigdir.join("signature-1").exists());
+
+    // Garbage, a signature over another claim, a signature by another key,
+    // a failing command: refused, nothing written.
+    let other_claim = format!("echo '{{\"x\":1}}' | gpg --batch --sign -u {}", g.fpr);
+    let other_key = format!(
+        "GNUPGHOME={} gpg --batch --sign -u {}",
+        other.home.path().display(),
+        other.fpr
+    );
+    for (cmd, code, reason) in [
+        ("echo not a signature", 1, "unrecognized-format"),
+        (other_claim.as_str(), 1, "claim-mismatch"),
+        (other_key.as_str(), 1, "unknown-key"),
+        ("exit 3", 3, "signing-failed"),
+    ] {
+        let o = run(imgsig()
+            .env("GNUPGHOME", g.home.path())
+            .args(["sign", "--output", "json", "--sign-cmd", cmd, "--signer-cert"])
+            .arg(&g.public)
+            .args([
+                "--identity",
+                "registry.example.com/ns/app:1.0",
+                "--digest",
+                DIGEST,
+                "--lookaside-dir",
+            ])
+            .arg(&store));
+        assert_exit(&o, code);
+        assert_eq!(json(&o)["error"]["code"], reason, "{cmd}: {}", stderr(&o));
+        let files: Vec<_> = std::fs::read_dir(&sigdir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files, ["signature-1"], "{cmd}: nothing else may be written");
+    }
+}
+
+#[test]
+fn parallel_signers_on_one_lookaside_lose_nothing() {
+    let dir = tempdir();
+    let store = dir.path().join("store");
+    let key = repo().join("examples/demo-signer.secret.asc");
+    let children: Vec<_> = (1..=8)
+        .map(|i| {
+            imgsig()
+                .args(["sign", "--key"])
+                .arg(&key)
+                .args([
+                    "--identity",
+                    &format!("registry.example.com/ns/app:{i}"),
+                    "--digest",
+                    DIGEST,
+                ])
+                .arg("--lookaside-dir")
+                .arg(&store)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let sigdir = store.join(format!("ns/app@sha256={}", DIGEST.trim_start_matches("sha256:")));
+    let mut names: Vec<String> = std::fs::read_dir(&sigdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let want: Vec<String> = {
+        let mut w: Vec<String> = (1..=8).map(|i| format!("signature-{i}")).collect();
+        w.sort();
+        w
+    };
+    assert_eq!(names, want);
+    // Eight distinct, valid signatures: one per identity.
+    let mut identities = Vec::new();
+    for n in 1..=8 {
+        let o = run(imgsig()
+            .args(["inspect", "--output", "json"])
+            .arg(sigdir.join(format!("signature-{n}"))));
+        assert_exit(&o, 0);
+        identities.push(
+            json(&o)["signatures"][0]["claim"]["identity"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        );
+    }
+    identities.sort();
+    identities.dedup();
+    assert_eq!(identities.len(), 8, "{identities:?}");
+}
+
+#[test]
+fn sigkill_during_signing_leaves_no_partial_signature() {
+    let g = Gpg::new("Slow Signer <slow@imgsig.invalid>");
+    let dir = tempdir();
+    let store = dir.path().join("store");
+    let sigdir = store.join(format!("ns/app@sha256={}", DIGEST.trim_start_matches("sha256:")));
+    // Killed while the signing command runs: nothing is stored.
+    let slow = format!("sleep 2; gpg --batch --sign -u {}", g.fpr);
+    let mut child = imgsig()
+        .env("GNUPGHOME", g.home.path())
+        .args(["sign", "--sign-cmd", &slow, "--signer-cert"])
+        .arg(&g.public)
+        .args([
+            "--identity",
+            "registry.example.com/ns/app:1.0",
+            "--digest",
+            DIGEST,
+            "--lookaside-dir",
+        ])
+        .arg(&store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!sigdir.join("signature-1").exists());
+    // Killed at many points of fast runs: every signature-N present is complete and valid.
+    let key = repo().join("examples/demo-signer.secret.asc");
+    for i in 0..20u64 {
+        let mut child = imgsig()
+            .args(["sign", "--key"])
+            .arg(&key)
+            .args([
+                "--identity",
+                &format!("registry.example.com/ns/app:k{i}"),
+                "--digest",
+                DIGEST,
+            ])
+            .arg("--lookaside-dir")
+            .arg(&store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(i * 3));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    if let Ok(entries) = std::fs::read_dir(&sigdir) {
+        for e in entries {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if !name.starts_with("signature-") {
+                continue; // temporary files may remain after a kill (documented)
+            }
+            let o = run(imgsig()
+                .args(["inspect", "--keyring"])
+                .arg(repo().join("examples/demo-signer.pub.asc"))
+                .arg(sigdir.join(&name)));
+            assert_exit(&o, 0);
+        }
+    }
+}
+
+#[test]
+fn lab_images_signed_into_the_staging_lookaside_pass_skopeo_copy_policy() {
+    let lab = lab();
+    let dir = tempdir();
+    let key = lab.export_secret_key(lab.var("LAB_ALICE_FPR"), dir.path(), "alice.sec");
+    let store = dir.path().join("sigstore");
+    let regd = dir.path().join("registries.d");
+    std::fs::create_dir_all(&regd).unwrap();
+    std::fs::write(
+        regd.join("lab.yaml"),
+        format!(
+            "docker:\n  {}:\n    lookaside: file://{}\n    lookaside-staging: file://{}\n",
+            lab.var("LAB_REGISTRY"),
+            store.display(),
+            store.display()
+        ),
+    )
+    .unwrap();
+    // imgsig signs other/tool (unsigned in the lab) and the multi-arch image.
+    let o = run(imgsig()
+        .args(["sign", "--key"])
+        .arg(&key)
+        .args(["--tls-verify=false", "--registries-d"])
+        .arg(&regd)
+        .arg(format!("docker://{}", lab.var("LAB_IMG_TOOL")))
+        .arg(format!("docker://{}", lab.var("LAB_IMG_MULTI"))));
+    assert_exit(&o, 0);
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"default":[{{"type":"reject"}}],"transports":{{"docker":{{"{}":[{{"type":"signedBy","keyType":"GPGKeys","keyPath":"{}"}}]}}}}}}"#,
+            lab.var("LAB_REGISTRY"),
+            lab.var("LAB_ALICE_PUB")
+        ),
+    )
+    .unwrap();
+    for (img, all) in [(lab.var("LAB_IMG_TOOL"), false), (lab.var("LAB_IMG_MULTI"), true)] {
+        let dest = dir.path().join("copy");
+        let _ = std::fs::remove_dir_all(&dest);
+        let mut c = lab.cmd("skopeo");
+        c.arg("--policy")
+            .arg(&policy)
+            .arg("--registries.d")
+            .arg(&regd)
+            .args(["copy", "--src-tls-verify=false"]);
+        if all {
+            c.arg("--all");
+        }
+        let o = run(c.arg(format!("docker://{img}")).arg(format!("dir:{}", dest.display())));
+        assert!(
+            o.status.success(),
+            "skopeo copy --policy rejected {img}: {}",
+            stderr(&o)
+        );
+    }
+}
