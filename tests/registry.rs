@@ -1103,10 +1103,11 @@ fn fake_bearer_token_flow_requires_credentials() {
     let o = verify_fake(dir.path(), lab, &fake, &["--authfile", authfile.to_str().unwrap()]);
     assert_exit(&o, 0);
     // No lookaside request ever carried credentials.
-    assert_eq!(
-        auths_of(&fake.requests(), |r| r.path_only().starts_with("/sigs/")),
-        vec![None; 4],
-        "lookaside requests"
+    let all = fake.requests();
+    let look = auths_of(&all, |r| r.path_only().starts_with("/sigs/"));
+    assert!(
+        !look.is_empty() && look.iter().all(Option::is_none),
+        "lookaside requests: {look:?}"
     );
 }
 

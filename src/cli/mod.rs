@@ -168,7 +168,10 @@ pub fn run(cli: Cli) -> Exit {
         Command::Verify(_) => "verify",
         Command::Fetch(_) => "fetch",
         Command::Inspect(_) => "inspect",
-        Command::Trust(_) => "trust",
+        Command::Trust(t) => match t.command {
+            trust::TrustCommand::Show(_) => "trust show",
+            trust::TrustCommand::Set(_) => "trust set",
+        },
         Command::Policy(p) => match p.command {
             policy_cmd::PolicyCommand::Check(_) => "policy check",
             policy_cmd::PolicyCommand::Explain(_) => "policy explain",

@@ -94,11 +94,16 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command, what: &str, log: &Path) -> Proc {
+    /// Start `cmd` with stderr (and, unless `pipe_stdout`, stdout) going to `log`. A piped
+    /// stdout must be read ([`Proc::stdout_line`] keeps draining it).
+    fn spawn(mut cmd: Command, what: &str, log: &Path, pipe_stdout: bool) -> Proc {
         let f = std::fs::File::create(log).expect("create server log");
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(f.try_clone().unwrap());
+        let stdout = if pipe_stdout {
+            Stdio::piped()
+        } else {
+            Stdio::from(f.try_clone().unwrap())
+        };
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(f);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {what} ({cmd:?}): {e}"));
@@ -171,6 +176,7 @@ fn python_port(line: &str) -> u16 {
 /// `python3 -m http.server` serving `dir` on 127.0.0.1 (a real static lookaside).
 pub struct StaticHttp {
     _proc: Proc,
+    log: PathBuf,
     pub port: u16,
     /// `http://127.0.0.1:PORT/`
     pub url: String,
@@ -184,15 +190,22 @@ impl StaticHttp {
         cmd.args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory"])
             .arg(dir)
             .arg("0");
-        let mut p = Proc::spawn(cmd, "python3 -m http.server", &log);
+        let mut p = Proc::spawn(cmd, "python3 -m http.server", &log, true);
         let port = python_port(&p.stdout_line("Serving HTTP"));
         p.wait_listening(SocketAddr::from(([127, 0, 0, 1], port)))
             .unwrap_or_else(|e| panic!("{e}"));
         StaticHttp {
             _proc: p,
+            log,
             port,
             url: format!("http://127.0.0.1:{port}/"),
         }
+    }
+}
+
+impl Drop for StaticHttp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
@@ -318,7 +331,7 @@ impl TlsRegistry {
                     cmd.env_remove(k);
                 }
             }
-            let mut p = Proc::spawn(cmd, "docker-registry", &dir.join("registry.log"));
+            let mut p = Proc::spawn(cmd, "docker-registry", &dir.join("registry.log"), false);
             match p.wait_listening(SocketAddr::from(([127, 0, 0, 1], port))) {
                 Ok(()) => {
                     return TlsRegistry {
@@ -387,7 +400,7 @@ impl PyHttps {
             .arg(&ca.server_cert)
             .arg(&ca.server_key)
             .args([mode, arg]);
-        let mut p = Proc::spawn(cmd, "python https server", log);
+        let mut p = Proc::spawn(cmd, "python https server", log, true);
         let port = python_port(&p.stdout_line("PORT"));
         p.wait_listening(SocketAddr::from(([127, 0, 0, 1], port)))
             .unwrap_or_else(|e| panic!("{e}"));

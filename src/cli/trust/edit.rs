@@ -235,7 +235,10 @@ mod tests {
     }
 
     fn reject() -> Value {
-        value(Kind::Array(vec![value(Kind::Object(vec![member("type", string("reject"))]))]))
+        value(Kind::Array(vec![value(Kind::Object(vec![member(
+            "type",
+            string("reject"),
+        )]))]))
     }
 
     #[test]

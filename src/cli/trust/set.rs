@@ -51,7 +51,6 @@ use crate::pgp::Keyring;
 use crate::policy::{self, ParseOptions};
 use crate::reference::{is_valid_domain, DockerReference};
 
-
 /// One requirement to write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct NewRequirement {
@@ -206,7 +205,6 @@ fn docker_scope(s: &str) -> Result<(), String> {
     }
     Ok(())
 }
-
 
 fn invalid_policy(path: &Path, msg: impl std::fmt::Display) -> Failure {
     Failure::input(
