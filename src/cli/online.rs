@@ -271,6 +271,7 @@ impl Network {
                 })
                 .collect(),
             looked_in,
+            reference_digest_checked: true,
         })
     }
 }

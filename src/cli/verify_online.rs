@@ -198,7 +198,7 @@ pub fn run(args: VerifyArgs, inputs: Vec<String>, format: OutputFormat) -> Resul
     for r in &results {
         match r.exit {
             Exit::Ok => summary.accepted += 1,
-            Exit::No if r.error.is_none() => summary.rejected += 1,
+            Exit::No => summary.rejected += 1,
             _ => summary.failed += 1,
         }
         exit = worst(exit, r.exit);
@@ -217,7 +217,7 @@ pub fn run(args: VerifyArgs, inputs: Vec<String>, format: OutputFormat) -> Resul
                     input: &r.input,
                     verdict: match r.exit {
                         Exit::Ok => "accepted",
-                        Exit::No if r.error.is_none() => "rejected",
+                        Exit::No => "rejected",
                         _ => "error",
                     },
                     exit_code: r.exit as u8,

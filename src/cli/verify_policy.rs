@@ -66,6 +66,9 @@ pub struct Gathered {
     pub digest: Result<Digest, String>,
     pub signatures: Vec<SignatureInput>,
     pub looked_in: String,
+    /// The registry client already checked the reference's digest (or the
+    /// manifest is an instance of the list that digest names).
+    pub reference_digest_checked: bool,
 }
 
 fn usage(msg: impl Into<String>) -> Failure {
@@ -98,6 +101,7 @@ fn gather_dir(dir: &str, identity: Option<&str>) -> Result<Gathered, Failure> {
         digest,
         signatures,
         looked_in: format!("{}/signature-N", path.display()),
+        reference_digest_checked: false,
     })
 }
 
@@ -163,6 +167,7 @@ fn gather_files(args: &VerifyArgs) -> Result<Gathered, Failure> {
         digest,
         signatures,
         looked_in,
+        reference_digest_checked: false,
     })
 }
 
@@ -221,7 +226,8 @@ pub struct Outcome {
 /// (stderr). A reference by digest must name this manifest, as
 /// containers/image checks before any policy processing.
 pub fn decide(policy_path: &Path, policy: &Policy, gathered: &Gathered) -> Result<Outcome, Failure> {
-    if let (ImageRef::Docker(r), Ok(d)) = (&gathered.image, &gathered.digest) {
+    if let (ImageRef::Docker(r), Ok(d), false) = (&gathered.image, &gathered.digest, gathered.reference_digest_checked)
+    {
         if let Some(want) = r.digest() {
             if want != d {
                 return Err(Failure::no(

@@ -8,9 +8,13 @@
 //! - Signatures: the registry signature API when the registry advertises
 //!   `X-Registry-Supports-Signatures: 1`, else the lookaside (file:// or
 //!   http(s)://, `signature-1`… until the first missing one, at most 128).
-//! - Limits: bodies are read with a cap, connect and total timeouts, at most
-//!   5 redirects and never from https to http; registry credentials are
-//!   never sent to a lookaside, and reqwest drops them on cross-host redirects.
+//! - Limits: bodies are read with a cap; a connect timeout, and a deadline for
+//!   each request including its body (a server dripping bytes is cut off);
+//!   at most 5 redirects and never from https to http; registry credentials
+//!   are never sent to a lookaside, and reqwest drops them on cross-host
+//!   redirects. Passwords in lookaside URLs are redacted in messages.
+//! - TLS: a registry's extra CAs / client certificate are also used for its
+//!   https lookaside, as containers/image reads both with one client.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -801,11 +805,15 @@ impl Registries {
             StatusCode::OK => {}
             StatusCode::NOT_FOUND => return Ok(None),
             s => {
-                return Err(RegistryError::Status {
+                // A lookaside never gets registry credentials, so a 401/403
+                // here is about the web server, not the registry login.
+                return Err(RegistryError::Lookaside {
                     url: u,
-                    status: s.as_u16(),
-                    detail: " from the lookaside".into(),
-                })
+                    message: format!(
+                        "the lookaside answered HTTP {} (expected 200, or 404 after the last signature)",
+                        s.as_u16()
+                    ),
+                });
             }
         }
         match read_body(resp, MAX_SIGNATURE_SIZE, &u, deadline) {
