@@ -1450,3 +1450,77 @@ fn fake_lookaside_answering_500() {
         "{err}"
     );
 }
+
+/// The registry signature API (`X-Registry-Supports-Signatures: 1`), which no
+/// Debian registry implements: a fake that keeps the signatures PUT to it.
+#[test]
+fn fake_signature_api_read_and_write() {
+    use base64::Engine;
+    let lab = lab();
+    let dir = tempdir();
+    let img = app1(lab);
+    let api_path = format!("/extensions/v2/lab/app/signatures/{}", img.digest);
+    let stored: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Default::default();
+    let st = stored.clone();
+    let fake = Fake::start("127.0.0.1", move |req, c| {
+        match (req.method.as_str(), req.path_only()) {
+            ("GET", "/v2/") => c.send(200, &[("X-Registry-Supports-Signatures", "1")], b"{}"),
+            ("GET", p) if p == api_path => {
+                let list = serde_json::json!({ "signatures": *st.lock().unwrap() });
+                c.send(
+                    200,
+                    &[("Content-Type", "application/json")],
+                    list.to_string().as_bytes(),
+                )
+            }
+            ("PUT", p) if p == api_path => {
+                let v: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                st.lock().unwrap().push(v);
+                c.send(201, &[], b"")
+            }
+            ("GET", _) if is_manifest(req) => c.send(200, &[("Content-Type", MANIFEST_TYPE)], &img.manifest),
+            _ => c.send(404, &[], b"not found"),
+        }
+    });
+    // Nothing there yet: rejected, naming the API as where imgsig looked.
+    let policy = fake_policy(dir.path(), lab);
+    let verify = || {
+        go(cmd()
+            .args(["verify", "--json", "--tls-verify=false", "--timeout", "10", "--policy"])
+            .arg(&policy)
+            .arg(format!("docker://{}/lab/app:1.0", fake.host())))
+    };
+    let o = verify();
+    assert_exit(&o, 1);
+    // Sign through the API with alice's key and the lab identity.
+    let key = lab.export_secret_key(lab.var("LAB_ALICE_FPR"), dir.path(), "alice.sec");
+    let sign = || {
+        go(cmd()
+            .args(["sign", "--tls-verify=false", "--key"])
+            .arg(&key)
+            .args(["--identity", lab.var("LAB_IMG_APP1")])
+            .arg(format!("docker://{}/lab/app:1.0", fake.host())))
+    };
+    let o = sign();
+    assert_exit(&o, 0);
+    {
+        let s = stored.lock().unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0]["schemaVersion"], 2);
+        assert_eq!(s[0]["type"], "atomic");
+        let name = s[0]["name"].as_str().unwrap();
+        assert!(
+            name.starts_with(&format!("{}@", img.digest)) && name.len() == img.digest.len() + 33,
+            "{name}"
+        );
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(s[0]["content"].as_str().unwrap())
+            .unwrap();
+        assert!(!blob.is_empty());
+    }
+    // Now the API serves it and the image is accepted.
+    let o = verify();
+    assert_exit(&o, 0);
+    // PUT used the push scope / same auth path, and GETs no registry credentials leaked elsewhere.
+    assert!(fake.requests().iter().any(|r| r.method == "PUT"));
+}

@@ -367,3 +367,36 @@ fn lab_images_signed_into_the_staging_lookaside_pass_skopeo_copy_policy() {
         );
     }
 }
+
+#[test]
+fn multi_platform_images_sign_index_and_instances_unless_index_only() {
+    let lab = lab();
+    let dir = tempdir();
+    let key = repo().join("examples/demo-signer.secret.asc");
+    let count = |store: &Path| -> usize {
+        std::fs::read_dir(store.join("lab"))
+            .map(|d| {
+                d.filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("multi@"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    for (flag, want) in [(None, 3), (Some("--index-only"), 1)] {
+        let store = dir.path().join(format!("store-{want}"));
+        let mut c = imgsig();
+        c.args(["sign", "--output", "json", "--tls-verify=false", "--key"])
+            .arg(&key)
+            .arg("--lookaside-dir")
+            .arg(&store);
+        if let Some(f) = flag {
+            c.arg(f);
+        }
+        let o = run(c.arg(format!("docker://{}", lab.var("LAB_IMG_MULTI"))));
+        assert_exit(&o, 0);
+        assert_eq!(count(&store), want, "{flag:?}");
+        let doc = json(&o);
+        assert_eq!(doc["signatures"].as_array().unwrap().len(), want);
+        assert_eq!(doc["signatures"][0]["manifest_digest"], lab.var("LAB_IMG_MULTI_DIGEST"));
+        assert_eq!(doc["signatures"][0]["identity"], lab.var("LAB_IMG_MULTI"));
+    }
+}

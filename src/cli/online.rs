@@ -252,6 +252,22 @@ impl Network {
         ))
     }
 
+    /// Does the registry of `r` take signatures through its signature API?
+    pub fn signature_api(&self, r: &DockerReference) -> Result<bool, Failure> {
+        let tls = self.tls_for(r)?;
+        self.registries.supports_signature_api(r, &tls).map_err(outside)
+    }
+
+    /// Store a signature through the registry signature API; `false` when
+    /// an identical one was already there.
+    pub fn put_signature(&self, r: &DockerReference, d: &Digest, blob: &[u8]) -> Result<bool, Failure> {
+        let auth = self.auth_for(r)?;
+        let tls = self.tls_for(r)?;
+        self.registries
+            .api_put_signature(r, d, blob, &auth, &tls)
+            .map_err(outside)
+    }
+
     /// Gather one image for policy evaluation: `r` is the identity; the
     /// manifest is `m` (the image's, or a list instance's).
     pub fn gather(&self, r: &DockerReference, m: &FetchedManifest) -> Result<Gathered, Failure> {

@@ -429,30 +429,38 @@ fn sign_image(
             digests.extend(instances.into_iter().map(|i| i.digest));
         }
     }
+    // Where: --lookaside-dir, else the registry signature API when the
+    // registry offers it, else registries.d lookaside-staging.
+    let use_api = args.lookaside_dir.is_none() && net.signature_api(&r)?;
     for d in &digests {
-        let dir = match &args.lookaside_dir {
-            Some(root) => lookaside::image_dir(root, &r, d),
-            None => {
-                let base = net.registries_d.write_base(&r, &net.builtin).map_err(|e| {
-                    Failure::input(
-                        "invalid-registries-d",
-                        anyhow::Error::new(e).context(format!("where to store signatures of {r}")),
-                    )
-                })?;
-                lookaside::file_image_dir(&base, &r, d).map_err(|e| {
-                    Failure::input(
-                        "invalid-registries-d",
-                        anyhow::Error::new(e).context(format!("storing signatures of {r}")),
-                    )
-                })?
-            }
-        };
         let signed = make_signature(source, d, &identity)?;
-        let (path, written) = store(&dir, &signed.blob)?;
+        let (output, written) = if use_api {
+            let written = net.put_signature(&r, d, &signed.blob)?;
+            (format!("the signature API of {}", r.domain()), written)
+        } else {
+            let dir = match &args.lookaside_dir {
+                Some(root) => lookaside::image_dir(root, &r, d),
+                None => {
+                    let base = net.registries_d.write_base(&r, &net.builtin).map_err(|e| {
+                        Failure::input(
+                            "invalid-registries-d",
+                            anyhow::Error::new(e).context(format!("where to store signatures of {r}")),
+                        )
+                    })?;
+                    lookaside::file_image_dir(&base, &r, d).map_err(|e| {
+                        Failure::input(
+                            "invalid-registries-d",
+                            anyhow::Error::new(e).context(format!("storing signatures of {r}")),
+                        )
+                    })?
+                }
+            };
+            let (path, written) = store(&dir, &signed.blob)?;
+            (path.display().to_string(), written)
+        };
         eprintln!(
-            "imgsig: signed {d} as {identity} with key {} -> {}{}",
+            "imgsig: signed {d} as {identity} with key {} -> {output}{}",
             signed.by.primary_fingerprint,
-            path.display(),
             if written {
                 ""
             } else {
@@ -463,7 +471,7 @@ fn sign_image(
             image: input.to_owned(),
             identity: identity.to_string(),
             manifest_digest: d.to_string(),
-            output: path.display().to_string(),
+            output,
             written,
             signer: SignerJson {
                 primary_fingerprint: signed.by.primary_fingerprint,

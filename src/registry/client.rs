@@ -709,6 +709,55 @@ impl Registries {
         parse_signature_list(&body, &url)
     }
 
+    /// Store a signature through the registry signature API: skipped when
+    /// a byte-identical one is already there (returns `false`), else
+    /// `PUT /extensions/v2/<path>/signatures/<digest>` with a fresh unique
+    /// name `<digest>@<32 hex>`, expecting 201 Created. Nothing is deleted.
+    pub fn api_put_signature(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        blob: &[u8],
+        auth: &Auth,
+        tls: &HostTls,
+    ) -> Result<bool, RegistryError> {
+        let existing = self.api_signatures(r, d, auth, tls)?;
+        if existing.iter().any(|s| s.blob.as_deref().ok() == Some(blob)) {
+            return Ok(false);
+        }
+        let host = self.host(r, tls)?;
+        let mut state = host.lock().unwrap_or_else(|e| e.into_inner());
+        let url = format!("{}extensions/v2/{}/signatures/{d}", state.base, r.path());
+        let mut rnd = [0u8; 16];
+        sequoia_openpgp::crypto::random(&mut rnd[..]).map_err(|e| RegistryError::Protocol {
+            url: url.clone(),
+            message: format!("no randomness for the signature name: {e}"),
+        })?;
+        let name = format!("{d}@{}", crate::digest::to_hex(&rnd));
+        let body = serde_json::json!({
+            "schemaVersion": 2,
+            "name": name,
+            "type": "atomic",
+            "content": base64::engine::general_purpose::STANDARD.encode(blob),
+        })
+        .to_string();
+        let req = state
+            .client
+            .put(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        let req = Registries::authorize(&mut state, req, auth, &format!("repository:{}:pull,push", r.path()))?;
+        let resp = req.send().map_err(|e| transport_err(&url, e))?;
+        if resp.status() != StatusCode::CREATED {
+            return Err(RegistryError::Status {
+                url,
+                status: resp.status().as_u16(),
+                detail: " from the signature API (expected 201 Created)".into(),
+            });
+        }
+        Ok(true)
+    }
+
     /// Signatures from a lookaside base URL (file://, http://, https://), over HTTPS
     /// verified with the system roots only.
     pub fn lookaside_signatures(

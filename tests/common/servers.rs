@@ -423,6 +423,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// `http://IP:PORT` of the fake that received it.
     pub base: String,
+    /// The request body (as announced by Content-Length; at most 8 MiB).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -657,11 +659,26 @@ fn serve_conn(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(8 << 20);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body.truncate(len);
     let req = Request {
         method,
         path,
         headers,
         base: format!("http://{local}"),
+        body,
     };
     log.lock().unwrap_or_else(|e| e.into_inner()).push(req.clone());
     let mut conn = Conn {
