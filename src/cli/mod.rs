@@ -21,6 +21,7 @@ mod report;
 mod sign;
 mod trust;
 mod verify;
+mod verify_bulk;
 mod verify_online;
 mod verify_policy;
 

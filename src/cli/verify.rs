@@ -91,6 +91,17 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         .iter()
         .filter(|i| i.to_string_lossy().starts_with("docker://"))
         .collect();
+    let local_lookaside = args.registry.lookaside.as_deref().filter(|l| !l.contains("://"));
+    if let (Some(list), Some(root), true) = (&args.from_file, local_lookaside, docker.is_empty()) {
+        if !args.inputs.is_empty() || args.identity.is_some() || args.manifest.is_some() || !args.keyring.is_empty() {
+            return Err(usage(
+                "bulk verification (--from-file with --lookaside DIR) takes no image arguments, --identity, --manifest or --keyring",
+            ));
+        }
+        let policy_path = super::verify_policy::resolve_policy(args.policy.as_deref())?;
+        let policy = super::verify_policy::load_policy(&policy_path)?;
+        return super::verify_bulk::run(&policy_path, &policy, PathBuf::from(root), list, format);
+    }
     if !docker.is_empty() || args.from_file.is_some() {
         if docker.len() != args.inputs.len() {
             return Err(usage("give either docker://REF images or local files, not both"));

@@ -888,6 +888,12 @@ fn read_file_signature(url: &Url) -> Result<Option<Result<Vec<u8>, String>>, Reg
 
 /// Read a local signature file: `None` when missing.
 pub fn read_local(path: &Path) -> Result<Option<Result<Vec<u8>, String>>, String> {
+    read_local_limited(path, MAX_SIGNATURE_SIZE)
+}
+
+/// Read a regular local file of at most `limit` bytes: `None` when missing,
+/// `Some(Err(_))` when larger.
+pub fn read_local_limited(path: &Path, limit: usize) -> Result<Option<Result<Vec<u8>, String>>, String> {
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => return Err("not a regular file".into()),
         Ok(_) => {}
@@ -900,13 +906,11 @@ pub fn read_local(path: &Path) -> Result<Option<Result<Vec<u8>, String>>, String
         Err(e) => return Err(e.to_string()),
     };
     let mut buf = Vec::new();
-    f.take(MAX_SIGNATURE_SIZE as u64 + 1)
+    f.take(limit as u64 + 1)
         .read_to_end(&mut buf)
         .map_err(|e| e.to_string())?;
-    if buf.len() > MAX_SIGNATURE_SIZE {
-        return Ok(Some(Err(format!(
-            "signature is larger than {MAX_SIGNATURE_SIZE} bytes"
-        ))));
+    if buf.len() > limit {
+        return Ok(Some(Err(format!("larger than {limit} bytes"))));
     }
     Ok(Some(Ok(buf)))
 }
