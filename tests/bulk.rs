@@ -1,0 +1,121 @@
+//! Bulk offline verification of a mirror (`--lookaside DIR --from-file LIST`):
+//! a mirror fetched from the lab, then damaged — bad, missing and foreign
+//! signatures, a missing manifest, a bad line — gives the right verdict for
+//! every image, in order, with a summary and the worst exit code.
+
+mod common;
+
+use common::{assert_exit, imgsig, lab, run, stderr, stdout, tempdir};
+
+#[test]
+fn mirror_with_bad_missing_and_foreign_signatures() {
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let reg = lab.var("LAB_REGISTRY");
+    let o = run(imgsig()
+        .args(["fetch", "--tls-verify=false", "--registries-d"])
+        .arg(lab.path("LAB_REGISTRIES_D"))
+        .arg("--to")
+        .arg(&mirror)
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1")))
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP2")))
+        .arg(format!("docker://{}", lab.var("LAB_IMG_TOOL"))));
+    assert_exit(&o, 0);
+    let d1 = lab.var("LAB_IMG_APP1_DIGEST");
+    let d2 = lab.var("LAB_IMG_APP2_DIGEST");
+    let app1 = mirror.join(format!("lab/app@sha256={}", d1.trim_start_matches("sha256:")));
+    let app2 = mirror.join(format!("lab/app@sha256={}", d2.trim_start_matches("sha256:")));
+    // app:2.0 loses alice's signature (only bob's foreign one is left, as signature-1).
+    std::fs::rename(app2.join("signature-2"), app2.join("bob")).unwrap();
+    std::fs::remove_file(app2.join("signature-1")).unwrap();
+    std::fs::rename(app2.join("bob"), app2.join("signature-1")).unwrap();
+    // app:1.0 gets a garbage signature before alice's valid one: still accepted.
+    std::fs::rename(app1.join("signature-1"), app1.join("alice")).unwrap();
+    std::fs::write(app1.join("signature-1"), b"\xa3\x01garbage").unwrap();
+    std::fs::rename(app1.join("alice"), app1.join("signature-2")).unwrap();
+    let tool = std::fs::read_dir(mirror.join("other"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .replace("tool@sha256=", "");
+    let list = dir.path().join("list");
+    std::fs::write(
+        &list,
+        format!(
+            "# a mirror check\n{reg}/lab/app@{d1}\n\n{reg}/lab/app@{d2}\n{reg}/other/tool@sha256:{tool}\n{reg}/lab/gone@{d1}\n{reg}/lab/app:1.0\n"
+        ),
+    )
+    .unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(lab.path("LAB_POLICY_REJECT"))
+        .arg("--lookaside")
+        .arg(&mirror)
+        .arg("--from-file")
+        .arg(&list));
+    assert_exit(&o, 2);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON Lines"))
+        .collect();
+    assert_eq!(lines.len(), 6, "{}", stdout(&o));
+    let got: Vec<(u64, &str, &str)> = lines[..5]
+        .iter()
+        .map(|l| {
+            let why = l["error"]["code"]
+                .as_str()
+                .or_else(|| l["requirements"][0]["reason"].as_str())
+                .unwrap_or("-");
+            (l["line"].as_u64().unwrap(), l["verdict"].as_str().unwrap(), why)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, "accepted", "-"),
+            (4, "rejected", "no-valid-signature"),
+            (5, "rejected", "policy-reject"),
+            (6, "error", "missing-manifest"),
+            (7, "error", "invalid-reference"),
+        ],
+        "{}",
+        stderr(&o)
+    );
+    // The first image's garbage signature was rejected, alice's accepted.
+    let sigs = &lines[0]["requirements"][0]["signatures"];
+    assert_eq!(sigs[0]["verdict"], "rejected");
+    assert_eq!(sigs[1]["verdict"], "accepted");
+    assert_eq!(sigs[1]["signer"], lab.var("LAB_ALICE_FPR"));
+    // app:2.0's only signature is bob's: foreign to this policy.
+    assert_eq!(lines[1]["requirements"][0]["signatures"][0]["reason"], "unknown-key");
+    let summary = &lines[5];
+    assert_eq!(summary["summary"], true);
+    assert_eq!(
+        (summary["images"].as_u64(), summary["accepted"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(
+        (summary["rejected"].as_u64(), summary["failed"].as_u64()),
+        (Some(2), Some(2))
+    );
+
+    // Human mode: stdout lists exactly the verified reference.
+    let o = run(imgsig()
+        .args(["verify", "--policy"])
+        .arg(lab.path("LAB_POLICY_REJECT"))
+        .arg("--lookaside")
+        .arg(&mirror)
+        .arg("--from-file")
+        .arg(&list));
+    assert_exit(&o, 2);
+    assert_eq!(stdout(&o), format!("{reg}/lab/app@{d1}\n"));
+    assert!(
+        stderr(&o).contains("line 4:") && stderr(&o).contains("REJECTED"),
+        "{}",
+        stderr(&o)
+    );
+}
