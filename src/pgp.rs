@@ -285,7 +285,8 @@ const MAX_PACKET_SIZE: u32 = 64 * 1024;
 /// and nothing else. ASCII armor is never decoded here or later (the first
 /// packet header must be a valid binary one, so sequoia's armor detection
 /// does not kick in either).
-fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
+/// Returns the length of the literal data (at most [`MAX_PAYLOAD_SIZE`]).
+fn check_structure(blob: &[u8]) -> Result<usize, EnvelopeError> {
     let mut ppr = PacketParserBuilder::from_bytes(blob)
         .and_then(|b| {
             b.dearmor(Dearmor::Disabled)
@@ -296,6 +297,7 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
         })
         .map_err(|e| EnvelopeError::Malformed(err_text(&e)))?;
     let mut count = 0usize;
+    let mut literal_len = 0usize;
     let mut compressed = false;
     let mut order: Vec<Tag> = Vec::new();
     let mut opss: Vec<OnePassSig> = Vec::new();
@@ -358,6 +360,7 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
                 if body.len() > MAX_PAYLOAD_SIZE {
                     return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE));
                 }
+                literal_len = body.len();
                 order.push(tag);
             }
             Packet::PKESK(_) | Packet::SKESK(_) | Packet::SEIP(_) => return Err(EnvelopeError::Encrypted),
@@ -437,7 +440,7 @@ fn check_structure(blob: &[u8]) -> Result<(), EnvelopeError> {
             issuer_of(sig)
         )));
     }
-    Ok(())
+    Ok(literal_len)
 }
 
 fn weak_hash(algo: HashAlgorithm) -> bool {
@@ -821,18 +824,19 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
         });
     }
     sniff(blob)?;
-    check_structure(blob)?;
+    let literal_len = check_structure(blob)?;
     let outcome = RefCell::new(None);
     let helper = Helper {
         keys,
         now,
         outcome: &outcome,
     };
-    // The buffer is larger than any acceptable payload, so the signature is
-    // checked before content is released, and a bomb is cut off early.
+    // The buffer holds the whole (already size-checked) payload, so the
+    // signature is checked before content is released; sized to the payload
+    // rather than to the limit, which saves a large allocation per message.
     let builder = VerifierBuilder::from_bytes(blob)
         .map_err(|e| EnvelopeError::Malformed(err_text(&e)))?
-        .buffer_size(MAX_PAYLOAD_SIZE + 1);
+        .buffer_size(literal_len + 1);
     // sequoia allows no clock skew when given a time, so it is given the
     // latest acceptable time: a signature made up to CLOCK_SKEW ahead of
     // this clock is accepted. Keys are judged by sequoia at the signature's

@@ -190,7 +190,7 @@ pub fn inspect(blob: &[u8]) -> Result<UntrustedEnvelope, EnvelopeError> {
             Ok(()) => EnvelopeError::Malformed(walk.stopped.unwrap_or_else(|| "no packets".into())),
         });
     }
-    let structure = sniffed.and_then(|()| check_structure(blob));
+    let structure = sniffed.and_then(|()| check_structure(blob).map(|_| ()));
     Ok(UntrustedEnvelope {
         packets: walk.packets,
         payload: walk.payload,
