@@ -60,6 +60,8 @@ pub struct Network {
     auth_sources: AuthSources,
     cert_dir: Option<PathBuf>,
     home: Option<PathBuf>,
+    /// certs.d warnings already printed (each is shown once per run).
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
@@ -155,6 +157,7 @@ impl Network {
             auth_sources: AuthSources::standard(&env),
             cert_dir: args.cert_dir.clone(),
             home,
+            warned: Default::default(),
         })
     }
 
@@ -190,9 +193,13 @@ impl Network {
             ca_pems: t.ca_pems.iter().map(|(_, pem)| pem.clone()).collect(),
             client_identity_pem: None,
         };
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
         for w in &t.warnings {
-            eprintln!("imgsig: warning: {w}");
+            if warned.insert(w.clone()) {
+                eprintln!("imgsig: warning: {w}");
+            }
         }
+        drop(warned);
         if let Some(c) = t.client() {
             out.client_identity_pem = Some(c.identity_pem().map_err(|e| {
                 Failure::input(
