@@ -200,9 +200,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 }
                 eprintln!("imgsig: {input}: {:#}", f.error);
                 doc.summary.failed += 1;
-                if (f.exit as u8) > (exit as u8) {
-                    exit = f.exit;
-                }
+                exit = exit.worst(f.exit);
                 img.error = Some(ErrorJson {
                     code: f.code,
                     message: format!("{:#}", f.error),

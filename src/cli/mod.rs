@@ -40,6 +40,17 @@ pub enum Exit {
     Outside = 3,
 }
 
+impl Exit {
+    /// The worse of two results (3 > 2 > 1 > 0): a batch exits with its worst image's code.
+    pub fn worst(self, other: Exit) -> Exit {
+        if (other as u8) > (self as u8) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// An error that stops a command, with its exit class and reason code.
 #[derive(Debug)]
 pub struct Failure {

@@ -513,9 +513,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     for input in &images {
         if let Err(f) = sign_image(&net, &mut source, &args, input, identity.as_ref(), &mut doc.signatures) {
             eprintln!("imgsig: {input}: {:#}", f.error);
-            if (f.exit as u8) > (exit as u8) {
-                exit = f.exit;
-            }
+            exit = exit.worst(f.exit);
             doc.errors.push(ImageError {
                 image: input.clone(),
                 code: f.code,

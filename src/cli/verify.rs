@@ -52,9 +52,6 @@ pub const EXAMPLES: &str = "EXAMPLES:
   ref=$(imgsig verify --keyring k.gpg --identity example.com/app:1.0 --manifest m.json sig) \\
       && podman pull \"$ref\"";
 
-/// Most signature files read from one directory (the reference's lookaside limit).
-pub const MAX_SIGNATURES: usize = 128;
-
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Policy file (containers-policy.json). Default: $HOME/.config/containers/policy.json, then /etc/containers/policy.json
@@ -178,36 +175,33 @@ pub fn read_signature_args(inputs: &[OsString], manifest: &FileArg) -> Result<Ve
     Ok(out)
 }
 
-/// Read `dir/signature-1`, `dir/signature-2`, … up to the first missing one.
-pub fn read_signature_dir(dir: &Path, prefix: &str) -> Result<Vec<SignatureInput>, Failure> {
+/// Read `dir/signature-1`, `dir/signature-2`, … up to the first missing one
+/// (the lookaside reader: the same limits as every other signature source).
+pub fn read_signature_dir(dir: &Path) -> Result<Vec<SignatureInput>, Failure> {
     if !dir.is_dir() {
         return Err(Failure::input(
             "unreadable-input",
             anyhow!("{} is not a directory", dir.display()),
         ));
     }
-    let mut out = Vec::new();
-    for n in 1.. {
-        let path = dir.join(format!("{prefix}signature-{n}"));
-        if std::fs::symlink_metadata(&path).is_err() {
-            break;
+    let found = crate::store::lookaside::read_dir_signatures(dir).map_err(|e| match e {
+        crate::store::lookaside::LookasideError::TooManySignatures { .. } => {
+            Failure::input("too-many-signatures", anyhow::Error::new(e))
         }
-        if n > MAX_SIGNATURES {
-            return Err(Failure::input(
-                "too-many-signatures",
-                anyhow!(
-                    "{} holds more than {MAX_SIGNATURES} signatures; assuming that is unreasonable",
-                    dir.display()
-                ),
-            ));
-        }
-        let name = FileArg::Path(path);
-        out.push(SignatureInput {
-            source: name.to_string(),
-            blob: read_signature(&name)?,
-        });
-    }
-    Ok(out)
+        other => Failure::outside("io-error", anyhow::Error::new(other)),
+    })?;
+    Ok(found
+        .into_iter()
+        .map(|s| SignatureInput {
+            source: s.path.display().to_string(),
+            blob: s.contents.map_err(|_| {
+                Rejection::from(EnvelopeError::TooLarge {
+                    size: MAX_SIGNATURE_SIZE + 1,
+                    limit: MAX_SIGNATURE_SIZE,
+                })
+            }),
+        })
+        .collect())
 }
 
 #[derive(Debug, Serialize)]

@@ -261,12 +261,15 @@ fn verify_line(policy: &Policy, root: &Path, line: usize, input: &str, now: Syst
 }
 
 fn lookaside_read_manifest(path: &Path) -> Result<Vec<u8>, String> {
-    match crate::registry::client::read_local_limited(path, super::sign::MAX_MANIFEST_SIZE) {
-        Ok(Some(Ok(b))) => Ok(b),
-        Ok(Some(Err(why))) => Err(format!("{}: {why}", path.display())),
-        Ok(None) => Err(format!("{} is missing from the mirror", path.display())),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+    if !path.exists() {
+        return Err(format!("{} is missing from the mirror", path.display()));
     }
+    super::io::read_limited(
+        "manifest",
+        &super::FileArg::Path(path.to_path_buf()),
+        super::sign::MAX_MANIFEST_SIZE,
+    )
+    .map_err(|f| format!("{:#}", f.error))
 }
 
 /// Run the bulk form. `root` is the mirror directory.
@@ -339,9 +342,7 @@ pub fn run(
                 Exit::No => summary.rejected += 1,
                 _ => summary.failed += 1,
             }
-            if (it.exit as u8) > (exit as u8) {
-                exit = it.exit;
-            }
+            exit = exit.worst(it.exit);
             if let Some(j) = &it.json {
                 let _ = writeln!(out, "{j}");
             } else if let Some(v) = &it.verified {

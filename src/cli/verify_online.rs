@@ -67,14 +67,6 @@ struct Summary {
     failed: usize,
 }
 
-fn worst(a: Exit, b: Exit) -> Exit {
-    if (b as u8) > (a as u8) {
-        b
-    } else {
-        a
-    }
-}
-
 fn verify_one(net: &Network, policy_path: &Path, policy: &Policy, input: &str, all_platforms: bool) -> ImageResult {
     let mut res = ImageResult {
         input: input.to_owned(),
@@ -201,7 +193,7 @@ pub fn run(args: VerifyArgs, inputs: Vec<String>, format: OutputFormat) -> Resul
             Exit::No => summary.rejected += 1,
             _ => summary.failed += 1,
         }
-        exit = worst(exit, r.exit);
+        exit = exit.worst(r.exit);
     }
     if results.len() > 1 {
         eprintln!(

@@ -91,7 +91,7 @@ fn gather_dir(dir: &str, identity: Option<&str>) -> Result<Gathered, Failure> {
     }
     let manifest = FileArg::Path(path.join("manifest.json"));
     let (_, digest) = read_manifest(&manifest)?;
-    let signatures = read_signature_dir(&path, "")?;
+    let signatures = read_signature_dir(&path)?;
     let image = match identity {
         Some(id) => docker_image(id)?,
         None => ImageRef::Dir(path.clone()),
@@ -155,7 +155,7 @@ fn gather_files(args: &VerifyArgs) -> Result<Gathered, Failure> {
                 .collect();
             (sigs, looked)
         }
-        Some(dir) => (read_signature_dir(dir, "")?, format!("{}/signature-N", dir.display())),
+        Some(dir) => (read_signature_dir(dir)?, format!("{}/signature-N", dir.display())),
         None if args.inputs.is_empty() => (Vec::new(), "no signature files were given".to_owned()),
         None => (
             read_signature_args(&args.inputs, &manifest)?,

@@ -893,7 +893,7 @@ pub fn read_local(path: &Path) -> Result<Option<Result<Vec<u8>, String>>, String
 
 /// Read a regular local file of at most `limit` bytes: `None` when missing,
 /// `Some(Err(_))` when larger.
-pub fn read_local_limited(path: &Path, limit: usize) -> Result<Option<Result<Vec<u8>, String>>, String> {
+fn read_local_limited(path: &Path, limit: usize) -> Result<Option<Result<Vec<u8>, String>>, String> {
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => return Err("not a regular file".into()),
         Ok(_) => {}
