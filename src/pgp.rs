@@ -18,7 +18,6 @@
 //! payload), within the same bounds, and reports the structure verdict of
 //! the same checks `verify` runs first; nothing it returns is authentic.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 use std::time::{Duration, SystemTime};
@@ -28,11 +27,9 @@ use openpgp::cert::prelude::*;
 use openpgp::crypto::Password;
 use openpgp::packet::key::PublicParts;
 use openpgp::packet::{OnePassSig, Signature, Tag};
-use openpgp::parse::stream::{
-    GoodChecksum, MessageLayer, MessageStructure, VerificationError, VerificationHelper, VerifierBuilder,
-};
+use openpgp::parse::stream::VerificationError;
 use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
-use openpgp::policy::StandardPolicy;
+use openpgp::policy::{Policy, StandardPolicy};
 use openpgp::serialize::stream::{LiteralWriter, Message, Signer};
 use openpgp::types::{HashAlgorithm, KeyFlags, RevocationStatus, SignatureType};
 use openpgp::{Fingerprint, KeyHandle, KeyID, Packet};
@@ -151,9 +148,10 @@ impl Keyring {
         &self.certs
     }
 
-    fn lookup(&self, ids: &[KeyHandle]) -> Vec<Cert> {
+    /// The certificates with a (sub)key whose key ID matches one of `ids`,
+    /// each once; the caller then matches full fingerprints.
+    fn candidates<'a>(&'a self, ids: &[KeyHandle]) -> impl Iterator<Item = &'a Cert> + 'a {
         let mut idxs: Vec<usize> = Vec::new();
-        // Candidates by key ID; sequoia then matches full fingerprints.
         for id in ids {
             for &i in self.by_keyid.get(&KeyID::from(id)).into_iter().flatten() {
                 if !idxs.contains(&i) {
@@ -161,7 +159,7 @@ impl Keyring {
                 }
             }
         }
-        idxs.into_iter().map(|i| self.certs[i].clone()).collect()
+        idxs.into_iter().map(move |i| &self.certs[i])
     }
 }
 
@@ -285,19 +283,22 @@ const MAX_PACKET_SIZE: u32 = 64 * 1024;
 /// and nothing else. ASCII armor is never decoded here or later (the first
 /// packet header must be a valid binary one, so sequoia's armor detection
 /// does not kick in either).
-/// Returns the length of the literal data (at most [`MAX_PAYLOAD_SIZE`]).
-fn check_structure(blob: &[u8]) -> Result<usize, EnvelopeError> {
+///
+/// The parser hashes the literal data as announced by the one-pass
+/// signature (as sequoia's own `Verifier` does), so the returned signature
+/// carries the digest of the signed content and only the public-key
+/// operation is left to do.
+fn check_structure(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
     let mut ppr = PacketParserBuilder::from_bytes(blob)
         .and_then(|b| {
             b.dearmor(Dearmor::Disabled)
                 .max_recursion_depth(1)
                 .max_packet_size(MAX_PACKET_SIZE)
-                .automatic_hashing(false)
                 .build()
         })
         .map_err(|e| EnvelopeError::Malformed(err_text(&e)))?;
     let mut count = 0usize;
-    let mut literal_len = 0usize;
+    let mut payload = Vec::new();
     let mut compressed = false;
     let mut order: Vec<Tag> = Vec::new();
     let mut opss: Vec<OnePassSig> = Vec::new();
@@ -347,10 +348,7 @@ fn check_structure(blob: &[u8]) -> Result<usize, EnvelopeError> {
                 opss.push(ops.clone());
                 order.push(tag);
             }
-            Packet::Signature(sig) => {
-                sigs.push(sig.clone());
-                order.push(tag);
-            }
+            Packet::Signature(_) => order.push(tag),
             Packet::Literal(_) => {
                 let mut body = Vec::new();
                 (&mut pp)
@@ -360,7 +358,7 @@ fn check_structure(blob: &[u8]) -> Result<usize, EnvelopeError> {
                 if body.len() > MAX_PAYLOAD_SIZE {
                     return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE));
                 }
-                literal_len = body.len();
+                payload = body;
                 order.push(tag);
             }
             Packet::PKESK(_) | Packet::SKESK(_) | Packet::SEIP(_) => return Err(EnvelopeError::Encrypted),
@@ -371,7 +369,17 @@ fn check_structure(blob: &[u8]) -> Result<usize, EnvelopeError> {
                 )))
             }
         }
-        ppr = pp.recurse().map_err(|e| EnvelopeError::Malformed(err_text(&e)))?.1;
+        // sequoia's `Verifier` applies the standard policy's packet rules
+        // to the packets up to the literal data (not to the signature at
+        // the end, so v3 signatures stay acceptable, as in the reference).
+        if tag != Tag::Signature {
+            policy().packet(&pp.packet).map_err(malformed)?;
+        }
+        let (packet, next) = pp.recurse().map_err(|e| EnvelopeError::Malformed(err_text(&e)))?;
+        if let Packet::Signature(sig) = packet {
+            sigs.push(sig);
+        }
+        ppr = next;
     }
 
     let literals = order.iter().filter(|t| **t == Tag::Literal).count();
@@ -440,7 +448,15 @@ fn check_structure(blob: &[u8]) -> Result<usize, EnvelopeError> {
             issuer_of(sig)
         )));
     }
-    Ok(literal_len)
+    let sig = sigs.pop().expect("exactly one signature");
+    Ok(Parsed { payload, sig })
+}
+
+/// A message that passed the structure check: the literal data and the
+/// one signature, its digest computed over that data.
+struct Parsed {
+    payload: Vec<u8>,
+    sig: Signature,
 }
 
 fn weak_hash(algo: HashAlgorithm) -> bool {
@@ -661,34 +677,36 @@ fn check_key_at(cert: &Cert, signing: &Fingerprint, at: SystemTime, when: &str) 
     check_valid_key(&ka, when)
 }
 
-type Outcome = Result<(String, String, SystemTime, String), EnvelopeError>;
-
-struct Helper<'k> {
-    keys: &'k Keyring,
+/// Extra checks beyond sequoia's on a good signature: the hash must not be
+/// a broken one, the signature must not be from the future, and the key
+/// must also be usable *now* (gpg refuses keys that have expired or been
+/// revoked since; a revocation is never overridden by an older signature).
+fn check_good(
+    sig: &Signature,
+    ka: &ValidErasedKeyAmalgamation<'_, PublicParts>,
     now: SystemTime,
-    /// Set by `check`; kept outside the helper so that it survives when
-    /// sequoia returns an error and drops the helper.
-    outcome: &'k RefCell<Option<Outcome>>,
+) -> Result<VerifiedKey, EnvelopeError> {
+    let signing = ka.key().fingerprint();
+    let cert = ka.cert();
+    let primary = cert.fingerprint();
+    if let Some(problem) = signature_problem(sig, &key_name(&primary, &signing), now) {
+        return Err(problem);
+    }
+    let created = sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH);
+    check_key_at(cert, &signing, now, "now")?;
+    Ok(VerifiedKey {
+        primary,
+        signing,
+        created,
+        hash: sig.hash_algo(),
+    })
 }
 
-impl Helper<'_> {
-    /// Extra checks beyond sequoia's: the hash must not be a broken one,
-    /// the signature must not be from the future, and the key must also be
-    /// usable *now* (gpg refuses keys that have expired or been revoked
-    /// since; a revocation is never overridden by an older signature).
-    fn check_good(&self, good: &GoodChecksum) -> Result<(String, String, SystemTime, String), EnvelopeError> {
-        let sig = good.sig;
-        let signing = good.ka.key().fingerprint();
-        let cert = good.ka.cert();
-        let primary = cert.fingerprint();
-        let who = key_name(&primary, &signing);
-        if let Some(problem) = signature_problem(sig, &who, self.now) {
-            return Err(problem);
-        }
-        let created = sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH);
-        check_key_at(cert, &signing, self.now, "now")?;
-        Ok((primary.to_hex(), signing.to_hex(), created, sig.hash_algo().to_string()))
-    }
+struct VerifiedKey {
+    primary: Fingerprint,
+    signing: Fingerprint,
+    created: SystemTime,
+    hash: HashAlgorithm,
 }
 
 fn when_signed(sig: &Signature) -> String {
@@ -763,59 +781,79 @@ fn classify_verification_error(err: &VerificationError, now: SystemTime) -> Enve
     }
 }
 
-impl VerificationHelper for Helper<'_> {
-    fn get_certs(&mut self, ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        Ok(self.keys.lookup(ids))
-    }
-
-    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        // `check_structure` already enforced all of this; it is checked
-        // again on what sequoia actually verified.
-        let mut compression = 0usize;
-        let mut encrypted = false;
-        let mut groups = Vec::new();
-        for layer in structure {
-            match layer {
-                MessageLayer::Compression { .. } => compression += 1,
-                MessageLayer::Encryption { .. } => encrypted = true,
-                MessageLayer::SignatureGroup { results } => groups.push(results),
+/// Check the one signature of a structurally valid message against the
+/// trusted keys: the same steps, in the same order, as sequoia's
+/// `Verifier` takes for each signature (key bound and valid at the
+/// signature's time under the standard policy, certificate and key alive
+/// and unrevoked, signing-capable, signature alive, cryptographic check,
+/// signature policy), then [`check_good`]. Only the certificates whose keys
+/// match the signature's issuer are looked at, by reference.
+fn check_signature(sig: &Signature, keys: &Keyring, now: SystemTime) -> Result<VerifiedKey, EnvelopeError> {
+    let Some(sig_time) = sig.signature_creation_time() else {
+        return Err(classify_verification_error(
+            &VerificationError::MalformedSignature {
+                sig,
+                error: openpgp::Error::MalformedPacket("missing a Signature Creation Time subpacket".into()).into(),
+            },
+            now,
+        ));
+    };
+    // sequoia allows no clock skew when given a time, so the signature's
+    // own lifetime is judged at the latest acceptable time: a signature
+    // made up to CLOCK_SKEW ahead of this clock is accepted here and
+    // `signature_problem` refuses anything further ahead.
+    let latest = now + CLOCK_SKEW;
+    let issuers = sig.get_issuers();
+    let mut err: Option<VerificationError<'_>> = None;
+    if !issuers.is_empty() {
+        for cert in keys.candidates(&issuers) {
+            for ka in cert.keys().key_handles(issuers.iter()) {
+                let ka = match ka.with_policy(policy(), sig_time) {
+                    Ok(ka) => ka,
+                    Err(error) => {
+                        err = Some(VerificationError::UnboundKey { sig, cert, error });
+                        continue;
+                    }
+                };
+                let bad_key = |error: anyhow::Error| Some(Err(error));
+                let problem = if let Err(error) = ka.valid_cert().alive() {
+                    bad_key(error)
+                } else if let Err(error) = ka.alive() {
+                    bad_key(error)
+                } else if let RevocationStatus::Revoked(_) = ka.valid_cert().revocation_status() {
+                    bad_key(openpgp::Error::InvalidKey("certificate is revoked".into()).into())
+                } else if let RevocationStatus::Revoked(_) = ka.revocation_status() {
+                    bad_key(openpgp::Error::InvalidKey("signing key is revoked".into()).into())
+                } else if !ka.for_signing() {
+                    bad_key(openpgp::Error::InvalidKey("key is not signing capable".into()).into())
+                } else if let Err(error) = sig.signature_alive(latest, Duration::ZERO) {
+                    Some(Ok(error))
+                } else if let Err(error) = sig.verify_document(ka.key()) {
+                    Some(Ok(error))
+                } else if let Err(error) = policy().signature(sig, Default::default()) {
+                    Some(Ok(error))
+                } else {
+                    None
+                };
+                match problem {
+                    None => return check_good(sig, &ka, now),
+                    // A key problem.
+                    Some(Err(error)) => err = Some(VerificationError::BadKey { sig, ka, error }),
+                    // A signature problem.
+                    Some(Ok(error)) => err = Some(VerificationError::BadSignature { sig, ka, error }),
+                }
             }
         }
-        let outcome = if encrypted {
-            Err(EnvelopeError::Encrypted)
-        } else if compression > 1 {
-            Err(EnvelopeError::NestedCompression(compression))
-        } else {
-            let total: usize = groups.iter().map(|g| g.len()).sum();
-            match total {
-                0 => Err(EnvelopeError::NotSigned),
-                1 => match groups.into_iter().flatten().next() {
-                    Some(Ok(good)) => self.check_good(&good),
-                    Some(Err(err)) => Err(classify_verification_error(&err, self.now)),
-                    None => Err(EnvelopeError::NotSigned),
-                },
-                n => Err(EnvelopeError::MultipleSignatures {
-                    count: n,
-                    issuers: Vec::new(),
-                }),
-            }
-        };
-        let failed = outcome.is_err();
-        *self.outcome.borrow_mut() = Some(outcome);
-        if failed {
-            Err(anyhow::anyhow!("signature rejected"))
-        } else {
-            Ok(())
-        }
     }
+    let err = err.unwrap_or(VerificationError::MissingKey { sig });
+    Err(classify_verification_error(&err, now))
 }
 
 /// Verify a signature blob against the trusted keys at time `now`.
 ///
 /// The packet structure is checked first, with bounded reads (see
-/// [`MAX_PAYLOAD_SIZE`]); only then is the signature checked, and the
-/// authenticated payload is returned: it was checked before a single byte
-/// of it was handed out.
+/// [`MAX_PAYLOAD_SIZE`]), hashing the signed content on the way; then the
+/// signature is checked, and only then is the payload returned.
 pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEnvelope, EnvelopeError> {
     if blob.len() > MAX_SIGNATURE_SIZE {
         return Err(EnvelopeError::TooLarge {
@@ -824,53 +862,14 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
         });
     }
     sniff(blob)?;
-    let literal_len = check_structure(blob)?;
-    let outcome = RefCell::new(None);
-    let helper = Helper {
-        keys,
-        now,
-        outcome: &outcome,
-    };
-    // The buffer holds the whole (already size-checked) payload, so the
-    // signature is checked before content is released; sized to the payload
-    // rather than to the limit, which saves a large allocation per message.
-    let builder = VerifierBuilder::from_bytes(blob)
-        .map_err(|e| EnvelopeError::Malformed(err_text(&e)))?
-        .buffer_size(literal_len + 1);
-    // sequoia allows no clock skew when given a time, so it is given the
-    // latest acceptable time: a signature made up to CLOCK_SKEW ahead of
-    // this clock is accepted. Keys are judged by sequoia at the signature's
-    // time and by `check_good` at `now`.
-    let result = builder.with_policy(policy(), now + CLOCK_SKEW, helper);
-    let outcome = outcome.borrow_mut().take();
-    let (mut verifier, good) = match (result, outcome) {
-        (_, Some(Err(rejection))) => return Err(rejection),
-        (Err(e), _) => return Err(malformed(e)),
-        (Ok(v), Some(Ok(good))) => (v, good),
-        // The payload was larger than the buffer: sequoia streams it and
-        // checks at the end. We refuse it instead of reading on.
-        (Ok(_), None) => return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE)),
-    };
-    let (primary, signing, created, hash) = good;
-    let mut payload = Vec::new();
-    (&mut verifier)
-        .take(MAX_PAYLOAD_SIZE as u64 + 1)
-        .read_to_end(&mut payload)
-        .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-    if payload.len() > MAX_PAYLOAD_SIZE {
-        return Err(EnvelopeError::PayloadTooLarge(MAX_PAYLOAD_SIZE));
-    }
-    if !verifier.message_processed() {
-        return Err(EnvelopeError::Malformed(
-            "trailing data after the signed message".into(),
-        ));
-    }
+    let Parsed { payload, sig } = check_structure(blob)?;
+    let good = check_signature(&sig, keys, now)?;
     Ok(VerifiedEnvelope {
         payload,
-        primary_fingerprint: primary,
-        signing_fingerprint: signing,
-        created,
-        hash_algorithm: hash,
+        primary_fingerprint: good.primary.to_hex(),
+        signing_fingerprint: good.signing.to_hex(),
+        created: good.created,
+        hash_algorithm: good.hash.to_string(),
     })
 }
 

@@ -261,15 +261,13 @@ fn verify_line(policy: &Policy, root: &Path, line: usize, input: &str, now: Syst
 }
 
 fn lookaside_read_manifest(path: &Path) -> Result<Vec<u8>, String> {
-    if !path.exists() {
-        return Err(format!("{} is missing from the mirror", path.display()));
+    let limit = super::sign::MAX_MANIFEST_SIZE;
+    match lookaside::read_limited(path, limit as u64) {
+        Ok(Some(Ok(bytes))) => Ok(bytes),
+        Ok(Some(Err(_))) => Err(format!("{} is larger than the {limit}-byte limit", path.display())),
+        Ok(None) => Err(format!("{} is missing from the mirror", path.display())),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
-    super::io::read_limited(
-        "manifest",
-        &super::FileArg::Path(path.to_path_buf()),
-        super::sign::MAX_MANIFEST_SIZE,
-    )
-    .map_err(|f| format!("{:#}", f.error))
 }
 
 /// Run the bulk form. `root` is the mirror directory.

@@ -252,22 +252,34 @@ fn io_err(what: &'static str, path: &Path, source: io::Error) -> LookasideError 
     }
 }
 
-/// `Ok(None)` if `path` does not exist, `Ok(Some(Err(limit)))` if it is larger than `limit`.
-fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
-    // Checked before opening: opening a FIFO would block.
-    match fs::metadata(path) {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => return Err(io::Error::other("not a regular file")),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let file = match fs::File::open(path) {
+/// `Ok(None)` if `path` does not exist, `Ok(Some(Err(limit)))` if it is larger than `limit`;
+/// an error for anything but a regular file.
+///
+/// This is the hot path of bulk verification (three of these per image), so it costs one
+/// `open`, one `fstat` and two `read`s: the file is opened non-blocking (a FIFO would
+/// otherwise block the open), checked to be a regular file on the descriptor (no second path
+/// lookup, no race), and read into a buffer sized from that `fstat`.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if meta.len() > limit {
+        return Ok(Some(Err(limit)));
+    }
+    // Room for one byte more than announced, so a file that grew since is still caught.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    (&mut file).take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Ok(Some(Err(limit)));
     }
