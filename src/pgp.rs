@@ -650,14 +650,18 @@ fn check_valid_key(ka: &ValidErasedKeyAmalgamation<'_, PublicParts>, when: &str)
 }
 
 /// The key `signing` of `cert` must be usable for signing at `at`.
-fn check_key_at(cert: &Cert, signing: &Fingerprint, at: SystemTime, when: &str) -> Result<(), EnvelopeError> {
+fn check_key_at(
+    policy: &StandardPolicy<'_>,
+    cert: &Cert,
+    signing: &Fingerprint,
+    at: SystemTime,
+    when: &str,
+) -> Result<(), EnvelopeError> {
     let primary = cert.fingerprint();
-    let vc = cert
-        .with_policy(policy(), at)
-        .map_err(|e| EnvelopeError::NotSigningKey {
-            fingerprint: primary.to_hex(),
-            detail: format!("the certificate is not valid {when}: {}", err_text(&e)),
-        })?;
+    let vc = cert.with_policy(policy, at).map_err(|e| EnvelopeError::NotSigningKey {
+        fingerprint: primary.to_hex(),
+        detail: format!("the certificate is not valid {when}: {}", err_text(&e)),
+    })?;
     let ka = vc
         .keys()
         .key_handle(signing.clone())
@@ -682,6 +686,7 @@ fn check_key_at(cert: &Cert, signing: &Fingerprint, at: SystemTime, when: &str) 
 /// must also be usable *now* (gpg refuses keys that have expired or been
 /// revoked since; a revocation is never overridden by an older signature).
 fn check_good(
+    policy: &StandardPolicy<'_>,
     sig: &Signature,
     ka: &ValidErasedKeyAmalgamation<'_, PublicParts>,
     now: SystemTime,
@@ -693,7 +698,7 @@ fn check_good(
         return Err(problem);
     }
     let created = sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH);
-    check_key_at(cert, &signing, now, "now")?;
+    check_key_at(policy, cert, &signing, now, "now")?;
     Ok(VerifiedKey {
         primary,
         signing,
@@ -716,7 +721,7 @@ fn when_signed(sig: &Signature) -> String {
     }
 }
 
-fn classify_verification_error(err: &VerificationError, now: SystemTime) -> EnvelopeError {
+fn classify_verification_error(policy: &StandardPolicy<'_>, err: &VerificationError, now: SystemTime) -> EnvelopeError {
     match err {
         VerificationError::MissingKey { sig } => EnvelopeError::UnknownKey { issuer: issuer_of(sig) },
         VerificationError::UnboundKey { sig, cert, error } => {
@@ -731,7 +736,7 @@ fn classify_verification_error(err: &VerificationError, now: SystemTime) -> Enve
                 return problem;
             }
             let at = sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH);
-            match check_key_at(cert, &signing, at, &when_signed(sig)) {
+            match check_key_at(policy, cert, &signing, at, &when_signed(sig)) {
                 Err(e) => e,
                 Ok(()) => EnvelopeError::NotSigningKey {
                     fingerprint: signing.to_hex(),
@@ -788,9 +793,15 @@ fn classify_verification_error(err: &VerificationError, now: SystemTime) -> Enve
 /// and unrevoked, signing-capable, signature alive, cryptographic check,
 /// signature policy), then [`check_good`]. Only the certificates whose keys
 /// match the signature's issuer are looked at, by reference.
-fn check_signature(sig: &Signature, keys: &Keyring, now: SystemTime) -> Result<VerifiedKey, EnvelopeError> {
+fn check_signature(
+    policy: &StandardPolicy<'_>,
+    sig: &Signature,
+    keys: &Keyring,
+    now: SystemTime,
+) -> Result<VerifiedKey, EnvelopeError> {
     let Some(sig_time) = sig.signature_creation_time() else {
         return Err(classify_verification_error(
+            policy,
             &VerificationError::MalformedSignature {
                 sig,
                 error: openpgp::Error::MalformedPacket("missing a Signature Creation Time subpacket".into()).into(),
@@ -808,7 +819,7 @@ fn check_signature(sig: &Signature, keys: &Keyring, now: SystemTime) -> Result<V
     if !issuers.is_empty() {
         for cert in keys.candidates(&issuers) {
             for ka in cert.keys().key_handles(issuers.iter()) {
-                let ka = match ka.with_policy(policy(), sig_time) {
+                let ka = match ka.with_policy(policy, sig_time) {
                     Ok(ka) => ka,
                     Err(error) => {
                         err = Some(VerificationError::UnboundKey { sig, cert, error });
@@ -830,13 +841,13 @@ fn check_signature(sig: &Signature, keys: &Keyring, now: SystemTime) -> Result<V
                     Some(Ok(error))
                 } else if let Err(error) = sig.verify_document(ka.key()) {
                     Some(Ok(error))
-                } else if let Err(error) = policy().signature(sig, Default::default()) {
+                } else if let Err(error) = policy.signature(sig, Default::default()) {
                     Some(Ok(error))
                 } else {
                     None
                 };
                 match problem {
-                    None => return check_good(sig, &ka, now),
+                    None => return check_good(policy, sig, &ka, now),
                     // A key problem.
                     Some(Err(error)) => err = Some(VerificationError::BadKey { sig, ka, error }),
                     // A signature problem.
@@ -846,7 +857,7 @@ fn check_signature(sig: &Signature, keys: &Keyring, now: SystemTime) -> Result<V
         }
     }
     let err = err.unwrap_or(VerificationError::MissingKey { sig });
-    Err(classify_verification_error(&err, now))
+    Err(classify_verification_error(policy, &err, now))
 }
 
 /// Verify a signature blob against the trusted keys at time `now`.
@@ -863,7 +874,10 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
     }
     sniff(blob)?;
     let Parsed { payload, sig } = check_structure(blob)?;
-    let good = check_signature(&sig, keys, now)?;
+    // The standard policy judged at `now` (not at the clock of each of
+    // its many internal checks), as the rest of this verification.
+    let policy = StandardPolicy::at(now);
+    let good = check_signature(&policy, &sig, keys, now)?;
     Ok(VerifiedEnvelope {
         payload,
         primary_fingerprint: good.primary.to_hex(),

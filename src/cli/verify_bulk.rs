@@ -331,8 +331,9 @@ pub fn run(
                 .collect();
             handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
         });
-        let mut out = stdout.lock();
-        let mut err = stderr.lock();
+        // One write per chunk, not per line.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+        let mut err = std::io::BufWriter::new(stderr.lock());
         for it in &results {
             summary.images += 1;
             match it.exit {
