@@ -167,8 +167,8 @@ fn lab_skopeo_signed_image_is_accepted_online() {
         .args(lab_net(lab))
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 0);
-    let doc = json(&o);
-    assert_eq!(doc["verdict"], "accepted");
+    let doc = batch(&o);
+    assert_eq!(doc["summary"]["verdict"], "accepted");
     assert_eq!(doc["images"][0]["verified_reference"], want.as_str());
     let d = &doc["images"][0]["decisions"][0];
     assert_eq!(d["manifest_digest"], lab.var("LAB_IMG_APP1_DIGEST"));
@@ -186,8 +186,8 @@ fn lab_wrong_key_policy_rejects() {
         .args(lab_net(lab))
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 1);
-    let doc = json(&o);
-    assert_eq!(doc["verdict"], "rejected");
+    let doc = batch(&o);
+    assert_eq!(doc["summary"]["verdict"], "rejected");
     assert_eq!(doc["images"][0]["verdict"], "rejected");
     assert_eq!(doc["images"][0]["error"], serde_json::Value::Null);
     assert_eq!(
@@ -208,7 +208,7 @@ fn lab_missing_signatures_name_the_lookaside() {
         ])
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 1);
-    let doc = json(&o);
+    let doc = batch(&o);
     let req = &doc["images"][0]["decisions"][0]["requirements"][0];
     assert_eq!(req["reason"], "no-signatures", "{doc:#}");
     let looked = format!(
@@ -267,7 +267,7 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
         .args(lab_net(lab))
         .arg(&image));
     assert_exit(&o, 0);
-    let doc = json(&o);
+    let doc = batch(&o);
     let decided: Vec<&str> = doc["images"][0]["decisions"]
         .as_array()
         .unwrap()
@@ -361,21 +361,17 @@ fn lab_batch_reports_each_image_and_exits_with_the_worst() {
     );
     assert!(err.contains(&format!("imgsig: {gone}: ")), "{err}");
 
-    // The JSON batch document: one entry per image, in argument order.
+    // JSON Lines: one line per image, in argument order, then the summary.
     let o = go(cmd()
         .args(["verify", "--output", "json", "--policy", policy])
         .args(lab_net(lab))
         .args([&gone, &app1, &tool]));
     assert_exit(&o, 3);
-    let doc = json(&o);
-    assert_eq!(doc["schema_version"], 1);
-    assert_eq!(doc["command"], "verify");
-    assert_eq!(doc["mode"], "registry");
-    assert_eq!(doc["verdict"], "rejected");
-    assert_eq!(doc["policy"], policy);
+    let doc = batch(&o);
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"images": 3, "accepted": 1, "rejected": 1, "failed": 1})
+        serde_json::json!({"schema_version": 1, "command": "verify", "mode": "registry", "summary": true,
+            "verdict": "rejected", "policy": policy, "images": 3, "accepted": 1, "rejected": 1, "failed": 1})
     );
     let imgs = doc["images"].as_array().unwrap();
     let inputs: Vec<&str> = imgs.iter().map(|i| i["input"].as_str().unwrap()).collect();
@@ -413,6 +409,47 @@ fn lab_batch_reports_each_image_and_exits_with_the_worst() {
             app1_pinned
         ]
     );
+
+    // A list longer than one chunk of concurrent work (256): streamed, every
+    // report in list order, one summary.
+    let many: Vec<String> = (0..300)
+        .map(|i| {
+            if i % 3 == 0 {
+                lab.var("LAB_IMG_APP2").to_owned()
+            } else {
+                app1.clone()
+            }
+        })
+        .collect();
+    write(&list, &(many.join("\n") + "\n"));
+    let o = go(cmd()
+        .args(["verify", "--json", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .args(lab_net(lab))
+        .arg("--from-file")
+        .arg(&list));
+    assert_exit(&o, 0);
+    let doc = batch(&o);
+    assert_eq!(
+        (doc["summary"]["images"].as_u64(), doc["summary"]["accepted"].as_u64()),
+        (Some(300), Some(300))
+    );
+    let inputs: Vec<&str> = doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["input"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, many.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // An empty list is a usage error, not an empty success.
+    write(&list, "# nothing\n\n");
+    let o = go(cmd()
+        .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .args(lab_net(lab))
+        .arg("--from-file")
+        .arg(&list));
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("--from-file lists no images"), "{}", stderr(&o));
 }
 
 // ============================================================ TLS + htpasswd registry
@@ -474,12 +511,12 @@ fn tls_registry_with_htpasswd_auth() {
     // CA from --cert-dir + --creds: accepted.
     let o = verify(&["--cert-dir", cert_dir, "--creds", &creds]);
     assert_exit(&o, 0);
-    assert_eq!(json(&o)["images"][0]["verified_reference"], pinned.as_str());
+    assert_eq!(batch(&o)["images"][0]["verified_reference"], pinned.as_str());
 
     // Without the CA: a TLS error naming the URL.
     let o = verify(&["--creds", &creds]);
     assert_exit(&o, 3);
-    let e = &json(&o)["images"][0]["error"];
+    let e = &batch(&o)["images"][0]["error"];
     assert_eq!(e["code"], "network-error", "{e}");
     let msg = e["message"].as_str().unwrap();
     assert!(msg.contains(&format!("https://{}/v2/", reg.host)), "{msg}");
@@ -488,14 +525,14 @@ fn tls_registry_with_htpasswd_auth() {
     // Wrong password: registry-unauthorized.
     let o = verify(&["--cert-dir", cert_dir, "--creds", &format!("{}:wrong", reg.user)]);
     assert_exit(&o, 3);
-    let e = &json(&o)["images"][0]["error"];
+    let e = &batch(&o)["images"][0]["error"];
     assert_eq!(e["code"], "registry-unauthorized", "{e}");
     assert!(e["message"].as_str().unwrap().contains("HTTP 401"), "{e}");
 
     // No credentials at all: also unauthorized.
     let o = verify(&["--cert-dir", cert_dir]);
     assert_exit(&o, 3);
-    assert_eq!(json(&o)["images"][0]["error"]["code"], "registry-unauthorized");
+    assert_eq!(batch(&o)["images"][0]["error"]["code"], "registry-unauthorized");
 
     // --authfile with the credentials.
     let b64 = base64::engine::general_purpose::STANDARD.encode(&creds);
@@ -532,7 +569,7 @@ fn tls_registry_with_htpasswd_auth() {
     };
     let o = via_https(&["--cert-dir", cert_dir]);
     assert_exit(&o, 0);
-    let doc = json(&o);
+    let doc = batch(&o);
     let src = doc["images"][0]["decisions"][0]["signatures"][0]["source"]
         .as_str()
         .unwrap();
@@ -833,7 +870,7 @@ fn mirror_served_over_http_is_a_lookaside() {
             ])
             .arg(format!("docker://{image}")));
         assert_exit(&o, 0);
-        let doc = json(&o);
+        let doc = batch(&o);
         let src = doc["images"][0]["decisions"][0]["signatures"][0]["source"]
             .as_str()
             .unwrap_or("");
@@ -963,7 +1000,7 @@ fn verify_fake(dir: &Path, lab: &Lab, fake: &Fake, extra: &[&str]) -> Output {
 
 #[track_caller]
 fn image_error(o: &Output) -> (String, String) {
-    let doc = json(o);
+    let doc = batch(o);
     let e = &doc["images"][0]["error"];
     (
         e["code"]
@@ -1156,7 +1193,7 @@ fn fake_huge_signature_is_not_used() {
         });
         let o = verify_fake(dir.path(), lab, &fake, &[]);
         assert_exit(&o, 1);
-        let doc = json(&o);
+        let doc = batch(&o);
         let sig = &doc["images"][0]["decisions"][0]["requirements"][0]["signatures"][0];
         assert_eq!(sig["reason"], "signature-too-large", "{doc:#}");
         assert!(fake.bytes_written() < 256 << 20);
@@ -1396,7 +1433,7 @@ fn fake_registry_serving_other_bytes_for_a_digest() {
         msg.contains(&want) && msg.contains(lab.var("LAB_IMG_APP2_DIGEST")),
         "{msg}"
     );
-    assert_eq!(json(&o)["images"][0]["verified_reference"], serde_json::Value::Null);
+    assert_eq!(batch(&o)["images"][0]["verified_reference"], serde_json::Value::Null);
     assert_eq!(
         stdout(&go(cmd()
             .args(["verify", "--tls-verify=false", "--timeout", "10", "--policy"])
@@ -1523,4 +1560,26 @@ fn fake_signature_api_read_and_write() {
     assert_exit(&o, 0);
     // PUT used the push scope / same auth path, and GETs no registry credentials leaked elsewhere.
     assert!(fake.requests().iter().any(|r| r.method == "PUT"));
+}
+
+/// `verify docker://… --output json` writes JSON Lines: one line per image,
+/// then a summary line. Checks the framing and gives
+/// `{"images": [lines…], "summary": last}`.
+#[track_caller]
+fn batch(o: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&o.stdout);
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["summary"], true, "{summary}");
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["schema_version"], 1, "{l}");
+        assert_eq!(l["command"], "verify", "{l}");
+        assert_eq!(l["mode"], "registry", "{l}");
+        assert_eq!(l["index"], i + 1, "{l}");
+    }
+    assert_eq!(summary["images"], lines.len(), "{summary}");
+    serde_json::json!({"images": lines, "summary": summary})
 }

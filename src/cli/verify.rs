@@ -109,10 +109,6 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
             ));
         }
         let images: Vec<String> = docker.iter().map(|d| d.to_string_lossy().into_owned()).collect();
-        let images = super::fetch::read_list(&images, args.from_file.as_deref())?;
-        if images.is_empty() {
-            return Err(usage("--from-file lists no images"));
-        }
         return super::verify_online::run(args, images, format);
     }
     if args.keyring.is_empty() {

@@ -4,6 +4,7 @@
 //! concurrently; each gets its own report, then a summary; the exit code is
 //! the worst result.
 
+use std::io::BufRead;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,7 +12,7 @@ use anyhow::anyhow;
 use serde::Serialize;
 
 use super::online::{host_platform, list_instances, Network};
-use super::output::{print_json, SCHEMA_VERSION};
+use super::output::SCHEMA_VERSION;
 use super::verify::VerifyArgs;
 use super::verify_policy::{decide, load_policy, resolve_policy, PolicyDoc};
 use super::{io::write_stdout, Exit, Failure, OutputFormat};
@@ -31,8 +32,14 @@ struct ImageResult {
     error: Option<(&'static str, String)>,
 }
 
+/// One JSON line per image.
 #[derive(Debug, Serialize)]
-struct ImageJson<'a> {
+struct ImageLine<'a> {
+    schema_version: u32,
+    command: &'static str,
+    mode: &'static str,
+    /// Position among the images (arguments first, then --from-file lines), from 1.
+    index: usize,
     input: &'a str,
     verdict: &'static str,
     exit_code: u8,
@@ -48,19 +55,15 @@ struct ErrorJson<'a> {
     message: &'a str,
 }
 
+/// The last JSON line.
 #[derive(Debug, Serialize)]
-struct BatchDoc<'a> {
+struct SummaryLine {
     schema_version: u32,
     command: &'static str,
     mode: &'static str,
+    summary: bool,
     verdict: &'static str,
     policy: String,
-    images: Vec<ImageJson<'a>>,
-    summary: Summary,
-}
-
-#[derive(Debug, Serialize, Default)]
-struct Summary {
     images: usize,
     accepted: usize,
     rejected: usize,
@@ -149,7 +152,38 @@ fn verify_into(
     Ok(())
 }
 
-pub fn run(args: VerifyArgs, inputs: Vec<String>, format: OutputFormat) -> Result<Exit, Failure> {
+/// Images verified together before their reports are written: memory stays
+/// bounded however long the list is, and reports come out in input order.
+const CHUNK: usize = 256;
+
+/// The images: arguments first, then the lines of `list` (streamed; blank
+/// lines and `#` comments skipped).
+fn inputs<'a>(
+    args: &'a [String],
+    list: Option<&'a Path>,
+) -> Result<impl Iterator<Item = Result<String, Failure>> + 'a, Failure> {
+    let unreadable =
+        |f: &Path, e: std::io::Error| Failure::input("unreadable-input", anyhow!("--from-file {}: {e}", f.display()));
+    let lines = match list {
+        Some(f) => Some((
+            f,
+            std::io::BufReader::new(std::fs::File::open(f).map_err(|e| unreadable(f, e))?).lines(),
+        )),
+        None => None,
+    };
+    let from_file = lines.into_iter().flat_map(move |(f, lines)| {
+        lines.filter_map(move |l| match l {
+            Ok(l) => {
+                let t = l.trim();
+                (!t.is_empty() && !t.starts_with('#')).then(|| Ok(t.to_owned()))
+            }
+            Err(e) => Some(Err(unreadable(f, e))),
+        })
+    });
+    Ok(args.iter().cloned().map(Ok).chain(from_file))
+}
+
+pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Result<Exit, Failure> {
     if args.identity.is_some() || args.manifest.is_some() || args.signatures.is_some() {
         return Err(Failure::input(
             "usage",
@@ -160,52 +194,70 @@ pub fn run(args: VerifyArgs, inputs: Vec<String>, format: OutputFormat) -> Resul
     }
     let policy_path = resolve_policy(args.policy.as_deref())?;
     let policy = load_policy(&policy_path)?;
+    let mut inputs = inputs(&images, args.from_file.as_deref())?.peekable();
+    if inputs.peek().is_none() {
+        return Err(Failure::input("usage", anyhow!("--from-file lists no images")));
+    }
     let net = Network::new(&args.registry)?;
+    let json = format == OutputFormat::Json;
 
-    let next = AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<ImageResult>>> =
-        (0..inputs.len()).map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..WORKERS.min(inputs.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(input) = inputs.get(i) else { break };
-                let r = verify_one(&net, &policy_path, &policy, input, args.all_platforms);
-                // One image's report in one piece.
-                eprint!("{}", r.human);
-                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            });
-        }
-    });
-    let results: Vec<ImageResult> = slots
-        .into_iter()
-        .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
-        .collect();
-
-    let mut summary = Summary {
-        images: results.len(),
-        ..Summary::default()
+    let mut summary = SummaryLine {
+        schema_version: SCHEMA_VERSION,
+        command: "verify",
+        mode: "registry",
+        summary: true,
+        verdict: "accepted",
+        policy: policy_path.display().to_string(),
+        images: 0,
+        accepted: 0,
+        rejected: 0,
+        failed: 0,
     };
     let mut exit = Exit::Ok;
-    for r in &results {
-        match r.exit {
-            Exit::Ok => summary.accepted += 1,
-            Exit::No => summary.rejected += 1,
-            _ => summary.failed += 1,
+    loop {
+        let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
+        for input in inputs.by_ref() {
+            chunk.push(input?);
+            if chunk.len() == CHUNK {
+                break;
+            }
         }
-        exit = exit.worst(r.exit);
-    }
-    if results.len() > 1 {
-        eprintln!(
-            "imgsig: {} images: {} accepted, {} rejected, {} could not be verified",
-            summary.images, summary.accepted, summary.rejected, summary.failed
-        );
-    }
-    match format {
-        OutputFormat::Json => {
-            let images: Vec<ImageJson> = results
-                .iter()
-                .map(|r| ImageJson {
+        if chunk.is_empty() {
+            break;
+        }
+        let next = AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<ImageResult>>> =
+            (0..chunk.len()).map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..WORKERS.min(chunk.len()) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = chunk.get(i) else { break };
+                    let r = verify_one(&net, &policy_path, &policy, input, args.all_platforms);
+                    // One image's report in one piece.
+                    eprint!("{}", r.human);
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                });
+            }
+        });
+        let mut out = String::new();
+        for r in slots
+            .into_iter()
+            .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+        {
+            summary.images += 1;
+            match r.exit {
+                Exit::Ok => summary.accepted += 1,
+                Exit::No => summary.rejected += 1,
+                _ => summary.failed += 1,
+            }
+            exit = exit.worst(r.exit);
+            if json {
+                let line = ImageLine {
+                    schema_version: SCHEMA_VERSION,
+                    command: "verify",
+                    mode: "registry",
+                    index: summary.images,
                     input: &r.input,
                     verdict: match r.exit {
                         Exit::Ok => "accepted",
@@ -216,30 +268,27 @@ pub fn run(args: VerifyArgs, inputs: Vec<String>, format: OutputFormat) -> Resul
                     verified_reference: r.verified.first().map(String::as_str),
                     decisions: &r.docs,
                     error: r.error.as_ref().map(|(code, message)| ErrorJson { code, message }),
-                })
-                .collect();
-            print_json(&BatchDoc {
-                schema_version: SCHEMA_VERSION,
-                command: "verify",
-                mode: "registry",
-                verdict: if exit == Exit::Ok { "accepted" } else { "rejected" },
-                policy: policy_path.display().to_string(),
-                images,
-                summary,
-            });
-        }
-        OutputFormat::Human => {
-            let mut out = String::new();
-            for r in &results {
-                if r.exit == Exit::Ok {
-                    for v in &r.verified {
-                        out.push_str(v);
-                        out.push('\n');
-                    }
+                };
+                out.push_str(&serde_json::to_string(&line).unwrap_or_default());
+                out.push('\n');
+            } else if r.exit == Exit::Ok {
+                for v in &r.verified {
+                    out.push_str(v);
+                    out.push('\n');
                 }
             }
-            let _ = write_stdout(out.as_bytes());
         }
+        let _ = write_stdout(out.as_bytes());
+    }
+    if summary.images > 1 {
+        eprintln!(
+            "imgsig: {} images: {} accepted, {} rejected, {} could not be verified",
+            summary.images, summary.accepted, summary.rejected, summary.failed
+        );
+    }
+    if json {
+        summary.verdict = if exit == Exit::Ok { "accepted" } else { "rejected" };
+        let _ = write_stdout(format!("{}\n", serde_json::to_string(&summary).unwrap_or_default()).as_bytes());
     }
     Ok(exit)
 }

@@ -205,6 +205,49 @@ pub struct Registries {
     lookaside_client: Client,
     /// Lookaside clients with a registry's TLS material, by registry domain.
     lookaside_tls_clients: Mutex<HashMap<String, Client>>,
+    /// Images whose lookaside signatures are being read right now.
+    lookaside_busy: Slots,
+}
+
+/// Most images whose signatures are read from HTTP lookasides at the same time. Lookasides
+/// are often plain web servers that close the connection after each response and have a
+/// short listen queue (Python's `http.server` queues 5); more parallel connection attempts
+/// than that get dropped by the kernel and retried a second later, which costs far more
+/// than the parallelism gains.
+const LOOKASIDE_CONCURRENCY: usize = 4;
+
+/// A counting semaphore (std has none).
+#[derive(Debug)]
+struct Slots {
+    free: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+struct SlotGuard<'a>(&'a Slots);
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots {
+            free: Mutex::new(n),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> SlotGuard<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        SlotGuard(self)
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 fn redirect_policy() -> reqwest::redirect::Policy {
@@ -414,6 +457,7 @@ impl Registries {
             hosts: Mutex::new(HashMap::new()),
             lookaside_client,
             lookaside_tls_clients: Mutex::new(HashMap::new()),
+            lookaside_busy: Slots::new(LOOKASIDE_CONCURRENCY),
         })
     }
 
@@ -814,6 +858,7 @@ impl Registries {
         r: &DockerReference,
         d: &Digest,
     ) -> Result<Vec<FetchedSignature>, RegistryError> {
+        let _slot = (base.scheme() != "file").then(|| self.lookaside_busy.acquire());
         let mut out = Vec::new();
         for n in 1..=MAX_SIGNATURES {
             let url = lookaside::signature_url(base, r, d, n);
