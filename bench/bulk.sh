@@ -18,21 +18,45 @@ gpg --batch --export "$fpr" > "$work/key.pub"
 target/release/examples/gen_mirror "$work/key.sec" "$work/mirror" "$n"
 printf '{"default":[{"type":"reject"}],"transports":{"docker":{"bench.example":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"%s"}]}}}\n' "$work/key.pub" > "$work/policy.json"
 # RUST_BACKTRACE makes every internal error capture a backtrace; measure without it.
-for i in 1 2 3; do
-  env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE /usr/bin/time -f "%e %M" -o "$work/time" \
+: > "$work/runs"
+# One warm-up run (the mirror was just written), then five measured ones.
+env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE target/release/imgsig verify --policy "$work/policy.json" \
+  --lookaside "$work/mirror" --from-file "$work/mirror/list.txt" > /dev/null 2>&1
+for i in 1 2 3 4 5; do
+  env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE /usr/bin/time -v -o "$work/time" \
     target/release/imgsig verify --policy "$work/policy.json" --lookaside "$work/mirror" \
     --from-file "$work/mirror/list.txt" > /dev/null 2> "$work/err"
-  read -r secs kb < "$work/time"
+  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$work/time")
+  kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time")
+  echo "$secs $kb" >> "$work/runs"
   python3 -c "import sys; n,s,k=int(sys.argv[1]),float(sys.argv[2]),int(sys.argv[3]); print(f'run {sys.argv[4]}: {n} signatures in {s:.2f} s = {n/s:,.0f}/s, peak RSS {k/1024:.1f} MB')" "$n" "$secs" "$kb" "$i"
 done
 tail -1 "$work/err"
-m=$(find "$work/mirror" -name manifest.json | head -1)
+grep -q "$n accepted, 0 rejected, 0 could not" "$work/err" || { echo "not every image was accepted" >&2; exit 1; }
+python3 - "$work/runs" "$n" <<'PY'
+import os, statistics, sys
+runs = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+secs = statistics.median(r[0] for r in runs)
+kb = max(r[1] for r in runs)
+print(f"P2 median of {len(runs)}: {n/secs:,.0f} signatures/s; P4 peak RSS {kb/1024:.1f} MB")
+res = os.environ.get("BENCH_RESULTS")
+if res:
+    with open(res, "a") as f:
+        f.write(f"p2_images={n}\np2_secs={secs:.3f}\np2_rate={n/secs:.0f}\np4_rss_mb={kb/1024:.1f}\n")
+PY
+m=$(find "$work/mirror" -name manifest.json -print -quit)
 echo claim > "$work/claim"
-hyperfine -N --warmup 5 --runs 50 --export-json "$work/p5.json" \
-  "env -u RUST_BACKTRACE target/release/imgsig sign --key $work/key.sec --identity bench.example/x:1 --manifest $m -o $work/s.sig --force" \
+# hyperfine itself runs without RUST_BACKTRACE (an `env` wrapper per run would be timed too).
+env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE hyperfine -N --warmup 5 --runs 50 --export-json "$work/p5.json" \
+  "target/release/imgsig sign --key $work/key.sec --identity bench.example/x:1 --manifest $m -o $work/s.sig --force" \
   "gpg --batch --yes --sign -o $work/g.sig $work/claim" > /dev/null
 python3 - "$work/p5.json" <<'PY'
-import json, sys
+import json, os, sys
 r = json.load(open(sys.argv[1]))["results"]
 print(f"P5 sign: imgsig {r[0]['median']*1000:.2f} ms, gpg --sign {r[1]['median']*1000:.2f} ms, ratio {r[0]['median']/r[1]['median']:.2f}")
+res = os.environ.get("BENCH_RESULTS")
+if res:
+    with open(res, "a") as f:
+        f.write(f"p5_imgsig_ms={r[0]['median']*1000:.2f}\np5_gpg_ms={r[1]['median']*1000:.2f}\n")
 PY
