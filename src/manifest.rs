@@ -72,10 +72,25 @@ pub enum SignatureProblem {
 /// The manifest digest per c/image `manifest.Digest`: always sha256, over the exact bytes,
 /// or over the JWS payload for signed schema1. Bytes that are not JSON are simply hashed.
 pub fn manifest_digest(bytes: &[u8]) -> Result<Digest, ManifestError> {
+    if cannot_be_signed_schema1(bytes) {
+        return Ok(Digest::sha256(bytes));
+    }
     match Document::parse(bytes) {
         Some(doc) if doc.guess() == Some(DOCKER_V2_SCHEMA1_SIGNED) => Ok(Digest::sha256(&doc.schema1_payload(bytes)?)),
         _ => Ok(Digest::sha256(bytes)),
     }
+}
+
+/// A shortcut for the common case: a signed schema1 manifest needs a `signatures` member,
+/// and Go matches member names case-insensitively (with Unicode folding, e.g. `ſ` for `s`)
+/// and after unescaping. Plain ASCII without a backslash and without `signatures` in any
+/// case cannot have one, so its digest is the hash of its bytes without parsing it.
+fn cannot_be_signed_schema1(bytes: &[u8]) -> bool {
+    const NAME: &[u8] = b"signatures";
+    bytes.is_ascii()
+        && !bytes.contains(&b'\\')
+        && !(0..bytes.len().saturating_sub(NAME.len() - 1))
+            .any(|i| bytes[i] | 0x20 == b's' && bytes[i..i + NAME.len()].eq_ignore_ascii_case(NAME))
 }
 
 /// c/image `MatchesDigest`: computes the sha256 [`manifest_digest`] and compares it with
@@ -532,6 +547,51 @@ impl<F: FnMut(Lite)> Walk for Elements<F> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The digest without the shortcut.
+    fn parsed_digest(bytes: &[u8]) -> Result<Digest, ManifestError> {
+        match Document::parse(bytes) {
+            Some(doc) if doc.guess() == Some(DOCKER_V2_SCHEMA1_SIGNED) => {
+                Ok(Digest::sha256(&doc.schema1_payload(bytes)?))
+            }
+            _ => Ok(Digest::sha256(bytes)),
+        }
+    }
+
+    #[test]
+    fn the_plain_manifest_shortcut_never_changes_a_digest() {
+        let signed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/reference/fixtures/manifests/v2s1.manifest.json"
+        ))
+        .expect("the reference's signed schema1 fixture");
+        let mut cases: Vec<Vec<u8>> = vec![
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#.to_vec(),
+            br#"{"schemaVersion":1,"signatures":[]}"#.to_vec(),
+            br#"{"schemaVersion":1,"Signatures":[]}"#.to_vec(),
+            br#"{"schemaVersion":1,"SIGNATURES":null}"#.to_vec(),
+            br#"{"schemaVersion":1,"signature\u0073":[]}"#.to_vec(),
+            "{\"schemaVersion\":1,\"\u{17f}ignatures\":[]}".as_bytes().to_vec(),
+            b"signatures".to_vec(),
+            b"signature".to_vec(),
+            b"".to_vec(),
+        ];
+        cases.push(signed);
+        for c in &cases {
+            let (fast, slow) = (manifest_digest(c), parsed_digest(c));
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{slow:?}"),
+                "{}",
+                String::from_utf8_lossy(c)
+            );
+        }
+        assert!(cannot_be_signed_schema1(cases[0].as_slice()));
+        for c in &cases[1..7] {
+            assert!(!cannot_be_signed_schema1(c), "{}", String::from_utf8_lossy(c));
+        }
+    }
+
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use openpgp::cert::amalgamation::key::ValidErasedKeyAmalgamation;
@@ -84,10 +85,37 @@ pub struct SignError(String);
 /// A set of trusted certificates, indexed by every (sub)key's fingerprint
 /// and key ID so verification only looks at the certificates a signature
 /// names.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Keyring {
     certs: Vec<Cert>,
     by_keyid: HashMap<KeyID, Vec<usize>>,
+    /// Position in `certs` by primary key fingerprint.
+    by_fpr: HashMap<Fingerprint, usize>,
+    /// Whether a signing key of one of `certs` is usable at a given time (the "now" of a
+    /// verification run): a run that checks many signatures by one key validates it once.
+    /// Keyed by the certificate's position in `certs` (two entries may share fingerprints
+    /// and differ, e.g. one carrying a revocation), the key and the time. Cleared whenever
+    /// certificates are added; a clone starts empty.
+    usable: Mutex<Vec<UsableEntry>>,
+}
+
+#[derive(Debug)]
+struct UsableEntry {
+    cert: usize,
+    key: Fingerprint,
+    at: SystemTime,
+    result: Result<(), EnvelopeError>,
+}
+
+impl Clone for Keyring {
+    fn clone(&self) -> Keyring {
+        Keyring {
+            certs: self.certs.clone(),
+            by_keyid: self.by_keyid.clone(),
+            by_fpr: self.by_fpr.clone(),
+            usable: Mutex::default(),
+        }
+    }
 }
 
 impl Keyring {
@@ -107,19 +135,35 @@ impl Keyring {
         Ok(certs)
     }
 
-    /// Add certificates (secret parts are stripped).
+    /// Add certificates (secret parts are stripped). Copies of a certificate already
+    /// present (same primary key) are merged into it, as gpg merges them on import: a
+    /// revocation or expiry in any copy counts, whatever the order of the files.
     pub fn add(&mut self, certs: impl IntoIterator<Item = Cert>) {
         for cert in certs {
             let cert = cert.strip_secret_key_material();
-            let idx = self.certs.len();
+            let fpr = cert.fingerprint();
+            let (idx, cert) = match self.by_fpr.get(&fpr) {
+                Some(&i) => match self.certs[i].clone().merge_public(cert.clone()) {
+                    Ok(merged) => (i, merged),
+                    // Cannot happen for the same primary key; never drop either copy.
+                    Err(_) => (self.certs.len(), cert),
+                },
+                None => (self.certs.len(), cert),
+            };
+            self.by_fpr.entry(fpr).or_insert(idx);
             for key in cert.keys() {
                 let v = self.by_keyid.entry(KeyID::from(key.key().fingerprint())).or_default();
                 if !v.contains(&idx) {
                     v.push(idx);
                 }
             }
-            self.certs.push(cert);
+            if idx == self.certs.len() {
+                self.certs.push(cert);
+            } else {
+                self.certs[idx] = cert;
+            }
         }
+        self.usable.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Add every certificate in an armored or binary keyring.
@@ -150,7 +194,7 @@ impl Keyring {
 
     /// The certificates with a (sub)key whose key ID matches one of `ids`,
     /// each once; the caller then matches full fingerprints.
-    fn candidates<'a>(&'a self, ids: &[KeyHandle]) -> impl Iterator<Item = &'a Cert> + 'a {
+    fn candidates<'a>(&'a self, ids: &[KeyHandle]) -> impl Iterator<Item = (usize, &'a Cert)> + 'a {
         let mut idxs: Vec<usize> = Vec::new();
         for id in ids {
             for &i in self.by_keyid.get(&KeyID::from(id)).into_iter().flatten() {
@@ -159,7 +203,42 @@ impl Keyring {
                 }
             }
         }
-        idxs.into_iter().map(move |i| &self.certs[i])
+        idxs.into_iter().map(move |i| (i, &self.certs[i]))
+    }
+
+    /// [`check_key_at`] for the key `signing` of certificate `idx` at `now`, remembered for
+    /// the next signature by the same key of the same certificate at the same `now`.
+    fn usable_now(
+        &self,
+        policy: &StandardPolicy<'_>,
+        idx: usize,
+        signing: &Fingerprint,
+        now: SystemTime,
+    ) -> Result<(), EnvelopeError> {
+        let cert = &self.certs[idx];
+        let cached = |v: &Vec<UsableEntry>| {
+            v.iter()
+                .find(|e| e.cert == idx && e.key == *signing && e.at == now)
+                .map(|e| e.result.clone())
+        };
+        if let Some(r) = cached(&self.usable.lock().unwrap_or_else(|e| e.into_inner())) {
+            return r;
+        }
+        let result = check_key_at(policy, cert, signing, now, "now");
+        let mut v = self.usable.lock().unwrap_or_else(|e| e.into_inner());
+        if cached(&v).is_none() {
+            // Bounded: a long-running caller passing a new `now` each time keeps the latest.
+            if v.len() >= 64 {
+                v.drain(..1);
+            }
+            v.push(UsableEntry {
+                cert: idx,
+                key: signing.clone(),
+                at: now,
+                result: result.clone(),
+            });
+        }
+        result
     }
 }
 
@@ -687,6 +766,8 @@ fn check_key_at(
 /// revoked since; a revocation is never overridden by an older signature).
 fn check_good(
     policy: &StandardPolicy<'_>,
+    keys: &Keyring,
+    cert_idx: usize,
     sig: &Signature,
     ka: &ValidErasedKeyAmalgamation<'_, PublicParts>,
     now: SystemTime,
@@ -698,7 +779,7 @@ fn check_good(
         return Err(problem);
     }
     let created = sig.signature_creation_time().unwrap_or(SystemTime::UNIX_EPOCH);
-    check_key_at(policy, cert, &signing, now, "now")?;
+    keys.usable_now(policy, cert_idx, &signing, now)?;
     Ok(VerifiedKey {
         primary,
         signing,
@@ -817,7 +898,7 @@ fn check_signature(
     let issuers = sig.get_issuers();
     let mut err: Option<VerificationError<'_>> = None;
     if !issuers.is_empty() {
-        for cert in keys.candidates(&issuers) {
+        for (cert_idx, cert) in keys.candidates(&issuers) {
             for ka in cert.keys().key_handles(issuers.iter()) {
                 let ka = match ka.with_policy(policy, sig_time) {
                     Ok(ka) => ka,
@@ -847,7 +928,7 @@ fn check_signature(
                     None
                 };
                 match problem {
-                    None => return check_good(policy, sig, &ka, now),
+                    None => return check_good(policy, keys, cert_idx, sig, &ka, now),
                     // A key problem.
                     Some(Err(error)) => err = Some(VerificationError::BadKey { sig, ka, error }),
                     // A signature problem.
@@ -1026,5 +1107,48 @@ impl openpgp::crypto::Signer for BorrowedSigner<'_> {
 
     fn sign(&mut self, hash_algo: HashAlgorithm, digest: &[u8]) -> openpgp::Result<openpgp::crypto::mpi::Signature> {
         self.0.sign(hash_algo, digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key that expires in a day, and a message it signed an hour ago.
+    fn expiring_key_and_message() -> (Cert, Vec<u8>, SystemTime) {
+        let now = SystemTime::now();
+        let (cert, _) = CertBuilder::new()
+            .add_userid("expiring <e@imgsig.invalid>")
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .set_creation_time(now - Duration::from_secs(7200))
+            .set_validity_period(Duration::from_secs(86400))
+            .add_signing_subkey()
+            .generate()
+            .unwrap();
+        let bytes = openpgp::serialize::SerializeInto::to_vec(&cert.as_tsk()).unwrap();
+        let mut key = SigningKey::from_bytes(&bytes, None, now).unwrap();
+        let blob = key.sign(b"{}", now - Duration::from_secs(3600)).unwrap();
+        (cert, blob, now)
+    }
+
+    #[test]
+    fn a_key_remembered_as_usable_is_judged_again_at_another_time() {
+        let (cert, blob, now) = expiring_key_and_message();
+        let mut keys = Keyring::new();
+        keys.add([cert.clone()]);
+        for _ in 0..2 {
+            verify(&blob, &keys, now).unwrap();
+        }
+        let later = now + Duration::from_secs(2 * 86400);
+        for _ in 0..2 {
+            assert_eq!(verify(&blob, &keys, later).unwrap_err().code(), "expired-key");
+        }
+        verify(&blob, &keys, now).unwrap();
+        // A clone starts afresh; adding certificates forgets what was remembered.
+        let copy = keys.clone();
+        assert_eq!(verify(&blob, &copy, later).unwrap_err().code(), "expired-key");
+        keys.add([cert]);
+        verify(&blob, &keys, now).unwrap();
+        assert_eq!(keys.len(), 1, "a second copy of a certificate is merged");
     }
 }

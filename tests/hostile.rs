@@ -1062,6 +1062,13 @@ fn revoked_primary_key_is_rejected() {
     let revoked = cert.clone().insert_packets(rev).unwrap().0;
     let s = Case::new(&[&revoked]).rejected(&sig, "revoked-key");
     assert_names(&s, &cert.fingerprint().to_hex());
+    // The revocation counts wherever it is: a keyring that also holds an
+    // unrevoked copy of the certificate (before or after the revoked one)
+    // is one merged certificate, as in gpg.
+    for certs in [[&cert, &revoked], [&revoked, &cert]] {
+        let s = Case::new(&certs).rejected(&sig, "revoked-key");
+        assert_names(&s, &cert.fingerprint().to_hex());
+    }
     // Soft revocation (retired) one day after the signature: sequoia would
     // accept the older signature; imgsig requires the key to be good now.
     let rev = CertRevocationBuilder::new()

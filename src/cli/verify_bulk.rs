@@ -145,7 +145,18 @@ fn verify_line(policy: &Policy, root: &Path, line: usize, input: &str, now: Syst
     }
     let dir = lookaside::image_dir(root, &r, &want);
     let mpath = dir.join("manifest.json");
-    let bytes = match lookaside_read_manifest(&mpath) {
+    let image_dir = match lookaside::ImageDir::open(&dir) {
+        Ok(d) => d,
+        Err(e) => {
+            let m = format!(
+                "{} is missing from the mirror: cannot open {}: {e}",
+                mpath.display(),
+                dir.display()
+            );
+            return fail(line, input, Exit::Input, "missing-manifest", m, json);
+        }
+    };
+    let bytes = match lookaside_read_manifest(&image_dir, &mpath) {
         Ok(b) => b,
         Err(m) => return fail(line, input, Exit::Input, "missing-manifest", m, json),
     };
@@ -162,7 +173,7 @@ fn verify_line(policy: &Policy, root: &Path, line: usize, input: &str, now: Syst
             );
         }
     }
-    let sigs = match lookaside::read_dir_signatures(&dir) {
+    let sigs = match image_dir.signatures() {
         Ok(s) => s,
         Err(e) => return fail(line, input, Exit::Outside, "lookaside-error", e.to_string(), json),
     };
@@ -260,9 +271,9 @@ fn verify_line(policy: &Policy, root: &Path, line: usize, input: &str, now: Syst
     }
 }
 
-fn lookaside_read_manifest(path: &Path) -> Result<Vec<u8>, String> {
+fn lookaside_read_manifest(dir: &lookaside::ImageDir, path: &Path) -> Result<Vec<u8>, String> {
     let limit = super::sign::MAX_MANIFEST_SIZE;
-    match lookaside::read_limited(path, limit as u64) {
+    match dir.read("manifest.json", limit as u64) {
         Ok(Some(Ok(bytes))) => Ok(bytes),
         Ok(Some(Err(_))) => Err(format!("{} is larger than the {limit}-byte limit", path.display())),
         Ok(None) => Err(format!("{} is missing from the mirror", path.display())),

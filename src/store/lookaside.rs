@@ -153,21 +153,84 @@ fn checked_repo_path(r: &DockerReference) -> &str {
 /// [`ReadProblem::TooLarge`]; other I/O errors, non-regular files, and
 /// [`MAX_SIGNATURES`] or more signatures fail the whole read.
 pub fn read_dir_signatures(dir: &Path) -> Result<Vec<DirSignature>, LookasideError> {
-    let mut out = Vec::new();
-    for index in 1.. {
-        let path = dir.join(format!("signature-{index}"));
-        let contents = match read_limited(&path, MAX_SIGNATURE_SIZE) {
-            Ok(None) => break,
-            Ok(Some(Ok(bytes))) => Ok(bytes),
-            Ok(Some(Err(limit))) => Err(ReadProblem::TooLarge { limit }),
-            Err(source) => return Err(io_err("reading", &path, source)),
+    ImageDir::open(dir)
+        .map_err(|source| io_err("opening", dir, source))?
+        .signatures()
+}
+
+/// One image's directory in a local lookaside or mirror, opened once: its files are then
+/// opened relative to it, so the path is walked once per image rather than once per file
+/// (bulk verification reads three files per image).
+#[derive(Debug)]
+pub struct ImageDir {
+    path: PathBuf,
+    /// `None` when the directory does not exist: every file in it is then missing.
+    fd: Option<rustix::fd::OwnedFd>,
+}
+
+impl ImageDir {
+    /// Open `path` (not an error if it does not exist).
+    pub fn open(path: &Path) -> io::Result<ImageDir> {
+        use rustix::fs::{Mode, OFlags};
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+            Ok(fd) => Some(fd),
+            Err(rustix::io::Errno::NOENT) => None,
+            Err(e) => return Err(e.into()),
         };
-        if index >= MAX_SIGNATURES {
-            return Err(LookasideError::TooManySignatures { dir: dir.to_owned() });
-        }
-        out.push(DirSignature { index, path, contents });
+        Ok(ImageDir {
+            path: path.to_owned(),
+            fd,
+        })
     }
-    Ok(out)
+
+    /// Read the file `name` in this directory: `Ok(None)` if it does not exist,
+    /// `Ok(Some(Err(limit)))` if it is larger than `limit`; an error for anything but a
+    /// regular file.
+    ///
+    /// A regular file costs one `openat`, two `read`s and a `close`: it is opened
+    /// non-blocking (a FIFO would otherwise block the open) and read, at most `limit + 1`
+    /// bytes, into a buffer sized for a signature or manifest. Only when the read fails or
+    /// hits the limit is the descriptor examined (no second lookup, no race) to tell "not a
+    /// regular file" apart.
+    pub fn read(&self, name: &str, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
+        use rustix::fs::{Mode, OFlags};
+        let Some(dir) = &self.fd else { return Ok(None) };
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let mut file = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+            Ok(fd) => fs::File::from(fd),
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        read_open_file(&mut file, limit)
+    }
+
+    /// `signature-1`, `signature-2`, … up to the first missing one; see
+    /// [`read_dir_signatures`].
+    pub fn signatures(&self) -> Result<Vec<DirSignature>, LookasideError> {
+        let mut out = Vec::new();
+        for index in 1.. {
+            let name = format!("signature-{index}");
+            let contents = match self.read(&name, MAX_SIGNATURE_SIZE) {
+                Ok(None) => break,
+                Ok(Some(Ok(bytes))) => Ok(bytes),
+                Ok(Some(Err(limit))) => Err(ReadProblem::TooLarge { limit }),
+                Err(source) => return Err(io_err("reading", &self.path.join(&name), source)),
+            };
+            if index >= MAX_SIGNATURES {
+                return Err(LookasideError::TooManySignatures { dir: self.path.clone() });
+            }
+            out.push(DirSignature {
+                index,
+                path: self.path.join(name),
+                contents,
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// Store a new signature in `dir` (created with parents, mode 0755) as the first free
@@ -253,14 +316,8 @@ fn io_err(what: &'static str, path: &Path, source: io::Error) -> LookasideError 
 }
 
 /// `Ok(None)` if `path` does not exist, `Ok(Some(Err(limit)))` if it is larger than `limit`;
-/// an error for anything but a regular file.
-///
-/// This is the hot path of bulk verification (three per image), so a regular file costs one
-/// `open`, two `read`s and a `close`: the file is opened non-blocking (a FIFO would otherwise
-/// block the open) and read, at most `limit + 1` bytes, into a buffer sized for a signature
-/// or manifest. Only when the read fails or hits the limit is the descriptor examined (no
-/// second path lookup, no race) to tell "not a regular file" apart.
-pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
+/// an error for anything but a regular file. Opened and read as [`ImageDir::read`] does.
+fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = match fs::OpenOptions::new()
         .read(true)
@@ -271,17 +328,21 @@ pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    read_open_file(&mut file, limit)
+}
+
+fn read_open_file(file: &mut fs::File, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
     let not_regular = |file: &fs::File| file.metadata().map(|m| !m.is_file()).unwrap_or(true);
     let mut bytes = Vec::with_capacity(4096.min(limit as usize + 1));
-    if let Err(e) = (&mut file).take(limit + 1).read_to_end(&mut bytes) {
-        return Err(if not_regular(&file) {
+    if let Err(e) = file.take(limit + 1).read_to_end(&mut bytes) {
+        return Err(if not_regular(file) {
             io::Error::other("not a regular file")
         } else {
             e
         });
     }
     if bytes.len() as u64 > limit {
-        if not_regular(&file) {
+        if not_regular(file) {
             return Err(io::Error::other("not a regular file"));
         }
         return Ok(Some(Err(limit)));

@@ -126,22 +126,11 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// A keyring of `certs`, merging copies of one certificate (as a GnuPG
-/// import does), and the errors.
+/// A keyring of `certs` (copies of one certificate are merged, as a GnuPG
+/// import does; see [`Keyring::add`]), and the errors.
 fn build(certs: Vec<Cert>, errors: Vec<String>) -> LoadedKeys {
-    let mut merged: Vec<Cert> = Vec::with_capacity(certs.len());
-    for cert in certs {
-        match merged.iter().position(|m| m.fingerprint() == cert.fingerprint()) {
-            Some(i) => {
-                if let Ok(m) = merged[i].clone().merge_public(cert) {
-                    merged[i] = m;
-                }
-            }
-            None => merged.push(cert),
-        }
-    }
     let mut keyring = Keyring::new();
-    keyring.add(merged);
+    keyring.add(certs);
     LoadedKeys {
         keyring: Arc::new(keyring),
         errors,
