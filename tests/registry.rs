@@ -370,7 +370,7 @@ fn lab_batch_reports_each_image_and_exits_with_the_worst() {
     let doc = batch(&o);
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"schema_version": 1, "command": "verify", "mode": "registry", "summary": true,
+        serde_json::json!({"schema_version": 2, "command": "verify", "mode": "registry", "summary": true,
             "verdict": "rejected", "policy": policy, "images": 3, "accepted": 1, "rejected": 1, "failed": 1})
     );
     let imgs = doc["images"].as_array().unwrap();
@@ -1575,7 +1575,7 @@ fn batch(o: &Output) -> serde_json::Value {
     let summary = lines.pop().expect("a summary line");
     assert_eq!(summary["summary"], true, "{summary}");
     for (i, l) in lines.iter().enumerate() {
-        assert_eq!(l["schema_version"], 1, "{l}");
+        assert_eq!(l["schema_version"], 2, "{l}");
         assert_eq!(l["command"], "verify", "{l}");
         assert_eq!(l["mode"], "registry", "{l}");
         assert_eq!(l["index"], i + 1, "{l}");

@@ -12,7 +12,6 @@ use anyhow::anyhow;
 use serde::Serialize;
 
 use super::online::{host_platform, list_instances, Network};
-use super::output::SCHEMA_VERSION;
 use super::verify::VerifyArgs;
 use super::verify_policy::{decide, load_policy, resolve_policy, PolicyDoc};
 use super::{io::write_stdout, Exit, Failure, OutputFormat};
@@ -152,6 +151,10 @@ fn verify_into(
     Ok(())
 }
 
+/// The registry mode's schema: 2 since its output became JSON Lines (one line per
+/// image, then a summary) instead of one document (schema 1).
+const REGISTRY_SCHEMA_VERSION: u32 = 2;
+
 /// Images verified together before their reports are written: memory stays
 /// bounded however long the list is, and reports come out in input order.
 const CHUNK: usize = 256;
@@ -202,7 +205,7 @@ pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Resul
     let json = format == OutputFormat::Json;
 
     let mut summary = SummaryLine {
-        schema_version: SCHEMA_VERSION,
+        schema_version: REGISTRY_SCHEMA_VERSION,
         command: "verify",
         mode: "registry",
         summary: true,
@@ -254,7 +257,7 @@ pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Resul
             exit = exit.worst(r.exit);
             if json {
                 let line = ImageLine {
-                    schema_version: SCHEMA_VERSION,
+                    schema_version: REGISTRY_SCHEMA_VERSION,
                     command: "verify",
                     mode: "registry",
                     index: summary.images,
