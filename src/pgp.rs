@@ -96,15 +96,8 @@ pub struct Keyring {
     /// Keyed by the certificate's position in `certs` (two entries may share fingerprints
     /// and differ, e.g. one carrying a revocation), the key and the time. Cleared whenever
     /// certificates are added; a clone starts empty.
-    usable: Mutex<Vec<UsableEntry>>,
-}
-
-#[derive(Debug)]
-struct UsableEntry {
-    cert: usize,
-    key: Fingerprint,
-    at: SystemTime,
-    result: Result<(), EnvelopeError>,
+    /// At most one entry per (certificate, key): the latest time asked about.
+    usable: Mutex<HashMap<(usize, Fingerprint), (SystemTime, Result<(), EnvelopeError>)>>,
 }
 
 impl Clone for Keyring {
@@ -137,7 +130,8 @@ impl Keyring {
 
     /// Add certificates (secret parts are stripped). Copies of a certificate already
     /// present (same primary key) are merged into it, as gpg merges them on import: a
-    /// revocation or expiry in any copy counts, whatever the order of the files.
+    /// revocation in any copy counts, whatever the order of the files, and the newest
+    /// self-signatures across the copies decide expiry and key flags.
     pub fn add(&mut self, certs: impl IntoIterator<Item = Cert>) {
         for cert in certs {
             let cert = cert.strip_secret_key_material();
@@ -216,28 +210,15 @@ impl Keyring {
         now: SystemTime,
     ) -> Result<(), EnvelopeError> {
         let cert = &self.certs[idx];
-        let cached = |v: &Vec<UsableEntry>| {
-            v.iter()
-                .find(|e| e.cert == idx && e.key == *signing && e.at == now)
-                .map(|e| e.result.clone())
-        };
-        if let Some(r) = cached(&self.usable.lock().unwrap_or_else(|e| e.into_inner())) {
-            return r;
+        let key = (idx, signing.clone());
+        let lock = || self.usable.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, result)) = lock().get(&key) {
+            if *at == now {
+                return result.clone();
+            }
         }
         let result = check_key_at(policy, cert, signing, now, "now");
-        let mut v = self.usable.lock().unwrap_or_else(|e| e.into_inner());
-        if cached(&v).is_none() {
-            // Bounded: a long-running caller passing a new `now` each time keeps the latest.
-            if v.len() >= 64 {
-                v.drain(..1);
-            }
-            v.push(UsableEntry {
-                cert: idx,
-                key: signing.clone(),
-                at: now,
-                result: result.clone(),
-            });
-        }
+        lock().insert(key, (now, result.clone()));
         result
     }
 }
@@ -957,7 +938,9 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
     let Parsed { payload, sig } = check_structure(blob)?;
     // The standard policy judged at `now` (not at the clock of each of
     // its many internal checks), as the rest of this verification.
-    let policy = StandardPolicy::at(now);
+    // Never earlier than this machine's clock: a caller's `now` in the past must not
+    // bring back algorithms the policy has since retired.
+    let policy = StandardPolicy::at(now.max(SystemTime::now()));
     let good = check_signature(&policy, &sig, keys, now)?;
     Ok(VerifiedEnvelope {
         payload,
