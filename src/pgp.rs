@@ -97,8 +97,11 @@ pub struct Keyring {
     /// and differ, e.g. one carrying a revocation), the key and the time. Cleared whenever
     /// certificates are added; a clone starts empty.
     /// At most one entry per (certificate, key): the latest time asked about.
-    usable: Mutex<HashMap<(usize, Fingerprint), (SystemTime, Result<(), EnvelopeError>)>>,
+    usable: Mutex<HashMap<(usize, Fingerprint), Usable>>,
 }
+
+/// When a key's usability was checked, and the answer.
+type Usable = (SystemTime, Result<(), EnvelopeError>);
 
 impl Clone for Keyring {
     fn clone(&self) -> Keyring {
