@@ -92,6 +92,11 @@ fn mirror_with_bad_missing_and_foreign_signatures() {
     assert_eq!(sigs[1]["signer"], lab.var("LAB_ALICE_FPR"));
     // app:2.0's only signature is bob's: foreign to this policy.
     assert_eq!(lines[1]["requirements"][0]["signatures"][0]["reason"], "unknown-key");
+    let bob = lines[1]["requirements"][0]["signatures"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(bob.contains(lab.var("LAB_BOB_FPR")), "{bob}");
+    assert_eq!(sigs[1]["message"], serde_json::Value::Null);
     let summary = &lines[5];
     assert_eq!(summary["summary"], true);
     assert_eq!(
@@ -118,4 +123,16 @@ fn mirror_with_bad_missing_and_foreign_signatures() {
         "{}",
         stderr(&o)
     );
+
+    // A list with no images is a usage error, not an empty success.
+    std::fs::write(&list, "# nothing yet\n\n").unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--policy"])
+        .arg(lab.path("LAB_POLICY_REJECT"))
+        .arg("--lookaside")
+        .arg(&mirror)
+        .arg("--from-file")
+        .arg(&list));
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("--from-file lists no images"), "{}", stderr(&o));
 }

@@ -35,7 +35,7 @@ pub struct FetchArgs {
     /// The mirror directory (created if missing)
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
-    /// Read image references from FILE, one per line (# comments and blank lines ignored)
+    /// Read docker://REF images from FILE, one per line (# comments and blank lines skipped)
     #[arg(long = "from-file", value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     #[command(flatten)]
@@ -88,18 +88,7 @@ struct Summary {
 
 /// Image references from arguments and `--from-file`.
 pub fn read_list(args: &[String], file: Option<&std::path::Path>) -> Result<Vec<String>, Failure> {
-    let mut out: Vec<String> = args.to_vec();
-    if let Some(f) = file {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| Failure::input("unreadable-input", anyhow!("--from-file {}: {e}", f.display())))?;
-        out.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_owned),
-        );
-    }
-    Ok(out)
+    super::io::image_inputs(args, file)?.collect()
 }
 
 fn fetch_one(net: &Network, to: &std::path::Path, input: &str) -> Result<Vec<ManifestJson>, Failure> {

@@ -1,5 +1,6 @@
 //! File and stream helpers for the CLI: bounded reads, atomic writes that
-//! never clobber, and the classification of I/O errors into exit codes.
+//! never clobber, image lists (`--from-file`), and the classification of I/O
+//! errors into exit codes.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
@@ -30,6 +31,31 @@ pub fn read_failure(what: &str, name: &FileArg, e: io::Error) -> Failure {
     } else {
         Failure::outside("io-error", err)
     }
+}
+
+/// The entries of an image list (`--from-file FILE`), streamed: one per line,
+/// trimmed, with blank lines and `#` comments skipped, each with its line number.
+pub fn list_lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, String), Failure>> + '_, Failure> {
+    let unreadable = |e: io::Error| Failure::input("unreadable-input", anyhow!("--from-file {}: {e}", path.display()));
+    let file = File::open(path).map_err(unreadable)?;
+    Ok(io::BufRead::lines(io::BufReader::new(file))
+        .enumerate()
+        .filter_map(move |(i, line)| match line {
+            Ok(l) => {
+                let t = l.trim();
+                (!t.is_empty() && !t.starts_with('#')).then(|| Ok((i + 1, t.to_owned())))
+            }
+            Err(e) => Some(Err(unreadable(e))),
+        }))
+}
+
+/// Image arguments, then the entries of `list` (streamed, see [`list_lines`]).
+pub fn image_inputs<'a>(
+    args: &'a [String],
+    list: Option<&'a Path>,
+) -> Result<impl Iterator<Item = Result<String, Failure>> + 'a, Failure> {
+    let listed = list.map(list_lines).transpose()?.into_iter().flatten();
+    Ok(args.iter().cloned().map(Ok).chain(listed.map(|l| l.map(|(_, s)| s))))
 }
 
 /// Read at most `limit` bytes from a file or stdin; more is an error.

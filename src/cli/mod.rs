@@ -49,6 +49,60 @@ impl Exit {
             self
         }
     }
+
+    /// An image's `verdict` in batch JSON: `accepted` (0), `rejected` (1) or `error` (2, 3).
+    pub fn verdict(self) -> &'static str {
+        match self {
+            Exit::Ok => "accepted",
+            Exit::No => "rejected",
+            Exit::Input | Exit::Outside => "error",
+        }
+    }
+}
+
+/// A batch's images counted by outcome (the summary of `verify` over many
+/// images), and the worst exit so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    pub images: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    /// Images that could not be verified (exit 2 or 3).
+    pub failed: usize,
+    #[serde(skip)]
+    pub exit: Exit,
+}
+
+impl Default for Tally {
+    fn default() -> Tally {
+        Tally {
+            images: 0,
+            accepted: 0,
+            rejected: 0,
+            failed: 0,
+            exit: Exit::Ok,
+        }
+    }
+}
+
+impl Tally {
+    pub fn add(&mut self, exit: Exit) {
+        self.images += 1;
+        match exit {
+            Exit::Ok => self.accepted += 1,
+            Exit::No => self.rejected += 1,
+            Exit::Input | Exit::Outside => self.failed += 1,
+        }
+        self.exit = self.exit.worst(exit);
+    }
+
+    /// The summary line for people (stderr).
+    pub fn human(&self) -> String {
+        format!(
+            "imgsig: {} images: {} accepted, {} rejected, {} could not be verified",
+            self.images, self.accepted, self.rejected, self.failed
+        )
+    }
 }
 
 /// An error that stops a command, with its exit class and reason code.

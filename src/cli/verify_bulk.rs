@@ -8,7 +8,7 @@
 //! chunk verified on all cores and reported in input order, so memory stays
 //! bounded however long LIST is.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -16,7 +16,7 @@ use anyhow::anyhow;
 use serde::Serialize;
 
 use super::output::SCHEMA_VERSION;
-use super::{Exit, Failure, OutputFormat};
+use super::{Exit, Failure, OutputFormat, Tally};
 use crate::manifest;
 use crate::policy::{self, ImageRef, Policy, SignatureInput, Subject};
 use crate::reference::DockerReference;
@@ -68,6 +68,8 @@ struct SigLine {
     source: String,
     verdict: &'static str,
     reason: Option<&'static str>,
+    /// Why it was rejected (names the key), when it was.
+    message: Option<String>,
     signer: Option<String>,
 }
 
@@ -77,15 +79,13 @@ struct ErrLine<'a> {
     message: &'a str,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 struct SummaryDoc {
     schema_version: u32,
     command: &'static str,
     summary: bool,
-    images: usize,
-    accepted: usize,
-    rejected: usize,
-    failed: usize,
+    #[serde(flatten)]
+    tally: Tally,
 }
 
 fn fail(line: usize, input: &str, exit: Exit, code: &'static str, message: String, json: bool) -> Item {
@@ -95,7 +95,7 @@ fn fail(line: usize, input: &str, exit: Exit, code: &'static str, message: Strin
             command: "verify",
             line,
             input,
-            verdict: if exit == Exit::No { "rejected" } else { "error" },
+            verdict: exit.verdict(),
             exit_code: exit as u8,
             verified_reference: None,
             manifest_digest: None,
@@ -242,6 +242,7 @@ fn verify_line(policy: &Policy, root: &Path, line: usize, input: &str, now: Syst
                             source: s.source.clone(),
                             verdict: if s.result.is_ok() { "accepted" } else { "rejected" },
                             reason: s.result.as_ref().err().map(|e| e.code),
+                            message: s.result.as_ref().err().map(|e| e.message.clone()),
                             signer: s
                                 .opened
                                 .as_ref()
@@ -289,9 +290,10 @@ pub fn run(
     list: &Path,
     format: OutputFormat,
 ) -> Result<Exit, Failure> {
-    let file = std::fs::File::open(list)
-        .map_err(|e| Failure::input("unreadable-input", anyhow!("--from-file {}: {e}", list.display())))?;
-    let mut lines = std::io::BufReader::new(file).lines();
+    let mut lines = super::io::list_lines(list)?.peekable();
+    if lines.peek().is_none() {
+        return Err(Failure::input("usage", anyhow!("--from-file lists no images")));
+    }
     let json = format == OutputFormat::Json;
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -302,24 +304,15 @@ pub fn run(
         schema_version: SCHEMA_VERSION,
         command: "verify",
         summary: true,
-        ..SummaryDoc::default()
+        tally: Tally::default(),
     };
-    let mut exit = Exit::Ok;
-    let mut line_no = 0usize;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     eprintln!("imgsig: policy {}; mirror {}", policy_path.display(), root.display());
     loop {
         let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CHUNK);
         for l in lines.by_ref() {
-            line_no += 1;
-            let l =
-                l.map_err(|e| Failure::input("unreadable-input", anyhow!("--from-file {}: {e}", list.display())))?;
-            let t = l.trim();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
-            }
-            chunk.push((line_no, t.to_owned()));
+            chunk.push(l?);
             if chunk.len() == CHUNK {
                 break;
             }
@@ -346,13 +339,7 @@ pub fn run(
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
         let mut err = std::io::BufWriter::new(stderr.lock());
         for it in &results {
-            summary.images += 1;
-            match it.exit {
-                Exit::Ok => summary.accepted += 1,
-                Exit::No => summary.rejected += 1,
-                _ => summary.failed += 1,
-            }
-            exit = exit.worst(it.exit);
+            summary.tally.add(it.exit);
             if let Some(j) = &it.json {
                 let _ = writeln!(out, "{j}");
             } else if let Some(v) = &it.verified {
@@ -368,12 +355,9 @@ pub fn run(
             }
         }
     }
-    eprintln!(
-        "imgsig: {} images: {} accepted, {} rejected, {} could not be verified",
-        summary.images, summary.accepted, summary.rejected, summary.failed
-    );
+    eprintln!("{}", summary.tally.human());
     if json {
         let _ = writeln!(stdout.lock(), "{}", serde_json::to_string(&summary).unwrap_or_default());
     }
-    Ok(exit)
+    Ok(summary.tally.exit)
 }

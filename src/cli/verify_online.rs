@@ -4,7 +4,6 @@
 //! concurrently; each gets its own report, then a summary; the exit code is
 //! the worst result.
 
-use std::io::BufRead;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,7 +13,7 @@ use serde::Serialize;
 use super::online::{host_platform, list_instances, Network};
 use super::verify::VerifyArgs;
 use super::verify_policy::{decide, load_policy, resolve_policy, PolicyDoc};
-use super::{io::write_stdout, Exit, Failure, OutputFormat};
+use super::{io::write_stdout, Exit, Failure, OutputFormat, Tally};
 use crate::policy::Policy;
 use crate::reference::DockerReference;
 
@@ -63,10 +62,8 @@ struct SummaryLine {
     summary: bool,
     verdict: &'static str,
     policy: String,
-    images: usize,
-    accepted: usize,
-    rejected: usize,
-    failed: usize,
+    #[serde(flatten)]
+    tally: Tally,
 }
 
 fn verify_one(net: &Network, policy_path: &Path, policy: &Policy, input: &str, all_platforms: bool) -> ImageResult {
@@ -159,33 +156,6 @@ const REGISTRY_SCHEMA_VERSION: u32 = 2;
 /// bounded however long the list is, and reports come out in input order.
 const CHUNK: usize = 256;
 
-/// The images: arguments first, then the lines of `list` (streamed; blank
-/// lines and `#` comments skipped).
-fn inputs<'a>(
-    args: &'a [String],
-    list: Option<&'a Path>,
-) -> Result<impl Iterator<Item = Result<String, Failure>> + 'a, Failure> {
-    let unreadable =
-        |f: &Path, e: std::io::Error| Failure::input("unreadable-input", anyhow!("--from-file {}: {e}", f.display()));
-    let lines = match list {
-        Some(f) => Some((
-            f,
-            std::io::BufReader::new(std::fs::File::open(f).map_err(|e| unreadable(f, e))?).lines(),
-        )),
-        None => None,
-    };
-    let from_file = lines.into_iter().flat_map(move |(f, lines)| {
-        lines.filter_map(move |l| match l {
-            Ok(l) => {
-                let t = l.trim();
-                (!t.is_empty() && !t.starts_with('#')).then(|| Ok(t.to_owned()))
-            }
-            Err(e) => Some(Err(unreadable(f, e))),
-        })
-    });
-    Ok(args.iter().cloned().map(Ok).chain(from_file))
-}
-
 pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Result<Exit, Failure> {
     if args.identity.is_some() || args.manifest.is_some() || args.signatures.is_some() {
         return Err(Failure::input(
@@ -197,7 +167,7 @@ pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Resul
     }
     let policy_path = resolve_policy(args.policy.as_deref())?;
     let policy = load_policy(&policy_path)?;
-    let mut inputs = inputs(&images, args.from_file.as_deref())?.peekable();
+    let mut inputs = super::io::image_inputs(&images, args.from_file.as_deref())?.peekable();
     if inputs.peek().is_none() {
         return Err(Failure::input("usage", anyhow!("--from-file lists no images")));
     }
@@ -211,12 +181,8 @@ pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Resul
         summary: true,
         verdict: "accepted",
         policy: policy_path.display().to_string(),
-        images: 0,
-        accepted: 0,
-        rejected: 0,
-        failed: 0,
+        tally: Tally::default(),
     };
-    let mut exit = Exit::Ok;
     loop {
         let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
         for input in inputs.by_ref() {
@@ -248,25 +214,15 @@ pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Resul
             .into_iter()
             .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
         {
-            summary.images += 1;
-            match r.exit {
-                Exit::Ok => summary.accepted += 1,
-                Exit::No => summary.rejected += 1,
-                _ => summary.failed += 1,
-            }
-            exit = exit.worst(r.exit);
+            summary.tally.add(r.exit);
             if json {
                 let line = ImageLine {
                     schema_version: REGISTRY_SCHEMA_VERSION,
                     command: "verify",
                     mode: "registry",
-                    index: summary.images,
+                    index: summary.tally.images,
                     input: &r.input,
-                    verdict: match r.exit {
-                        Exit::Ok => "accepted",
-                        Exit::No => "rejected",
-                        _ => "error",
-                    },
+                    verdict: r.exit.verdict(),
                     exit_code: r.exit as u8,
                     verified_reference: r.verified.first().map(String::as_str),
                     decisions: &r.docs,
@@ -283,11 +239,9 @@ pub fn run(args: VerifyArgs, images: Vec<String>, format: OutputFormat) -> Resul
         }
         let _ = write_stdout(out.as_bytes());
     }
-    if summary.images > 1 {
-        eprintln!(
-            "imgsig: {} images: {} accepted, {} rejected, {} could not be verified",
-            summary.images, summary.accepted, summary.rejected, summary.failed
-        );
+    let exit = summary.tally.exit;
+    if summary.tally.images > 1 {
+        eprintln!("{}", summary.tally.human());
     }
     if json {
         summary.verdict = if exit == Exit::Ok { "accepted" } else { "rejected" };
