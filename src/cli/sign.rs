@@ -94,7 +94,7 @@ pub struct SignArgs {
     /// Multi-platform images: sign only the index, not every instance
     #[arg(long = "index-only")]
     pub index_only: bool,
-    /// Read docker://REF images from FILE, one per line
+    /// Read docker://REF images from FILE, one per line (# comments and blank lines skipped)
     #[arg(long = "from-file", value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     #[command(flatten)]

@@ -72,7 +72,7 @@ pub struct VerifyArgs {
     /// For multi-platform images: verify every instance (default: this machine's platform only)
     #[arg(long = "all-platforms")]
     pub all_platforms: bool,
-    /// Read docker://REF images from FILE, one per line
+    /// Read images from FILE, one per line (# comments and blank lines skipped): docker://REF, or with --lookaside DIR name@sha256:… references to verify against that mirror
     #[arg(long = "from-file", value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     #[command(flatten)]
