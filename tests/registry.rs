@@ -988,6 +988,19 @@ fn plain_routes(img: &Img, req: &Request, c: &mut Conn) {
     }
 }
 
+/// A fake of [`plain_routes`] whose lookaside answers every signature request with `sigs`
+/// (a hostile or broken lookaside; a real server cannot be made to do these).
+fn fake_lookaside(lab: &Lab, sigs: impl Fn(&mut Conn) + Send + Sync + 'static) -> Fake {
+    let img = app1(lab);
+    Fake::start("127.0.0.1", move |req, c| {
+        if req.path_only().starts_with("/sigs/") {
+            sigs(c)
+        } else {
+            plain_routes(&img, req, c)
+        }
+    })
+}
+
 /// `imgsig verify --json --tls-verify=false --lookaside FAKE/sigs docker://FAKE/lab/app:1.0`
 fn verify_fake(dir: &Path, lab: &Lab, fake: &Fake, extra: &[&str]) -> Output {
     go(cmd()
@@ -1229,16 +1242,7 @@ fn fake_slow_drip_stops_at_the_timeout() {
                 }
             })
         }),
-        ("signature body", {
-            let img = app1(lab);
-            Fake::start("127.0.0.1", move |req, c| {
-                if req.path_only().starts_with("/sigs/") {
-                    c.drip(&[], 100_000)
-                } else {
-                    plain_routes(&img, req, c)
-                }
-            })
-        }),
+        ("signature body", fake_lookaside(lab, |c| c.drip(&[], 100_000))),
         ("manifest headers", {
             let img = app1(lab);
             Fake::start("127.0.0.1", move |req, c| {
@@ -1385,14 +1389,7 @@ fn fake_https_to_http_redirect_is_refused() {
 fn fake_endless_signatures_stop_at_128() {
     let lab = lab();
     let dir = tempdir();
-    let img = app1(lab);
-    let fake = Fake::start("127.0.0.1", move |req, c| {
-        if req.path_only().starts_with("/sigs/") {
-            c.send(200, &[], b"not really a signature")
-        } else {
-            plain_routes(&img, req, c)
-        }
-    });
+    let fake = fake_lookaside(lab, |c| c.send(200, &[], b"not really a signature"));
     let o = verify_fake(dir.path(), lab, &fake, &[]);
     assert_exit(&o, 3);
     let (code, msg) = image_error(&o);
@@ -1459,15 +1456,8 @@ fn fake_registry_serving_other_bytes_for_a_digest() {
 fn fake_lookaside_answering_500() {
     let lab = lab();
     let dir = tempdir();
-    let img = app1(lab);
-    let sig1 = sig_path(&img, 1);
-    let fake = Fake::start("127.0.0.1", move |req, c| {
-        if req.path_only().starts_with("/sigs/") {
-            c.send(500, &[], b"boom")
-        } else {
-            plain_routes(&img, req, c)
-        }
-    });
+    let sig1 = sig_path(&app1(lab), 1);
+    let fake = fake_lookaside(lab, |c| c.send(500, &[], b"boom"));
     let o = verify_fake(dir.path(), lab, &fake, &[]);
     assert_exit(&o, 3);
     let (code, msg) = image_error(&o);
