@@ -258,8 +258,9 @@ fn benches(c: &mut Criterion) {
                 let subject = Subject {
                     image: &image,
                     manifest_digest: Ok(digest),
-                    signatures: &sigs,
+                    signatures: Ok(&sigs),
                     looked_in: "bench",
+                    instance_of: None,
                     now,
                 };
                 assert!(policy::evaluate(&pol, &subject).accepted);

@@ -11,9 +11,11 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
-use super::online::{list_instances, Network, RegistryArgs};
+use super::inputs::read_list;
+use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
+use crate::platform::list_instances;
 use crate::reference::DockerReference;
 use crate::store::lookaside::{self, StoreOutcome};
 
@@ -86,11 +88,6 @@ struct Summary {
     signatures_present: usize,
 }
 
-/// Image references from arguments and `--from-file`.
-pub fn read_list(args: &[String], file: Option<&std::path::Path>) -> Result<Vec<String>, Failure> {
-    super::io::image_inputs(args, file)?.collect()
-}
-
 fn fetch_one(net: &Network, to: &std::path::Path, input: &str) -> Result<Vec<ManifestJson>, Failure> {
     let text = input.strip_prefix("docker://").unwrap_or(input);
     let r = DockerReference::parse_docker_transport(text)
@@ -109,7 +106,7 @@ fn fetch_one(net: &Network, to: &std::path::Path, input: &str) -> Result<Vec<Man
         let io = |e: lookaside::LookasideError| Failure::outside("io-error", anyhow!("{}: {e}", dir.display()));
         std::fs::create_dir_all(&dir).map_err(|e| Failure::outside("io-error", anyhow!("{}: {e}", dir.display())))?;
         let manifest_written = lookaside::write_new_file(&dir.join("manifest.json"), &m.bytes).map_err(io)?;
-        let (sigs, _) = net.signatures(&r, &m.digest)?;
+        let sigs = net.signatures(&r, &m.digest)?.signatures;
         let mut j = ManifestJson {
             digest: m.digest.to_string(),
             directory: dir.display().to_string(),

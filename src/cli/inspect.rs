@@ -20,9 +20,9 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
+use super::inputs::{load_keyrings, read_signature};
 use super::io::write_stdout;
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
-use super::verify::{load_keyrings, read_signature};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::claim::{ClaimError, UntrustedClaim};
 use crate::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};

@@ -11,19 +11,19 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fetch;
+mod inputs;
 mod inspect;
 mod io;
 mod misc;
-mod online;
+mod net;
 mod output;
 mod policy_cmd;
 mod report;
 mod sign;
 mod trust;
 mod verify;
-mod verify_bulk;
-mod verify_online;
-mod verify_policy;
+mod verify_batch;
+mod verify_render;
 
 pub use output::{report_usage_error, SCHEMA_VERSION};
 

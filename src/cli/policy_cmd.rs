@@ -7,8 +7,9 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use super::inputs::load_policy;
 use super::output::{print_json, SCHEMA_VERSION};
-use super::verify_policy::{describe_requirement, load_policy};
+use super::verify_render::describe_requirement;
 use super::{Exit, Failure, OutputFormat};
 use crate::policy::identity::describe;
 use crate::policy::{lint::lint, ImageRef, Requirement};
@@ -174,7 +175,7 @@ fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let image = parse_image(&args.image)?;
     let path = match args.policy {
         Some(p) => p,
-        None => super::verify_policy::default_policy_path(std::env::var_os("HOME").map(PathBuf::from).as_deref())?,
+        None => super::inputs::default_policy_path(std::env::var_os("HOME").map(PathBuf::from).as_deref())?,
     };
     let policy = load_policy(&path)?;
     let (scope, reqs) = policy.requirements_for(&image);

@@ -20,13 +20,15 @@ use clap::Args;
 use serde::Serialize;
 
 use super::io::{read_limited, stdout_is_terminal, write_atomic, write_stdout};
-use super::online::{list_instances, Network, RegistryArgs};
+use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::claim::Claim;
 use crate::digest::{Algorithm, Digest};
+use crate::limits::MAX_MANIFEST_SIZE;
 use crate::manifest;
 use crate::pgp::{KeyError, SigningKey};
+use crate::platform::list_instances;
 use crate::reference::DockerReference;
 use crate::signer::{SignFailure, SignedBy, Source};
 use crate::store::lookaside::{self, StoreOutcome};
@@ -52,8 +54,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
       --lookaside-dir /srv/sigstore docker://registry.example.com/ns/app:1.0";
 
 /// Largest manifest read (the reference's manifest size limit).
-pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
-const MAX_KEY_SIZE: usize = 16 * 1024 * 1024;
+use crate::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd"])))]
@@ -212,7 +213,7 @@ fn load_source(args: &SignArgs, now: SystemTime) -> Result<Source, Failure> {
             now,
         )?))),
         (None, Some(cmd), Some(cert)) => {
-            let keys = super::verify::load_keyrings(std::slice::from_ref(cert))?;
+            let keys = super::inputs::load_keyrings(std::slice::from_ref(cert))?;
             Ok(Source::Command {
                 command: cmd.clone(),
                 cert: keys,
@@ -441,7 +442,7 @@ fn sign_image(
             let dir = match &args.lookaside_dir {
                 Some(root) => lookaside::image_dir(root, &r, d),
                 None => {
-                    let base = net.registries_d.write_base(&r, &net.builtin).map_err(|e| {
+                    let base = net.0.registries_d().write_base(&r, net.0.builtin()).map_err(|e| {
                         Failure::input(
                             "invalid-registries-d",
                             anyhow::Error::new(e).context(format!("where to store signatures of {r}")),
@@ -490,7 +491,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
         ));
     }
-    let images = super::fetch::read_list(&args.images, args.from_file.as_deref())?;
+    let images = super::inputs::read_list(&args.images, args.from_file.as_deref())?;
     if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
         return Err(Failure::input("usage", anyhow!("{bad:?}: give images as docker://REF")));
     }

@@ -133,4 +133,4 @@ fn policy_path(explicit: Option<&Path>) -> PathBuf {
 }
 
 /// The largest policy file read.
-const MAX_POLICY_SIZE: usize = 16 * 1024 * 1024;
+use crate::limits::MAX_POLICY_SIZE;

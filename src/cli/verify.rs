@@ -1,32 +1,33 @@
 //! `imgsig verify`: check an image's signatures.
 //!
-//! Two forms:
+//! Two forms, one pipeline ([`crate::verify`]):
 //! - policy (default): a containers-policy.json decides, as skopeo, podman
-//!   and CRI-O would (see `verify_policy.rs`);
+//!   and CRI-O would;
 //! - keyring (`--keyring`): accepted when at least one signature is valid,
 //!   made by a key in the keyrings, for the manifest's digest and for the
 //!   expected identity (equal after normalisation, as
 //!   `skopeo standalone-verify` checks).
+//!
+//! This file only turns arguments into checked requests (every
+//! contradiction is refused before any I/O), calls the library and hands
+//! the report to `verify_render` / `verify_batch`.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
-use serde::Serialize;
 
-use super::io::{read_limited, write_stdout};
-use super::output::{print_json, SCHEMA_VERSION};
-use super::report::{Checked, SignatureJson};
-use super::sign::MAX_MANIFEST_SIZE;
+use super::inputs::{load_keyrings, load_policy, read_manifest, resolve_policy, verify_failure};
+use super::io::write_stdout;
+use super::net::{lookaside_url, network, print_warnings, RegistryArgs};
+use super::output::print_json;
+use super::verify_batch::{self, Batch};
+use super::verify_render::{keyring_doc, keyring_human, policy_doc, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
-use crate::digest::Digest;
-use crate::manifest;
-use crate::pgp::{EnvelopeError, Keyring, MAX_SIGNATURE_SIZE};
-use crate::policy::SignatureInput;
 use crate::reference::DockerReference;
-use crate::signature::{self, Opened, Rejection};
+use crate::registry::network::Network;
+use crate::verify::{dir_image_path, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Decide with a policy file, as podman and CRI-O would
@@ -76,17 +77,32 @@ pub struct VerifyArgs {
     #[arg(long = "from-file", value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     #[command(flatten)]
-    pub registry: super::online::RegistryArgs,
+    pub registry: RegistryArgs,
     /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images
     #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
 
-pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
-    let docker: Vec<&OsString> = args
+/// What the arguments ask for, checked before anything is read.
+enum Form {
+    /// `--lookaside DIR --from-file LIST`: name@digest images in a mirror.
+    Bulk { root: PathBuf, list: PathBuf },
+    /// docker:// images (arguments and/or --from-file).
+    Registry { images: Vec<String> },
+    /// One image from local files.
+    Single,
+}
+
+fn usage(msg: &str) -> Failure {
+    Failure::input("usage", anyhow!("{msg}"))
+}
+
+fn form(args: &VerifyArgs) -> Result<Form, Failure> {
+    let docker: Vec<String> = args
         .inputs
         .iter()
-        .filter(|i| i.to_string_lossy().starts_with("docker://"))
+        .map(|i| i.to_string_lossy().into_owned())
+        .filter(|i| i.starts_with("docker://"))
         .collect();
     let local_lookaside = args.registry.lookaside.as_deref().filter(|l| !l.contains("://"));
     if let (Some(list), Some(root), true) = (&args.from_file, local_lookaside, docker.is_empty()) {
@@ -95,9 +111,10 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 "bulk verification (--from-file with --lookaside DIR) takes no image arguments, --identity, --manifest or --keyring",
             ));
         }
-        let policy_path = super::verify_policy::resolve_policy(args.policy.as_deref())?;
-        let policy = super::verify_policy::load_policy(&policy_path)?;
-        return super::verify_bulk::run(&policy_path, &policy, PathBuf::from(root), list, format);
+        return Ok(Form::Bulk {
+            root: PathBuf::from(root),
+            list: list.clone(),
+        });
     }
     if !docker.is_empty() || args.from_file.is_some() {
         if docker.len() != args.inputs.len() {
@@ -108,18 +125,48 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 "docker:// images are verified with a policy; --keyring does not apply",
             ));
         }
-        let images: Vec<String> = docker.iter().map(|d| d.to_string_lossy().into_owned()).collect();
-        return super::verify_online::run(args, images, format);
+        if args.identity.is_some() || args.manifest.is_some() || args.signatures.is_some() {
+            return Err(usage(
+                "docker:// images are fetched from the registry; --identity, --manifest and --signatures do not apply",
+            ));
+        }
+        return Ok(Form::Registry { images: docker });
     }
-    if args.keyring.is_empty() {
-        super::verify_policy::run(args, format)
-    } else {
-        run_keyring(args, format)
-    }
+    Ok(Form::Single)
 }
 
-fn usage(msg: &str) -> Failure {
-    Failure::input("usage", anyhow!("{msg}"))
+pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    let options = Options {
+        all_platforms: args.all_platforms,
+        ..Options::default()
+    };
+    match form(&args)? {
+        Form::Bulk { root, list } => {
+            let policy_path = resolve_policy(args.policy.as_deref())?;
+            let trust = Trust::Policy(load_policy(&policy_path)?);
+            let base = lookaside_url(&root.to_string_lossy())?;
+            let verifier = Verifier::new(&trust, None, options);
+            let lines = super::io::list_lines(&list)?;
+            verify_batch::run(
+                &verifier,
+                &policy_path,
+                Batch::Mirror { root: &root, base },
+                lines,
+                format,
+            )
+        }
+        Form::Registry { images } => {
+            let policy_path = resolve_policy(args.policy.as_deref())?;
+            let trust = Trust::Policy(load_policy(&policy_path)?);
+            let inputs = super::io::image_inputs(&images, args.from_file.as_deref())?;
+            let net = network(&args.registry)?;
+            let verifier = Verifier::new(&trust, Some(&net), options);
+            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
+            verify_batch::run(&verifier, &policy_path, Batch::Registry, numbered, format)
+        }
+        Form::Single if args.keyring.is_empty() => run_policy(args, options, format),
+        Form::Single => run_keyring(args, options, format),
+    }
 }
 
 /// `--identity` for the keyring form: normalised, compared exactly.
@@ -128,153 +175,145 @@ pub fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
         .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {s:?}: {e}")))
 }
 
-/// Read and hash a manifest. The digest error is returned separately:
-/// the keyring form treats it as unusable input, the policy form (like
-/// containers/image) as a reason to reject signatures.
-pub fn read_manifest(name: &FileArg) -> Result<(Vec<u8>, Result<Digest, String>), Failure> {
-    let bytes = read_limited("manifest", name, MAX_MANIFEST_SIZE)?;
-    let digest = manifest::manifest_digest(&bytes).map_err(|e| e.to_string());
-    Ok((bytes, digest))
+/// `--identity` for the policy form: a docker transport reference.
+fn docker_identity(identity: &str) -> Result<DockerReference, Failure> {
+    DockerReference::parse_docker_transport(identity)
+        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {identity:?}: {e}")))
 }
 
-/// Read one signature file; a file over the size limit is a rejected
-/// signature, not an input error.
-pub fn read_signature(name: &FileArg) -> Result<Result<Vec<u8>, Rejection>, Failure> {
-    match read_limited("signature", name, MAX_SIGNATURE_SIZE) {
-        Ok(b) => Ok(Ok(b)),
-        Err(f) if f.code == "input-too-large" => Ok(Err(Rejection::from(EnvelopeError::TooLarge {
-            size: MAX_SIGNATURE_SIZE + 1,
-            limit: MAX_SIGNATURE_SIZE,
-        }))),
-        Err(f) => Err(f),
-    }
-}
-
-/// Read signature files named on the command line.
-pub fn read_signature_args(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<SignatureInput>, Failure> {
-    // Read every signature before judging any, so an unusable argument is
-    // reported as such (exit 2) rather than as a rejection.
+/// Signature files named on the command line (`-` is stdin, read here).
+fn signature_files(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<SignatureFile>, Failure> {
     let mut out = Vec::with_capacity(inputs.len());
     for s in inputs {
-        let name = FileArg::from(s.as_os_str());
-        if name == FileArg::Std && *manifest == FileArg::Std {
-            return Err(Failure::input(
-                "conflicting-flags",
-                anyhow!("stdin cannot be both the manifest and a signature"),
-            ));
-        }
-        out.push(SignatureInput {
-            source: name.to_string(),
-            blob: read_signature(&name)?,
+        out.push(match FileArg::from(s.as_os_str()) {
+            FileArg::Std => {
+                if *manifest == FileArg::Std {
+                    return Err(Failure::input(
+                        "conflicting-flags",
+                        anyhow!("stdin cannot be both the manifest and a signature"),
+                    ));
+                }
+                SignatureFile::Bytes {
+                    name: "-".into(),
+                    bytes: super::io::read_limited("signature", &FileArg::Std, crate::limits::MAX_SIGNATURE_SIZE)?,
+                }
+            }
+            FileArg::Path(p) => SignatureFile::Path(p),
         });
     }
     Ok(out)
 }
 
-/// Read `dir/signature-1`, `dir/signature-2`, … up to the first missing one
-/// (the lookaside reader: the same limits as every other signature source).
-pub fn read_signature_dir(dir: &Path) -> Result<Vec<SignatureInput>, Failure> {
-    if !dir.is_dir() {
-        return Err(Failure::input(
-            "unreadable-input",
-            anyhow!("{} is not a directory", dir.display()),
+/// A request for one image from local files, and the network it needs (if any).
+fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failure> {
+    let dir_image = match args.inputs.as_slice() {
+        [one] => one.to_str().and_then(|s| s.strip_prefix("dir:")).map(str::to_owned),
+        _ => None,
+    };
+    if let Some(dir) = dir_image {
+        if args.manifest.is_some() || args.signatures.is_some() {
+            return Err(usage(
+                "a dir:PATH image carries its own manifest.json and signatures; drop --manifest/--signatures",
+            ));
+        }
+        let identity = args.identity.as_deref().map(docker_identity).transpose()?;
+        let path = dir_image_path(&dir).map_err(verify_failure)?;
+        return Ok((
+            Request {
+                image: ImageSource::Dir { path, identity },
+                signatures: SignatureSource::DirImage,
+            },
+            None,
         ));
     }
-    let found = crate::store::lookaside::read_dir_signatures(dir).map_err(|e| match e {
-        crate::store::lookaside::LookasideError::TooManySignatures { .. } => {
-            Failure::input("too-many-signatures", anyhow::Error::new(e))
-        }
-        other => Failure::outside("io-error", anyhow::Error::new(other)),
+    if args.inputs.iter().any(|i| i.to_string_lossy().starts_with("dir:")) {
+        return Err(usage("give one dir:PATH image per call"));
+    }
+    let identity = args.identity.as_deref().ok_or_else(|| {
+        usage("give --identity REF --manifest FILE with signature files or --signatures DIR, or a dir:PATH image")
     })?;
-    Ok(found
-        .into_iter()
-        .map(|s| SignatureInput {
-            source: s.path.display().to_string(),
-            blob: s.contents.map_err(|_| {
-                Rejection::from(EnvelopeError::TooLarge {
-                    size: MAX_SIGNATURE_SIZE + 1,
-                    limit: MAX_SIGNATURE_SIZE,
-                })
-            }),
-        })
-        .collect())
-}
-
-#[derive(Debug, Serialize)]
-struct KeyringDoc {
-    schema_version: u32,
-    command: &'static str,
-    mode: &'static str,
-    verdict: &'static str,
-    identity: String,
-    manifest_digest: String,
-    verified_reference: Option<String>,
-    keyrings: Vec<String>,
-    trusted_fingerprints: Vec<String>,
-    signatures: Vec<SignatureJson>,
-}
-
-/// The outcome for one signature: what was learnt, and the verdict.
-struct Outcome {
-    source: String,
-    opened: Option<Opened>,
-    result: Result<(), Rejection>,
-}
-
-impl Outcome {
-    fn checked(&self, index: usize) -> Checked<'_> {
-        Checked {
-            index,
-            source: &self.source,
-            opened: self.opened.as_ref(),
-            result: &self.result,
-        }
-    }
-}
-
-fn check_one(blob: &[u8], keys: &Keyring, digest: &Digest, identity: &DockerReference, now: SystemTime) -> Outcome {
-    let mut out = Outcome {
-        source: String::new(),
-        opened: None,
-        result: Ok(()),
-    };
-    match signature::open(blob, keys, now) {
-        Ok(o) => {
-            out.result =
-                signature::check_digest(&o, digest).and_then(|()| signature::check_identity_exact(&o, identity));
-            out.opened = Some(o);
-        }
-        Err(r) => out.result = Err(r),
-    }
-    out
-}
-
-/// Load keyring files into one keyring (unusable files are input errors).
-pub fn load_keyrings(paths: &[PathBuf]) -> Result<Keyring, Failure> {
-    let mut keys = Keyring::new();
-    for path in paths {
-        let name = FileArg::Path(path.clone());
-        let bytes = read_limited("keyring", &name, 64 * 1024 * 1024)?;
-        keys.add_keyring_bytes(&bytes).map_err(|e| {
-            Failure::input(
-                "invalid-keyring",
-                anyhow::Error::new(e).context(format!("keyring {}", path.display())),
-            )
-        })?;
-    }
-    Ok(keys)
-}
-
-fn run_keyring(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
-    let identity = args
-        .identity
-        .as_deref()
-        .ok_or_else(|| usage("--keyring needs --identity REF, --manifest FILE and signature files"))?;
-    let manifest_arg = args
+    let manifest = args
         .manifest
         .as_deref()
         .map(FileArg::from)
-        .ok_or_else(|| usage("--keyring needs --manifest FILE"))?;
+        .ok_or_else(|| usage("--identity needs --manifest FILE (or give a dir:PATH image)"))?;
+    let sources = usize::from(!args.inputs.is_empty())
+        + usize::from(args.signatures.is_some())
+        + usize::from(args.registry.lookaside.is_some());
+    if sources > 1 {
+        return Err(usage(
+            "give one source of signatures: files, --signatures DIR or --lookaside URL|DIR",
+        ));
+    }
+    let identity = if args.keyring.is_empty() {
+        docker_identity(identity)?
+    } else {
+        parse_identity(identity)?
+    };
+    let files = signature_files(&args.inputs, &manifest)?;
+    let (signatures, net) = match (&args.signatures, &args.registry.lookaside) {
+        (Some(dir), _) => (SignatureSource::Directory(dir.clone()), None),
+        (None, Some(l)) => {
+            let url = lookaside_url(l)?;
+            let net = (url.scheme() != "file").then(|| network(&args.registry)).transpose()?;
+            (SignatureSource::Lookaside(url), net)
+        }
+        // No files, directory or lookaside: where registries.d says (else a usage error).
+        (None, None) if files.is_empty() => (SignatureSource::Configured, Some(network(&args.registry)?)),
+        (None, None) => (SignatureSource::Files(files), None),
+    };
+    let bytes = read_manifest(&manifest)?;
+    Ok((
+        Request {
+            image: ImageSource::Manifest {
+                bytes,
+                identity,
+                origin: manifest.to_string(),
+            },
+            signatures,
+        },
+        net,
+    ))
+}
+
+fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Result<Exit, Failure> {
+    let (request, net) = single_request(&args)?;
+    let policy_path = resolve_policy(args.policy.as_deref())?;
+    let trust = Trust::Policy(load_policy(&policy_path)?);
+    let verifier = Verifier::new(&trust, net.as_ref(), options);
+    let report = verifier.verify(&request).map_err(verify_failure)?;
+    if report.checks.is_empty() {
+        if let Some(r) = &report.rejection {
+            return Err(Failure::no(r.code, anyhow!("{}", r.message)));
+        }
+    }
+    print_warnings(&report.warnings);
+    eprint!("{}", policy_human(&policy_path, &report));
+    match format {
+        OutputFormat::Json => {
+            if let Some(doc) = policy_doc(&policy_path, &report) {
+                print_json(&doc);
+            }
+        }
+        OutputFormat::Human => {
+            if let Some(v) = &report.verified_reference {
+                // Data for scripts; a closed pipe does not change the verdict.
+                let _ = write_stdout(format!("{v}\n").as_bytes());
+            }
+        }
+    }
+    Ok(if report.accepted { Exit::Ok } else { Exit::No })
+}
+
+fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.identity.is_none() {
+        return Err(usage(
+            "--keyring needs --identity REF, --manifest FILE and signature files",
+        ));
+    }
+    if args.manifest.is_none() {
+        return Err(usage("--keyring needs --manifest FILE"));
+    }
     if args.inputs.is_empty() {
         return Err(usage("--keyring needs at least one SIGNATURE_FILE"));
     }
@@ -284,68 +323,22 @@ fn run_keyring(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> 
             d.to_string_lossy()
         )));
     }
-    let identity = parse_identity(identity)?;
-    let keys = load_keyrings(&args.keyring)?;
-    let (_, digest) = read_manifest(&manifest_arg)?;
-    let digest = digest.map_err(|e| Failure::input("invalid-manifest", anyhow!("manifest {manifest_arg}: {e}")))?;
-    let blobs = read_signature_args(&args.inputs, &manifest_arg)?;
-
-    let now = SystemTime::now();
-    let outcomes: Vec<Outcome> = blobs
-        .into_iter()
-        .map(|SignatureInput { source, blob }| {
-            let mut o = match blob {
-                Ok(b) => check_one(&b, &keys, &digest, &identity, now),
-                Err(r) => Outcome {
-                    source: String::new(),
-                    opened: None,
-                    result: Err(r),
-                },
-            };
-            o.source = source;
-            o
-        })
-        .collect();
-
-    let accepted = outcomes.iter().any(|c| c.result.is_ok());
-    let verified_reference = format!("{}@{}", identity.name(), digest);
-    let total = outcomes.len();
-    for (i, c) in outcomes.iter().enumerate() {
-        eprintln!("imgsig: {}", c.checked(i + 1).human(total));
-    }
-    if accepted {
-        eprintln!("imgsig: ACCEPTED: {identity} (manifest {digest}) has a valid signature; pull {verified_reference}");
-    } else {
-        eprintln!(
-            "imgsig: REJECTED: none of the {total} signature(s) is a valid signature by a trusted key for {identity} with manifest {digest}"
-        );
-    }
+    let (request, _) = single_request(&args)?;
+    let trust = Trust::Keyring(load_keyrings(&args.keyring)?);
+    let verifier = Verifier::new(&trust, None, options);
+    let report = verifier.verify(&request).map_err(verify_failure)?;
+    eprint!("{}", keyring_human(&report));
     match format {
-        OutputFormat::Json => print_json(&KeyringDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "verify",
-            mode: "keyring",
-            verdict: if accepted { "accepted" } else { "rejected" },
-            identity: identity.to_string(),
-            manifest_digest: digest.to_string(),
-            verified_reference: accepted.then(|| verified_reference.clone()),
-            keyrings: args.keyring.iter().map(|p| p.display().to_string()).collect(),
-            trusted_fingerprints: keys.fingerprints(),
-            signatures: outcomes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    c.checked(i + 1)
-                        .to_json("valid signature by a trusted key for this image and digest")
-                })
-                .collect(),
-        }),
+        OutputFormat::Json => {
+            if let Some(doc) = keyring_doc(&report, &args.keyring) {
+                print_json(&doc);
+            }
+        }
         OutputFormat::Human => {
-            if accepted {
-                // Data for scripts; a closed pipe does not change the verdict.
-                let _ = write_stdout(format!("{verified_reference}\n").as_bytes());
+            if let Some(v) = &report.verified_reference {
+                let _ = write_stdout(format!("{v}\n").as_bytes());
             }
         }
     }
-    Ok(if accepted { Exit::Ok } else { Exit::No })
+    Ok(if report.accepted { Exit::Ok } else { Exit::No })
 }

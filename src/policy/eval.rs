@@ -153,9 +153,16 @@ pub struct Subject<'a> {
     pub image: &'a ImageRef,
     /// Digest of the manifest, or why it could not be computed.
     pub manifest_digest: Result<&'a Digest, &'a str>,
-    pub signatures: &'a [SignatureInput],
+    /// The image's simple-signing signatures, or why they could not be read
+    /// (e.g. an unrecognised blob): every requirement that needs signatures
+    /// then rejects with that reason, as containers/image does.
+    pub signatures: Result<&'a [SignatureInput], &'a RequirementRejection>,
     /// Human description of where signatures were looked for.
     pub looked_in: &'a str,
+    /// When this manifest is an instance of a multi-platform image: the
+    /// digest of the list (index) it was chosen from. A reference pinned by
+    /// digest names the list, so the pin is checked against this.
+    pub instance_of: Option<&'a Digest>,
     pub now: SystemTime,
 }
 
@@ -199,12 +206,47 @@ pub struct Decision {
     pub image: ImageRef,
     pub scope: ScopeMatch,
     pub requirements: Vec<RequirementResult>,
+    /// Why the image was rejected before any requirement was evaluated (a
+    /// reference pinned by digest that does not name this manifest).
+    pub image_error: Option<RequirementRejection>,
     pub accepted: bool,
+}
+
+/// A reference pinned by digest must name the manifest (or, for an
+/// instance, the list it came from), whatever the policy says: containers/image
+/// refuses to read such an image before any policy processing.
+fn pin_mismatch(subject: &Subject) -> Option<RequirementRejection> {
+    let want = subject.image.docker_reference()?.digest()?;
+    let (got, what) = match (subject.instance_of, subject.manifest_digest) {
+        (Some(list), _) => (list, "the multi-platform image's (index) digest"),
+        (None, Ok(d)) => (d, "the manifest's digest"),
+        (None, Err(why)) => {
+            return Some(rr(
+                "manifest-digest-mismatch",
+                format!("the image reference is pinned to {want}, and the manifest's digest cannot be computed: {why}"),
+            ))
+        }
+    };
+    (got != want).then(|| {
+        rr(
+            "manifest-digest-mismatch",
+            format!("{what} is {got}, but the image reference names {want}"),
+        )
+    })
 }
 
 /// Evaluate `policy` for `subject`.
 pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
     let (scope, reqs) = policy.requirements_for(subject.image);
+    if let Some(e) = pin_mismatch(subject) {
+        return Decision {
+            image: subject.image.clone(),
+            scope,
+            requirements: Vec::new(),
+            image_error: Some(e),
+            accepted: false,
+        };
+    }
     let requirements: Vec<RequirementResult> = reqs
         .iter()
         .enumerate()
@@ -217,6 +259,7 @@ pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
         image: subject.image.clone(),
         scope,
         requirements,
+        image_error: None,
         accepted,
     }
 }
@@ -273,7 +316,11 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
     if sb.keys.keyring.is_empty() {
         return (Err(rr("no-keys", "no public keys imported")), Vec::new());
     }
-    if subject.signatures.is_empty() {
+    let signatures = match subject.signatures {
+        Ok(s) => s,
+        Err(e) => return (Err(e.clone()), Vec::new()),
+    };
+    if signatures.is_empty() {
         return (
             Err(rr(
                 "no-signatures",
@@ -285,8 +332,7 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
             Vec::new(),
         );
     }
-    let results: Vec<SignatureResult> = subject
-        .signatures
+    let results: Vec<SignatureResult> = signatures
         .iter()
         .enumerate()
         .map(|(i, s)| check_signature(i + 1, s, sb, subject))

@@ -138,6 +138,14 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                         "fix the path or the file; until then this requirement rejects every image",
                     ));
                 }
+                for w in &sb.keys.warnings {
+                    out.push(finding(
+                        "key-file-no-keys",
+                        here.clone(),
+                        w.clone(),
+                        "remove it from the policy or replace it with the signer's exported public key (gpg --export); it adds no trusted key",
+                    ));
+                }
                 if sb.keys.errors.is_empty() && sb.keys.keyring.is_empty() {
                     out.push(finding(
                         "no-keys",

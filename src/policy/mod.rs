@@ -61,6 +61,10 @@ pub struct Scope {
 }
 
 /// One policy requirement.
+// A policy holds a handful of requirements, built once: the size of the
+// `signedBy` variant does not matter, and boxing it would only add noise to
+// every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Requirement {
     /// `insecureAcceptAnything`
@@ -120,14 +124,19 @@ pub enum KeySource {
 }
 
 /// The keys of a `signedBy` requirement, loaded when the policy was built.
-/// A file that could not be used does not invalidate the policy (as in
+/// A file that could not be read does not invalidate the policy (as in
 /// containers/image, where it fails only the requirement that names it):
-/// the error is kept and evaluating the requirement rejects with it.
+/// the error is kept and evaluating the requirement rejects with it. A file
+/// (or `keyData`) that was read but holds no usable key imports nothing, as
+/// with containers/image's gpgme: it is a warning, and the requirement
+/// stands on its other keys (with none at all it rejects, "no-keys").
 #[derive(Debug, Clone)]
 pub struct LoadedKeys {
     pub keyring: Arc<Keyring>,
-    /// Problems with key files or data, e.g. "cannot read /etc/pki/x.gpg: not found".
+    /// Unreadable key files, e.g. "cannot read /etc/pki/x.gpg: not found".
     pub errors: Vec<String>,
+    /// Key files or data that hold no usable key (ignored).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -4,3 +4,4 @@
 pub mod auth_file;
 pub mod certs_d;
 pub mod client;
+pub mod network;

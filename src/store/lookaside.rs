@@ -26,9 +26,9 @@ use crate::reference::DockerReference;
 
 /// c/image `maxLookasideSignatures`: reading fails once this many signatures exist, so at
 /// most `MAX_SIGNATURES - 1` are usable and [`store_signature`] never creates the last one.
-pub const MAX_SIGNATURES: usize = 128;
+pub use crate::limits::MAX_SIGNATURES;
 /// c/image `iolimits.MaxSignatureBodySize`.
-pub const MAX_SIGNATURE_SIZE: u64 = 4 << 20;
+pub const MAX_SIGNATURE_SIZE: u64 = crate::limits::MAX_SIGNATURE_SIZE as u64;
 
 /// Why a lookaside operation failed as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -211,9 +211,16 @@ impl ImageDir {
     /// `signature-1`, `signature-2`, … up to the first missing one; see
     /// [`read_dir_signatures`].
     pub fn signatures(&self) -> Result<Vec<DirSignature>, LookasideError> {
+        self.signatures_with_prefix("")
+    }
+
+    /// `{prefix}signature-1`, `{prefix}signature-2`, … up to the first missing one (a
+    /// `dir:` image keeps a multi-platform image's instance signatures as
+    /// `<hex>.signature-N`).
+    pub fn signatures_with_prefix(&self, prefix: &str) -> Result<Vec<DirSignature>, LookasideError> {
         let mut out = Vec::new();
         for index in 1.. {
-            let name = format!("signature-{index}");
+            let name = format!("{prefix}signature-{index}");
             let contents = match self.read(&name, MAX_SIGNATURE_SIZE) {
                 Ok(None) => break,
                 Ok(Some(Ok(bytes))) => Ok(bytes),
@@ -315,9 +322,10 @@ fn io_err(what: &'static str, path: &Path, source: io::Error) -> LookasideError 
     }
 }
 
-/// `Ok(None)` if `path` does not exist, `Ok(Some(Err(limit)))` if it is larger than `limit`;
-/// an error for anything but a regular file. Opened and read as [`ImageDir::read`] does.
-fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
+/// The one bounded file reader: `Ok(None)` if `path` does not exist, `Ok(Some(Err(limit)))`
+/// if it is larger than `limit`; an error for anything but a regular file (a FIFO does not
+/// block). Opened and read as [`ImageDir::read`] does.
+pub fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = match fs::OpenOptions::new()
         .read(true)

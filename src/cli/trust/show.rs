@@ -33,9 +33,9 @@ use sequoia_openpgp::policy::StandardPolicy;
 use sequoia_openpgp::Cert;
 use serde::Serialize;
 
+use super::super::inputs::load_policy;
 use super::super::io::{read_limited, write_stdout};
 use super::super::output::{print_json, SCHEMA_VERSION};
-use super::super::verify_policy::load_policy;
 use super::super::{Exit, Failure, FileArg, OutputFormat};
 use super::{policy_path, ShowArgs, MAX_POLICY_SIZE};
 use crate::policy::{KeySource, Requirement};

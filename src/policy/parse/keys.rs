@@ -2,11 +2,16 @@
 //!
 //! c/image reads `keyPath`/`keyPaths` with `os.ReadFile` each time a
 //! signature is checked (a relative path is relative to the process's
-//! working directory) and imports every blob into one ephemeral keyring; if
-//! any blob cannot be read or imported, the whole requirement rejects. Here
-//! each distinct file is read once per parse, with a size limit, and the
-//! outcome is kept in [`LoadedKeys`]: the usable certificates, and an error
-//! per unusable source, which makes the evaluator reject the requirement.
+//! working directory) and imports every blob into one ephemeral keyring
+//! with gpgme. A file that cannot be *read* fails the whole requirement; a
+//! file that is read but holds no key imports nothing and is no error
+//! (gpgme's import skips what it cannot parse), so the requirement then
+//! stands on the other files' keys, and rejects only when no key at all was
+//! imported ("No public keys imported"). Here each distinct file is read
+//! once per parse, with a size limit, and the outcome is kept in
+//! [`LoadedKeys`]: the usable certificates, an error per unreadable file
+//! (the evaluator rejects the requirement with it), and a warning per file
+//! or `keyData` that holds no usable key (reported, not fatal).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,7 +26,7 @@ use crate::pgp::{Cert, Keyring};
 use crate::policy::LoadedKeys;
 
 /// Largest key file read (a keyring of a few thousand keys fits easily).
-pub const MAX_KEY_FILE_SIZE: u64 = 16 * 1024 * 1024;
+pub const MAX_KEY_FILE_SIZE: u64 = crate::limits::MAX_KEY_FILE_SIZE as u64;
 
 /// Go's `base64.StdEncoding` as encoding/json uses it for `[]byte`: standard
 /// alphabet, padding required, non-zero trailing bits tolerated.
@@ -51,7 +56,7 @@ pub(super) fn resolve(written: &str) -> PathBuf {
 
 /// Reads and parses key files, each at most once.
 pub(super) struct Loader {
-    cache: HashMap<PathBuf, Result<Vec<Cert>, String>>,
+    cache: HashMap<PathBuf, Result<Parsed, String>>,
     /// Files actually read (for tests of the cache).
     #[cfg_attr(not(test), allow(dead_code))]
     reads: usize,
@@ -69,31 +74,53 @@ impl Loader {
     pub(super) fn load_paths(&mut self, paths: &[(String, PathBuf)]) -> LoadedKeys {
         let mut certs = Vec::new();
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         for (written, resolved) in paths {
             match self.file(resolved) {
-                Ok(c) => certs.extend(c.iter().cloned()),
+                Ok(Parsed::Certs(c)) => certs.extend(c.iter().cloned()),
+                Ok(Parsed::NoKey(why)) => warnings.push(format!(
+                    "key file {} holds no usable OpenPGP key ({why}); it is ignored, as containers/image (gpgme) ignores it",
+                    describe(written, resolved)
+                )),
                 Err(e) => errors.push(format!("key file {}: {e}", describe(written, resolved))),
             }
         }
-        build(certs, errors)
+        build(certs, errors, warnings)
     }
 
     /// The keys in decoded `keyData`.
     pub(super) fn load_data(&mut self, data: &[u8]) -> LoadedKeys {
-        match Keyring::parse_certs(data) {
-            Ok(certs) => build(certs, Vec::new()),
-            Err(e) => build(Vec::new(), vec![format!("keyData: {e}")]),
+        match parse(data) {
+            Parsed::Certs(certs) => build(certs, Vec::new(), Vec::new()),
+            Parsed::NoKey(why) => build(
+                Vec::new(),
+                Vec::new(),
+                vec![format!("keyData holds no usable OpenPGP key ({why})")],
+            ),
         }
     }
 
-    fn file(&mut self, path: &Path) -> &Result<Vec<Cert>, String> {
+    fn file(&mut self, path: &Path) -> &Result<Parsed, String> {
         if !self.cache.contains_key(path) {
             self.reads += 1;
-            let result = read_limited(path, MAX_KEY_FILE_SIZE)
-                .and_then(|bytes| Keyring::parse_certs(&bytes).map_err(|e| e.to_string()));
+            let result = read_limited(path, MAX_KEY_FILE_SIZE).map(|bytes| parse(&bytes));
             self.cache.insert(path.to_path_buf(), result);
         }
         &self.cache[path]
+    }
+}
+
+/// What a readable key file or `keyData` holds.
+enum Parsed {
+    Certs(Vec<Cert>),
+    /// Nothing importable, and why.
+    NoKey(String),
+}
+
+fn parse(bytes: &[u8]) -> Parsed {
+    match Keyring::parse_certs(bytes) {
+        Ok(certs) => Parsed::Certs(certs),
+        Err(e) => Parsed::NoKey(e.to_string()),
     }
 }
 
@@ -127,13 +154,14 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 }
 
 /// A keyring of `certs` (copies of one certificate are merged, as a GnuPG
-/// import does; see [`Keyring::add`]), and the errors.
-fn build(certs: Vec<Cert>, errors: Vec<String>) -> LoadedKeys {
+/// import does; see [`Keyring::add`]), the errors and the warnings.
+fn build(certs: Vec<Cert>, errors: Vec<String>, warnings: Vec<String>) -> LoadedKeys {
     let mut keyring = Keyring::new();
     keyring.add(certs);
     LoadedKeys {
         keyring: Arc::new(keyring),
         errors,
+        warnings,
     }
 }
 
@@ -203,6 +231,33 @@ mod tests {
             k.errors
         );
         let k = l.load_data(b"not a key");
-        assert!(k.errors[0].starts_with("keyData: "), "{:?}", k.errors);
+        assert!(k.errors.is_empty() && k.keyring.is_empty(), "{:?}", k.errors);
+        assert!(k.warnings[0].starts_with("keyData holds no usable"), "{:?}", k.warnings);
+    }
+
+    #[test]
+    fn a_file_without_keys_is_a_warning_beside_good_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.gpg");
+        std::fs::write(&junk, b"not a key\n").unwrap();
+        let mut l = Loader::new();
+        let k = l.load_paths(&[
+            ("good".to_owned(), fixture("public-key.gpg")),
+            ("junk".to_owned(), junk.clone()),
+        ]);
+        assert!(k.errors.is_empty(), "{:?}", k.errors);
+        assert_eq!(k.keyring.len(), 1);
+        assert_eq!(k.warnings.len(), 1);
+        assert!(
+            k.warnings[0].contains("holds no usable OpenPGP key"),
+            "{:?}",
+            k.warnings
+        );
+        // A file that cannot be read still fails the requirement.
+        let k = l.load_paths(&[
+            ("good".to_owned(), fixture("public-key.gpg")),
+            ("missing".to_owned(), dir.path().join("missing.gpg")),
+        ]);
+        assert_eq!(k.errors.len(), 1, "{:?}", k.errors);
     }
 }

@@ -158,6 +158,7 @@ impl Cx {
             LoadedKeys {
                 keyring: Default::default(),
                 errors: Vec::new(),
+                warnings: Vec::new(),
             }
         }
     }

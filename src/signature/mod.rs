@@ -12,6 +12,8 @@ use crate::digest::Digest;
 use crate::pgp::{self, EnvelopeError, Keyring};
 use crate::reference::DockerReference;
 
+pub mod blob;
+
 /// Who signed, as established by the envelope check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signer {

@@ -1,0 +1,109 @@
+//! Reading what the user named, shared by every command: the policy file
+//! (and where it is by default), keyrings, manifests, signature files and
+//! image lists. Limits come from [`crate::limits`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+
+use super::io::read_limited;
+use super::{Failure, FileArg};
+use crate::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_POLICY_SIZE, MAX_SIGNATURE_SIZE};
+use crate::pgp::{EnvelopeError, Keyring};
+use crate::policy::{self, ParseOptions, Policy};
+use crate::signature::Rejection;
+use crate::verify::{ErrorClass, VerifyError};
+
+/// Where containers looks for the policy when none is named: the user's
+/// file if it exists, else the system file (never merged).
+pub fn default_policy_path(home: Option<&Path>) -> Result<PathBuf, Failure> {
+    let user = home.map(|h| h.join(".config/containers/policy.json"));
+    if let Some(u) = &user {
+        if u.exists() {
+            return Ok(u.clone());
+        }
+    }
+    let system = PathBuf::from("/etc/containers/policy.json");
+    if system.exists() {
+        return Ok(system);
+    }
+    Err(Failure::input(
+        "no-policy",
+        anyhow!(
+            "no policy.json file found at any of the following: {}{:?} (give one with --policy FILE, or use --keyring)",
+            user.map(|u| format!("{:?}, ", u.display().to_string()))
+                .unwrap_or_default(),
+            system.display().to_string()
+        ),
+    ))
+}
+
+/// `--policy FILE`, else the default location for this user.
+pub fn resolve_policy(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
+    match explicit {
+        Some(p) => Ok(p.to_path_buf()),
+        None => default_policy_path(std::env::var_os("HOME").map(PathBuf::from).as_deref()),
+    }
+}
+
+/// Read and compile a policy file; every problem is reported with its JSON
+/// path and line:column (exit 2).
+pub fn load_policy(path: &Path) -> Result<Policy, Failure> {
+    let bytes = read_limited("policy", &FileArg::Path(path.to_path_buf()), MAX_POLICY_SIZE)?;
+    let opts = ParseOptions {
+        source: Some(path.to_path_buf()),
+    };
+    policy::parse(&bytes, &opts)
+        .map_err(|e| Failure::input("invalid-policy", anyhow!("invalid policy {}:\n{e}", path.display())))
+}
+
+/// Load keyring files into one keyring (unusable files are input errors).
+pub fn load_keyrings(paths: &[PathBuf]) -> Result<Keyring, Failure> {
+    let mut keys = Keyring::new();
+    for path in paths {
+        let name = FileArg::Path(path.clone());
+        let bytes = read_limited("keyring", &name, MAX_KEY_FILE_SIZE)?;
+        keys.add_keyring_bytes(&bytes).map_err(|e| {
+            Failure::input(
+                "invalid-keyring",
+                anyhow::Error::new(e).context(format!("keyring {}", path.display())),
+            )
+        })?;
+    }
+    Ok(keys)
+}
+
+/// Read a manifest file or stdin (bounded).
+pub fn read_manifest(name: &FileArg) -> Result<Vec<u8>, Failure> {
+    read_limited("manifest", name, MAX_MANIFEST_SIZE)
+}
+
+/// Read one signature file; a file over the size limit is a rejected
+/// signature, not an input error.
+pub fn read_signature(name: &FileArg) -> Result<Result<Vec<u8>, Rejection>, Failure> {
+    match read_limited("signature", name, MAX_SIGNATURE_SIZE) {
+        Ok(b) => Ok(Ok(b)),
+        Err(f) if f.code == "input-too-large" => Ok(Err(Rejection::from(EnvelopeError::TooLarge {
+            size: MAX_SIGNATURE_SIZE + 1,
+            limit: MAX_SIGNATURE_SIZE,
+        }))),
+        Err(f) => Err(f),
+    }
+}
+
+/// Image references from arguments and `--from-file`.
+pub fn read_list(args: &[String], file: Option<&Path>) -> Result<Vec<String>, Failure> {
+    super::io::image_inputs(args, file)?.collect()
+}
+
+/// A library verification error as a CLI failure.
+pub fn verify_failure(e: VerifyError) -> Failure {
+    let err = match &e.hint {
+        Some(h) => anyhow!("{}\nhint: {h}", e.message),
+        None => anyhow!("{}", e.message),
+    };
+    match e.class {
+        ErrorClass::Input => Failure::input(e.code, err),
+        ErrorClass::Outside => Failure::outside(e.code, err),
+    }
+}

@@ -1,0 +1,336 @@
+//! Everything needed to reach registries and lookasides, resolved once per
+//! run and shared by every worker: the HTTP client (one connection pool per
+//! registry host), registries.d, credentials sources, certs.d and the
+//! optional `--lookaside` override.
+//!
+//! The caller gathers the environment ([`NetworkConfig`]); nothing here
+//! reads it. Opening the HTTP client is deferred to the first request, so a
+//! run that only reads local files never builds one (and never opens a
+//! socket).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::digest::Digest;
+use crate::reference::DockerReference;
+use crate::registry::auth_file::{AuthEnv, AuthSources, Credential};
+use crate::registry::certs_d;
+use crate::registry::client::{
+    redact_url, Auth, FetchedManifest, FetchedSignature, HostTls, Options, Registries, RegistryError,
+};
+use crate::store::lookaside;
+use crate::store::registries_d::{BuiltinDefault, RegistriesD};
+
+/// What the caller resolved from flags and the environment.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// registries.d, already loaded.
+    pub registries_d: RegistriesD,
+    /// Where signatures go when registries.d names no lookaside.
+    pub builtin: BuiltinDefault,
+    /// Read signatures from this lookaside instead of the signature API / registries.d.
+    pub lookaside: Option<Url>,
+    /// Credentials given explicitly (`--creds`); else `auth` is searched.
+    pub creds: Option<Auth>,
+    /// The environment deciding which auth.json files are read.
+    pub auth: AuthEnv,
+    /// `--cert-dir`: one directory of TLS material for every registry.
+    pub cert_dir: Option<PathBuf>,
+    /// `$HOME`, for the per-user certs.d.
+    pub home: Option<PathBuf>,
+    pub tls_verify: bool,
+    pub timeout: Duration,
+}
+
+/// Why something could not be fetched, or the configuration for it could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetworkError {
+    #[error("{0}")]
+    Registry(#[from] RegistryError),
+    #[error("credentials for {domain}: {message}")]
+    Credentials { domain: String, message: String },
+    #[error("TLS material for {domain}: {message}")]
+    Tls { domain: String, message: String },
+    #[error("lookaside for {reference}: {message}")]
+    RegistriesD { reference: String, message: String },
+}
+
+impl NetworkError {
+    /// Stable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NetworkError::Registry(e) => e.code(),
+            NetworkError::Credentials { .. } => "invalid-authfile",
+            NetworkError::Tls { .. } => "invalid-cert-dir",
+            NetworkError::RegistriesD { .. } => "invalid-registries-d",
+        }
+    }
+
+    /// What the user can check.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            NetworkError::Registry(e) => Some(e.hint()),
+            _ => None,
+        }
+    }
+
+    /// A problem with the local configuration (not with the network or a server).
+    pub fn is_configuration(&self) -> bool {
+        !matches!(self, NetworkError::Registry(_))
+    }
+
+    /// The server sent other bytes than the digest asked for: the image must be rejected.
+    pub fn is_digest_mismatch(&self) -> bool {
+        matches!(self, NetworkError::Registry(RegistryError::DigestMismatch { .. }))
+    }
+}
+
+/// Registries and lookasides, shared by all workers of a run.
+pub struct Network {
+    config: NetworkConfig,
+    auth_sources: AuthSources,
+    registries: OnceLock<Result<Registries, RegistryError>>,
+    /// certs.d warnings already handed out (each once per run).
+    warned: Mutex<HashSet<String>>,
+}
+
+/// Signatures fetched for one manifest, and where they were looked for.
+pub struct Fetched {
+    pub signatures: Vec<FetchedSignature>,
+    /// e.g. `https://lookaside.example.com/ns/app@sha256=…/signature-N`.
+    pub looked_in: String,
+    /// Whether these came from the registry signature API (whose entries are
+    /// simple-signing content by definition, never classified).
+    pub from_api: bool,
+}
+
+impl Network {
+    pub fn new(config: NetworkConfig) -> Network {
+        let auth_sources = AuthSources::standard(&config.auth);
+        Network {
+            config,
+            auth_sources,
+            registries: OnceLock::new(),
+            warned: Mutex::default(),
+        }
+    }
+
+    pub fn registries_d(&self) -> &RegistriesD {
+        &self.config.registries_d
+    }
+
+    pub fn builtin(&self) -> &BuiltinDefault {
+        &self.config.builtin
+    }
+
+    /// The `--lookaside` override, if any.
+    pub fn lookaside_override(&self) -> Option<&Url> {
+        self.config.lookaside.as_ref()
+    }
+
+    fn client(&self) -> Result<&Registries, NetworkError> {
+        self.registries
+            .get_or_init(|| {
+                Registries::new(Options {
+                    tls_verify: self.config.tls_verify,
+                    timeout: self.config.timeout.max(Duration::from_secs(1)),
+                    ..Options::default()
+                })
+            })
+            .as_ref()
+            .map_err(|e| NetworkError::Registry(e.clone()))
+    }
+
+    fn auth_for(&self, r: &DockerReference) -> Result<Auth, NetworkError> {
+        if let Some(c) = &self.config.creds {
+            return Ok(c.clone());
+        }
+        let cred = |message: String| NetworkError::Credentials {
+            domain: r.domain().to_owned(),
+            message,
+        };
+        let Some(found) = self.auth_sources.find(r).map_err(|e| cred(e.to_string()))? else {
+            return Ok(Auth::Anonymous);
+        };
+        Ok(match found.credential {
+            Credential::Helper { helper, registry } => {
+                return Err(cred(format!(
+                    "{}: credHelpers entry {helper:?} for {registry} is not supported (imgsig runs no credential helpers); use --creds or --authfile",
+                    found.file.display()
+                )))
+            }
+            Credential::Basic { username, password } => Auth::Basic { username, password },
+            Credential::IdentityToken { username, token } => Auth::IdentityToken { username, token },
+            _ => Auth::Anonymous,
+        })
+    }
+
+    /// TLS material for `r`'s registry, and certs.d warnings not handed out before.
+    fn tls_for(&self, r: &DockerReference, warnings: &mut Vec<String>) -> Result<HostTls, NetworkError> {
+        let tls = |message: String| NetworkError::Tls {
+            domain: r.domain().to_owned(),
+            message,
+        };
+        let t = certs_d::lookup(r.domain(), self.config.cert_dir.as_deref(), self.config.home.as_deref())
+            .map_err(|e| tls(e.to_string()))?;
+        let mut out = HostTls {
+            ca_pems: t.ca_pems.iter().map(|(_, pem)| pem.clone()).collect(),
+            client_identity_pem: None,
+        };
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        for w in &t.warnings {
+            if warned.insert(w.clone()) {
+                warnings.push(w.clone());
+            }
+        }
+        drop(warned);
+        if let Some(c) = t.client() {
+            out.client_identity_pem = Some(c.identity_pem().map_err(|e| tls(format!("client certificate: {e}")))?);
+        }
+        Ok(out)
+    }
+
+    /// Fetch the manifest `r` names (by tag or digest; by digest it is checked).
+    pub fn manifest(&self, r: &DockerReference, warnings: &mut Vec<String>) -> Result<FetchedManifest, NetworkError> {
+        let auth = self.auth_for(r)?;
+        let tls = self.tls_for(r, warnings)?;
+        Ok(self.client()?.manifest(r, &auth, &tls)?)
+    }
+
+    /// Fetch a manifest of `r`'s repository by digest (a list instance); checked against `d`.
+    pub fn manifest_by_digest(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        warnings: &mut Vec<String>,
+    ) -> Result<FetchedManifest, NetworkError> {
+        let auth = self.auth_for(r)?;
+        let tls = self.tls_for(r, warnings)?;
+        Ok(self.client()?.manifest_by_digest(r, d, &auth, &tls)?)
+    }
+
+    /// Signatures from a lookaside `base` (file://, http://, https://). A
+    /// `file:` base is read without building the HTTP client.
+    pub fn lookaside_signatures(
+        &self,
+        base: &Url,
+        r: &DockerReference,
+        d: &Digest,
+        warnings: &mut Vec<String>,
+    ) -> Result<Fetched, NetworkError> {
+        if base.scheme() == "file" {
+            return file_lookaside_signatures(base, r, d).map_err(|e| {
+                NetworkError::Registry(RegistryError::Lookaside {
+                    url: redact_url(base),
+                    message: e.to_string(),
+                })
+            });
+        }
+        let tls = self.tls_for(r, warnings)?;
+        let signatures = self.client()?.registry_lookaside_signatures(base, r, d, &tls)?;
+        Ok(Fetched {
+            signatures,
+            looked_in: looked_in(base, r, d),
+            from_api: false,
+        })
+    }
+
+    /// The lookaside registries.d configures for reading `r`'s signatures, if it names one
+    /// (the built-in default directory is not counted).
+    pub fn configured_lookaside(&self, r: &DockerReference) -> Result<Option<Url>, NetworkError> {
+        use crate::store::registries_d::Access;
+        if self.config.registries_d.configured(r, Access::Read).is_none() {
+            return Ok(None);
+        }
+        self.read_base(r).map(Some)
+    }
+
+    fn read_base(&self, r: &DockerReference) -> Result<Url, NetworkError> {
+        self.config
+            .registries_d
+            .read_base(r, &self.config.builtin)
+            .map_err(|e| NetworkError::RegistriesD {
+                reference: r.to_string(),
+                message: e.to_string(),
+            })
+    }
+
+    /// The signatures of `r`'s manifest `d`, from where containers/image
+    /// would read them: the `--lookaside` override if given, else the
+    /// registry signature API if the registry has one, else the registries.d
+    /// lookaside (or the built-in default).
+    pub fn signatures(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        warnings: &mut Vec<String>,
+    ) -> Result<Fetched, NetworkError> {
+        if let Some(base) = &self.config.lookaside {
+            return self.lookaside_signatures(base, r, d, warnings);
+        }
+        if self.signature_api(r, warnings)? {
+            let auth = self.auth_for(r)?;
+            let tls = self.tls_for(r, warnings)?;
+            let signatures = self.client()?.api_signatures(r, d, &auth, &tls)?;
+            return Ok(Fetched {
+                signatures,
+                looked_in: format!("the registry signature API of {}", r.domain()),
+                from_api: true,
+            });
+        }
+        let base = self.read_base(r)?;
+        self.lookaside_signatures(&base, r, d, warnings)
+    }
+
+    /// Does the registry of `r` take signatures through its signature API?
+    pub fn signature_api(&self, r: &DockerReference, warnings: &mut Vec<String>) -> Result<bool, NetworkError> {
+        let tls = self.tls_for(r, warnings)?;
+        Ok(self.client()?.supports_signature_api(r, &tls)?)
+    }
+
+    /// Store a signature through the registry signature API; `false` when
+    /// an identical one was already there.
+    pub fn put_signature(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        blob: &[u8],
+        warnings: &mut Vec<String>,
+    ) -> Result<bool, NetworkError> {
+        let auth = self.auth_for(r)?;
+        let tls = self.tls_for(r, warnings)?;
+        Ok(self.client()?.api_put_signature(r, d, blob, &auth, &tls)?)
+    }
+}
+
+fn looked_in(base: &Url, r: &DockerReference, d: &Digest) -> String {
+    redact_url(&lookaside::signature_url(base, r, d, 1)).replace("signature-1", "signature-N")
+}
+
+/// The signatures of manifest `d` of `r` under a `file:` lookaside `base`, read locally
+/// (no HTTP client, no socket), shaped as the HTTP client returns them: one over the size
+/// limit is kept as a message, so the caller can name it.
+pub fn file_lookaside_signatures(
+    base: &Url,
+    r: &DockerReference,
+    d: &Digest,
+) -> Result<Fetched, lookaside::LookasideError> {
+    let dir = lookaside::file_image_dir(base, r, d)?;
+    let signatures = lookaside::read_dir_signatures(&dir)?
+        .into_iter()
+        .map(|s| FetchedSignature {
+            source: s.path.display().to_string(),
+            blob: s.contents.map_err(|e| e.to_string()),
+        })
+        .collect();
+    Ok(Fetched {
+        signatures,
+        looked_in: format!("{}/signature-N", dir.display()),
+        from_api: false,
+    })
+}

@@ -1,0 +1,66 @@
+//! Why an image could not be verified: distinct from a rejection (the
+//! policy ran and said no, which is a [`Report`](super::Report)).
+
+/// Who has to act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The request is unusable (a missing file, a bad reference, no
+    /// signature source, an invalid configuration): retrying cannot help.
+    Input,
+    /// Something outside failed (I/O, network, a server): retrying may help.
+    Outside,
+}
+
+/// An image that could not be verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct VerifyError {
+    pub class: ErrorClass,
+    /// Stable kebab-case reason code (docs/json-output.md).
+    pub code: &'static str,
+    /// What went wrong, naming the file, URL or value.
+    pub message: String,
+    /// What the user can do about it.
+    pub hint: Option<String>,
+}
+
+impl VerifyError {
+    pub fn input(code: &'static str, message: impl Into<String>) -> VerifyError {
+        VerifyError {
+            class: ErrorClass::Input,
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn outside(code: &'static str, message: impl Into<String>) -> VerifyError {
+        VerifyError {
+            class: ErrorClass::Outside,
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> VerifyError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl From<crate::registry::network::NetworkError> for VerifyError {
+    fn from(e: crate::registry::network::NetworkError) -> VerifyError {
+        let class = if e.is_configuration() {
+            ErrorClass::Input
+        } else {
+            ErrorClass::Outside
+        };
+        VerifyError {
+            class,
+            code: e.code(),
+            message: e.to_string(),
+            hint: e.hint().map(str::to_owned),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! One verification pipeline for every input: local files, a signature
+//! directory, a `dir:` image, a mirror, a list of mirror images, a registry.
+//!
+//! [`Verifier::verify`] takes one [`Request`] (where the manifest and the
+//! signatures come from) and returns one [`Report`], deciding as
+//! containers/image does when podman or CRI-O pull:
+//!
+//! 1. The top-level manifest is read; a reference pinned by digest must name
+//!    it (checked inside [`crate::policy::evaluate`], so no caller can forget).
+//! 2. A multi-platform image (index) is judged on the instance this platform
+//!    would pull ([`Options::platform`]); with [`Options::all_platforms`], on
+//!    the index and every instance (stricter than `skopeo copy --all`, which
+//!    skips the index; see docs/policy.md). A single-platform image on its
+//!    manifest. The keyring form judges the manifest given, as
+//!    `skopeo standalone-verify` does.
+//! 3. Signatures are read only when a requirement needs them, from the
+//!    request's source, for each manifest's own digest; every stored blob is
+//!    classified by its first byte ([`crate::signature::blob`]): an unrecognised one
+//!    makes the set unreadable and the image rejected, the typed
+//!    `\0simple-signing\n` format is unwrapped, sigstore blobs are left to
+//!    `sigstoreSigned`.
+//! 4. The policy (or keyring) decides each manifest; the image is accepted
+//!    only when every manifest is.
+//!
+//! Rejections are reports (the answer is no), not errors; a [`VerifyError`]
+//! means the image could not be judged (unusable input, or something outside
+//! failed).
+
+use std::time::SystemTime;
+
+use crate::digest::Digest;
+use crate::pgp::Keyring;
+use crate::platform::{self, Instance};
+use crate::policy::{self, ImageRef, Requirement, RequirementRejection, SignatureInput, SignatureResult, Subject};
+use crate::reference::DockerReference;
+use crate::registry::network::Network;
+use crate::signature;
+
+mod batch;
+mod error;
+mod report;
+mod request;
+mod source;
+
+pub use batch::for_each_ordered;
+pub use error::{ErrorClass, VerifyError};
+pub use report::{ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role};
+pub use request::{ImageSource, Options, Request, SignatureFile, SignatureSource, Trust};
+pub use source::dir_image_path;
+
+use source::{Top, Which};
+
+/// Verifies images against one policy or keyring; shareable across threads.
+pub struct Verifier<'a> {
+    trust: &'a Trust,
+    network: Option<&'a Network>,
+    options: Options,
+}
+
+impl<'a> Verifier<'a> {
+    /// `network` is needed for registry images, http(s) lookasides and
+    /// registries.d; without it only local sources can be read.
+    pub fn new(trust: &'a Trust, network: Option<&'a Network>, options: Options) -> Verifier<'a> {
+        Verifier {
+            trust,
+            network,
+            options,
+        }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Verify one image.
+    pub fn verify(&self, req: &Request) -> Result<Report, VerifyError> {
+        let mut warnings = Vec::new();
+        let top = match source::load_top(&req.image, self.network, &mut warnings)? {
+            Ok(t) => t,
+            Err(rejection) => {
+                let image = match &req.image {
+                    ImageSource::Registry(r) => ImageRef::Docker(r.clone()),
+                    _ => unreachable!("only registry images are rejected while loading"),
+                };
+                return Ok(Report {
+                    image,
+                    manifest_digest: Err(rejection.message.clone()),
+                    manifest_origin: String::new(),
+                    checks: Vec::new(),
+                    rejection: Some(rejection),
+                    warnings,
+                    accepted: false,
+                    verified_reference: None,
+                });
+            }
+        };
+        if let Trust::Policy(p) = self.trust {
+            let (_, reqs) = p.requirements_for(&top.image);
+            for r in reqs {
+                if let Requirement::SignedBy(sb) = r {
+                    warnings.extend(sb.keys.warnings.iter().cloned());
+                }
+            }
+        }
+        let mut report = Report {
+            image: top.image.clone(),
+            manifest_digest: top.digest.clone(),
+            manifest_origin: top.origin.clone(),
+            checks: Vec::new(),
+            rejection: None,
+            warnings: Vec::new(),
+            accepted: false,
+            verified_reference: None,
+        };
+        let plan = match self.plan(&top) {
+            Ok(p) => p,
+            Err(rejection) => {
+                report.rejection = Some(rejection);
+                report.warnings = warnings;
+                return Ok(report);
+            }
+        };
+        for (role, instance) in plan {
+            let check = match self.check_manifest(req, &top, role, instance.as_ref(), &mut warnings)? {
+                Ok(c) => c,
+                Err(rejection) => {
+                    report.rejection = Some(rejection);
+                    break;
+                }
+            };
+            report.checks.push(check);
+        }
+        report.accepted = report.rejection.is_none()
+            && !report.checks.is_empty()
+            && report.checks.iter().all(|c| c.judgement.accepted());
+        if report.accepted {
+            if let (Some(r), Ok(d)) = (report.image.docker_reference(), &report.manifest_digest) {
+                report.verified_reference = Some(format!("{}@{d}", r.name()));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        warnings.retain(|w| seen.insert(w.clone()));
+        report.warnings = warnings;
+        Ok(report)
+    }
+
+    /// Which manifests to judge.
+    fn plan(&self, top: &Top) -> Result<Vec<(Role, Option<Instance>)>, ImageRejection> {
+        if matches!(self.trust, Trust::Keyring(_)) {
+            return Ok(vec![(Role::Image, None)]);
+        }
+        let Some(instances) = platform::list_instances(&top.bytes) else {
+            return Ok(vec![(Role::Image, None)]);
+        };
+        if self.options.all_platforms {
+            let mut plan = vec![(Role::Index, None)];
+            plan.extend(
+                instances
+                    .into_iter()
+                    .map(|i| (Role::Instance(i.platform.clone()), Some(i))),
+            );
+            return Ok(plan);
+        }
+        match platform::choose(&instances, &self.options.platform) {
+            Some(i) => Ok(vec![(Role::Instance(i.platform.clone()), Some(i.clone()))]),
+            None => Err(ImageRejection {
+                code: "no-matching-platform",
+                message: format!(
+                    "{} is a multi-platform image with no {} instance (it has {}); use --all-platforms to verify every instance",
+                    top.image,
+                    self.options.platform,
+                    instances
+                        .iter()
+                        .map(Instance::platform)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+
+    fn needs_signatures(&self, image: &ImageRef) -> bool {
+        match self.trust {
+            Trust::Keyring(_) => true,
+            Trust::Policy(p) => p
+                .requirements_for(image)
+                .1
+                .iter()
+                .any(|r| matches!(r, Requirement::SignedBy(_))),
+        }
+    }
+
+    fn check_manifest(
+        &self,
+        req: &Request,
+        top: &Top,
+        role: Role,
+        instance: Option<&Instance>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Result<ManifestCheck, ImageRejection>, VerifyError> {
+        let digest: Result<Digest, String> = match instance {
+            None => top.digest.clone(),
+            Some(i) => {
+                // From a registry, fetch the instance as a pull would: it must exist and
+                // hash to the index's digest. Offline, the index's digest is what the
+                // signatures are looked up and judged by.
+                if let (ImageSource::Registry(r), Some(net)) = (&req.image, self.network) {
+                    match net.manifest_by_digest(r, &i.digest, warnings) {
+                        Ok(_) => {}
+                        Err(e) if e.is_digest_mismatch() => {
+                            return Ok(Err(ImageRejection {
+                                code: e.code(),
+                                message: e.to_string(),
+                            }))
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(i.digest.clone())
+            }
+        };
+        let which = match instance {
+            None => Which::Top,
+            Some(i) => Which::Instance(&i.digest),
+        };
+        let (looked_in, sigs) = if self.needs_signatures(&top.image) {
+            let raw = source::read_signatures(
+                &req.signatures,
+                &req.image,
+                top,
+                which,
+                digest.as_ref().ok(),
+                self.network,
+                warnings,
+            )?;
+            (Some(raw.looked_in.clone()), source::classify(raw))
+        } else {
+            (
+                None,
+                Ok(source::Classified {
+                    simple: Vec::new(),
+                    sigstore: 0,
+                }),
+            )
+        };
+        let (simple, sigstore, read_error) = match sigs {
+            Ok(c) => (c.simple, c.sigstore, None),
+            Err(e) => (Vec::new(), 0, Some(e)),
+        };
+        let now = self.options.now;
+        let judgement = match self.trust {
+            Trust::Policy(p) => {
+                let looked = looked_in.clone().unwrap_or_default();
+                let subject = Subject {
+                    image: &top.image,
+                    manifest_digest: digest.as_ref().map_err(String::as_str),
+                    signatures: match &read_error {
+                        None => Ok(&simple),
+                        Some(e) => Err(e),
+                    },
+                    looked_in: &looked,
+                    instance_of: instance.and(top.digest.as_ref().ok()),
+                    now,
+                };
+                Judgement::Policy(policy::evaluate(p, &subject))
+            }
+            Trust::Keyring(keys) => {
+                let identity = top.image.docker_reference().ok_or_else(|| {
+                    VerifyError::input("identity-required", "the keyring form needs the image's identity")
+                })?;
+                let d = digest
+                    .as_ref()
+                    .map_err(|e| VerifyError::input("invalid-manifest", format!("manifest {}: {e}", top.origin)))?;
+                Judgement::Keyring(judge_keyring(keys, identity, d, &simple, read_error.clone(), now))
+            }
+        };
+        Ok(Ok(ManifestCheck {
+            role,
+            digest,
+            looked_in,
+            signatures: simple,
+            sigstore_ignored: sigstore,
+            judgement,
+        }))
+    }
+}
+
+/// The keyring form: accepted when at least one signature is valid, by a key
+/// in `keys`, for `digest` and exactly `identity` (equal after
+/// normalisation, as `skopeo standalone-verify` compares).
+fn judge_keyring(
+    keys: &Keyring,
+    identity: &DockerReference,
+    digest: &Digest,
+    sigs: &[SignatureInput],
+    read_error: Option<RequirementRejection>,
+    now: SystemTime,
+) -> KeyringDecision {
+    let signatures: Vec<SignatureResult> = sigs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut out = SignatureResult {
+                index: i + 1,
+                source: s.source.clone(),
+                result: Ok(()),
+                opened: None,
+            };
+            match &s.blob {
+                Err(r) => out.result = Err(r.clone()),
+                Ok(b) => match signature::open(b, keys, now) {
+                    Ok(o) => {
+                        out.result = signature::check_digest(&o, digest)
+                            .and_then(|()| signature::check_identity_exact(&o, identity));
+                        out.opened = Some(o);
+                    }
+                    Err(r) => out.result = Err(r),
+                },
+            }
+            out
+        })
+        .collect();
+    let accepted = read_error.is_none() && signatures.iter().any(|s| s.result.is_ok());
+    KeyringDecision {
+        identity: identity.clone(),
+        trusted_fingerprints: keys.fingerprints(),
+        read_error,
+        signatures,
+        accepted,
+    }
+}

@@ -1,0 +1,111 @@
+//! The outcome of verifying one image: the verdict, the verified
+//! `name@digest`, and per manifest checked the decision with every
+//! requirement and signature (what, which key, why).
+
+use crate::digest::Digest;
+use crate::platform::Platform;
+use crate::policy::{Decision, ImageRef, SignatureInput, SignatureResult};
+
+/// What a checked manifest is to the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A single-platform image's manifest.
+    Image,
+    /// A multi-platform image's index (manifest list).
+    Index,
+    /// One instance of a multi-platform image.
+    Instance(Platform),
+}
+
+impl Role {
+    pub fn describe(&self) -> String {
+        match self {
+            Role::Image => "image".to_owned(),
+            Role::Index => "index".to_owned(),
+            Role::Instance(p) => format!("instance {p}"),
+        }
+    }
+}
+
+/// The keyring form's decision for one manifest.
+#[derive(Debug, Clone)]
+pub struct KeyringDecision {
+    pub identity: crate::reference::DockerReference,
+    pub trusted_fingerprints: Vec<String>,
+    /// Why the signatures could not be read (an unrecognised blob), if so.
+    pub read_error: Option<crate::policy::RequirementRejection>,
+    pub signatures: Vec<SignatureResult>,
+    pub accepted: bool,
+}
+
+/// What decided a manifest.
+#[derive(Debug, Clone)]
+pub enum Judgement {
+    Policy(Decision),
+    Keyring(KeyringDecision),
+}
+
+impl Judgement {
+    pub fn accepted(&self) -> bool {
+        match self {
+            Judgement::Policy(d) => d.accepted,
+            Judgement::Keyring(k) => k.accepted,
+        }
+    }
+}
+
+/// One manifest checked.
+#[derive(Debug, Clone)]
+pub struct ManifestCheck {
+    pub role: Role,
+    /// The manifest's digest, or why it could not be computed.
+    pub digest: Result<Digest, String>,
+    /// Where signatures were looked for (`None` when the policy needed none).
+    pub looked_in: Option<String>,
+    /// The simple-signing signatures found, in order (typed blobs unwrapped).
+    pub signatures: Vec<SignatureInput>,
+    /// Sigstore signatures found beside them (ignored by `signedBy`).
+    pub sigstore_ignored: usize,
+    pub judgement: Judgement,
+}
+
+/// Why the image as a whole was rejected before (or instead of) a manifest decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRejection {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The outcome for one image.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The image as judged (its identity, or a `dir:` path).
+    pub image: ImageRef,
+    /// Digest of the top-level manifest (the index for a multi-platform image).
+    pub manifest_digest: Result<Digest, String>,
+    /// Where the top-level manifest came from.
+    pub manifest_origin: String,
+    /// Every manifest judged: the image's; or the chosen instance; or the index and every instance.
+    pub checks: Vec<ManifestCheck>,
+    /// Set when the image was rejected as a whole (e.g. no instance for this platform).
+    pub rejection: Option<ImageRejection>,
+    /// Problems that did not change the verdict (e.g. a key file holding no key), each once.
+    pub warnings: Vec<String>,
+    pub accepted: bool,
+    /// `name@digest` of the top-level manifest: what to pull, when accepted.
+    pub verified_reference: Option<String>,
+}
+
+impl Report {
+    /// Every instance of a multi-platform image that was checked, as `name@digest`.
+    pub fn verified_instances(&self) -> Vec<String> {
+        let Some(r) = self.image.docker_reference() else {
+            return Vec::new();
+        };
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.role, Role::Instance(_)))
+            .filter_map(|c| c.digest.as_ref().ok().map(|d| format!("{}@{d}", r.name())))
+            .collect()
+    }
+}

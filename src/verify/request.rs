@@ -1,0 +1,103 @@
+//! What to verify: the image (where its manifest comes from and what it is
+//! called), where its signatures come from, and what to trust.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use reqwest::Url;
+
+use crate::pgp::Keyring;
+use crate::platform::Platform;
+use crate::policy::Policy;
+use crate::reference::DockerReference;
+
+/// What decides: a policy (as podman and CRI-O decide), or a keyring (as
+/// `skopeo standalone-verify` decides: one valid signature by a key in the
+/// keyring, for this digest and exactly this identity).
+#[derive(Debug)]
+pub enum Trust {
+    Policy(Policy),
+    Keyring(Keyring),
+}
+
+/// Where the image's manifest comes from.
+#[derive(Debug, Clone)]
+pub enum ImageSource {
+    /// Manifest bytes the caller read (a file or stdin), for the image `identity`.
+    Manifest {
+        bytes: Vec<u8>,
+        identity: DockerReference,
+        /// Where the bytes came from, for reports.
+        origin: String,
+    },
+    /// A `dir:` image as skopeo writes it: `manifest.json` + `signature-N`,
+    /// and for a multi-platform copy `<hex>.manifest.json` + `<hex>.signature-N`
+    /// per instance. Without an identity it is judged under the `dir` transport.
+    Dir {
+        path: PathBuf,
+        identity: Option<DockerReference>,
+    },
+    /// An image in a mirror written by `imgsig fetch`
+    /// (`root/<repo>@<algo>=<hex>/manifest.json`); `reference` is pinned by digest.
+    Mirror { root: PathBuf, reference: DockerReference },
+    /// An image in a registry (needs the network).
+    Registry(DockerReference),
+}
+
+/// A signature the caller names.
+#[derive(Debug, Clone)]
+pub enum SignatureFile {
+    /// Read by the library (bounded).
+    Path(PathBuf),
+    /// Already read by the caller (stdin).
+    Bytes { name: String, bytes: Vec<u8> },
+}
+
+/// Where the image's signatures come from.
+#[derive(Debug, Clone)]
+pub enum SignatureSource {
+    /// These files, in order: the signatures of the image's manifest (not of
+    /// a multi-platform image's instances).
+    Files(Vec<SignatureFile>),
+    /// `DIR/signature-1`, `signature-2`, … of the image's manifest.
+    Directory(PathBuf),
+    /// A lookaside or mirror (`file://`, `http://`, `https://`):
+    /// `<base>/<repo>@<algo>=<hex>/signature-N`, for every manifest.
+    Lookaside(Url),
+    /// Where containers/image reads them: the network's `--lookaside`
+    /// override, else (for a registry image) the registry signature API if
+    /// it has one, else the registries.d lookaside. For a local manifest only
+    /// a lookaside that registries.d (or the override) names counts.
+    Configured,
+    /// The `dir:` image's own files.
+    DirImage,
+}
+
+/// How multi-platform images are judged, and when.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The platform whose instance a pull would use.
+    pub platform: Platform,
+    /// Judge the index and every instance (as `skopeo copy --all`), not
+    /// only `platform`'s instance (as a pull).
+    pub all_platforms: bool,
+    /// The time signatures and keys are judged at.
+    pub now: SystemTime,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            platform: Platform::host(),
+            all_platforms: false,
+            now: SystemTime::now(),
+        }
+    }
+}
+
+/// One image to verify.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub image: ImageSource,
+    pub signatures: SignatureSource,
+}

@@ -1,0 +1,429 @@
+//! Reading an image's manifest and its signatures from where the request
+//! says, with the limits defined once in [`crate::limits`].
+
+use std::path::{Path, PathBuf};
+
+use crate::digest::Digest;
+use crate::limits::{MAX_MANIFEST_SIZE, MAX_SIGNATURE_SIZE};
+use crate::manifest;
+use crate::policy::{ImageRef, RequirementRejection, SignatureInput};
+use crate::reference::DockerReference;
+use crate::registry::network::{self, Network};
+use crate::signature::blob::{self, Blob};
+use crate::signature::Rejection;
+use crate::store::lookaside::{self, ImageDir, LookasideError};
+
+use super::error::VerifyError;
+use super::report::ImageRejection;
+use super::request::{ImageSource, SignatureFile, SignatureSource};
+
+/// The top-level manifest of the image.
+pub(super) struct Top {
+    pub bytes: Vec<u8>,
+    pub digest: Result<Digest, String>,
+    pub origin: String,
+    pub image: ImageRef,
+}
+
+/// A signature blob as stored, before classification.
+pub(super) struct RawBlob {
+    pub source: String,
+    /// The bytes, or why they were not read (over the size limit).
+    pub bytes: Result<Vec<u8>, String>,
+}
+
+/// The blobs found for one manifest.
+pub(super) struct Raw {
+    pub blobs: Vec<RawBlob>,
+    pub looked_in: String,
+    /// From the registry signature API: simple-signing content by definition.
+    pub from_api: bool,
+    /// Read over HTTP(S): a body over the limit fails the whole read, as in containers/image.
+    pub remote: bool,
+}
+
+/// The classified signatures of one manifest.
+pub(super) struct Classified {
+    pub simple: Vec<SignatureInput>,
+    pub sigstore: usize,
+}
+
+fn io_class(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory
+    )
+}
+
+/// Read a file the user named, bounded: a missing or unreadable file is unusable input.
+pub(super) fn read_named(what: &str, path: &Path, limit: u64) -> Result<Result<Vec<u8>, u64>, VerifyError> {
+    match lookaside::read_limited(path, limit) {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(VerifyError::input(
+            "unreadable-input",
+            format!(
+                "cannot read {what} {}: No such file or directory (os error 2)",
+                path.display()
+            ),
+        )),
+        Err(e) if io_class(&e) || e.to_string() == "not a regular file" => Err(VerifyError::input(
+            "unreadable-input",
+            format!("cannot read {what} {}: {e}", path.display()),
+        )),
+        Err(e) => Err(VerifyError::outside(
+            "io-error",
+            format!("cannot read {what} {}: {e}", path.display()),
+        )),
+    }
+}
+
+fn too_large(what: &str, name: &str, limit: u64) -> VerifyError {
+    VerifyError::input(
+        "input-too-large",
+        format!("{what} {name} is larger than the {limit}-byte limit"),
+    )
+}
+
+fn digest_of(bytes: &[u8]) -> Result<Digest, String> {
+    manifest::manifest_digest(bytes).map_err(|e| e.to_string())
+}
+
+/// Load the top-level manifest. A registry that serves other bytes than
+/// the digest asked for rejects the image.
+pub(super) fn load_top(
+    source: &ImageSource,
+    net: Option<&Network>,
+    warnings: &mut Vec<String>,
+) -> Result<Result<Top, ImageRejection>, VerifyError> {
+    Ok(Ok(match source {
+        ImageSource::Manifest {
+            bytes,
+            identity,
+            origin,
+        } => Top {
+            digest: digest_of(bytes),
+            bytes: bytes.clone(),
+            origin: origin.clone(),
+            image: ImageRef::Docker(identity.clone()),
+        },
+        ImageSource::Dir { path, identity } => {
+            let m = path.join("manifest.json");
+            let bytes = read_named("manifest", &m, MAX_MANIFEST_SIZE as u64)?
+                .map_err(|limit| too_large("manifest", &m.display().to_string(), limit))?;
+            Top {
+                digest: digest_of(&bytes),
+                bytes,
+                origin: m.display().to_string(),
+                image: match identity {
+                    Some(r) => ImageRef::Docker(r.clone()),
+                    None => ImageRef::Dir(path.clone()),
+                },
+            }
+        }
+        ImageSource::Mirror { root, reference } => {
+            let want = reference.digest().ok_or_else(|| {
+                VerifyError::input(
+                    "invalid-reference",
+                    format!("{reference}: a mirror image is named by digest (name@sha256:…)"),
+                )
+            })?;
+            let dir = lookaside::image_dir(root, reference, want);
+            let m = dir.join("manifest.json");
+            let missing = |why: String| {
+                VerifyError::input(
+                    "missing-manifest",
+                    format!("{} is missing from the mirror: {why}", m.display()),
+                )
+            };
+            let d = ImageDir::open(&dir).map_err(|e| missing(format!("cannot open {}: {e}", dir.display())))?;
+            let bytes = match d.read("manifest.json", MAX_MANIFEST_SIZE as u64) {
+                Ok(Some(Ok(b))) => b,
+                Ok(Some(Err(limit))) => return Err(too_large("manifest", &m.display().to_string(), limit)),
+                Ok(None) => return Err(missing("no such file".into())),
+                Err(e) => return Err(missing(e.to_string())),
+            };
+            Top {
+                digest: digest_of(&bytes),
+                bytes,
+                origin: m.display().to_string(),
+                image: ImageRef::Docker(reference.clone()),
+            }
+        }
+        ImageSource::Registry(r) => {
+            let net = need_network(net, "a registry image")?;
+            match net.manifest(r, warnings) {
+                Ok(m) => Top {
+                    digest: Ok(m.digest),
+                    bytes: m.bytes,
+                    origin: m.url,
+                    image: ImageRef::Docker(r.clone()),
+                },
+                Err(e) if e.is_digest_mismatch() => {
+                    return Ok(Err(ImageRejection {
+                        code: e.code(),
+                        message: e.to_string(),
+                    }))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }))
+}
+
+fn need_network<'a>(net: Option<&'a Network>, what: &str) -> Result<&'a Network, VerifyError> {
+    net.ok_or_else(|| {
+        VerifyError::input(
+            "network-required",
+            format!("{what} needs a network configuration, and none was given"),
+        )
+    })
+}
+
+/// Which manifest's signatures are wanted.
+pub(super) enum Which<'a> {
+    /// The top-level manifest (single-platform image, or the index).
+    Top,
+    /// An instance of the top-level index.
+    Instance(&'a Digest),
+}
+
+fn from_dir_signatures(r: Result<Vec<lookaside::DirSignature>, LookasideError>) -> Result<Vec<RawBlob>, VerifyError> {
+    let found = r.map_err(|e| match e {
+        LookasideError::TooManySignatures { .. } => VerifyError::input("too-many-signatures", e.to_string()),
+        other => VerifyError::outside("io-error", other.to_string()),
+    })?;
+    Ok(found
+        .into_iter()
+        .map(|s| RawBlob {
+            source: s.path.display().to_string(),
+            bytes: s.contents.map_err(|e| e.to_string()),
+        })
+        .collect())
+}
+
+fn from_fetched(f: network::Fetched, remote: bool) -> Raw {
+    Raw {
+        blobs: f
+            .signatures
+            .into_iter()
+            .map(|s| RawBlob {
+                source: s.source,
+                bytes: s.blob,
+            })
+            .collect(),
+        looked_in: f.looked_in,
+        from_api: f.from_api,
+        remote,
+    }
+}
+
+/// Read the signature blobs of one manifest (`digest`) of the image.
+pub(super) fn read_signatures(
+    source: &SignatureSource,
+    image: &ImageSource,
+    top: &Top,
+    which: Which<'_>,
+    digest: Option<&Digest>,
+    net: Option<&Network>,
+    warnings: &mut Vec<String>,
+) -> Result<Raw, VerifyError> {
+    let local = |blobs, looked_in| Raw {
+        blobs,
+        looked_in,
+        from_api: false,
+        remote: false,
+    };
+    let top_only = |what: &str| -> Result<(), VerifyError> {
+        match which {
+            Which::Top => Ok(()),
+            Which::Instance(d) => Err(VerifyError::input(
+                "instance-signatures-unavailable",
+                format!(
+                    "{} is a multi-platform image (index); the signatures of its instance {d} cannot be found among {what}; \
+                     give the instance's manifest instead, or verify from a mirror (--lookaside DIR), a dir: image, or docker://",
+                    top.image
+                ),
+            )),
+        }
+    };
+    let docker = || {
+        top.image.docker_reference().ok_or_else(|| {
+            VerifyError::input(
+                "identity-required",
+                format!(
+                    "{} has no docker reference to look its signatures up by (give --identity REF)",
+                    top.image
+                ),
+            )
+        })
+    };
+    let no_digest = |why: &str| -> Raw {
+        local(
+            Vec::new(),
+            format!("nowhere: the manifest's digest cannot be computed ({why})"),
+        )
+    };
+    match source {
+        SignatureSource::Files(files) => {
+            top_only("the signature files given")?;
+            let mut blobs = Vec::with_capacity(files.len());
+            for f in files {
+                blobs.push(match f {
+                    SignatureFile::Path(p) => RawBlob {
+                        source: p.display().to_string(),
+                        bytes: read_named("signature", p, MAX_SIGNATURE_SIZE as u64)?
+                            .map_err(|limit| format!("signature is larger than {limit} bytes")),
+                    },
+                    SignatureFile::Bytes { name, bytes } => RawBlob {
+                        source: name.clone(),
+                        bytes: Ok(bytes.clone()),
+                    },
+                });
+            }
+            let n = blobs.len();
+            Ok(local(blobs, format!("{n} signature file(s) given")))
+        }
+        SignatureSource::Directory(dir) => {
+            top_only(&format!("{}/signature-N", dir.display()))?;
+            if !dir.is_dir() {
+                return Err(VerifyError::input(
+                    "unreadable-input",
+                    format!("{} is not a directory", dir.display()),
+                ));
+            }
+            let blobs = from_dir_signatures(lookaside::read_dir_signatures(dir))?;
+            Ok(local(blobs, format!("{}/signature-N", dir.display())))
+        }
+        SignatureSource::DirImage => {
+            let ImageSource::Dir { path, .. } = image else {
+                return Err(VerifyError::input(
+                    "usage",
+                    "the dir: signature source needs a dir: image",
+                ));
+            };
+            let prefix = match which {
+                Which::Top => String::new(),
+                Which::Instance(d) => format!("{}.", d.hex()),
+            };
+            let dir = ImageDir::open(path)
+                .map_err(|e| VerifyError::input("unreadable-input", format!("dir:{}: {e}", path.display())))?;
+            let blobs = from_dir_signatures(dir.signatures_with_prefix(&prefix))?;
+            Ok(local(blobs, format!("{}/{prefix}signature-N", path.display())))
+        }
+        SignatureSource::Lookaside(base) => {
+            let r = docker()?;
+            let Some(d) = digest else {
+                return Ok(no_digest("no digest"));
+            };
+            if base.scheme() == "file" {
+                let f = network::file_lookaside_signatures(base, r, d)
+                    .map_err(|e| VerifyError::outside("lookaside-error", e.to_string()))?;
+                return Ok(from_fetched(f, false));
+            }
+            let net = need_network(net, "an http(s) lookaside")?;
+            Ok(from_fetched(net.lookaside_signatures(base, r, d, warnings)?, true))
+        }
+        SignatureSource::Configured => {
+            let r = docker()?;
+            let Some(d) = digest else {
+                return Ok(no_digest("no digest"));
+            };
+            let net = need_network(net, "reading signatures where registries.d says")?;
+            if matches!(image, ImageSource::Registry(_)) {
+                let remote = net.lookaside_override().is_none_or(|u| u.scheme() != "file");
+                return Ok(from_fetched(net.signatures(r, d, warnings)?, remote));
+            }
+            let base = match net.lookaside_override() {
+                Some(b) => b.clone(),
+                None => net.configured_lookaside(r)?.ok_or_else(|| no_source(r))?,
+            };
+            let remote = base.scheme() != "file";
+            Ok(from_fetched(net.lookaside_signatures(&base, r, d, warnings)?, remote))
+        }
+    }
+}
+
+/// No signature files, no directory, no lookaside, and registries.d names none for `r`.
+pub(super) fn no_source(r: &DockerReference) -> VerifyError {
+    VerifyError::input(
+        "no-signature-source",
+        format!("no signatures to check for {r}: no signature files were given, and registries.d configures no lookaside for it"),
+    )
+    .with_hint(
+        "give signature files, --signatures DIR, --lookaside URL|DIR, or a registries.d (--registries-d DIR) whose lookaside covers the image",
+    )
+}
+
+/// Classify the blobs as containers/image does (see [`crate::signature::blob`]): an
+/// unrecognised blob, or one over the size limit read over HTTP, makes the whole set
+/// unreadable, which rejects every requirement that needs signatures.
+pub(super) fn classify(raw: Raw) -> Result<Classified, RequirementRejection> {
+    let mut out = Classified {
+        simple: Vec::with_capacity(raw.blobs.len()),
+        sigstore: 0,
+    };
+    for b in raw.blobs {
+        let bytes = match b.bytes {
+            Ok(bytes) => bytes,
+            Err(why) if raw.remote => {
+                return Err(RequirementRejection {
+                    code: "signature-too-large",
+                    message: format!("reading the signatures failed: {}: {why}", b.source),
+                })
+            }
+            // A local file over the limit is one invalid signature (containers/image reads
+            // local files without a limit, and such a blob never verifies).
+            Err(why) => {
+                out.simple.push(SignatureInput {
+                    source: b.source,
+                    blob: Err(Rejection {
+                        code: "signature-too-large",
+                        message: why,
+                        signer: None,
+                    }),
+                });
+                continue;
+            }
+        };
+        if raw.from_api {
+            out.simple.push(SignatureInput {
+                source: b.source,
+                blob: Ok(bytes),
+            });
+            continue;
+        }
+        match blob::classify(&bytes) {
+            Ok(Blob::SimpleSigning(s)) => {
+                let unwrapped = if s.len() == bytes.len() { bytes } else { s.to_vec() };
+                out.simple.push(SignatureInput {
+                    source: b.source,
+                    blob: Ok(unwrapped),
+                });
+            }
+            Ok(Blob::Sigstore(_)) => out.sigstore += 1,
+            Err(e) => {
+                return Err(RequirementRejection {
+                    code: e.code(),
+                    message: format!(
+                    "reading the signatures failed: {} is not a signature: {e} (containers/image rejects the image)",
+                    b.source
+                ),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The directory a `dir:` argument names, made absolute and clean.
+pub fn dir_image_path(arg: &str) -> Result<PathBuf, VerifyError> {
+    let path =
+        std::fs::canonicalize(arg).map_err(|e| VerifyError::input("unreadable-input", format!("dir:{arg}: {e}")))?;
+    if !path.is_dir() {
+        return Err(VerifyError::input(
+            "unreadable-input",
+            format!("dir:{arg} is not a directory"),
+        ));
+    }
+    Ok(path)
+}
