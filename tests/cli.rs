@@ -84,6 +84,8 @@ fn json_doc_lists_every_code() {
             "Failure::input(",
             "Failure::outside(",
             "Failure::no(",
+            "VerifyError::input(",
+            "VerifyError::outside(",
             "Rejection::new(",
             "rr(",
             "finding(",

@@ -78,13 +78,21 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
             continue;
         };
         scope_desc = d.scope.describe();
-        let _ = writeln!(
-            out,
-            "imgsig: image {} ({}), {} signature(s)",
-            report.image,
-            manifest_label(report, check),
-            check.signatures.len()
-        );
+        match &check.looked_in {
+            Some(_) => drop(writeln!(
+                out,
+                "imgsig: image {} ({}), {} signature(s)",
+                report.image,
+                manifest_label(report, check),
+                check.signatures.len()
+            )),
+            None => drop(writeln!(
+                out,
+                "imgsig: image {} ({}); signatures not read: no requirement of its scope needs them",
+                report.image,
+                manifest_label(report, check),
+            )),
+        }
         if check.sigstore_ignored > 0 {
             let _ = writeln!(
                 out,
