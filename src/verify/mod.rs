@@ -14,11 +14,12 @@
 //!    manifest. The keyring form judges the manifest given, as
 //!    `skopeo standalone-verify` does.
 //! 3. Signatures are read only when a requirement needs them, from the
-//!    request's source, for each manifest's own digest; every stored blob is
-//!    classified by its first byte ([`crate::signature::blob`]): an unrecognised one
-//!    makes the set unreadable and the image rejected, the typed
-//!    `\0simple-signing\n` format is unwrapped, sigstore blobs are left to
-//!    `sigstoreSigned`.
+//!    request's source, for each manifest's own digest; under a policy every
+//!    stored blob is classified by its first byte ([`crate::signature::blob`]):
+//!    an unrecognised one makes the set unreadable and the image rejected, the
+//!    typed `\0simple-signing\n` format is unwrapped, sigstore blobs are left
+//!    to `sigstoreSigned`. (The keyring form, like `skopeo standalone-verify`,
+//!    hands each file to the OpenPGP check as it is.)
 //! 4. The policy (or keyring) decides each manifest; the image is accepted
 //!    only when every manifest is.
 //!
@@ -233,7 +234,13 @@ impl<'a> Verifier<'a> {
                 self.network,
                 warnings,
             )?;
-            (Some(raw.looked_in.clone()), source::classify(raw))
+            let looked = Some(raw.looked_in.clone());
+            match self.trust {
+                Trust::Policy(_) => (looked, source::classify(raw)),
+                // The keyring form is `skopeo standalone-verify`: each file goes to the
+                // OpenPGP check as it is, and is judged (and reported) on its own.
+                Trust::Keyring(_) => (looked, Ok(source::unclassified(raw))),
+            }
         } else {
             (
                 None,

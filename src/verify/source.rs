@@ -415,6 +415,25 @@ pub(super) fn classify(raw: Raw) -> Result<Classified, RequirementRejection> {
     Ok(out)
 }
 
+/// Every blob as it is (the keyring form): one over the size limit is a rejected signature.
+pub(super) fn unclassified(raw: Raw) -> Classified {
+    Classified {
+        simple: raw
+            .blobs
+            .into_iter()
+            .map(|b| SignatureInput {
+                source: b.source,
+                blob: b.bytes.map_err(|why| Rejection {
+                    code: "signature-too-large",
+                    message: why,
+                    signer: None,
+                }),
+            })
+            .collect(),
+        sigstore: 0,
+    }
+}
+
 /// The directory a `dir:` argument names, made absolute and clean.
 pub fn dir_image_path(arg: &str) -> Result<PathBuf, VerifyError> {
     let path =
