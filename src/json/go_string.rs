@@ -1,0 +1,44 @@
+//! Writing JSON strings exactly as Go's `json.Marshal` does
+//! ([`write_go_string`]), for byte-identical claims.
+
+/// Appends `s` as a JSON string exactly as Go's `json.Marshal` writes it
+/// (Go ≥ 1.22): `"` `\` and `\b \f \n \r \t` as two-character escapes, other
+/// controls and `<` `>` `&` U+2028 U+2029 as lowercase `\u00xx`/`\u20xx`,
+/// everything else (including DEL and non-ASCII) verbatim.
+pub fn write_go_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0'..='\u{1f}' | '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_string_escaping() {
+        let mut out = String::new();
+        write_go_string(
+            &mut out,
+            "<a href=\"x\">&\u{2028}\u{2029}\\\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é😀/",
+        );
+        assert_eq!(
+            out,
+            r#""\u003ca href=\"x\"\u003e\u0026\u2028\u2029\\\b\f\n\r\t\u0001\u001f"#.to_owned() + "\u{7f}é😀/\""
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! Strict JSON reading for signature claims and policy files.
+//!
+//! The Rust counterpart of containers/image `signature/internal/json.go`
+//! (`ParanoidUnmarshalJSONObject`). serde maps keep the last of duplicate keys
+//! and `deny_unknown_fields` does not work on tagged enums, so [`parse`] builds
+//! a [`Value`] tree that keeps every object member in document order,
+//! duplicates included, with the line:column of every key and value; an
+//! [`ObjectReader`] then rejects duplicate, unknown and missing keys and type
+//! mismatches with errors naming the JSON path (`transports.docker["a.b"][0].keyPath`).
+//!
+//! The parser accepts exactly RFC 8259: no comments, trailing commas, byte
+//! order mark, invalid UTF-8, unpaired surrogate escapes or data after the
+//! value. (Go's encoding/json replaces the last two with U+FFFD; rejecting them
+//! only affects malformed input.) Nesting deeper than [`MAX_DEPTH`] is an
+//! error, so recursion is bounded; time is linear and no input makes it panic.
+//! Lines and columns are 1-based; columns count Unicode scalar values.
+
+mod error;
+mod go_string;
+mod parser;
+mod reader;
+mod value;
+
+pub(crate) use error::{object_name, value_name};
+pub use error::{ErrorKind, JsonError, JsonErrors, SyntaxError};
+pub use go_string::write_go_string;
+pub use parser::parse;
+pub use reader::{index_path, key_path, ObjectReader};
+pub use value::{JsonType, Kind, Member, Number, Position, Value};
+
+/// Deepest nesting of arrays and objects accepted (signature claims and
+/// policies need fewer than ten levels).
+pub const MAX_DEPTH: usize = 64;

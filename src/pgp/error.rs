@@ -1,0 +1,152 @@
+//! Errors: why a key file could not be used ([`KeyError`]), why signing
+//! failed ([`SignError`]) and why an envelope was rejected
+//! ([`EnvelopeError`], with its stable reason codes), plus the helpers that
+//! turn sequoia errors, times and issuers into message text.
+
+use std::time::SystemTime;
+
+use openpgp::packet::Signature;
+use openpgp::KeyHandle;
+use sequoia_openpgp as openpgp;
+
+/// A key file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    #[error("no OpenPGP certificate found")]
+    NoCertificates,
+    #[error("not a valid OpenPGP keyring: {0}")]
+    Parse(String),
+    #[error("the file holds {0} secret keys; give a file with exactly one")]
+    SeveralSecretKeys(usize),
+    #[error("no secret key material (this is a public key; give the secret key, e.g. `gpg --export-secret-keys FPR`)")]
+    NoSecretKey,
+    #[error(
+        "key {fingerprint} has no valid, unexpired, unrevoked signing-capable (sub)key with secret material: {reason}"
+    )]
+    NoSigningKey { fingerprint: String, reason: String },
+    #[error("the secret key is protected by a passphrase; give it with --passphrase-file FILE or IMGSIG_PASSPHRASE")]
+    PassphraseNeeded,
+    #[error("wrong passphrase for key {0}")]
+    WrongPassphrase(String),
+}
+
+/// Signing failed.
+#[derive(Debug, thiserror::Error)]
+#[error("creating the OpenPGP signature failed: {0}")]
+pub struct SignError(pub(super) String);
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    #[error("empty signature file")]
+    Empty,
+    #[error("signature is {size} bytes, over the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("unrecognized signature format, starting with binary 0x{0:02x}: a simple-signing signature is a binary OpenPGP signed message (armored and cleartext-signed messages are not accepted)")]
+    UnrecognizedFormat(u8),
+    #[error("not a valid OpenPGP signed message: {0}")]
+    Malformed(String),
+    #[error("the message is encrypted; a signature must be a plain signed message")]
+    Encrypted,
+    #[error("the message is not signed")]
+    NotSigned,
+    #[error("this is a detached signature by key {issuer} without the signed content; a simple-signing signature is a signed message that carries the claim")]
+    Detached { issuer: String },
+    #[error("the message carries {count} signatures{}; exactly one is allowed", by_keys(issuers))]
+    MultipleSignatures { count: usize, issuers: Vec<String> },
+    #[error("the message has {0} compression layers; at most one is allowed")]
+    NestedCompression(usize),
+    #[error("the signed content is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("signed by key {issuer}, which is not among the trusted keys")]
+    UnknownKey { issuer: String },
+    #[error("signature by key {issuer} uses the {algo} hash algorithm, which is not accepted (broken)")]
+    WeakHash { algo: String, issuer: String },
+    #[error("key {fingerprint} has expired{detail}")]
+    ExpiredKey { fingerprint: String, detail: String },
+    #[error("key {fingerprint} is revoked{detail}")]
+    RevokedKey { fingerprint: String, detail: String },
+    #[error("key {fingerprint} is not valid for signing: {detail}")]
+    NotSigningKey { fingerprint: String, detail: String },
+    #[error("signature has expired{0}")]
+    ExpiredSignature(String),
+    #[error("signature by key {issuer} was made in the future ({created}), more than {skew_secs} s ahead of this machine's clock")]
+    FutureSignature {
+        created: String,
+        skew_secs: u64,
+        issuer: String,
+    },
+    #[error("bad signature by key {fingerprint}: the signed content or the signature was modified ({detail})")]
+    BadSignature { fingerprint: String, detail: String },
+}
+
+fn by_keys(issuers: &[String]) -> String {
+    if issuers.is_empty() {
+        String::new()
+    } else {
+        format!(" (by keys {})", issuers.join(", "))
+    }
+}
+
+impl EnvelopeError {
+    /// Stable kebab-case reason code for JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EnvelopeError::Empty => "empty-signature",
+            EnvelopeError::TooLarge { .. } => "signature-too-large",
+            EnvelopeError::UnrecognizedFormat(_) => "unrecognized-format",
+            EnvelopeError::Malformed(_) => "malformed-signature",
+            EnvelopeError::Encrypted => "encrypted-message",
+            EnvelopeError::NotSigned => "not-signed",
+            EnvelopeError::Detached { .. } => "detached-signature",
+            EnvelopeError::MultipleSignatures { .. } => "multiple-signatures",
+            EnvelopeError::NestedCompression(_) => "nested-message",
+            EnvelopeError::PayloadTooLarge(_) => "payload-too-large",
+            EnvelopeError::UnknownKey { .. } => "unknown-key",
+            EnvelopeError::WeakHash { .. } => "weak-hash-algorithm",
+            EnvelopeError::ExpiredKey { .. } => "expired-key",
+            EnvelopeError::RevokedKey { .. } => "revoked-key",
+            EnvelopeError::NotSigningKey { .. } => "not-signing-key",
+            EnvelopeError::ExpiredSignature(_) => "expired-signature",
+            EnvelopeError::FutureSignature { .. } => "future-signature",
+            EnvelopeError::BadSignature { .. } => "bad-signature",
+        }
+    }
+}
+/// The issuer a signature names (fingerprint if it has one, else key ID).
+pub(super) fn issuer_of(sig: &Signature) -> String {
+    let issuers = sig.get_issuers();
+    issuers
+        .iter()
+        .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
+        .or_else(|| issuers.first())
+        .map(|h| h.to_hex())
+        .unwrap_or_else(|| "(no issuer in signature)".to_owned())
+}
+/// An error and its causes, without the repetitions sequoia's contexts
+/// often carry.
+pub(super) fn err_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+pub(super) fn fmt_time(t: SystemTime) -> String {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => crate::time::rfc3339(d.as_secs() as i64),
+        Err(_) => "before 1970".to_owned(),
+    }
+}
+pub(super) fn malformed(e: anyhow::Error) -> EnvelopeError {
+    if let Some(openpgp::Error::MalformedMessage(m)) = e.downcast_ref::<openpgp::Error>() {
+        if m.contains("encrypt") {
+            return EnvelopeError::Encrypted;
+        }
+    }
+    EnvelopeError::Malformed(err_text(&e))
+}

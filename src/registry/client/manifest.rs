@@ -1,0 +1,113 @@
+//! Manifest fetching: `GET /v2/<path>/manifests/<ref>` with the reference's
+//! Accept list, by-digest fetches checked against the digest, by-tag fetches
+//! recording the digest of the bytes received.
+
+use reqwest::header::ACCEPT;
+use reqwest::StatusCode;
+
+use crate::digest::Digest;
+use crate::manifest;
+use crate::reference::DockerReference;
+
+use super::error::transport_err;
+use super::http::{read_body, Deadline};
+use super::{Auth, HostState, HostTls, Registries, RegistryError};
+
+/// Largest manifest body accepted (the reference's limit).
+pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
+
+/// Media types requested for manifests, in the reference's order.
+pub const MANIFEST_ACCEPT: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+/// A fetched manifest.
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    pub bytes: Vec<u8>,
+    /// Digest of the bytes received (for signed schema 1: of the payload).
+    pub digest: Digest,
+    pub media_type: Option<String>,
+    pub url: String,
+}
+
+impl Registries {
+    /// Fetch the manifest of `r` (by digest if it has one, else by tag).
+    pub fn manifest(&self, r: &DockerReference, auth: &Auth, tls: &HostTls) -> Result<FetchedManifest, RegistryError> {
+        let host = self.host(r, tls)?;
+        let mut state = host.lock().unwrap_or_else(|e| e.into_inner());
+        let reference = match (r.digest(), r.tag()) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_owned(),
+            (None, None) => "latest".to_owned(),
+        };
+        self.manifest_by(&mut state, r, &reference, auth)
+    }
+
+    /// Fetch a manifest by digest from the same repository (list instances).
+    pub fn manifest_by_digest(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        auth: &Auth,
+        tls: &HostTls,
+    ) -> Result<FetchedManifest, RegistryError> {
+        let host = self.host(r, tls)?;
+        let mut state = host.lock().unwrap_or_else(|e| e.into_inner());
+        self.manifest_by(&mut state, r, &d.to_string(), auth)
+    }
+
+    fn manifest_by(
+        &self,
+        state: &mut HostState,
+        r: &DockerReference,
+        reference: &str,
+        auth: &Auth,
+    ) -> Result<FetchedManifest, RegistryError> {
+        let url = format!("{}v2/{}/manifests/{reference}", state.base, r.path());
+        let mut req = state.client.get(&url);
+        for a in MANIFEST_ACCEPT {
+            req = req.header(ACCEPT, *a);
+        }
+        let req = Registries::authorize(state, req, auth, &format!("repository:{}:pull", r.path()))?;
+        let deadline = Deadline::after(state.timeout);
+        let resp = req.send().map_err(|e| transport_err(&url, e))?;
+        if resp.status() != StatusCode::OK {
+            return Err(RegistryError::Status {
+                url,
+                status: resp.status().as_u16(),
+                detail: String::new(),
+            });
+        }
+        let media_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_owned());
+        let bytes = read_body(resp, MAX_MANIFEST_SIZE, &url, deadline)?;
+        let digest = manifest::manifest_digest(&bytes).map_err(|e| RegistryError::Protocol {
+            url: url.clone(),
+            message: format!("cannot compute the manifest digest: {e}"),
+        })?;
+        if let Ok(expected) = Digest::parse(reference) {
+            if expected != digest {
+                return Err(RegistryError::DigestMismatch {
+                    url,
+                    expected: expected.to_string(),
+                    actual: digest.to_string(),
+                });
+            }
+        }
+        Ok(FetchedManifest {
+            bytes,
+            digest,
+            media_type,
+            url,
+        })
+    }
+}
