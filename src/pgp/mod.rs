@@ -45,7 +45,7 @@ use structure::{check_structure, sniff, MAX_PACKETS, MAX_PACKET_SIZE};
 
 /// Largest signature blob read from anywhere (the reference's
 /// `MaxSignatureBodySize`).
-pub const MAX_SIGNATURE_SIZE: usize = 4 * 1024 * 1024;
+pub use crate::limits::MAX_SIGNATURE_SIZE;
 /// Largest claim payload accepted after decompression. Real claims are a few
 /// hundred bytes; anything past this is a decompression bomb or not a claim.
 pub const MAX_PAYLOAD_SIZE: usize = 64 * 1024;

@@ -14,7 +14,7 @@ use super::http::{read_body, Deadline};
 use super::{Auth, HostState, HostTls, Registries, RegistryError};
 
 /// Largest manifest body accepted (the reference's limit).
-pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
+pub use crate::limits::MAX_MANIFEST_SIZE;
 
 /// Media types requested for manifests, in the reference's order.
 pub const MANIFEST_ACCEPT: &[&str] = &[

@@ -44,10 +44,10 @@ use error::transport_err;
 use http::build_client;
 use lookaside::{Slots, LOOKASIDE_CONCURRENCY};
 
-/// Largest signature body accepted.
-pub const MAX_SIGNATURE_SIZE: usize = 4 * 1024 * 1024;
 /// Most signatures read for one image.
-pub const MAX_SIGNATURES: usize = 128;
+pub use crate::limits::MAX_SIGNATURES;
+/// Largest signature body accepted.
+pub use crate::limits::MAX_SIGNATURE_SIZE;
 
 /// One signature and where it came from.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use super::http::{read_body, Deadline};
 use super::{Auth, FetchedSignature, HostTls, Registries, RegistryError, MAX_SIGNATURES};
 
 /// Largest signature-list body from the signature API.
-pub const MAX_SIGNATURE_LIST_SIZE: usize = 4 * 1024 * 1024;
+pub use crate::limits::MAX_SIGNATURE_LIST_SIZE;
 
 impl Registries {
     /// Does the registry of `r` serve the signature API? (pings it)
