@@ -2,13 +2,59 @@
 //!
 //! The library implements containers/image "simple signing": the claim
 //! ([`claim`]), manifest digests ([`manifest`], [`digest`]), docker
-//! references ([`reference`]), the OpenPGP envelope ([`pgp`]) and the
-//! per-signature checks ([`signature`]). The [`cli`] module is the
-//! command-line front end used by the `imgsig` binary.
+//! references ([`reference`]), the OpenPGP envelope ([`pgp`]), one
+//! signature's checks ([`signature`]), policies ([`policy`]), where
+//! signatures are stored ([`store`], [`registry`]) and, on top of them, the
+//! one verification pipeline every input mode goes through ([`verify`]).
+//! The `imgsig` command line is a thin layer over it, part of the binary only.
+//!
+//! # Verify an image in one call
+//!
+//! ```
+//! use imgsig::policy::{self, ParseOptions};
+//! use imgsig::reference::DockerReference;
+//! use imgsig::verify::{ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cmd/fixtures");
+//! // A containers-policy.json; its keys are loaded once, here.
+//! let policy = policy::parse(&std::fs::read(format!("{dir}/policy.json"))?, &ParseOptions::default())?;
+//! let trust = Trust::Policy(policy);
+//! // No network: local files only (a registry::network::Network adds registries and lookasides).
+//! let verifier = Verifier::new(&trust, None, Options::default());
+//! let report = verifier.verify(&Request {
+//!     image: ImageSource::Manifest {
+//!         bytes: std::fs::read(format!("{dir}/image.manifest.json"))?,
+//!         identity: DockerReference::parse_docker_transport("testing/manifest")?,
+//!         origin: "image.manifest.json".into(),
+//!     },
+//!     signatures: SignatureSource::Files(vec![SignatureFile::Path(format!("{dir}/image.signature").into())]),
+//! })?;
+//! assert!(report.accepted);
+//! assert_eq!(
+//!     report.verified_reference.as_deref(),
+//!     Some("docker.io/testing/manifest@sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55")
+//! );
+//!
+//! // The same image with another manifest: rejected, and the report says why.
+//! let report = verifier.verify(&Request {
+//!     image: ImageSource::Manifest {
+//!         bytes: std::fs::read(format!("{dir}/modified.manifest.json"))?,
+//!         identity: DockerReference::parse_docker_transport("testing/manifest")?,
+//!         origin: "modified.manifest.json".into(),
+//!     },
+//!     signatures: SignatureSource::Files(vec![SignatureFile::Path(format!("{dir}/image.signature").into())]),
+//! })?;
+//! assert!(!report.accepted);
+//! let imgsig::verify::Judgement::Policy(decision) = &report.checks[0].judgement else { unreachable!() };
+//! let why = decision.requirements[0].signatures[0].result.as_ref().unwrap_err();
+//! assert_eq!(why.code, "digest-mismatch");
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod claim;
-pub mod cli;
 pub mod digest;
 pub mod json;
 pub mod limits;

@@ -15,9 +15,9 @@ use super::inputs::read_list;
 use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
-use crate::platform::list_instances;
-use crate::reference::DockerReference;
-use crate::store::lookaside::{self, StoreOutcome};
+use imgsig::platform::list_instances;
+use imgsig::reference::DockerReference;
+use imgsig::store::lookaside::{self, StoreOutcome};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Mirror two images' manifests and signatures for an air-gapped site

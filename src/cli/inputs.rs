@@ -1,6 +1,6 @@
 //! Reading what the user named, shared by every command: the policy file
 //! (and where it is by default), keyrings, manifests, signature files and
-//! image lists. Limits come from [`crate::limits`].
+//! image lists. Limits come from [`imgsig::limits`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,11 +8,11 @@ use anyhow::anyhow;
 
 use super::io::read_limited;
 use super::{Failure, FileArg};
-use crate::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_POLICY_SIZE, MAX_SIGNATURE_SIZE};
-use crate::pgp::{EnvelopeError, Keyring};
-use crate::policy::{self, ParseOptions, Policy};
-use crate::signature::Rejection;
-use crate::verify::{ErrorClass, VerifyError};
+use imgsig::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_POLICY_SIZE, MAX_SIGNATURE_SIZE};
+use imgsig::pgp::{EnvelopeError, Keyring};
+use imgsig::policy::{self, ParseOptions, Policy};
+use imgsig::signature::Rejection;
+use imgsig::verify::{ErrorClass, VerifyError};
 
 /// Where containers looks for the policy when none is named: the user's
 /// file if it exists, else the system file (never merged).

@@ -24,10 +24,10 @@ use super::inputs::{load_keyrings, read_signature};
 use super::io::write_stdout;
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
-use crate::claim::{ClaimError, UntrustedClaim};
-use crate::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
-use crate::signature::{self, Opened, Rejection};
-use crate::time::{rfc3339, unix_seconds};
+use imgsig::claim::{ClaimError, UntrustedClaim};
+use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
+use imgsig::signature::{self, Opened, Rejection};
+use imgsig::time::{rfc3339, unix_seconds};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # What does this signature claim, and which key does it name? (nothing is verified)
@@ -363,6 +363,8 @@ fn packet_line(p: &UntrustedPacket) -> String {
             t
         }
         PacketDetails::Other { note } => note.as_deref().unwrap_or("").escape_debug().to_string(),
+        // A packet kind this binary does not know yet (the library's enum is non-exhaustive).
+        _ => String::new(),
     };
     let head = format!("{} (tag {})", p.name(), p.tag);
     if detail.is_empty() {
@@ -531,6 +533,7 @@ fn packet_doc(p: &UntrustedPacket) -> PacketDoc {
         },
         PacketDetails::Signature(s) => DetailsDoc::Signature(s.into()),
         PacketDetails::Other { note } => DetailsDoc::Other { note: note.clone() },
+        _ => DetailsDoc::Other { note: None },
     };
     PacketDoc {
         tag: p.name(),

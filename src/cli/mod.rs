@@ -25,7 +25,7 @@ mod verify;
 mod verify_batch;
 mod verify_render;
 
-pub use output::{report_usage_error, SCHEMA_VERSION};
+pub use output::report_usage_error;
 
 /// How a run ended; mapped to the process exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

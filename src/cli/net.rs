@@ -9,12 +9,12 @@ use clap::{ArgAction, Args};
 use reqwest::Url;
 
 use super::Failure;
-use crate::digest::Digest;
-use crate::reference::DockerReference;
-use crate::registry::auth_file::{self, AuthEnv, Credential};
-use crate::registry::client::{Auth, FetchedManifest};
-use crate::registry::network::{Fetched, Network, NetworkConfig, NetworkError};
-use crate::store::registries_d::{BuiltinDefault, RegistriesD};
+use imgsig::digest::Digest;
+use imgsig::reference::DockerReference;
+use imgsig::registry::auth_file::{self, AuthEnv, Credential};
+use imgsig::registry::client::{Auth, FetchedManifest};
+use imgsig::registry::network::{Fetched, Network, NetworkConfig, NetworkError};
+use imgsig::store::registries_d::{BuiltinDefault, RegistriesD};
 
 /// Flags for reaching registries and lookasides (verify and fetch).
 #[derive(Debug, Args, Clone)]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Failure, OutputFormat};
-use crate::signature::Signer;
+use imgsig::signature::Signer;
 
 /// Version of the JSON output schema.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::output::SignerJson;
-use crate::signature::{Opened, Rejection};
+use imgsig::signature::{Opened, Rejection};
 
 /// One signature's verdict as JSON (see docs/json-output.md).
 #[derive(Debug, Serialize)]
@@ -67,7 +67,7 @@ impl Checked<'_> {
                 o.signer.signing_fingerprint,
                 o.claim.docker_reference(),
                 o.claim.manifest_digest(),
-                crate::time::rfc3339(o.claim.timestamp().unwrap_or(o.signer.created)),
+                imgsig::time::rfc3339(o.claim.timestamp().unwrap_or(o.signer.created)),
             ),
             (Err(r), _) => {
                 let by = r

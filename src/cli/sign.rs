@@ -23,15 +23,15 @@ use super::io::{read_limited, stdout_is_terminal, write_atomic, write_stdout};
 use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
-use crate::claim::Claim;
-use crate::digest::{Algorithm, Digest};
-use crate::limits::MAX_MANIFEST_SIZE;
-use crate::manifest;
-use crate::pgp::{KeyError, SigningKey};
-use crate::platform::list_instances;
-use crate::reference::DockerReference;
-use crate::signer::{SignFailure, SignedBy, Source};
-use crate::store::lookaside::{self, StoreOutcome};
+use imgsig::claim::Claim;
+use imgsig::digest::{Algorithm, Digest};
+use imgsig::limits::MAX_MANIFEST_SIZE;
+use imgsig::manifest;
+use imgsig::pgp::{KeyError, SigningKey};
+use imgsig::platform::list_instances;
+use imgsig::reference::DockerReference;
+use imgsig::signer::{SignFailure, SignedBy, Source};
+use imgsig::store::lookaside::{self, StoreOutcome};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Sign the manifest of registry.example.com/ns/app:1.0 with a secret key file
@@ -54,7 +54,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
       --lookaside-dir /srv/sigstore docker://registry.example.com/ns/app:1.0";
 
 /// Largest manifest read (the reference's manifest size limit).
-use crate::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
+use imgsig::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd"])))]
@@ -197,7 +197,7 @@ fn agent_source(fpr: &str, passphrase_file: Option<&Path>, now: SystemTime) -> R
     let home = std::env::var_os("GNUPGHOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
-    let key = crate::signer::agent_key(home.as_deref(), &out.stdout, fpr, passphrase, now)
+    let key = imgsig::signer::agent_key(home.as_deref(), &out.stdout, fpr, passphrase, now)
         .map_err(|e| Failure::input("invalid-key", anyhow!("--sign-by {fpr}: {e}")))?;
     Ok(Source::Key(Box::new(key)))
 }
@@ -230,6 +230,8 @@ fn sign_failure(e: SignFailure) -> Failure {
     match e {
         SignFailure::Failed(m) => Failure::outside("signing-failed", anyhow!("{m}")),
         SignFailure::Refused { code, message } => Failure::no(code, anyhow!("{}; nothing was written", message)),
+        // The library's enum is non-exhaustive: an unknown failure is the backend's.
+        other => Failure::outside("signing-failed", anyhow!("{other}")),
     }
 }
 
@@ -250,7 +252,7 @@ fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
 /// Build the claim for `digest` as `identity`, sign and check it.
 fn make_signature(source: &mut Source, digest: &Digest, identity: &DockerReference) -> Result<Signed, Failure> {
     let now = SystemTime::now();
-    let timestamp = crate::time::unix_seconds(now);
+    let timestamp = imgsig::time::unix_seconds(now);
     let claim = Claim {
         manifest_digest: digest.clone(),
         docker_reference: identity.to_string(),

@@ -133,4 +133,4 @@ fn policy_path(explicit: Option<&Path>) -> PathBuf {
 }
 
 /// The largest policy file read.
-use crate::limits::MAX_POLICY_SIZE;
+use imgsig::limits::MAX_POLICY_SIZE;

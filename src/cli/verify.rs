@@ -1,6 +1,6 @@
 //! `imgsig verify`: check an image's signatures.
 //!
-//! Two forms, one pipeline ([`crate::verify`]):
+//! Two forms, one pipeline ([`imgsig::verify`]):
 //! - policy (default): a containers-policy.json decides, as skopeo, podman
 //!   and CRI-O would;
 //! - keyring (`--keyring`): accepted when at least one signature is valid,
@@ -25,9 +25,9 @@ use super::output::print_json;
 use super::verify_batch::{self, Batch};
 use super::verify_render::{keyring_doc, keyring_human, policy_doc, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
-use crate::reference::DockerReference;
-use crate::registry::network::Network;
-use crate::verify::{dir_image_path, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
+use imgsig::reference::DockerReference;
+use imgsig::registry::network::Network;
+use imgsig::verify::{dir_image_path, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Decide with a policy file, as podman and CRI-O would
@@ -195,7 +195,7 @@ fn signature_files(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<Signat
                 }
                 SignatureFile::Bytes {
                     name: "-".into(),
-                    bytes: super::io::read_limited("signature", &FileArg::Std, crate::limits::MAX_SIGNATURE_SIZE)?,
+                    bytes: super::io::read_limited("signature", &FileArg::Std, imgsig::limits::MAX_SIGNATURE_SIZE)?,
                 }
             }
             FileArg::Path(p) => SignatureFile::Path(p),

@@ -16,9 +16,9 @@ use super::net::print_warnings;
 use super::output::SCHEMA_VERSION;
 use super::verify_render::{check_docs, policy_human, ErrorJson, PolicyDoc};
 use super::{Exit, Failure, OutputFormat, Tally};
-use crate::policy::{Decision, SignatureResult};
-use crate::reference::DockerReference;
-use crate::verify::{for_each_ordered, ImageSource, Judgement, Report, Request, SignatureSource, Verifier};
+use imgsig::policy::{Decision, SignatureResult};
+use imgsig::reference::DockerReference;
+use imgsig::verify::{for_each_ordered, ImageSource, Judgement, Report, Request, SignatureSource, Verifier};
 
 /// Where the images come from.
 pub enum Batch<'a> {
@@ -352,7 +352,7 @@ fn sig_line(s: &SignatureResult) -> SigLine {
 }
 
 fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision)> {
-    let multi = report.checks.len() > 1 || report.checks.iter().any(|c| c.role != crate::verify::Role::Image);
+    let multi = report.checks.len() > 1 || report.checks.iter().any(|c| c.role != imgsig::verify::Role::Image);
     report.checks.iter().filter_map(move |c| match &c.judgement {
         Judgement::Policy(d) => Some((multi.then(|| c.role.describe()), d)),
         Judgement::Keyring(_) => None,

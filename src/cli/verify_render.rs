@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::output::SCHEMA_VERSION;
 use super::report::{Checked, SignatureJson};
-use crate::policy::{self, Decision, Requirement, SignatureResult};
-use crate::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
+use imgsig::policy::{self, Decision, Requirement, SignatureResult};
+use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
 
 /// One line describing a requirement, e.g.
 /// `signedBy GPGKeys keyPath=/k.gpg, signedIdentity matchRepoDigestOrExact`.
@@ -48,7 +48,7 @@ fn checked(s: &SignatureResult) -> Checked<'_> {
     }
 }
 
-fn digest_text(d: &Result<crate::digest::Digest, String>) -> String {
+fn digest_text(d: &Result<imgsig::digest::Digest, String>) -> String {
     match d {
         Ok(d) => d.to_string(),
         Err(e) => format!("(unusable: {e})"),

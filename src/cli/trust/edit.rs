@@ -1,15 +1,15 @@
-//! The edit `trust set` makes, on the document as parsed by [`crate::json`]
+//! The edit `trust set` makes, on the document as parsed by [`imgsig::json`]
 //! (members in file order, duplicates kept so they can be refused, numbers
 //! as written), and Go's `json.MarshalIndent` to write it back.
 //!
 //! Why not `serde_json::Value`: it silently keeps the last of duplicate keys
 //! (the rewrite would drop the others, changing what the file says), and
-//! its string escaping is not Go's; `crate::json` has both covered, so the
+//! its string escaping is not Go's; `imgsig::json` has both covered, so the
 //! output is byte for byte what podman writes for the same document.
 
 use std::collections::HashSet;
 
-use crate::json::{self, index_path, key_path, Kind, Member, Position, Value};
+use imgsig::json::{self, index_path, key_path, Kind, Member, Position, Value};
 
 /// What to change: the `default` list, or one scope.
 #[derive(Debug, Clone, PartialEq, Eq)]

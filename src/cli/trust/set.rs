@@ -46,10 +46,10 @@ use super::super::output::{print_json, SCHEMA_VERSION};
 use super::super::{Exit, Failure, FileArg, OutputFormat};
 use super::edit::{apply, first_duplicate, marshal_indent, member, string, value, EditError, Target};
 use super::{policy_path, SetArgs, TrustType, MAX_POLICY_SIZE};
-use crate::json::{self, Kind, Value};
-use crate::pgp::Keyring;
-use crate::policy::{self, ParseOptions};
-use crate::reference::{is_valid_domain, DockerReference};
+use imgsig::json::{self, Kind, Value};
+use imgsig::pgp::Keyring;
+use imgsig::policy::{self, ParseOptions};
+use imgsig::reference::{is_valid_domain, DockerReference};
 
 /// One requirement to write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -38,8 +38,8 @@ use super::super::io::{read_limited, write_stdout};
 use super::super::output::{print_json, SCHEMA_VERSION};
 use super::super::{Exit, Failure, FileArg, OutputFormat};
 use super::{policy_path, ShowArgs, MAX_POLICY_SIZE};
-use crate::policy::{KeySource, Requirement};
-use crate::store::registries_d::{Access, RegistriesD};
+use imgsig::policy::{KeySource, Requirement};
+use imgsig::store::registries_d::{Access, RegistriesD};
 
 /// One row: one requirement of one scope.
 #[derive(Debug, Serialize)]
