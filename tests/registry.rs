@@ -237,16 +237,32 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
     let repo = format!("{}/lab/multi", lab.var("LAB_REGISTRY"));
     let image = format!("docker://{}", lab.var("LAB_IMG_MULTI"));
 
-    // Default: only this machine's instance (linux/amd64 here) is checked.
+    // Default: only this machine's instance (linux/amd64 here) is checked; stdout
+    // pins what the user named (the index), which a pull resolves to that instance.
+    let o = go(cmd()
+        .args(["verify", "--json", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .args(lab_net(lab))
+        .arg(&image));
+    assert_exit(&o, 0);
+    let doc = batch(&o);
+    let decided: Vec<&str> = doc["images"][0]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["manifest_digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(decided, [host.as_str()]);
+    assert_eq!(doc["images"][0]["decisions"][0]["role"]["platform"], "linux/amd64");
     let o = go(cmd()
         .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")])
         .args(lab_net(lab))
         .arg(&image));
     assert_exit(&o, 0);
-    assert_eq!(lines(&o), [format!("{repo}@{host}")]);
+    assert_eq!(lines(&o), [format!("{repo}@{}", lab.var("LAB_IMG_MULTI_DIGEST"))]);
 
-    // --all-platforms: the index and every instance, one decision and one verified line each
-    // (stricter than `skopeo copy --all`, which checks only the instances).
+    // --all-platforms: the index and every instance, one decision each (stricter than
+    // `skopeo copy --all`, which checks only the instances); stdout is still one line,
+    // the index pin.
     let o = go(cmd()
         .args(["verify", "--all-platforms", "--policy", lab.var("LAB_POLICY_ALICE")])
         .args(lab_net(lab))
@@ -254,8 +270,7 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
     assert_exit(&o, 0);
     let mut checked = vec![lab.var("LAB_IMG_MULTI_DIGEST").to_owned()];
     checked.extend(all.iter().cloned());
-    let want: Vec<String> = checked.iter().map(|d| format!("{repo}@{d}")).collect();
-    assert_eq!(lines(&o), want);
+    assert_eq!(lines(&o), [format!("{repo}@{}", lab.var("LAB_IMG_MULTI_DIGEST"))]);
     let o = go(cmd()
         .args([
             "verify",
@@ -802,6 +817,11 @@ fn fetch_multi_arch_mirrors_index_and_instances() {
     let mirror = dir.path().join("mirror");
     let multi = lab.var("LAB_IMG_MULTI");
     let (instances, host) = multi_instances(lab);
+    let multi_pinned = format!(
+        "{}/lab/multi@{}",
+        lab.var("LAB_REGISTRY"),
+        lab.var("LAB_IMG_MULTI_DIGEST")
+    );
     let doc = json(&fetch(lab, &mirror, &[multi]));
     let ms = doc["images"][0]["manifests"].as_array().unwrap();
     let digests: Vec<&str> = ms.iter().map(|m| m["digest"].as_str().unwrap()).collect();
@@ -837,14 +857,14 @@ fn fetch_multi_arch_mirrors_index_and_instances() {
         .arg(regd.parent().unwrap())
         .arg(format!("docker://{multi}")));
     assert_exit(&o, 0);
-    assert_eq!(lines(&o).len(), 3, "the index and two instances");
+    assert_eq!(lines(&o), [multi_pinned.clone()], "the index pin");
     let o = go(cmd()
         .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE"), "--tls-verify=false"])
         .arg("--registries-d")
         .arg(regd.parent().unwrap())
         .arg(format!("docker://{multi}")));
     assert_exit(&o, 0);
-    assert_eq!(lines(&o), [format!("{}/lab/multi@{host}", lab.var("LAB_REGISTRY"))]);
+    assert_eq!(lines(&o), [multi_pinned], "{host}: the index pin");
 }
 
 #[test]
@@ -1207,11 +1227,16 @@ fn fake_huge_signature_is_not_used() {
         let o = verify_fake(dir.path(), lab, &fake, &[]);
         assert_exit(&o, 1);
         let doc = batch(&o);
-        let sig = &doc["images"][0]["decisions"][0]["requirements"][0]["signatures"][0];
-        assert_eq!(sig["reason"], "signature-too-large", "{doc:#}");
+        // As containers/image: a body over the limit fails reading the image's signatures.
+        let req = &doc["images"][0]["decisions"][0]["requirements"][0];
+        assert_eq!(req["reason"], "signature-too-large", "{doc:#}");
+        assert!(
+            req["message"].as_str().unwrap_or("").contains(&sig_path(&app1(lab), 1)),
+            "{doc:#}"
+        );
         assert!(fake.bytes_written() < 256 << 20);
     }
-    // A too-large signature beside a good one does not hide the good one.
+    // Beside a good one too: the set cannot be read, the image is rejected (the reference's verdict).
     let img = app1(lab);
     let fake = Fake::start("127.0.0.1", move |req, c| {
         if req.path_only() == sig_path(&img, 1) {
@@ -1222,7 +1247,7 @@ fn fake_huge_signature_is_not_used() {
             plain_routes(&img, req, c)
         }
     });
-    assert_exit(&verify_fake(dir.path(), lab, &fake, &[]), 0);
+    assert_exit(&verify_fake(dir.path(), lab, &fake, &[]), 1);
 }
 
 #[test]
@@ -1572,4 +1597,44 @@ fn batch(o: &Output) -> serde_json::Value {
     }
     assert_eq!(summary["images"], lines.len(), "{summary}");
     serde_json::json!({"images": lines, "summary": summary})
+}
+
+/// Many images of one registry are verified concurrently over one shared
+/// connection pool: no lock is held across a request, so up to 8 manifest
+/// requests are in flight at once. A fake server counts them (each manifest
+/// answer is held back briefly so that requests overlap).
+#[test]
+fn fake_registry_sees_concurrent_manifest_requests() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let lab = lab();
+    let dir = tempdir();
+    let img = app1(lab);
+    let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (n2, m2) = (now.clone(), max.clone());
+    let fake = Fake::start("127.0.0.1", move |req, c| {
+        if is_manifest(req) {
+            let cur = n2.fetch_add(1, Ordering::SeqCst) + 1;
+            m2.fetch_max(cur, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(300));
+            n2.fetch_sub(1, Ordering::SeqCst);
+        }
+        plain_routes(&img, req, c)
+    });
+    let images: Vec<String> = (1..=16)
+        .map(|i| format!("docker://{}/lab/app:t{i}", fake.host()))
+        .collect();
+    let o = go(cmd()
+        .args(["verify", "--json", "--tls-verify=false", "--timeout", "10", "--policy"])
+        .arg(fake_policy(dir.path(), lab))
+        .args(["--lookaside", &format!("{}/sigs", fake.url())])
+        .args(&images));
+    assert_exit(&o, 0);
+    let doc = batch(&o);
+    assert_eq!(doc["images"].as_array().map(Vec::len), Some(16));
+    let seen = max.load(Ordering::SeqCst);
+    assert!(
+        (4..=8).contains(&seen),
+        "{seen} manifest requests were in flight at once (want up to 8, and more than a few)"
+    );
 }

@@ -205,8 +205,10 @@ pub struct PolicyDoc {
 struct RoleJson {
     /// `index` or `instance`.
     kind: &'static str,
+    /// The instance's platform (`os/architecture[/variant]`).
     platform: Option<String>,
-    manifest_digest: Option<String>,
+    /// The multi-platform image's index digest.
+    index_digest: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -278,17 +280,18 @@ pub fn check_doc(policy_path: &Path, report: &Report, check: &ManifestCheck, d: 
                 .collect(),
         }
     }));
+    let index_digest = report.manifest_digest.as_ref().ok().map(|d| d.to_string());
     let role = match &check.role {
         Role::Image => None,
         Role::Index => Some(RoleJson {
             kind: "index",
             platform: None,
-            manifest_digest: check.digest.as_ref().ok().map(|d| d.to_string()),
+            index_digest,
         }),
         Role::Instance(p) => Some(RoleJson {
             kind: "instance",
             platform: Some(p.to_string()),
-            manifest_digest: check.digest.as_ref().ok().map(|d| d.to_string()),
+            index_digest,
         }),
     };
     PolicyDoc {
@@ -300,8 +303,9 @@ pub fn check_doc(policy_path: &Path, report: &Report, check: &ManifestCheck, d: 
         image: report.image.to_string(),
         transport: report.image.transport(),
         identity: report.image.docker_reference().map(|r| r.to_string()),
-        manifest_digest: report.manifest_digest.as_ref().ok().map(|d| d.to_string()),
-        manifest_error: report.manifest_digest.as_ref().err().cloned(),
+        // The manifest this decision judged (an instance's own digest for a multi-platform image).
+        manifest_digest: check.digest.as_ref().ok().map(|d| d.to_string()),
+        manifest_error: check.digest.as_ref().err().cloned(),
         verified_reference: (d.accepted && report.accepted)
             .then(|| report.verified_reference.clone())
             .flatten(),

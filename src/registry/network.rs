@@ -330,7 +330,7 @@ pub fn file_lookaside_signatures(
         .collect();
     Ok(Fetched {
         signatures,
-        looked_in: format!("{}/signature-N", dir.display()),
+        looked_in: looked_in(base, r, d),
         from_api: false,
     })
 }

@@ -95,13 +95,21 @@ fn parse_params(s: &str) -> HashMap<String, String> {
 
 impl Registries {
     /// A bearer token for `scope`, fetched once per host and scope.
-    fn token(state: &mut HostState, auth: &Auth, scope: &str) -> Result<Option<String>, RegistryError> {
+    fn token(state: &HostState, auth: &Auth, scope: &str) -> Result<Option<String>, RegistryError> {
         let Some(ch) = state.bearer.clone() else {
             return Ok(None);
         };
-        if let Some(t) = state.tokens.get(scope) {
-            return Ok(Some(t.clone()));
+        let cached = state
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(scope)
+            .cloned();
+        if let Some(t) = cached {
+            return Ok(Some(t));
         }
+        // Fetched without any lock held: two workers may both fetch a token for a
+        // new scope at the same moment, which is harmless (the last one is kept).
         let mut url = Url::parse(&ch.realm).map_err(|e| RegistryError::Protocol {
             url: ch.realm.clone(),
             message: format!("invalid token realm: {e}"),
@@ -180,12 +188,16 @@ impl Registries {
                 message: "token response has no token".into(),
             })?
             .to_owned();
-        state.tokens.insert(scope.to_owned(), token.clone());
+        state
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(scope.to_owned(), token.clone());
         Ok(Some(token))
     }
 
     pub(super) fn authorize(
-        state: &mut HostState,
+        state: &HostState,
         req: RequestBuilder,
         auth: &Auth,
         scope: &str,

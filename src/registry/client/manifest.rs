@@ -39,14 +39,13 @@ pub struct FetchedManifest {
 impl Registries {
     /// Fetch the manifest of `r` (by digest if it has one, else by tag).
     pub fn manifest(&self, r: &DockerReference, auth: &Auth, tls: &HostTls) -> Result<FetchedManifest, RegistryError> {
-        let host = self.host(r, tls)?;
-        let mut state = host.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.host(r, tls)?;
         let reference = match (r.digest(), r.tag()) {
             (Some(d), _) => d.to_string(),
             (None, Some(t)) => t.to_owned(),
             (None, None) => "latest".to_owned(),
         };
-        self.manifest_by(&mut state, r, &reference, auth)
+        self.manifest_by(&state, r, &reference, auth)
     }
 
     /// Fetch a manifest by digest from the same repository (list instances).
@@ -57,14 +56,13 @@ impl Registries {
         auth: &Auth,
         tls: &HostTls,
     ) -> Result<FetchedManifest, RegistryError> {
-        let host = self.host(r, tls)?;
-        let mut state = host.lock().unwrap_or_else(|e| e.into_inner());
-        self.manifest_by(&mut state, r, &d.to_string(), auth)
+        let state = self.host(r, tls)?;
+        self.manifest_by(&state, r, &d.to_string(), auth)
     }
 
     fn manifest_by(
         &self,
-        state: &mut HostState,
+        state: &HostState,
         r: &DockerReference,
         reference: &str,
         auth: &Auth,

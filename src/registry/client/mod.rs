@@ -65,13 +65,16 @@ struct HostState {
     bearer: Option<Challenge>,
     basic: bool,
     supports_signatures: bool,
-    tokens: HashMap<String, String>,
+    /// Bearer tokens by scope. The only mutable state: locked only to read
+    /// or insert a token, never across a request, so every worker shares
+    /// the host's connection pool at full concurrency.
+    tokens: Mutex<HashMap<String, String>>,
 }
 
 /// A client for many registries; one connection pool per host.
 pub struct Registries {
     opts: Options,
-    hosts: Mutex<HashMap<String, std::sync::Arc<Mutex<HostState>>>>,
+    hosts: Mutex<HashMap<String, std::sync::Arc<HostState>>>,
     lookaside_client: Client,
     /// Lookaside clients with a registry's TLS material, by registry domain.
     lookaside_tls_clients: Mutex<HashMap<String, Client>>,
@@ -104,7 +107,7 @@ impl Registries {
     }
 
     /// Connect to (ping) the registry of `r` once; later calls reuse it.
-    fn host(&self, r: &DockerReference, tls: &HostTls) -> Result<std::sync::Arc<Mutex<HostState>>, RegistryError> {
+    fn host(&self, r: &DockerReference, tls: &HostTls) -> Result<std::sync::Arc<HostState>, RegistryError> {
         let domain = r.domain().to_owned();
         if domain.is_empty() {
             return Err(RegistryError::Protocol {
@@ -148,15 +151,15 @@ impl Registries {
                         url: url.clone(),
                         message: e.to_string(),
                     })?;
-                    let state = std::sync::Arc::new(Mutex::new(HostState {
+                    let state = std::sync::Arc::new(HostState {
                         client,
                         timeout: self.opts.timeout,
                         base,
                         bearer,
                         basic,
                         supports_signatures,
-                        tokens: HashMap::new(),
-                    }));
+                        tokens: Mutex::new(HashMap::new()),
+                    });
                     self.hosts
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())

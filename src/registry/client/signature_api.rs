@@ -17,9 +17,7 @@ pub use crate::limits::MAX_SIGNATURE_LIST_SIZE;
 impl Registries {
     /// Does the registry of `r` serve the signature API? (pings it)
     pub fn supports_signature_api(&self, r: &DockerReference, tls: &HostTls) -> Result<bool, RegistryError> {
-        let host = self.host(r, tls)?;
-        let state = host.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(state.supports_signatures)
+        Ok(self.host(r, tls)?.supports_signatures)
     }
 
     /// Signatures from the registry signature API.
@@ -30,11 +28,10 @@ impl Registries {
         auth: &Auth,
         tls: &HostTls,
     ) -> Result<Vec<FetchedSignature>, RegistryError> {
-        let host = self.host(r, tls)?;
-        let mut state = host.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.host(r, tls)?;
         let url = format!("{}extensions/v2/{}/signatures/{d}", state.base, r.path());
         let req = state.client.get(&url);
-        let req = Registries::authorize(&mut state, req, auth, &format!("repository:{}:pull", r.path()))?;
+        let req = Registries::authorize(&state, req, auth, &format!("repository:{}:pull", r.path()))?;
         let deadline = Deadline::after(state.timeout);
         let resp = req.send().map_err(|e| transport_err(&url, e))?;
         if resp.status() != StatusCode::OK {
@@ -64,8 +61,7 @@ impl Registries {
         if existing.iter().any(|s| s.blob.as_deref().ok() == Some(blob)) {
             return Ok(false);
         }
-        let host = self.host(r, tls)?;
-        let mut state = host.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.host(r, tls)?;
         let url = format!("{}extensions/v2/{}/signatures/{d}", state.base, r.path());
         let mut rnd = [0u8; 16];
         sequoia_openpgp::crypto::random(&mut rnd[..]).map_err(|e| RegistryError::Protocol {
@@ -85,7 +81,7 @@ impl Registries {
             .put(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        let req = Registries::authorize(&mut state, req, auth, &format!("repository:{}:pull,push", r.path()))?;
+        let req = Registries::authorize(&state, req, auth, &format!("repository:{}:pull,push", r.path()))?;
         let resp = req.send().map_err(|e| transport_err(&url, e))?;
         if resp.status() != StatusCode::CREATED {
             return Err(RegistryError::Status {
