@@ -857,7 +857,7 @@ fn fetch_multi_arch_mirrors_index_and_instances() {
         .arg(regd.parent().unwrap())
         .arg(format!("docker://{multi}")));
     assert_exit(&o, 0);
-    assert_eq!(lines(&o), [multi_pinned.clone()], "the index pin");
+    assert_eq!(lines(&o), std::slice::from_ref(&multi_pinned), "the index pin");
     let o = go(cmd()
         .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE"), "--tls-verify=false"])
         .arg("--registries-d")

@@ -98,7 +98,7 @@ pub fn read_list(args: &[String], file: Option<&Path>) -> Result<Vec<String>, Fa
 
 /// A library verification error as a CLI failure.
 pub fn verify_failure(e: VerifyError) -> Failure {
-    let err = match &e.hint {
+    let err = match e.hint.as_ref().filter(|_| super::output::hint_for(e.code).is_none()) {
         Some(h) => anyhow!("{}\nhint: {h}", e.message),
         None => anyhow!("{}", e.message),
     };

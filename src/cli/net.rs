@@ -81,7 +81,9 @@ pub fn lookaside_url(s: &str) -> Result<Url, Failure> {
 /// rejection (1), anything else is outside (3).
 pub fn network_failure(e: NetworkError) -> Failure {
     let code = e.code();
-    let err = match e.hint() {
+    // The command line's own hint for the code (with flag names) is printed by the
+    // failure report; the library's generic one only where there is none.
+    let err = match e.hint().filter(|_| super::output::hint_for(code).is_none()) {
         Some(h) => anyhow!("{e}\nhint: {h}"),
         None => anyhow!("{e}"),
     };

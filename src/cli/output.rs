@@ -92,8 +92,20 @@ pub fn report_usage_error(args: &[std::ffi::OsString], message: &str) {
     }
 }
 
-fn hint_for(code: &str) -> Option<&'static str> {
+/// What the user can do about a failure with this code, in the command line's terms.
+pub fn hint_for(code: &str) -> Option<&'static str> {
     Some(match code {
+        "network-error" => "check the address, the network, and TLS settings (--cert-dir, --tls-verify)",
+        "registry-unauthorized" => "check the credentials (--creds, --authfile, REGISTRY_AUTH_FILE, auth.json)",
+        "not-found" => "check the image name and tag",
+        "no-signature-source" => {
+            "give signature files, --signatures DIR, --lookaside URL|DIR, or --registries-d DIR whose lookaside covers the image"
+        }
+        "instance-signatures-unavailable" => {
+            "give the instance's manifest instead, or verify from a mirror (--lookaside DIR), a dir: image, or docker://"
+        }
+        "identity-required" => "give --identity REF",
+        "no-matching-platform" => "use --all-platforms to verify every instance",
         "terminal-output" => "redirect stdout to a file or use -o FILE",
         "passphrase-needed" => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",
         "invalid-key" => {

@@ -195,8 +195,11 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
         }
         Err(f) => {
             let message = format!("{:#}", f.error);
+            let hint = super::output::hint_for(f.code)
+                .map(|h| format!("hint: {h}\n"))
+                .unwrap_or_default();
             let human = match batch {
-                Batch::Registry => format!("imgsig: {input}: {message}\n"),
+                Batch::Registry => format!("imgsig: {input}: {message}\n{hint}"),
                 Batch::Mirror { .. } => format!(
                     "imgsig: line {line}: {input}: {}: [{}] {message}\n",
                     label(f.exit),

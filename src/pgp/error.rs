@@ -25,7 +25,7 @@ pub enum KeyError {
         "key {fingerprint} has no valid, unexpired, unrevoked signing-capable (sub)key with secret material: {reason}"
     )]
     NoSigningKey { fingerprint: String, reason: String },
-    #[error("the secret key is protected by a passphrase; give it with --passphrase-file FILE or IMGSIG_PASSPHRASE")]
+    #[error("the secret key is protected by a passphrase, and none was given")]
     PassphraseNeeded,
     #[error("wrong passphrase for key {0}")]
     WrongPassphrase(String),

@@ -406,7 +406,7 @@ fn check_signature(index: usize, input: &SignatureInput, sb: &SignedBy, subject:
                 Mismatch::NoImageIdentity => Rejection {
                     code: "identity-mismatch",
                     message: format!(
-                        "signedIdentity {rule} needs the image's docker reference, and {} has none (use exactReference or exactRepository, or give --identity)",
+                        "signedIdentity {rule} needs the image's docker reference, and {} has none (use exactReference or exactRepository, or verify it under its docker identity)",
                         subject.image
                     ),
                     signer: signer.clone(),

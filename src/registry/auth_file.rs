@@ -116,7 +116,7 @@ pub enum AuthError {
     },
     #[error("invalid credentials key {key:?}: {reason}")]
     InvalidKey { key: String, reason: &'static str },
-    #[error("invalid --creds value: {0} (expected USERNAME:PASSWORD)")]
+    #[error("invalid credentials: {0} (expected USERNAME:PASSWORD)")]
     InvalidCreds(&'static str),
 }
 

@@ -160,7 +160,7 @@ impl Network {
         Ok(match found.credential {
             Credential::Helper { helper, registry } => {
                 return Err(cred(format!(
-                    "{}: credHelpers entry {helper:?} for {registry} is not supported (imgsig runs no credential helpers); use --creds or --authfile",
+                    "{}: credHelpers entry {helper:?} for {registry} is not supported (imgsig runs no credential helpers); give the credentials explicitly or in another auth file",
                     found.file.display()
                 )))
             }

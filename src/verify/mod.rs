@@ -167,14 +167,10 @@ impl<'a> Verifier<'a> {
             None => Err(ImageRejection {
                 code: "no-matching-platform",
                 message: format!(
-                    "{} is a multi-platform image with no {} instance (it has {}); use --all-platforms to verify every instance",
+                    "{} is a multi-platform image with no {} instance (it has {})",
                     top.image,
                     self.options.platform,
-                    instances
-                        .iter()
-                        .map(Instance::platform)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    instances.iter().map(Instance::platform).collect::<Vec<_>>().join(", ")
                 ),
             }),
         }

@@ -239,8 +239,7 @@ pub(super) fn read_signatures(
             Which::Instance(d) => Err(VerifyError::input(
                 "instance-signatures-unavailable",
                 format!(
-                    "{} is a multi-platform image (index); the signatures of its instance {d} cannot be found among {what}; \
-                     give the instance's manifest instead, or verify from a mirror (--lookaside DIR), a dir: image, or docker://",
+                    "{} is a multi-platform image (index); the signatures of its instance {d} cannot be found among {what}",
                     top.image
                 ),
             )),
@@ -251,7 +250,7 @@ pub(super) fn read_signatures(
             VerifyError::input(
                 "identity-required",
                 format!(
-                    "{} has no docker reference to look its signatures up by (give --identity REF)",
+                    "{} has no docker reference to look its signatures up by (name its docker identity)",
                     top.image
                 ),
             )
@@ -349,9 +348,7 @@ pub(super) fn no_source(r: &DockerReference) -> VerifyError {
         "no-signature-source",
         format!("no signatures to check for {r}: no signature files were given, and registries.d configures no lookaside for it"),
     )
-    .with_hint(
-        "give signature files, --signatures DIR, --lookaside URL|DIR, or a registries.d (--registries-d DIR) whose lookaside covers the image",
-    )
+    .with_hint("give signature files, a signature directory, a lookaside, or a registries.d whose lookaside covers the image")
 }
 
 /// Classify the blobs as containers/image does (see [`crate::signature::blob`]): an

@@ -44,11 +44,9 @@ impl RegistryError {
     pub fn hint(&self) -> &'static str {
         match self {
             RegistryError::Transport { .. } => {
-                "check the address, the network, and TLS settings (--cert-dir, --tls-verify)"
+                "check the address, the network, and the TLS settings (CA certificates, client certificate, plain HTTP)"
             }
-            RegistryError::Status { status: 401 | 403, .. } => {
-                "check the credentials (--creds, --authfile, REGISTRY_AUTH_FILE, auth.json)"
-            }
+            RegistryError::Status { status: 401 | 403, .. } => "check the credentials for this registry (auth.json)",
             RegistryError::Status { status: 404, .. } => "check the image name and tag",
             RegistryError::DigestMismatch { .. } => {
                 "the registry (or something between) is serving other bytes; do not use this image"

@@ -104,7 +104,7 @@ impl Deadline {
         RegistryError::Transport {
             url: url.to_owned(),
             message: format!(
-                "timed out: the response was not complete within {} s (--timeout)",
+                "timed out: the response was not complete within {} s (the request timeout)",
                 self.total.as_secs()
             ),
         }
