@@ -14,16 +14,37 @@ use imgsig::policy::{self, ParseOptions, Policy};
 use imgsig::signature::Rejection;
 use imgsig::verify::{ErrorClass, VerifyError};
 
-/// Where containers looks for the policy when none is named: the user's
-/// file if it exists, else the system file (never merged).
-pub fn default_policy_path(home: Option<&Path>) -> Result<PathBuf, Failure> {
+/// The policy file when none is named, as containers/image and podman pick
+/// it (the one place this is worked out): `Ok` the user's file if it exists,
+/// else `Err((user, system))` with the system file, which may not exist.
+fn policy_candidates(home: Option<&Path>) -> Result<PathBuf, (Option<PathBuf>, PathBuf)> {
     let user = home.map(|h| h.join(".config/containers/policy.json"));
-    if let Some(u) = &user {
-        if u.exists() {
-            return Ok(u.clone());
-        }
+    match user {
+        Some(u) if u.exists() => Ok(u),
+        user => Err((user, PathBuf::from("/etc/containers/policy.json"))),
     }
-    let system = PathBuf::from("/etc/containers/policy.json");
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// `--policy FILE`, else the user's file if it exists, else the system file
+/// even if it does not exist (`trust set … default` creates it).
+pub fn policy_path_or_system(explicit: Option<&Path>) -> PathBuf {
+    match explicit {
+        Some(p) => p.to_path_buf(),
+        None => policy_candidates(home().as_deref()).unwrap_or_else(|(_, system)| system),
+    }
+}
+
+/// Where containers looks for the policy when none is named: the user's
+/// file if it exists, else the system file (never merged); neither is an error.
+pub fn default_policy_path(home: Option<&Path>) -> Result<PathBuf, Failure> {
+    let (user, system) = match policy_candidates(home) {
+        Ok(u) => return Ok(u),
+        Err(c) => c,
+    };
     if system.exists() {
         return Ok(system);
     }
@@ -42,7 +63,7 @@ pub fn default_policy_path(home: Option<&Path>) -> Result<PathBuf, Failure> {
 pub fn resolve_policy(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
     match explicit {
         Some(p) => Ok(p.to_path_buf()),
-        None => default_policy_path(std::env::var_os("HOME").map(PathBuf::from).as_deref()),
+        None => default_policy_path(home().as_deref()),
     }
 }
 

@@ -175,7 +175,7 @@ fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let image = parse_image(&args.image)?;
     let path = match args.policy {
         Some(p) => p,
-        None => super::inputs::default_policy_path(std::env::var_os("HOME").map(PathBuf::from).as_deref())?,
+        None => super::inputs::resolve_policy(None)?,
     };
     let policy = load_policy(&path)?;
     let (scope, reqs) = policy.requirements_for(&image);

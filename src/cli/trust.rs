@@ -7,7 +7,7 @@
 //!   written, and it replaces the file atomically (see [`set`]).
 //! - `show` lists one row per requirement, as podman does (see [`show`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -116,21 +116,10 @@ pub fn run(args: TrustArgs, format: OutputFormat) -> Result<Exit, Failure> {
     }
 }
 
-/// The policy file when none is named, as containers/image and podman pick
-/// it: the user's file if it exists, else the system file (which may not
-/// exist: `show` then fails to read it, `set … default` creates it).
-fn policy_path(explicit: Option<&Path>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_path_buf();
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let user = PathBuf::from(home).join(".config/containers/policy.json");
-        if user.exists() {
-            return user;
-        }
-    }
-    PathBuf::from("/etc/containers/policy.json")
-}
+/// The policy file when none is named: the user's file if it exists, else the
+/// system file (which may not exist: `show` then fails to read it, `set …
+/// default` creates it).
+use super::inputs::policy_path_or_system as policy_path;
 
 /// The largest policy file read.
 use imgsig::limits::MAX_POLICY_SIZE;
