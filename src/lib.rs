@@ -56,6 +56,7 @@
 
 pub mod claim;
 pub mod digest;
+pub mod files;
 pub mod json;
 pub mod limits;
 pub mod manifest;

@@ -60,17 +60,34 @@ pub fn image_inputs<'a>(
 
 /// Read at most `limit` bytes from a file or stdin; more is an error.
 pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>, Failure> {
-    let mut buf = Vec::new();
-    let res = match name {
-        FileArg::Std => io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut buf),
-        FileArg::Path(p) => File::open(p).and_then(|f| {
-            if f.metadata()?.is_dir() {
-                return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
-            }
-            f.take(limit as u64 + 1).read_to_end(&mut buf)
-        }),
+    let too_large = || {
+        Failure::input(
+            "input-too-large",
+            anyhow!("{what} {name} is larger than the {limit}-byte limit"),
+        )
     };
-    res.map_err(|e| read_failure(what, name, e))?;
+    let mut buf = Vec::new();
+    match name {
+        FileArg::Std => {
+            io::stdin()
+                .lock()
+                .take(limit as u64 + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| read_failure(what, name, e))?;
+        }
+        FileArg::Path(p) => {
+            if p.is_dir() {
+                let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
+                return Err(read_failure(what, name, e));
+            }
+            return match imgsig::files::read_bounded(p, limit as u64) {
+                Ok(Some(Ok(b))) => Ok(b),
+                Ok(Some(Err(_))) => Err(too_large()),
+                Ok(None) => Err(read_failure(what, name, io::ErrorKind::NotFound.into())),
+                Err(e) => Err(read_failure(what, name, e)),
+            };
+        }
+    }
     if buf.len() > limit {
         return Err(Failure::input(
             "input-too-large",
@@ -111,24 +128,11 @@ pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<(), Failure
             ),
         ));
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".imgsig-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(classify)?;
-    tmp.write_all(data).map_err(classify)?;
-    tmp.as_file().sync_all().map_err(classify)?;
-    set_mode_0644(tmp.as_file());
-    if force {
-        tmp.persist(path).map_err(|e| classify(e.error))?;
-    } else {
-        match tmp.persist_noclobber(path) {
-            Ok(_) => {}
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => return Err(exists_failure(path)),
-            Err(e) => return Err(classify(e.error)),
-        }
+    match imgsig::files::write_atomic(path, data, force) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists_failure(path)),
+        Err(e) => Err(classify(e)),
     }
-    Ok(())
 }
 
 fn exists_failure(path: &Path) -> Failure {
@@ -140,16 +144,6 @@ fn exists_failure(path: &Path) -> Failure {
         ),
     )
 }
-
-#[cfg(unix)]
-fn set_mode_0644(f: &File) {
-    use std::os::unix::fs::PermissionsExt;
-    // Signatures are public data; match skopeo's 0644. Failure is harmless.
-    let _ = f.set_permissions(std::fs::Permissions::from_mode(0o644));
-}
-
-#[cfg(not(unix))]
-fn set_mode_0644(_: &File) {}
 
 /// Is standard output a terminal?
 pub fn stdout_is_terminal() -> bool {

@@ -32,8 +32,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use base64::alphabet::STANDARD;
@@ -366,26 +365,18 @@ fn decode_entry(path: &Path, key: &str, entry: &Entry) -> Result<Credential, Aut
 
 /// The file's bytes, `None` if it does not exist.
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
-    let read_err = |source| AuthError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(read_err(e)),
-    };
-    let mut buf = Vec::new();
-    file.take(MAX_AUTH_FILE_SIZE + 1)
-        .read_to_end(&mut buf)
-        .map_err(read_err)?;
-    if buf.len() as u64 > MAX_AUTH_FILE_SIZE {
-        return Err(AuthError::TooLarge {
+    match crate::files::read_bounded(path, MAX_AUTH_FILE_SIZE) {
+        Ok(Some(Ok(b))) => Ok(Some(b)),
+        Ok(Some(Err(limit))) => Err(AuthError::TooLarge {
             path: path.to_owned(),
-            limit: MAX_AUTH_FILE_SIZE,
-        });
+            limit,
+        }),
+        Ok(None) => Ok(None),
+        Err(source) => Err(AuthError::Read {
+            path: path.to_owned(),
+            source,
+        }),
     }
-    Ok(Some(buf))
 }
 
 // ---- Parsing, with Go encoding/json semantics ------------------------------------------------

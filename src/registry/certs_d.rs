@@ -20,7 +20,7 @@
 //! client is built).
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::reference::is_valid_domain;
@@ -282,24 +282,18 @@ fn read_required(path: &Path) -> Result<Vec<u8>, CertsError> {
 
 /// The file's bytes, `None` if it does not exist (e.g. a dangling symbolic link).
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, CertsError> {
-    let io_err = |source| CertsError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(e)),
-    };
-    let mut buf = Vec::new();
-    file.take(MAX_PEM_FILE_SIZE + 1).read_to_end(&mut buf).map_err(io_err)?;
-    if buf.len() as u64 > MAX_PEM_FILE_SIZE {
-        return Err(CertsError::TooLarge {
+    match crate::files::read_bounded(path, MAX_PEM_FILE_SIZE) {
+        Ok(Some(Ok(b))) => Ok(Some(b)),
+        Ok(Some(Err(limit))) => Err(CertsError::TooLarge {
             path: path.to_owned(),
-            limit: MAX_PEM_FILE_SIZE,
-        });
+            limit,
+        }),
+        Ok(None) => Ok(None),
+        Err(source) => Err(CertsError::Io {
+            path: path.to_owned(),
+            source,
+        }),
     }
-    Ok(Some(buf))
 }
 
 /// PEM blocks as (label, text from `-----BEGIN` to the end of `-----END …-----`), skipping

@@ -16,12 +16,13 @@
 //! delete. The filesystem must support hard links (local filesystems and NFS do).
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use reqwest::Url;
 
 use crate::digest::Digest;
+use crate::files;
 use crate::reference::DockerReference;
 
 /// c/image `maxLookasideSignatures`: reading fails once this many signatures exist, so at
@@ -205,7 +206,7 @@ impl ImageDir {
             Err(rustix::io::Errno::NOENT) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        read_open_file(&mut file, limit)
+        files::read_open_file(&mut file, limit)
     }
 
     /// `signature-1`, `signature-2`, … up to the first missing one; see
@@ -322,41 +323,8 @@ fn io_err(what: &'static str, path: &Path, source: io::Error) -> LookasideError 
     }
 }
 
-/// The one bounded file reader: `Ok(None)` if `path` does not exist, `Ok(Some(Err(limit)))`
-/// if it is larger than `limit`; an error for anything but a regular file (a FIFO does not
-/// block). Opened and read as [`ImageDir::read`] does.
-pub fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = match fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    read_open_file(&mut file, limit)
-}
-
-fn read_open_file(file: &mut fs::File, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
-    let not_regular = |file: &fs::File| file.metadata().map(|m| !m.is_file()).unwrap_or(true);
-    let mut bytes = Vec::with_capacity(4096.min(limit as usize + 1));
-    if let Err(e) = file.take(limit + 1).read_to_end(&mut bytes) {
-        return Err(if not_regular(file) {
-            io::Error::other("not a regular file")
-        } else {
-            e
-        });
-    }
-    if bytes.len() as u64 > limit {
-        if not_regular(file) {
-            return Err(io::Error::other("not a regular file"));
-        }
-        return Ok(Some(Err(limit)));
-    }
-    Ok(Some(Ok(bytes)))
-}
+/// The bounded reader ([`crate::files::read_bounded`]), under its old name.
+pub use crate::files::read_bounded as read_limited;
 
 /// Whether the existing file `path` holds exactly `bytes` (NotFound if it does not exist).
 fn same_contents(path: &Path, bytes: &[u8]) -> io::Result<bool> {
@@ -368,35 +336,15 @@ fn same_contents(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 }
 
 fn create_dirs(dir: &Path) -> Result<(), LookasideError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
-    builder.create(dir).map_err(|e| io_err("creating directory", dir, e))
+    files::create_dirs(dir).map_err(|e| io_err("creating directory", dir, e))
 }
 
 /// `bytes` in a flushed `.imgsig-*.tmp` file in `dir` (removed when dropped).
 fn write_temp(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, LookasideError> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".imgsig-").suffix(".tmp");
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder
-        .tempfile_in(dir)
-        .map_err(|e| io_err("creating a temporary file in", dir, e))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| io_err("writing", temp.path(), e))?;
-    Ok(temp)
+    files::write_temp(dir, bytes).map_err(|e| io_err("writing a temporary file in", dir, e))
 }
 
-/// Make a new directory entry durable; best effort (some filesystems refuse to fsync a
-/// directory, and the entry itself is already complete).
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
+use crate::files::sync_dir;
 
 #[cfg(test)]
 mod tests {

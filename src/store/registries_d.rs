@@ -17,7 +17,7 @@
 //!   configured the built-in per-user or system directory is used.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
@@ -336,17 +336,11 @@ fn parse_url(s: &str) -> Result<Url, RegistriesDError> {
 
 /// At most [`MAX_CONFIG_FILE_SIZE`] bytes of a regular file (a FIFO would block).
 fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(io::Error::other("not a regular file"));
+    match crate::files::read_bounded(path, MAX_CONFIG_FILE_SIZE)? {
+        Some(Ok(b)) => Ok(b),
+        Some(Err(limit)) => Err(io::Error::other(format!("larger than {limit} bytes"))),
+        None => Err(io::ErrorKind::NotFound.into()),
     }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_CONFIG_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_CONFIG_FILE_SIZE {
-        return Err(io::Error::other(format!("larger than {MAX_CONFIG_FILE_SIZE} bytes")));
-    }
-    Ok(bytes)
 }
 
 /// One file's contents (c/image `registryConfiguration` before merging).

@@ -14,8 +14,6 @@
 //! or `keyData` that holds no usable key (reported, not fatal).
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -135,22 +133,7 @@ fn describe(written: &str, resolved: &Path) -> String {
 
 /// A regular file's contents, refusing more than `limit` bytes.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
-    if !meta.is_file() {
-        return Err("cannot read it: not a regular file".to_owned());
-    }
-    if meta.len() > limit {
-        return Err(format!("it is larger than the {limit}-byte limit for key files"));
-    }
-    let file = File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("it is larger than the {limit}-byte limit for key files"));
-    }
-    Ok(bytes)
+    crate::files::read_required(path, limit).map_err(|e| e.replace("-byte limit", "-byte limit for key files"))
 }
 
 /// A keyring of `certs` (copies of one certificate are merged, as a GnuPG

@@ -3,7 +3,6 @@
 //! registry credentials, with at most a few images read from HTTP
 //! lookasides at once; and reading local signature files with a cap.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -197,23 +196,10 @@ pub fn read_local(path: &Path) -> Result<Option<Result<Vec<u8>, String>>, String
 /// Read a regular local file of at most `limit` bytes: `None` when missing,
 /// `Some(Err(_))` when larger.
 fn read_local_limited(path: &Path, limit: usize) -> Result<Option<Result<Vec<u8>, String>>, String> {
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => return Err("not a regular file".into()),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+    match crate::files::read_bounded(path, limit as u64) {
+        Ok(Some(Ok(b))) => Ok(Some(Ok(b))),
+        Ok(Some(Err(limit))) => Ok(Some(Err(format!("larger than {limit} bytes")))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    let mut buf = Vec::new();
-    f.take(limit as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| e.to_string())?;
-    if buf.len() > limit {
-        return Ok(Some(Err(format!("larger than {limit} bytes"))));
-    }
-    Ok(Some(Ok(buf)))
 }

@@ -1,0 +1,162 @@
+//! The one bounded file reader and the one atomic writer, used by every
+//! part of the library and the command line that reads or writes files.
+//!
+//! Reading: at most `limit + 1` bytes are read, so a huge file costs no
+//! memory; the file is opened non-blocking, so a FIFO planted where a file
+//! was expected cannot hang the reader; anything but a regular file is an
+//! error.
+//!
+//! Writing: the bytes go to a flushed `.imgsig-*.tmp` file in the target's
+//! directory, which then appears under the final name in one step: a
+//! no-clobber hard link (an existing file, even one created meanwhile by
+//! someone else, is never replaced) or, when replacing is asked for, a
+//! rename. A reader never sees a partial file.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+/// Read the regular file `path`: `Ok(None)` if it does not exist,
+/// `Ok(Some(Err(limit)))` if it is larger than `limit` bytes.
+pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    read_open_file(&mut file, limit)
+}
+
+/// [`read_bounded`] for a file already opened (e.g. relative to a directory descriptor).
+pub fn read_open_file(file: &mut fs::File, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
+    let not_regular = |file: &fs::File| file.metadata().map(|m| !m.is_file()).unwrap_or(true);
+    let mut bytes = Vec::with_capacity(4096.min(limit as usize + 1));
+    if let Err(e) = file.take(limit + 1).read_to_end(&mut bytes) {
+        return Err(if not_regular(file) {
+            io::Error::other("not a regular file")
+        } else {
+            e
+        });
+    }
+    if bytes.len() as u64 > limit {
+        if not_regular(file) {
+            return Err(io::Error::other("not a regular file"));
+        }
+        return Ok(Some(Err(limit)));
+    }
+    Ok(Some(Ok(bytes)))
+}
+
+/// [`read_bounded`] where a missing file and one over the limit are errors
+/// too, with messages for people ("larger than the N-byte limit").
+pub fn read_required(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    match read_bounded(path, limit) {
+        Ok(Some(Ok(b))) => Ok(b),
+        Ok(Some(Err(limit))) => Err(format!("it is larger than the {limit}-byte limit")),
+        Ok(None) => Err("cannot read it: No such file or directory (os error 2)".to_owned()),
+        Err(e) => Err(format!("cannot read it: {e}")),
+    }
+}
+
+/// Create `dir` and its parents (mode 0755 before umask).
+pub fn create_dirs(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
+    builder.create(dir)
+}
+
+/// `bytes` in a flushed `.imgsig-*.tmp` file (mode 0644 before umask) in
+/// `dir`, removed when dropped unless linked or renamed into place.
+pub fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".imgsig-").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut temp = builder.tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    Ok(temp)
+}
+
+/// Make a new directory entry durable; best effort (some filesystems refuse to fsync a
+/// directory, and the entry itself is already complete).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Write `bytes` to `path` atomically (see the module docs). Without
+/// `replace`, an existing `path` is never touched: `AlreadyExists`. The
+/// parent directory must exist.
+pub fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let temp = write_temp(dir, bytes)?;
+    if replace {
+        temp.persist(path).map_err(|e| e.error)?;
+    } else {
+        fs::hard_link(temp.path(), path)?;
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        fs::write(&f, b"0123456789").unwrap();
+        assert_eq!(read_bounded(&f, 10).unwrap(), Some(Ok(b"0123456789".to_vec())));
+        assert_eq!(read_bounded(&f, 9).unwrap(), Some(Err(9)));
+        assert_eq!(read_bounded(&dir.path().join("missing"), 9).unwrap(), None);
+        assert!(read_bounded(dir.path(), 9).is_err());
+        assert!(read_required(&f, 9).unwrap_err().contains("9-byte limit"));
+        assert!(read_required(dir.path(), 9).unwrap_err().contains("not a regular file"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_does_not_hang_the_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .map(|s| s.success());
+        if ok.unwrap_or(false) {
+            assert!(read_bounded(&fifo, 100).is_err());
+        }
+    }
+
+    #[test]
+    fn atomic_writes_never_clobber_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("out");
+        write_atomic(&f, b"one", false).unwrap();
+        let e = write_atomic(&f, b"two", false).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&f).unwrap(), b"one");
+        write_atomic(&f, b"three", true).unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"three");
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out"]);
+    }
+}
