@@ -43,6 +43,10 @@ pub fn read_open_file(file: &mut fs::File, limit: u64) -> io::Result<Option<Resu
             e
         });
     }
+    // Nothing read: an empty file, or a FIFO (or device) with no writer.
+    if bytes.is_empty() && not_regular(file) {
+        return Err(io::Error::other("not a regular file"));
+    }
     if bytes.len() as u64 > limit {
         if not_regular(file) {
             return Err(io::Error::other("not a regular file"));
@@ -138,8 +142,13 @@ mod tests {
             .status()
             .map(|s| s.success());
         if ok.unwrap_or(false) {
-            assert!(read_bounded(&fifo, 100).is_err());
+            let e = read_bounded(&fifo, 100).unwrap_err();
+            assert_eq!(e.to_string(), "not a regular file");
         }
+        // An empty regular file is just empty.
+        let empty = dir.path().join("empty");
+        fs::write(&empty, b"").unwrap();
+        assert_eq!(read_bounded(&empty, 100).unwrap(), Some(Ok(Vec::new())));
     }
 
     #[test]

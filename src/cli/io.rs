@@ -83,7 +83,7 @@ pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>,
             return match imgsig::files::read_bounded(p, limit as u64) {
                 Ok(Some(Ok(b))) => Ok(b),
                 Ok(Some(Err(_))) => Err(too_large()),
-                Ok(None) => Err(read_failure(what, name, io::ErrorKind::NotFound.into())),
+                Ok(None) => Err(read_failure(what, name, io::Error::from_raw_os_error(libc::ENOENT))),
                 Err(e) => Err(read_failure(what, name, e)),
             };
         }

@@ -184,7 +184,7 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
                     let docs = check_docs(policy_path, &report);
                     registry_line(line, input, exit, report.verified_reference.as_deref(), &docs, None)
                 }
-                Batch::Mirror { .. } => mirror_line(line, input, exit, &report, None),
+                Batch::Mirror { .. } => mirror_line(line, input, exit, &report),
             });
             Item {
                 exit,
@@ -362,7 +362,7 @@ fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision
     })
 }
 
-fn mirror_line(line: usize, input: &str, exit: Exit, report: &Report, error: Option<&ErrorJson>) -> String {
+fn mirror_line(line: usize, input: &str, exit: Exit, report: &Report) -> String {
     let mut requirements = Vec::new();
     let mut scope = None;
     for (manifest, d) in decisions(report) {
@@ -401,7 +401,7 @@ fn mirror_line(line: usize, input: &str, exit: Exit, report: &Report, error: Opt
         manifest_digest: report.manifest_digest.as_ref().ok().map(|d| d.to_string()),
         scope,
         requirements,
-        error,
+        error: None,
         warnings: report.warnings.clone(),
     })
     .unwrap_or_default()
