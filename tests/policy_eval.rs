@@ -514,3 +514,82 @@ fn policy_check_reports_each_finding_with_code_and_hint() {
     let o = run(imgsig().args(["policy", "check"]).arg(&clean));
     assert_exit(&o, 0);
 }
+
+/// The library evaluator itself refuses a reference pinned by digest whose
+/// manifest hashes to something else, whatever the policy says (a library
+/// caller cannot forget the check); an instance is checked through the list
+/// it came from.
+#[test]
+fn library_evaluate_checks_the_digest_pin() {
+    use imgsig::digest::Digest;
+    use imgsig::policy::{self, ImageRef, ParseOptions, Subject};
+    use imgsig::reference::DockerReference;
+    let pol = policy::parse(
+        br#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let x = Digest::sha256(b"x");
+    let y = Digest::sha256(b"y");
+    let pinned = ImageRef::Docker(DockerReference::parse_normalized(&format!("example.com/app@{x}")).unwrap());
+    let subject = |manifest: &Digest, instance_of: Option<&Digest>| {
+        let d = policy::evaluate(
+            &pol,
+            &Subject {
+                image: &pinned,
+                manifest_digest: Ok(manifest),
+                signatures: Ok(&[]),
+                looked_in: "nowhere",
+                instance_of,
+                now: std::time::SystemTime::now(),
+            },
+        );
+        (d.accepted, d.image_error.map(|e| e.code))
+    };
+    assert_eq!(subject(&x, None), (true, None));
+    assert_eq!(subject(&y, None), (false, Some("manifest-digest-mismatch")));
+    // An instance (digest y) of the list x: the pin names the list.
+    assert_eq!(subject(&y, Some(&x)), (true, None));
+    assert_eq!(subject(&x, Some(&y)), (false, Some("manifest-digest-mismatch")));
+}
+
+/// A junk file in `keyPaths` next to a good key: the requirement stands on the
+/// good key (as containers/image with gpgme), and the report and JSON carry a
+/// warning naming the file; `policy check` reports it as a finding.
+#[test]
+fn junk_key_file_is_a_warning_not_a_rejection() {
+    let lab = lab();
+    let dir = tempdir();
+    let junk = dir.path().join("junk.gpg");
+    std::fs::write(&junk, "not a key\n").unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"default": [{"type": "signedBy", "keyType": "GPGKeys",
+            "keyPaths": [lab.var("LAB_ALICE_PUB"), junk]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let o = verify_policy(
+        &policy,
+        lab.var("LAB_IMG_APP1"),
+        &app1(lab),
+        &[&lab.path("LAB_SIGNATURES").join("app-1.0.alice.sig")],
+    );
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    let w = doc["warnings"][0].as_str().unwrap_or_default();
+    assert!(w.contains("junk.gpg") && w.contains("no usable OpenPGP key"), "{doc:#}");
+    assert!(
+        stderr(&o).contains("warning:") && stderr(&o).contains("junk.gpg"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(imgsig().args(["policy", "check", "--output", "json"]).arg(&policy));
+    let doc = json(&o);
+    let codes: Vec<&str> = doc["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|x| x["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(codes.contains(&"key-file-no-keys"), "{doc:#}");
+}
