@@ -136,3 +136,47 @@ fn mirror_with_bad_missing_and_foreign_signatures() {
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("--from-file lists no images"), "{}", stderr(&o));
 }
+
+/// A policy whose `keyPaths` has a file without keys, over many mirror images
+/// verified on every core: the warning is printed once (never from a worker,
+/// which would wait for the terminal the emitter holds), every image is judged.
+#[test]
+fn key_file_warning_in_a_bulk_run_is_printed_once() {
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let reg = lab.var("LAB_REGISTRY");
+    let o = run(imgsig()
+        .args(["fetch", "--tls-verify=false", "--registries-d"])
+        .arg(lab.path("LAB_REGISTRIES_D"))
+        .arg("--to")
+        .arg(&mirror)
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
+    assert_exit(&o, 0);
+    let junk = dir.path().join("junk.gpg");
+    std::fs::write(&junk, "not a key\n").unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"default": [{"type": "signedBy", "keyType": "GPGKeys",
+            "keyPaths": [lab.var("LAB_ALICE_PUB"), junk]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let line = format!("{reg}/lab/app@{}\n", lab.var("LAB_IMG_APP1_DIGEST"));
+    let list = dir.path().join("list");
+    std::fs::write(&list, line.repeat(64)).unwrap();
+    let o = common::servers::run_bounded(
+        imgsig()
+            .args(["verify", "--policy"])
+            .arg(&policy)
+            .arg("--lookaside")
+            .arg(&mirror)
+            .arg("--from-file")
+            .arg(&list),
+        120,
+    );
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o).lines().count(), 64);
+    assert_eq!(stderr(&o).matches("junk.gpg").count(), 1, "{}", stderr(&o));
+}

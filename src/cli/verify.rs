@@ -20,7 +20,7 @@ use clap::Args;
 
 use super::inputs::{load_keyrings, load_policy, read_manifest, resolve_policy, verify_failure};
 use super::io::write_stdout;
-use super::net::{lookaside_url, network, print_warnings, RegistryArgs};
+use super::net::{lookaside_url, network, RegistryArgs};
 use super::output::print_json;
 use super::verify_batch::{self, Batch};
 use super::verify_render::{keyring_doc, keyring_human, policy_doc, policy_human};
@@ -287,7 +287,7 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
             return Err(Failure::no(r.code, anyhow!("{}", r.message)));
         }
     }
-    print_warnings(&report.warnings);
+    // The report carries the warnings.
     eprint!("{}", policy_human(&policy_path, &report));
     match format {
         OutputFormat::Json => {

@@ -12,7 +12,6 @@ use anyhow::anyhow;
 use serde::Serialize;
 
 use super::inputs::verify_failure;
-use super::net::print_warnings;
 use super::output::SCHEMA_VERSION;
 use super::verify_render::{check_docs, policy_human, ErrorJson, PolicyDoc};
 use super::{Exit, Failure, OutputFormat, Tally};
@@ -39,8 +38,11 @@ const MIRROR_CHUNK: usize = 1024;
 /// image, then a summary) instead of one document (schema 1).
 const REGISTRY_SCHEMA_VERSION: u32 = 2;
 
-/// One image's outcome, rendered in the worker.
+/// One image's outcome, rendered in the worker (which never writes to the
+/// terminal itself: the caller holds stderr while a chunk is emitted).
 struct Item {
+    /// Warnings for the run's stderr (mirror form: each printed once per run).
+    warnings: Vec<String>,
     exit: Exit,
     verified: Option<String>,
     human: String,
@@ -71,6 +73,7 @@ pub fn run(
         eprintln!("imgsig: policy {}; mirror {}", policy_path.display(), root.display());
     }
     let mut tally = Tally::default();
+    let mut warned = std::collections::HashSet::new();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     loop {
@@ -92,6 +95,11 @@ pub fn run(
             |(n, input)| one(verifier, policy_path, &batch, *n, input, json),
             |it: Item| {
                 tally.add(it.exit);
+                for w in it.warnings {
+                    if warned.insert(w.clone()) {
+                        let _ = writeln!(err, "imgsig: warning: {w}");
+                    }
+                }
                 let _ = err.write_all(it.human.as_bytes());
                 if let Some(j) = &it.json {
                     let _ = writeln!(out, "{j}");
@@ -173,7 +181,6 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
     };
     match outcome {
         Ok(report) => {
-            print_warnings(&report.warnings);
             let exit = if report.accepted { Exit::Ok } else { Exit::No };
             let human = match batch {
                 Batch::Registry => policy_human(policy_path, &report),
@@ -187,6 +194,11 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
                 Batch::Mirror { .. } => mirror_line(line, input, exit, &report),
             });
             Item {
+                warnings: match batch {
+                    Batch::Mirror { .. } => report.warnings.clone(),
+                    // The registry form's report for people already names them.
+                    Batch::Registry => Vec::new(),
+                },
                 exit,
                 verified: report.verified_reference.clone(),
                 human,
@@ -212,6 +224,7 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
                 Batch::Mirror { .. } => mirror_error_line(line, input, f.exit, &error),
             });
             Item {
+                warnings: Vec::new(),
                 exit: f.exit,
                 verified: None,
                 human,
