@@ -593,3 +593,44 @@ fn junk_key_file_is_a_warning_not_a_rejection() {
         .unwrap_or_default();
     assert!(codes.contains(&"key-file-no-keys"), "{doc:#}");
 }
+
+/// `--manifest` with no signature files, directory or lookaside: the
+/// signatures come from the registries.d lookaside for the image; with none
+/// configured, it is unusable input (exit 2) that says what to give, not a
+/// rejection.
+#[test]
+fn manifest_without_signature_source_uses_registries_d_or_exits_2() {
+    let lab = lab();
+    let dir = tempdir();
+    let empty = dir.path().join("registries.d");
+    std::fs::create_dir(&empty).unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .arg("--registries-d")
+        .arg(&empty)
+        .args(["--identity", lab.var("LAB_IMG_APP1"), "--manifest"])
+        .arg(app1(lab)));
+    assert_exit(&o, 2);
+    assert_eq!(json(&o)["error"]["code"], "no-signature-source");
+    assert!(stderr(&o).contains("--registries-d"), "{}", stderr(&o));
+    // A registries.d whose lookaside is a file:// store holding alice's signature.
+    let regd = dir.path().join("regd");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("lab.yaml"),
+        format!(
+            "docker:\n  {}:\n    lookaside: file://{}\n",
+            lab.var("LAB_REGISTRY"),
+            lab.var("LAB_SIGSTORE")
+        ),
+    )
+    .unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .arg("--registries-d")
+        .arg(&regd)
+        .args(["--identity", lab.var("LAB_IMG_APP1"), "--manifest"])
+        .arg(app1(lab)));
+    assert_exit(&o, 0);
+    assert!(stderr(&o).contains(lab.var("LAB_SIGSTORE")), "{}", stderr(&o));
+}
