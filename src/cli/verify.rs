@@ -144,16 +144,9 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         Form::Bulk { root, list } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let base = lookaside_url(&root.to_string_lossy())?;
             let verifier = Verifier::new(&trust, None, options);
             let lines = super::io::list_lines(&list)?;
-            verify_batch::run(
-                &verifier,
-                &policy_path,
-                Batch::Mirror { root: &root, base },
-                lines,
-                format,
-            )
+            verify_batch::run(&verifier, &policy_path, Batch::Mirror { root: &root }, lines, format)
         }
         Form::Registry { images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;

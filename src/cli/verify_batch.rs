@@ -25,7 +25,7 @@ pub enum Batch<'a> {
     /// (one shared connection pool per registry).
     Registry,
     /// `name@digest` images in the mirror `root` (read as a `file:` lookaside too).
-    Mirror { root: &'a Path, base: reqwest::Url },
+    Mirror { root: &'a Path },
 }
 
 /// Registry images verified at the same time.
@@ -149,7 +149,7 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
                 signatures: SignatureSource::Configured,
             })
         }
-        Batch::Mirror { root, base } => {
+        Batch::Mirror { root } => {
             let r = DockerReference::parse_normalized(input).map_err(|e| invalid(e.to_string()))?;
             if r.digest().is_none() {
                 return Err(invalid("the reference is not pinned by digest (name@sha256:…)".into()));
@@ -162,7 +162,7 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
                     root: root.to_path_buf(),
                     reference: r,
                 },
-                signatures: SignatureSource::Lookaside(base.clone()),
+                signatures: SignatureSource::MirrorImage,
             })
         }
     }

@@ -188,6 +188,11 @@ impl ImageDir {
         })
     }
 
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Read the file `name` in this directory: `Ok(None)` if it does not exist,
     /// `Ok(Some(Err(limit)))` if it is larger than `limit`; an error for anything but a
     /// regular file.

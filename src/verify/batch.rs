@@ -24,16 +24,24 @@ where
         }
         return;
     }
+    // Items are taken in small blocks: one message (one wake-up of the
+    // emitter) per block, not per item, where a batch has many items; one
+    // item at a time where it has few (slow network work).
+    let block = (items.len() / (workers * 16)).clamp(1, 64);
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, R)>();
+    let (tx, rx) = mpsc::channel::<(usize, Vec<R>)>();
     std::thread::scope(|s| {
         for _ in 0..workers {
             let tx = tx.clone();
             let (next, f) = (&next, &f);
             s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                if tx.send((i, f(item))).is_err() {
+                let start = next.fetch_add(block, Ordering::Relaxed);
+                if start >= items.len() {
+                    break;
+                }
+                let end = (start + block).min(items.len());
+                let results: Vec<R> = items[start..end].iter().map(f).collect();
+                if tx.send((start, results)).is_err() {
                     break;
                 }
             });
@@ -41,11 +49,11 @@ where
         drop(tx);
         let mut pending = BTreeMap::new();
         let mut want = 0;
-        for (i, r) in rx {
-            pending.insert(i, r);
-            while let Some(r) = pending.remove(&want) {
-                emit(r);
-                want += 1;
+        for (start, rs) in rx {
+            pending.insert(start, rs);
+            while let Some(rs) = pending.remove(&want) {
+                want += rs.len();
+                rs.into_iter().for_each(&mut emit);
             }
         }
     });

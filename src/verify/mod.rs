@@ -95,14 +95,20 @@ impl<'a> Verifier<'a> {
                 });
             }
         };
-        if let Trust::Policy(p) = self.trust {
-            let (_, reqs) = p.requirements_for(&top.image);
-            for r in reqs {
-                if let Requirement::SignedBy(sb) = r {
-                    warnings.extend(sb.keys.warnings.iter().cloned());
+        // Signatures are read only when a requirement of the image's scope needs them.
+        let needs_signatures = match self.trust {
+            Trust::Keyring(_) => true,
+            Trust::Policy(p) => {
+                let mut needs = false;
+                for r in p.requirements_for(&top.image).1 {
+                    if let Requirement::SignedBy(sb) = r {
+                        needs = true;
+                        warnings.extend(sb.keys.warnings.iter().cloned());
+                    }
                 }
+                needs
             }
-        }
+        };
         let mut report = Report {
             image: top.image.clone(),
             manifest_digest: top.digest.clone(),
@@ -122,13 +128,14 @@ impl<'a> Verifier<'a> {
             }
         };
         for (role, instance) in plan {
-            let check = match self.check_manifest(req, &top, role, instance.as_ref(), &mut warnings)? {
-                Ok(c) => c,
-                Err(rejection) => {
-                    report.rejection = Some(rejection);
-                    break;
-                }
-            };
+            let check =
+                match self.check_manifest(req, &top, role, instance.as_ref(), needs_signatures, &mut warnings)? {
+                    Ok(c) => c,
+                    Err(rejection) => {
+                        report.rejection = Some(rejection);
+                        break;
+                    }
+                };
             report.checks.push(check);
         }
         report.accepted = report.rejection.is_none()
@@ -139,8 +146,10 @@ impl<'a> Verifier<'a> {
                 report.verified_reference = Some(format!("{}@{d}", r.name()));
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        warnings.retain(|w| seen.insert(w.clone()));
+        if warnings.len() > 1 {
+            let mut seen = std::collections::HashSet::new();
+            warnings.retain(|w| seen.insert(w.clone()));
+        }
         report.warnings = warnings;
         Ok(report)
     }
@@ -176,23 +185,13 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    fn needs_signatures(&self, image: &ImageRef) -> bool {
-        match self.trust {
-            Trust::Keyring(_) => true,
-            Trust::Policy(p) => p
-                .requirements_for(image)
-                .1
-                .iter()
-                .any(|r| matches!(r, Requirement::SignedBy(_))),
-        }
-    }
-
     fn check_manifest(
         &self,
         req: &Request,
         top: &Top,
         role: Role,
         instance: Option<&Instance>,
+        needs_signatures: bool,
         warnings: &mut Vec<String>,
     ) -> Result<Result<ManifestCheck, ImageRejection>, VerifyError> {
         let digest: Result<Digest, String> = match instance {
@@ -220,7 +219,7 @@ impl<'a> Verifier<'a> {
             None => Which::Top,
             Some(i) => Which::Instance(&i.digest),
         };
-        let (looked_in, sigs) = if self.needs_signatures(&top.image) {
+        let (looked_in, sigs) = if needs_signatures {
             let raw = source::read_signatures(
                 &req.signatures,
                 &req.image,

@@ -71,6 +71,10 @@ pub enum SignatureSource {
     Configured,
     /// The `dir:` image's own files.
     DirImage,
+    /// The mirror image's own directory (and, for instances, theirs in the
+    /// same mirror): what `Lookaside` of the mirror's root reads, with the
+    /// image's directory opened once for its manifest and its signatures.
+    MirrorImage,
 }
 
 /// How multi-platform images are judged, and when.

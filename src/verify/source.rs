@@ -23,6 +23,8 @@ pub(super) struct Top {
     pub digest: Result<Digest, String>,
     pub origin: String,
     pub image: ImageRef,
+    /// A mirror image's directory, opened once.
+    pub mirror_dir: Option<ImageDir>,
 }
 
 /// A signature blob as stored, before classification.
@@ -105,6 +107,7 @@ pub(super) fn load_top(
             bytes: bytes.clone(),
             origin: origin.clone(),
             image: ImageRef::Docker(identity.clone()),
+            mirror_dir: None,
         },
         ImageSource::Dir { path, identity } => {
             let m = path.join("manifest.json");
@@ -118,6 +121,7 @@ pub(super) fn load_top(
                     Some(r) => ImageRef::Docker(r.clone()),
                     None => ImageRef::Dir(path.clone()),
                 },
+                mirror_dir: None,
             }
         }
         ImageSource::Mirror { root, reference } => {
@@ -147,6 +151,7 @@ pub(super) fn load_top(
                 bytes,
                 origin: m.display().to_string(),
                 image: ImageRef::Docker(reference.clone()),
+                mirror_dir: Some(d),
             }
         }
         ImageSource::Registry(r) => {
@@ -157,6 +162,7 @@ pub(super) fn load_top(
                     bytes: m.bytes,
                     origin: m.url,
                     image: ImageRef::Docker(r.clone()),
+                    mirror_dir: None,
                 },
                 Err(e) if e.is_digest_mismatch() => {
                     return Ok(Err(ImageRejection {
@@ -308,6 +314,33 @@ pub(super) fn read_signatures(
                 .map_err(|e| VerifyError::input("unreadable-input", format!("dir:{}: {e}", path.display())))?;
             let blobs = from_dir_signatures(dir.signatures_with_prefix(&prefix))?;
             Ok(local(blobs, format!("{}/{prefix}signature-N", path.display())))
+        }
+        SignatureSource::MirrorImage => {
+            let ImageSource::Mirror { root, reference } = image else {
+                return Err(VerifyError::input(
+                    "usage",
+                    "the mirror signature source needs a mirror image",
+                ));
+            };
+            let (opened, dir);
+            let d = match (which, &top.mirror_dir) {
+                (Which::Top, Some(d)) => d,
+                (which, _) => {
+                    let digest = match which {
+                        Which::Instance(d) => d,
+                        Which::Top => match digest {
+                            Some(d) => d,
+                            None => return Ok(no_digest("no digest")),
+                        },
+                    };
+                    dir = lookaside::image_dir(root, reference, digest);
+                    opened = ImageDir::open(&dir)
+                        .map_err(|e| VerifyError::outside("io-error", format!("{}: {e}", dir.display())))?;
+                    &opened
+                }
+            };
+            let blobs = from_dir_signatures(d.signatures())?;
+            Ok(local(blobs, format!("{}/signature-N", d.path().display())))
         }
         SignatureSource::Lookaside(base) => {
             let r = docker()?;
