@@ -101,11 +101,27 @@ pub fn sync_dir(dir: &Path) {
 /// `replace`, an existing `path` is never touched: `AlreadyExists`. The
 /// parent directory must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> io::Result<()> {
+    write_atomic_as(path, bytes, replace, None)
+}
+
+/// [`write_atomic`], giving the new file the mode and (when permitted, i.e.
+/// as root) the owner of `like` — what replacing a configuration file wants.
+pub fn write_atomic_as(path: &Path, bytes: &[u8], replace: bool, like: Option<&fs::Metadata>) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let temp = write_temp(dir, bytes)?;
+    #[cfg(unix)]
+    if let Some(m) = like {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        // Only root can give the file back to another owner; otherwise this fails harmlessly.
+        let _ = std::os::unix::fs::fchown(temp.as_file(), Some(m.uid()), Some(m.gid()));
+    }
+    #[cfg(not(unix))]
+    let _ = like;
     if replace {
         temp.persist(path).map_err(|e| e.error)?;
     } else {

@@ -34,8 +34,7 @@
 //! - `--type sigstoreSigned` is not offered (imgsig does not verify sigstore
 //!   signatures).
 
-use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -264,10 +263,6 @@ fn validate(path: &Path, result: &[u8], original: Option<&[u8]>) -> Result<(), F
 /// directory with the old file's mode and owner (0644 for a new file),
 /// synced, then renamed over it; the directory is synced too.
 fn replace_file(path: &Path, data: &[u8], old: Option<&std::fs::Metadata>) -> Result<(), Failure> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
     let fail = |e: io::Error| {
         let e = e.raw_os_error().map(io::Error::from_raw_os_error).unwrap_or(e);
         let err = anyhow!("cannot write {}: {e}", path.display());
@@ -278,31 +273,7 @@ fn replace_file(path: &Path, data: &[u8], old: Option<&std::fs::Metadata>) -> Re
             _ => Failure::outside("io-error", err),
         }
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".imgsig-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(data).map_err(fail)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let mode = old.map_or(0o644, |m| m.mode() & 0o7777);
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(fail)?;
-        if let Some(m) = old {
-            // Only root can give the file back to another owner; otherwise this is a no-op or fails harmlessly.
-            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(m.uid()), Some(m.gid()));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = old;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    imgsig::files::write_atomic_as(path, data, true, old).map_err(fail)?;
     Ok(())
 }
 
