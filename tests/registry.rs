@@ -1638,3 +1638,25 @@ fn fake_registry_sees_concurrent_manifest_requests() {
         "{seen} manifest requests were in flight at once (want up to 8, and more than a few)"
     );
 }
+
+/// A mistyped tag (HTTP 404 from the registry) is unusable input, exit 2 with
+/// `not-found`: retrying cannot help (exit 3 would tell a script to retry).
+#[test]
+fn lab_unknown_tag_is_not_found_exit_2() {
+    let lab = lab();
+    let image = format!("docker://{}/lab/app:no-such-tag", lab.var("LAB_REGISTRY"));
+    let o = go(cmd()
+        .args(["verify", "--json", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .args(lab_net(lab))
+        .arg(&image));
+    assert_exit(&o, 2);
+    let (code, msg) = image_error(&o);
+    assert_eq!(code, "not-found", "{msg}");
+    assert!(msg.contains("no-such-tag"), "{msg}");
+    let o = go(cmd()
+        .args(["fetch", "--json", "--to"])
+        .arg(tempdir().path().join("m"))
+        .args(lab_net(lab))
+        .arg(&image));
+    assert_exit(&o, 2);
+}

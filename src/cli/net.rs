@@ -87,7 +87,7 @@ pub fn network_failure(e: NetworkError) -> Failure {
         Some(h) => anyhow!("{e}\nhint: {h}"),
         None => anyhow!("{e}"),
     };
-    if e.is_configuration() {
+    if e.is_configuration() || e.is_not_found() {
         Failure::input(code, err)
     } else if e.is_digest_mismatch() {
         Failure::no(code, err)

@@ -84,6 +84,11 @@ impl NetworkError {
         !matches!(self, NetworkError::Registry(_))
     }
 
+    /// The server answered 404: a mistyped name or tag. Retrying cannot help.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, NetworkError::Registry(RegistryError::Status { status: 404, .. }))
+    }
+
     /// The server sent other bytes than the digest asked for: the image must be rejected.
     pub fn is_digest_mismatch(&self) -> bool {
         matches!(self, NetworkError::Registry(RegistryError::DigestMismatch { .. }))

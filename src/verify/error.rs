@@ -51,7 +51,7 @@ impl VerifyError {
 
 impl From<crate::registry::network::NetworkError> for VerifyError {
     fn from(e: crate::registry::network::NetworkError) -> VerifyError {
-        let class = if e.is_configuration() {
+        let class = if e.is_configuration() || e.is_not_found() {
             ErrorClass::Input
         } else {
             ErrorClass::Outside

@@ -80,8 +80,12 @@ impl<'a> Verifier<'a> {
             Ok(t) => t,
             Err(rejection) => {
                 let image = match &req.image {
-                    ImageSource::Registry(r) => ImageRef::Docker(r.clone()),
-                    _ => unreachable!("only registry images are rejected while loading"),
+                    ImageSource::Registry(r) | ImageSource::Mirror { reference: r, .. } => ImageRef::Docker(r.clone()),
+                    ImageSource::Manifest { identity, .. } => ImageRef::Docker(identity.clone()),
+                    ImageSource::Dir { path, identity } => match identity {
+                        Some(r) => ImageRef::Docker(r.clone()),
+                        None => ImageRef::Dir(path.clone()),
+                    },
                 };
                 return Ok(Report {
                     image,
