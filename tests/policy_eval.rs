@@ -634,3 +634,49 @@ fn manifest_without_signature_source_uses_registries_d_or_exits_2() {
     assert_exit(&o, 0);
     assert!(stderr(&o).contains(lab.var("LAB_SIGSTORE")), "{}", stderr(&o));
 }
+
+/// Accepted without any check must be visible: under `insecureAcceptAnything`
+/// the verdict stays the policy's (exit 0), but stderr and JSON say that no
+/// signature was checked and which scope decided.
+#[test]
+fn accepted_without_any_check_says_so() {
+    let lab = lab();
+    let o = verify_policy(
+        &lab.path("LAB_POLICY_INSECURE"),
+        lab.var("LAB_IMG_APP1"),
+        &app1(lab),
+        &[],
+    );
+    // No signature files: the policy needs none, so none are read either.
+    let o = if o.status.code() == Some(2) {
+        verify_policy(
+            &lab.path("LAB_POLICY_INSECURE"),
+            lab.var("LAB_IMG_APP1"),
+            &app1(lab),
+            &[&lab.path("LAB_SIGNATURES").join("app-1.0.alice.sig")],
+        )
+    } else {
+        o
+    };
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    let w = doc["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        w.contains("no signature was checked") && w.contains("insecureAcceptAnything"),
+        "{doc:#}"
+    );
+    assert!(
+        stderr(&o).contains("warning: no signature was checked"),
+        "{}",
+        stderr(&o)
+    );
+    // A policy that checked a signature has no such warning.
+    let o = verify_policy(
+        &lab.path("LAB_POLICY_ALICE"),
+        lab.var("LAB_IMG_APP1"),
+        &app1(lab),
+        &[&lab.path("LAB_SIGNATURES").join("app-1.0.alice.sig")],
+    );
+    assert_exit(&o, 0);
+    assert!(json(&o).get("warnings").is_none(), "{}", stderr(&o));
+}

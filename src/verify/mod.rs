@@ -145,6 +145,15 @@ impl<'a> Verifier<'a> {
         report.accepted = report.rejection.is_none()
             && !report.checks.is_empty()
             && report.checks.iter().all(|c| c.judgement.accepted());
+        if report.accepted && !needs_signatures {
+            // The policy's verdict stands, but nobody must believe the image was checked.
+            if let Some(Judgement::Policy(d)) = report.checks.first().map(|c| &c.judgement) {
+                warnings.push(format!(
+                    "no signature was checked: {} of the policy accepts images without one (insecureAcceptAnything)",
+                    d.scope.describe(),
+                ));
+            }
+        }
         if report.accepted {
             if let (Some(r), Ok(d)) = (report.image.docker_reference(), &report.manifest_digest) {
                 report.verified_reference = Some(format!("{}@{d}", r.name()));
