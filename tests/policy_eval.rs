@@ -304,6 +304,12 @@ fn dir_images_from_the_reference_fixtures() {
         .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("has none"), "{}", stderr(&o));
+    // … and the user is told that --identity exists.
+    assert!(
+        stderr(&o).contains("hint:") && stderr(&o).contains("--identity REF"),
+        "{}",
+        stderr(&o)
+    );
     // …but exactReference can.
     let policy = fixture_policy(
         dir.path(),

@@ -282,6 +282,11 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     }
     // The report carries the warnings.
     eprint!("{}", policy_human(&policy_path, &report));
+    if dir_without_identity_failed(&report) {
+        eprintln!(
+            "hint: a dir: image has no docker reference of its own; give --identity REF to judge it as that image"
+        );
+    }
     match format {
         OutputFormat::Json => {
             if let Some(doc) = policy_doc(&policy_path, &report) {
@@ -334,4 +339,21 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
         }
     }
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
+}
+
+/// A `dir:` image judged without `--identity` whose signatures failed only
+/// because an identity rule needed the image's docker reference.
+fn dir_without_identity_failed(report: &imgsig::verify::Report) -> bool {
+    use imgsig::verify::Judgement;
+    if report.accepted || !matches!(report.image, imgsig::policy::ImageRef::Dir(_)) {
+        return false;
+    }
+    report.checks.iter().any(|c| match &c.judgement {
+        Judgement::Policy(d) => d
+            .requirements
+            .iter()
+            .flat_map(|r| &r.signatures)
+            .any(|s| s.result.as_ref().is_err_and(|e| e.code == "identity-mismatch")),
+        Judgement::Keyring(_) => false,
+    })
 }
