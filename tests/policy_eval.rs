@@ -168,10 +168,45 @@ fn three_parties_must_all_sign_and_each_counts_once() {
     // Two alice signatures and bob's: alice's second signature does not stand in for ours.
     let o = verify_policy(&policy, id, &m, &[&a, &a2, &b]);
     assert_exit(&o, 1);
+    let doc = json(&o);
     assert_eq!(
-        requirement_verdicts(&json(&o)),
+        requirement_verdicts(&doc),
         ["accepted:-", "accepted:-", "rejected:no-valid-signature"]
     );
+    // Who is missing: the third requirement's key, by user ID and fingerprint, in the
+    // final line and as structured fields; alice's and bob's signatures are named as
+    // trusted by requirements 1 and 2, not as unknown keys.
+    let ours_fpr = doc["requirements"][2]["keys"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(ours_fpr.len(), 40, "{doc:#}");
+    assert!(
+        doc["requirements"][2]["keys"][0]["user_ids"][0].as_str().is_some(),
+        "{doc:#}"
+    );
+    let err = stderr(&o);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("REJECTED")
+            && last.contains("requirement 3 (signedBy, needs a signature by")
+            && last.contains(&ours_fpr),
+        "{last}"
+    );
+    let sigs = &doc["requirements"][2]["signatures"];
+    let msg = |i: usize| sigs[i]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        msg(0).contains("requirement 1 trusts but this requirement does not"),
+        "{}",
+        msg(0)
+    );
+    assert!(
+        msg(2).contains("requirement 2 trusts but this requirement does not"),
+        "{}",
+        msg(2)
+    );
+    assert!(msg(2).contains(lab.var("LAB_BOB_FPR")), "{}", msg(2));
+    assert!(!msg(0).contains("not among the trusted keys"), "{}", msg(0));
 }
 
 #[test]

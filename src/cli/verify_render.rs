@@ -161,7 +161,24 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
             failed.push(format!("[{}] {}{what}", e.code, e.message));
         }
         for r in d.requirements.iter().filter(|r| r.result.is_err()) {
-            failed.push(format!("requirement {} ({}){what}", r.index, r.requirement.type_name()));
+            let who = match &r.requirement {
+                Requirement::SignedBy(sb) if !sb.keys.keyring.is_empty() => format!(
+                    ", needs a signature by {}",
+                    sb.keys
+                        .keyring
+                        .describe()
+                        .iter()
+                        .map(|k| k.describe())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+                _ => String::new(),
+            };
+            failed.push(format!(
+                "requirement {} ({}{who}){what}",
+                r.index,
+                r.requirement.type_name()
+            ));
         }
     }
     let _ = writeln!(
@@ -231,10 +248,35 @@ struct RequirementJson {
     #[serde(rename = "type")]
     type_name: &'static str,
     description: String,
+    /// `signedBy`: the trusted keys, i.e. whose signature satisfies it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    keys: Vec<KeyJson>,
     verdict: &'static str,
     reason: Option<&'static str>,
     message: Option<String>,
     signatures: Vec<SignatureJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyJson {
+    fingerprint: String,
+    user_ids: Vec<String>,
+}
+
+fn keys_json(req: &Requirement) -> Vec<KeyJson> {
+    match req {
+        Requirement::SignedBy(sb) => sb
+            .keys
+            .keyring
+            .describe()
+            .into_iter()
+            .map(|k| KeyJson {
+                fingerprint: k.fingerprint,
+                user_ids: k.user_ids,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -259,6 +301,7 @@ pub fn check_doc(policy_path: &Path, report: &Report, check: &ManifestCheck, d: 
             index: 0,
             type_name: "image",
             description: "the image reference's digest pin".into(),
+            keys: Vec::new(),
             verdict: "rejected",
             reason: Some(e.code),
             message: Some(e.message.clone()),
@@ -270,6 +313,7 @@ pub fn check_doc(policy_path: &Path, report: &Report, check: &ManifestCheck, d: 
             index: r.index,
             type_name: r.requirement.type_name(),
             description: describe_requirement(&r.requirement),
+            keys: keys_json(&r.requirement),
             verdict: verdict(r.result.is_ok()),
             reason: r.result.as_ref().err().map(|e| e.code),
             message: r.result.as_ref().err().map(|e| e.message.clone()),

@@ -47,6 +47,25 @@ impl Clone for Keyring {
     }
 }
 
+/// A trusted key, for reports: whose signature a requirement wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Primary-key fingerprint (uppercase hex).
+    pub fingerprint: String,
+    /// The certificate's user IDs, e.g. `Partner Release <release@partner.example>`.
+    pub user_ids: Vec<String>,
+}
+
+impl KeyInfo {
+    /// `Partner Release <release@partner.example> (FPR)`, control characters escaped.
+    pub fn describe(&self) -> String {
+        match self.user_ids.first() {
+            Some(u) => format!("{} ({})", u.escape_debug(), self.fingerprint),
+            None => self.fingerprint.clone(),
+        }
+    }
+}
+
 impl Keyring {
     pub fn new() -> Keyring {
         Keyring::default()
@@ -110,6 +129,21 @@ impl Keyring {
 
     pub fn len(&self) -> usize {
         self.certs.len()
+    }
+
+    /// Who the keys are: each certificate's primary fingerprint and its user
+    /// IDs (as written, lossily decoded: escape them before printing).
+    pub fn describe(&self) -> Vec<KeyInfo> {
+        self.certs
+            .iter()
+            .map(|c| KeyInfo {
+                fingerprint: c.fingerprint().to_hex(),
+                user_ids: c
+                    .userids()
+                    .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Primary-key fingerprints (uppercase hex) of all certificates.

@@ -35,7 +35,7 @@ mod verification;
 
 pub use error::{EnvelopeError, KeyError, SignError};
 pub use inspect::{inspect, PacketDetails, UntrustedEnvelope, UntrustedPacket, UntrustedSignature};
-pub use keyring::Keyring;
+pub use keyring::{KeyInfo, Keyring};
 pub use sign::SigningKey;
 pub use verification::{verify, VerifiedEnvelope};
 

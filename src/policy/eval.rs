@@ -247,11 +247,12 @@ pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
             accepted: false,
         };
     }
-    let requirements: Vec<RequirementResult> = reqs
+    let mut requirements: Vec<RequirementResult> = reqs
         .iter()
         .enumerate()
         .map(|(i, req)| evaluate_requirement(i + 1, req, subject))
         .collect();
+    name_keys_of_other_requirements(&mut requirements, subject);
     // Fail closed: an empty list can't come out of the parser, but if it did
     // it must not accept.
     let accepted = !requirements.is_empty() && requirements.iter().all(|r| r.result.is_ok());
@@ -262,6 +263,80 @@ pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
         image_error: None,
         accepted,
     }
+}
+
+/// A signature by a key that another `signedBy` of the same scope trusts is
+/// not "by an unknown key": say which requirement trusts it and that this one
+/// does not (an admin then sees the AND, not a stranger's signature).
+fn name_keys_of_other_requirements(results: &mut [RequirementResult], subject: &Subject) {
+    let Ok(inputs) = subject.signatures else { return };
+    let keyrings: Vec<(usize, &SignedBy)> = results
+        .iter()
+        .filter_map(|r| match &r.requirement {
+            Requirement::SignedBy(sb) if sb.key_type == KeyType::GpgKeys && !sb.keys.keyring.is_empty() => {
+                Some((r.index, sb))
+            }
+            _ => None,
+        })
+        .collect();
+    if keyrings.len() < 2 || results.iter().all(|r| r.result.is_ok()) {
+        return;
+    }
+    let mut by_other: Vec<(usize, usize, Rejection)> = Vec::new();
+    for (ri, r) in results.iter().enumerate() {
+        if r.result.is_ok() {
+            continue;
+        }
+        for s in &r.signatures {
+            let Err(rej) = &s.result else { continue };
+            let Some(Ok(blob)) = (rej.code == "unknown-key")
+                .then(|| inputs.get(s.index - 1).map(|i| &i.blob))
+                .flatten()
+            else {
+                continue;
+            };
+            for (k, sb) in keyrings.iter().filter(|(k, _)| *k != r.index) {
+                if let Ok(o) = signature::open(blob, &sb.keys.keyring, subject.now) {
+                    let who = sb
+                        .keys
+                        .keyring
+                        .describe()
+                        .into_iter()
+                        .find(|key| key.fingerprint == o.signer.primary_fingerprint)
+                        .map(|key| key.describe())
+                        .unwrap_or_else(|| o.signer.primary_fingerprint.clone());
+                    by_other.push((
+                        ri,
+                        s.index,
+                        Rejection {
+                            code: "unknown-key",
+                            message: format!(
+                                "signed by {who}, a key that requirement {k} trusts but this requirement does not"
+                            ),
+                            signer: Some(o.signer),
+                        },
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    for (ri, si, rej) in by_other {
+        if let Some(s) = results[ri].signatures.iter_mut().find(|s| s.index == si) {
+            s.result = Err(rej);
+        }
+    }
+}
+
+/// "A (FPR), B (FPR)": whose signature a `signedBy` wants.
+fn wanted_keys(sb: &SignedBy) -> String {
+    sb.keys
+        .keyring
+        .describe()
+        .iter()
+        .map(|k| k.describe())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn evaluate_requirement(index: usize, req: &Requirement, subject: &Subject) -> RequirementResult {
@@ -325,8 +400,9 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
             Err(rr(
                 "no-signatures",
                 format!(
-                    "a signature was required, but no signature exists (looked in {})",
-                    subject.looked_in
+                    "a signature was required, but no signature exists (looked in {}); it needs one by {}",
+                    subject.looked_in,
+                    wanted_keys(sb)
                 ),
             )),
             Vec::new(),
@@ -352,12 +428,13 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
         })
         .collect();
     let message = if reasons.len() == 1 {
-        reasons[0].clone()
+        format!("{}; it needs a signature by {}", reasons[0], wanted_keys(sb))
     } else {
         format!(
-            "none of the {} signatures was accepted: {}",
+            "none of the {} signatures was accepted: {}; it needs a signature by {}",
             reasons.len(),
-            reasons.join("; ")
+            reasons.join("; "),
+            wanted_keys(sb)
         )
     };
     (Err(rr("no-valid-signature", message)), results)
