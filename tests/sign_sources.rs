@@ -398,5 +398,23 @@ fn multi_platform_images_sign_index_and_instances_unless_index_only() {
         assert_eq!(doc["signatures"].as_array().unwrap().len(), want);
         assert_eq!(doc["signatures"][0]["manifest_digest"], lab.var("LAB_IMG_MULTI_DIGEST"));
         assert_eq!(doc["signatures"][0]["identity"], lab.var("LAB_IMG_MULTI"));
+        // Which manifest is which: the index, then each instance with its platform.
+        assert_eq!(doc["signatures"][0]["role"], "index");
+        assert!(
+            stderr(&o).contains(&format!("{} (index)", lab.var("LAB_IMG_MULTI_DIGEST"))),
+            "{}",
+            stderr(&o)
+        );
+        if want == 3 {
+            let platforms: Vec<&str> = doc["signatures"].as_array().unwrap()[1..]
+                .iter()
+                .map(|s| {
+                    assert_eq!(s["role"], "instance");
+                    s["platform"].as_str().unwrap()
+                })
+                .collect();
+            assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"]);
+            assert!(stderr(&o).contains("(instance linux/arm64/v8)"), "{}", stderr(&o));
+        }
     }
 }

@@ -395,6 +395,11 @@ struct SignatureJson {
     image: String,
     identity: String,
     manifest_digest: String,
+    /// For a multi-platform image: `index`, or `instance` with its platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<String>,
     output: String,
     written: bool,
     signer: SignerJson,
@@ -426,16 +431,25 @@ fn sign_image(
         None => r.clone(),
     };
     let top = net.manifest(&r)?;
-    let mut digests = vec![top.digest.clone()];
+    // (digest, role, platform): a multi-platform image's manifests are labelled.
+    let instances = list_instances(&top.bytes);
+    let top_role = instances.as_ref().map(|_| "index");
+    let mut digests = vec![(top.digest.clone(), top_role, None)];
     if !args.index_only {
-        if let Some(instances) = list_instances(&top.bytes) {
-            digests.extend(instances.into_iter().map(|i| i.digest));
+        for i in instances.into_iter().flatten() {
+            let platform = i.platform();
+            digests.push((i.digest, Some("instance"), Some(platform)));
         }
     }
     // Where: --lookaside-dir, else the registry signature API when the
     // registry offers it, else registries.d lookaside-staging.
     let use_api = args.lookaside_dir.is_none() && net.signature_api(&r)?;
-    for d in &digests {
+    for (d, role, platform) in &digests {
+        let label = match (role, platform) {
+            (Some(_), Some(p)) => format!(" (instance {p})"),
+            (Some(role), None) => format!(" ({role})"),
+            _ => String::new(),
+        };
         let signed = make_signature(source, d, &identity)?;
         let (output, written) = if use_api {
             let written = net.put_signature(&r, d, &signed.blob)?;
@@ -462,7 +476,7 @@ fn sign_image(
             (path.display().to_string(), written)
         };
         eprintln!(
-            "imgsig: signed {d} as {identity} with key {} -> {output}{}",
+            "imgsig: signed {d}{label} as {identity} with key {} -> {output}{}",
             signed.by.primary_fingerprint,
             if written {
                 ""
@@ -474,6 +488,8 @@ fn sign_image(
             image: input.to_owned(),
             identity: identity.to_string(),
             manifest_digest: d.to_string(),
+            role: *role,
+            platform: platform.clone(),
             output,
             written,
             signer: SignerJson {
