@@ -116,6 +116,18 @@ fn run_command(command: &str, payload: &[u8]) -> Result<Vec<u8>, SignFailure> {
 }
 
 impl Source {
+    /// The certificate(s) this source's signatures are made and checked with.
+    pub fn keyring(&self) -> Keyring {
+        match self {
+            Source::Key(key) => {
+                let mut own = Keyring::new();
+                own.add([key.cert().clone()]);
+                own
+            }
+            Source::Command { cert, .. } => cert.clone(),
+        }
+    }
+
     /// Sign `payload` at `now`, then check the result.
     pub fn sign(&mut self, payload: &[u8], now: SystemTime) -> Result<(Vec<u8>, SignedBy), SignFailure> {
         match self {

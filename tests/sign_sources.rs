@@ -418,3 +418,66 @@ fn multi_platform_images_sign_index_and_instances_unless_index_only() {
         }
     }
 }
+
+/// Signing an image again with the same key (same digest, same identity)
+/// adds nothing: a sign job re-run does not pile up signatures; the run says
+/// so, and JSON has `"written": false` naming the signature already there.
+/// Another key still adds its own.
+#[test]
+fn signing_again_with_the_same_key_adds_nothing() {
+    let lab = lab();
+    let dir = tempdir();
+    let store = dir.path().join("store");
+    let ours = repo().join("examples/demo-signer.secret.asc");
+    let alice = lab.export_secret_key(lab.var("LAB_ALICE_FPR"), dir.path(), "alice.sec");
+    let sign = |key: &Path| {
+        run(imgsig()
+            .args(["sign", "--output", "json", "--tls-verify=false", "--key"])
+            .arg(key)
+            .arg("--lookaside-dir")
+            .arg(&store)
+            .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))))
+    };
+    let sigdir = store.join(format!(
+        "lab/app@sha256={}",
+        lab.var("LAB_IMG_APP1_DIGEST").trim_start_matches("sha256:")
+    ));
+    let count = || {
+        std::fs::read_dir(&sigdir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("signature-")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let o = sign(&ours);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["signatures"][0]["written"], true);
+    assert_eq!(count(), 1);
+    let o = sign(&ours);
+    assert_exit(&o, 0);
+    assert_eq!(count(), 1, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["signatures"][0]["written"], false);
+    assert!(
+        doc["signatures"][0]["output"]
+            .as_str()
+            .unwrap()
+            .ends_with("signature-1"),
+        "{doc:#}"
+    );
+    assert!(
+        stderr(&o).contains("already signed") && stderr(&o).contains("nothing added"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sign(&alice);
+    assert_exit(&o, 0);
+    assert_eq!(count(), 2);
+}

@@ -270,6 +270,22 @@ struct Signed {
     timestamp: i64,
 }
 
+/// A signature among `existing` that is valid now, by one of `keys`, for
+/// `digest` as `identity`: where it is, and what it says.
+fn already_signed(
+    existing: &[(String, Vec<u8>)],
+    keys: &imgsig::pgp::Keyring,
+    digest: &Digest,
+    identity: &DockerReference,
+) -> Option<(String, imgsig::signature::Opened)> {
+    let now = SystemTime::now();
+    let want = identity.to_string();
+    existing.iter().find_map(|(at, blob)| {
+        let o = imgsig::signature::open(blob, keys, now).ok()?;
+        (o.claim.manifest_digest() == digest && o.claim.docker_reference() == want).then(|| (at.clone(), o))
+    })
+}
+
 /// Store in a lookaside directory; returns the file written (or already there).
 fn store(dir: &Path, blob: &[u8]) -> Result<(PathBuf, bool), Failure> {
     std::fs::create_dir_all(dir).map_err(|e| Failure::outside("io-error", anyhow!("{}: {e}", dir.display())))?;
@@ -444,18 +460,17 @@ fn sign_image(
     // Where: --lookaside-dir, else the registry signature API when the
     // registry offers it, else registries.d lookaside-staging.
     let use_api = args.lookaside_dir.is_none() && net.signature_api(&r)?;
+    let own_keys = source.keyring();
     for (d, role, platform) in &digests {
         let label = match (role, platform) {
             (Some(_), Some(p)) => format!(" (instance {p})"),
             (Some(role), None) => format!(" ({role})"),
             _ => String::new(),
         };
-        let signed = make_signature(source, d, &identity)?;
-        let (output, written) = if use_api {
-            let written = net.put_signature(&r, d, &signed.blob)?;
-            (format!("the signature API of {}", r.domain()), written)
+        let dir = if use_api {
+            None
         } else {
-            let dir = match &args.lookaside_dir {
+            Some(match &args.lookaside_dir {
                 Some(root) => lookaside::image_dir(root, &r, d),
                 None => {
                     let base = net.0.registries_d().write_base(&r, net.0.builtin()).map_err(|e| {
@@ -471,9 +486,56 @@ fn sign_image(
                         )
                     })?
                 }
-            };
-            let (path, written) = store(&dir, &signed.blob)?;
-            (path.display().to_string(), written)
+            })
+        };
+        // Signing again what this key already signed (same digest, same identity)
+        // would add one more signature on every run of a sign job: skip it.
+        let existing: Vec<(String, Vec<u8>)> = match &dir {
+            Some(dir) => lookaside::read_dir_signatures(dir)
+                .map(|v| {
+                    v.into_iter()
+                        .filter_map(|s| s.contents.ok().map(|b| (s.path.display().to_string(), b)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => net
+                .signatures(&r, d)?
+                .signatures
+                .into_iter()
+                .filter_map(|s| s.blob.ok().map(|b| (s.source, b)))
+                .collect(),
+        };
+        if let Some((at, o)) = already_signed(&existing, &own_keys, d, &identity) {
+            eprintln!(
+                "imgsig: {d}{label} is already signed as {identity} by key {} ({at}); nothing added",
+                o.signer.primary_fingerprint
+            );
+            out.push(SignatureJson {
+                image: input.to_owned(),
+                identity: identity.to_string(),
+                manifest_digest: d.to_string(),
+                role: *role,
+                platform: platform.clone(),
+                output: at,
+                written: false,
+                signer: SignerJson {
+                    primary_fingerprint: o.signer.primary_fingerprint.clone(),
+                    signing_fingerprint: o.signer.signing_fingerprint.clone(),
+                },
+                timestamp: o.claim.timestamp().unwrap_or(o.signer.created),
+            });
+            continue;
+        }
+        let signed = make_signature(source, d, &identity)?;
+        let (output, written) = match &dir {
+            None => {
+                let written = net.put_signature(&r, d, &signed.blob)?;
+                (format!("the signature API of {}", r.domain()), written)
+            }
+            Some(dir) => {
+                let (path, written) = store(dir, &signed.blob)?;
+                (path.display().to_string(), written)
+            }
         };
         eprintln!(
             "imgsig: signed {d}{label} as {identity} with key {} -> {output}{}",
