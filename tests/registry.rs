@@ -654,7 +654,14 @@ fn fetch_then_verify_offline() {
     let mirror = dir.path().join("mirror");
     let (app1, app2) = (lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_APP2"));
     let (d1, d2) = (lab.var("LAB_IMG_APP1_DIGEST"), lab.var("LAB_IMG_APP2_DIGEST"));
-    let doc = json(&fetch(lab, &mirror, &[app1, app2]));
+    let o = fetch(lab, &mirror, &[app1, app2]);
+    // People see what each tag resolved to.
+    assert!(
+        stderr(&o).contains(&format!("docker://{app1} -> {d1}")),
+        "{}",
+        stderr(&o)
+    );
+    let doc = json(&o);
     assert_eq!(doc["command"], "fetch");
     assert_eq!(
         doc["summary"],

@@ -175,9 +175,16 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
                     }
                 }
                 let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
-                if !progress {
-                    eprintln!("imgsig: {input}: {} manifest(s), {sigs} signature(s)", ms.len());
+                // The digest the tag resolved to, so that the air-gapped side can
+                // name the image by digest without trusting an unverified claim.
+                let digest = ms.first().map(|m| m.digest.as_str()).unwrap_or("?");
+                if progress {
+                    eprintln!();
                 }
+                eprintln!(
+                    "imgsig: {input} -> {digest}: {} manifest(s), {sigs} signature(s)",
+                    ms.len()
+                );
                 img.manifests = ms;
             }
             Err(f) => {
