@@ -151,7 +151,8 @@ impl Source {
 
 /// A signer whose secret key stays in gpg-agent (GnuPG keys, smartcards,
 /// YubiKeys): `cert_bytes` is the public certificate (`gpg --export FPR`),
-/// `fingerprint` names the certificate or one of its signing subkeys.
+/// `fingerprint` names the certificate or one of its signing subkeys, by
+/// fingerprint or (long) key ID.
 pub fn agent_key(
     gnupg_home: Option<&std::path::Path>,
     cert_bytes: &[u8],
@@ -162,18 +163,19 @@ pub fn agent_key(
     use sequoia_openpgp::policy::StandardPolicy;
     let policy = StandardPolicy::new();
     let want = fingerprint.trim().to_ascii_uppercase().replace(' ', "");
+    let names = |k: &sequoia_openpgp::packet::Key<_, _>| k.fingerprint().to_hex() == want || k.keyid().to_hex() == want;
     let certs = Keyring::parse_certs(cert_bytes).map_err(|e| format!("the exported public key: {e}"))?;
     let cert = certs
         .into_iter()
-        .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == want))
-        .ok_or_else(|| format!("no key with fingerprint {want} in the GnuPG keyring"))?;
+        .find(|c| c.keys().any(|k| names(k.key())))
+        .ok_or_else(|| format!("no key {want} in the exported certificate"))?;
     let vc = cert
         .with_policy(&policy, now)
         .map_err(|e| format!("key {want} is not valid: {e:#}"))?;
     let usable = || vc.keys().alive().revoked(false).for_signing();
     // The named subkey if it can sign, else the certificate's newest signing key.
     let ka = usable()
-        .find(|k| k.key().fingerprint().to_hex() == want)
+        .find(|k| names(k.key()))
         .or_else(|| usable().max_by_key(|k| k.key().creation_time()))
         .ok_or_else(|| format!("key {want} has no valid, unexpired, unrevoked signing-capable (sub)key"))?;
     let ctx = match gnupg_home {

@@ -120,6 +120,88 @@ fn sign_by_uses_the_gpg_agent_and_skopeo_and_gpg_accept_it() {
         .arg(dir.path().join("nope")));
     assert_exit(&o, 2);
     assert!(!dir.path().join("nope").exists());
+    // Said in imgsig's words, with exit 2 and no hint about key files; gpg's own
+    // messages do not leak.
+    let err = stderr(&o);
+    assert!(err.contains("no secret key"), "{err}");
+    assert!(!err.contains("key file") && !err.contains("gpg: "), "{err}");
+}
+
+/// `--sign-by` takes what `gpg -u` takes (fingerprint, long key ID, e-mail,
+/// user ID substring), refuses an ambiguous one listing the candidates, reports
+/// the full fingerprint, and starts gpg-agent when it is not running.
+#[test]
+fn sign_by_selects_keys_as_gpg_does_and_starts_the_agent() {
+    let lab = lab();
+    let g = Gpg::new("Release Signer <release@imgsig.invalid>");
+    let dir = tempdir();
+    let sign = |selector: &str, out: &str| {
+        run(imgsig()
+            .env("GNUPGHOME", g.home.path())
+            .args([
+                "sign",
+                "--sign-by",
+                selector,
+                "--identity",
+                lab.var("LAB_IMG_APP1"),
+                "--manifest",
+            ])
+            .arg(manifest(lab))
+            .arg("-o")
+            .arg(dir.path().join(out)))
+    };
+    // The agent is not running: imgsig starts it, as gpg does.
+    let _ = run(g.cmd("gpgconf").args(["--kill", "gpg-agent"]));
+    let long_id = &g.fpr[24..];
+    for (i, selector) in [
+        g.fpr.as_str(),
+        long_id,
+        "release@imgsig.invalid",
+        "<release@imgsig.invalid>",
+        "Release Signer",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = sign(selector, &format!("sig{i}"));
+        assert_exit(&o, 0);
+        assert!(stderr(&o).contains(&g.fpr), "{selector}: {}", stderr(&o));
+        let _ = run(g.cmd("gpgconf").args(["--kill", "gpg-agent"]));
+    }
+    // A second key with the same domain: "imgsig.invalid" is now ambiguous.
+    let o = run(g.cmd("gpg").args([
+        "--batch",
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "Other <other@imgsig.invalid>",
+        "ed25519",
+        "sign",
+        "never",
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(imgsig()
+        .env("GNUPGHOME", g.home.path())
+        .args([
+            "sign",
+            "--json",
+            "--sign-by",
+            "imgsig.invalid",
+            "--identity",
+            "a.example/b:1",
+        ])
+        .args(["--digest", DIGEST, "-o"])
+        .arg(dir.path().join("amb")));
+    assert_exit(&o, 2);
+    assert_eq!(json(&o)["error"]["code"], "ambiguous-key");
+    let err = stderr(&o);
+    assert!(
+        err.contains(&g.fpr) && err.contains("Other <other@imgsig.invalid>"),
+        "{err}"
+    );
+    assert!(!dir.path().join("amb").exists());
 }
 
 fn sign_cmd(g: &Gpg, cmd: &str, cert: &Path, out_dir: &Path) -> std::process::Output {

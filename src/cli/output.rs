@@ -105,6 +105,9 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
             "give the instance's manifest instead, or verify from a mirror (--lookaside DIR), a dir: image, or docker://"
         }
         "identity-required" => "give --identity REF",
+        "no-secret-key" | "ambiguous-key" => {
+            "see `gpg --list-secret-keys`; --sign-by takes what `gpg -u` takes: a fingerprint, a key ID, an e-mail address or a user ID"
+        }
         "no-matching-platform" => "use --all-platforms to verify every instance",
         "terminal-output" => "redirect stdout to a file or use -o FILE",
         "passphrase-needed" => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",

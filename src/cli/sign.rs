@@ -62,8 +62,8 @@ pub struct SignArgs {
     /// OpenPGP secret key file (armored or binary) holding exactly one key
     #[arg(long, value_name = "KEYFILE")]
     pub key: Option<PathBuf>,
-    /// Sign with this key of your GnuPG keyring through gpg-agent (smartcards too; the secret key never leaves the agent; GNUPGHOME honoured)
-    #[arg(long = "sign-by", value_name = "FINGERPRINT")]
+    /// Sign with this key of your GnuPG keyring through gpg-agent, named as `gpg -u` names it: fingerprint, key ID, e-mail or user ID (smartcards too; the secret key never leaves the agent; GNUPGHOME honoured)
+    #[arg(long = "sign-by", value_name = "KEY")]
     pub sign_by: Option<String>,
     /// Sign with an external command (run by sh -c): the claim on stdin, a binary OpenPGP signed message on stdout
     #[arg(long = "sign-cmd", value_name = "COMMAND", requires = "signer_cert")]
@@ -156,33 +156,115 @@ fn load_key(path: &Path, passphrase_file: Option<&Path>, now: SystemTime) -> Res
     })
 }
 
-fn agent_source(fpr: &str, passphrase_file: Option<&Path>, now: SystemTime) -> Result<Source, Failure> {
-    let hexish = fpr.len() >= 16 && fpr.chars().all(|c| c.is_ascii_hexdigit() || c == ' ');
-    if !hexish {
-        return Err(Failure::input(
-            "invalid-key",
-            anyhow!(
-                "--sign-by {fpr:?}: give the key's fingerprint (40 hex digits, see `gpg --list-keys --with-colons`)"
-            ),
-        ));
-    }
-    let out = std::process::Command::new("gpg")
-        .args(["--batch", "--export", "--", fpr])
+/// One secret key gpg knows: primary fingerprint and first user ID.
+struct SecretKey {
+    fingerprint: String,
+    user_id: String,
+}
+
+/// Run gpg quietly (its own messages are not passed through; failures are
+/// reported by imgsig in its own words).
+fn gpg_output(args: &[&str]) -> Result<std::process::Output, Failure> {
+    std::process::Command::new("gpg")
+        .arg("--batch")
+        .args(args)
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::piped())
         .output()
-        .map_err(|e| {
-            Failure::outside(
-                "signing-failed",
-                anyhow!("cannot run gpg to export the public key: {e}"),
-            )
-        })?;
+        .map_err(|e| Failure::outside("signing-failed", anyhow!("cannot run gpg: {e}")))
+}
+
+/// The secret keys `selector` names, as `gpg -u` reads it: a fingerprint, a
+/// (long) key ID, an e-mail address or a user ID substring.
+fn secret_keys(selector: &str) -> Result<Vec<SecretKey>, Failure> {
+    let out = gpg_output(&["--with-colons", "--list-secret-keys", "--", selector])?;
+    let mut keys: Vec<SecretKey> = Vec::new();
+    let mut in_primary = false;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        match f.first().copied() {
+            Some("sec") => {
+                in_primary = true;
+                keys.push(SecretKey {
+                    fingerprint: String::new(),
+                    user_id: String::new(),
+                });
+            }
+            Some("ssb") => in_primary = false,
+            Some("fpr") if in_primary => {
+                if let Some(k) = keys.last_mut().filter(|k| k.fingerprint.is_empty()) {
+                    k.fingerprint = f.get(9).copied().unwrap_or_default().to_owned();
+                }
+            }
+            Some("uid") => {
+                if let Some(k) = keys.last_mut().filter(|k| k.user_id.is_empty()) {
+                    // gpg escapes ':' and control characters as \xNN in colon listings.
+                    k.user_id = f.get(9).copied().unwrap_or_default().replace("\\x3a", ":");
+                }
+            }
+            _ => {}
+        }
+    }
+    keys.retain(|k| !k.fingerprint.is_empty());
+    Ok(keys)
+}
+
+fn agent_source(selector: &str, passphrase_file: Option<&Path>, now: SystemTime) -> Result<Source, Failure> {
+    // Like gpg: make sure gpg-agent runs (it is started on demand; a killed or
+    // never-started agent is no reason to fail). Best effort: if it cannot be
+    // started, signing says so below.
+    let _ = std::process::Command::new("gpgconf")
+        .args(["--launch", "gpg-agent"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let keys = secret_keys(selector)?;
+    let key = match keys.as_slice() {
+        [one] => one,
+        [] => {
+            let public = gpg_output(&["--with-colons", "--list-keys", "--", selector])?;
+            let has_public = String::from_utf8_lossy(&public.stdout)
+                .lines()
+                .any(|l| l.starts_with("pub:"));
+            return Err(Failure::input(
+                "no-secret-key",
+                if has_public {
+                    anyhow!("--sign-by {selector:?}: the GnuPG keyring (GNUPGHOME) has only the public key; there is no secret key to sign with")
+                } else {
+                    anyhow!("--sign-by {selector:?}: no secret key in the GnuPG keyring (GNUPGHOME) matches")
+                },
+            ));
+        }
+        many => {
+            return Err(Failure::input(
+                "ambiguous-key",
+                anyhow!(
+                    "--sign-by {selector:?} matches {} secret keys; name one by its fingerprint:\n{}",
+                    many.len(),
+                    many.iter()
+                        .map(|k| format!("  {} {}", k.fingerprint, k.user_id.escape_debug()))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+            ))
+        }
+    };
+    let fpr = key.fingerprint.as_str();
+    let out = gpg_output(&["--export", "--", fpr])?;
     if !out.status.success() || out.stdout.is_empty() {
         return Err(Failure::input(
-            "invalid-key",
-            anyhow!("--sign-by {fpr}: no such key in the GnuPG keyring (GNUPGHOME)"),
+            "no-secret-key",
+            anyhow!("--sign-by {selector:?}: gpg could not export the public key {fpr}"),
         ));
     }
+    // A selector that is itself a (sub)key's fingerprint or key ID picks that key.
+    let hex = selector.trim().trim_start_matches("0x").replace(' ', "");
+    let wanted = if hex.len() >= 16 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        hex
+    } else {
+        fpr.to_owned()
+    };
     let passphrase = match passphrase_file {
         Some(p) => Some(
             first_line(&read_limited(
@@ -197,8 +279,8 @@ fn agent_source(fpr: &str, passphrase_file: Option<&Path>, now: SystemTime) -> R
     let home = std::env::var_os("GNUPGHOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
-    let key = imgsig::signer::agent_key(home.as_deref(), &out.stdout, fpr, passphrase, now)
-        .map_err(|e| Failure::input("invalid-key", anyhow!("--sign-by {fpr}: {e}")))?;
+    let key = imgsig::signer::agent_key(home.as_deref(), &out.stdout, &wanted, passphrase, now)
+        .map_err(|e| Failure::input("unusable-signing-key", anyhow!("--sign-by {selector:?} ({fpr}): {e}")))?;
     Ok(Source::Key(Box::new(key)))
 }
 
@@ -228,6 +310,13 @@ fn load_source(args: &SignArgs, now: SystemTime) -> Result<Source, Failure> {
 
 fn sign_failure(e: SignFailure) -> Failure {
     match e {
+        SignFailure::Failed(m) if m.to_ascii_lowercase().contains("pinentry") || m.contains("Inappropriate ioctl") => {
+            Failure::outside(
+                "signing-failed",
+                anyhow!("{m}\nhint: gpg-agent could not ask for the passphrase (no terminal for pinentry): set GPG_TTY=$(tty) in this shell, or give --passphrase-file FILE or IMGSIG_PASSPHRASE"),
+            )
+        }
+        SignFailure::Failed(m) if m.contains("No secret key") => Failure::input("no-secret-key", anyhow!("{m}")),
         SignFailure::Failed(m) => Failure::outside("signing-failed", anyhow!("{m}")),
         SignFailure::Refused { code, message } => Failure::no(code, anyhow!("{}; nothing was written", message)),
         // The library's enum is non-exhaustive: an unknown failure is the backend's.
