@@ -1667,3 +1667,18 @@ fn lab_unknown_tag_is_not_found_exit_2() {
         .arg(&image));
     assert_exit(&o, 2);
 }
+
+/// A plain-HTTP registry reached over HTTPS says so in words, with what to
+/// do, not "received corrupt message of type InvalidContentType" alone.
+#[test]
+fn lab_plain_http_registry_over_https_says_so() {
+    let lab = lab();
+    let o = go(cmd()
+        .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")])
+        .args(["--registries-d", lab.var("LAB_REGISTRIES_D")])
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
+    assert_exit(&o, 3);
+    let err = stderr(&o);
+    assert!(err.contains("answered in plain HTTP"), "{err}");
+    assert!(err.contains("--tls-verify=false"), "{err}");
+}

@@ -95,7 +95,9 @@ pub fn report_usage_error(args: &[std::ffi::OsString], message: &str) {
 /// What the user can do about a failure with this code, in the command line's terms.
 pub fn hint_for(code: &str) -> Option<&'static str> {
     Some(match code {
-        "network-error" => "check the address, the network, and TLS settings (--cert-dir, --tls-verify)",
+        "network-error" => {
+            "check the address, the network, and TLS settings (--cert-dir; --tls-verify=false for a plain-HTTP registry, which podman marks `insecure = true` in registries.conf)"
+        }
         "registry-unauthorized" => "check the credentials (--creds, --authfile, REGISTRY_AUTH_FILE, auth.json)",
         "not-found" => "check the image name and tag",
         "no-signature-source" => {

@@ -84,6 +84,12 @@ pub(super) fn transport_err(url: &str, e: reqwest::Error) -> RegistryError {
     if e.is_timeout() {
         msg = format!("timed out ({msg})");
     }
+    // rustls reading an HTTP answer where a TLS record was expected.
+    if msg.contains("InvalidContentType") && url.starts_with("https://") {
+        msg = format!(
+            "the server answered in plain HTTP, not TLS: it is an insecure (http://) registry or lookaside ({msg})"
+        );
+    }
     RegistryError::Transport {
         url: url.to_owned(),
         message: msg,
