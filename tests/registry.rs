@@ -375,6 +375,22 @@ fn lab_batch_reports_each_image_and_exits_with_the_worst() {
         "{err}"
     );
     assert!(err.contains(&format!("imgsig: {gone}: ")), "{err}");
+    // The reports for people come in argument order, each in one piece, however
+    // the concurrent checks finish (the unreachable one fails first).
+    for _ in 0..3 {
+        let o = go(cmd()
+            .args(["verify", "--policy", policy])
+            .args(lab_net(lab))
+            .args([&gone, &tool, &app1]));
+        let err = stderr(&o);
+        let at = |s: &str| err.find(s).unwrap_or_else(|| panic!("{s} missing:\n{err}"));
+        let (g, t, a) = (
+            at(&format!("imgsig: {gone}: ")),
+            at(&format!("REJECTED: {tool}")),
+            at(&format!("ACCEPTED: {app1}")),
+        );
+        assert!(g < t && t < a, "not in argument order:\n{err}");
+    }
 
     // JSON Lines: one line per image, in argument order, then the summary.
     let o = go(cmd()
