@@ -16,6 +16,23 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+const NOT_REGULAR: &str = "not a regular file";
+
+/// Does this error on a file the user named mean the user must fix the input
+/// (missing, no permission, a directory or FIFO instead of a file), rather
+/// than the system failing?
+pub fn is_user_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::IsADirectory
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidFilename
+    ) || e.raw_os_error() == Some(libc::EISDIR)
+        || (e.kind() == io::ErrorKind::Other && e.to_string() == NOT_REGULAR)
+}
+
 /// Read the regular file `path`: `Ok(None)` if it does not exist,
 /// `Ok(Some(Err(limit)))` if it is larger than `limit` bytes.
 pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
@@ -38,18 +55,18 @@ pub fn read_open_file(file: &mut fs::File, limit: u64) -> io::Result<Option<Resu
     let mut bytes = Vec::with_capacity(4096.min(limit as usize + 1));
     if let Err(e) = file.take(limit + 1).read_to_end(&mut bytes) {
         return Err(if not_regular(file) {
-            io::Error::other("not a regular file")
+            io::Error::other(NOT_REGULAR)
         } else {
             e
         });
     }
     // Nothing read: an empty file, or a FIFO (or device) with no writer.
     if bytes.is_empty() && not_regular(file) {
-        return Err(io::Error::other("not a regular file"));
+        return Err(io::Error::other(NOT_REGULAR));
     }
     if bytes.len() as u64 > limit {
         if not_regular(file) {
-            return Err(io::Error::other("not a regular file"));
+            return Err(io::Error::other(NOT_REGULAR));
         }
         return Ok(Some(Err(limit)));
     }
@@ -62,7 +79,10 @@ pub fn read_required(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     match read_bounded(path, limit) {
         Ok(Some(Ok(b))) => Ok(b),
         Ok(Some(Err(limit))) => Err(format!("it is larger than the {limit}-byte limit")),
-        Ok(None) => Err("cannot read it: No such file or directory (os error 2)".to_owned()),
+        Ok(None) => Err(format!(
+            "cannot read it: {}",
+            io::Error::from_raw_os_error(libc::ENOENT)
+        )),
         Err(e) => Err(format!("cannot read it: {e}")),
     }
 }

@@ -10,18 +10,7 @@ use anyhow::anyhow;
 
 use super::{Failure, FileArg};
 
-/// Does this I/O error mean the user named something unusable (exit 2),
-/// rather than the system failing (exit 3)?
-fn is_user_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound
-            | io::ErrorKind::PermissionDenied
-            | io::ErrorKind::IsADirectory
-            | io::ErrorKind::InvalidInput
-            | io::ErrorKind::InvalidFilename
-    ) || e.raw_os_error() == Some(21) // EISDIR on older toolchains
-}
+use imgsig::files::is_user_error;
 
 /// Turn an I/O error on a named input into a failure with the right class.
 pub fn read_failure(what: &str, name: &FileArg, e: io::Error) -> Failure {

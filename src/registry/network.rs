@@ -112,6 +112,10 @@ pub struct Fetched {
     /// Whether these came from the registry signature API (whose entries are
     /// simple-signing content by definition, never classified).
     pub from_api: bool,
+    /// Read over the network (HTTP(S) lookaside or signature API), where a body
+    /// over the size limit fails the whole read, as in containers/image; a local
+    /// file over the limit is one unusable signature.
+    pub remote: bool,
 }
 
 impl Network {
@@ -242,6 +246,7 @@ impl Network {
             signatures,
             looked_in: looked_in(base, r, d),
             from_api: false,
+            remote: true,
         })
     }
 
@@ -286,6 +291,7 @@ impl Network {
                 signatures,
                 looked_in: format!("the registry signature API of {}", r.domain()),
                 from_api: true,
+                remote: true,
             });
         }
         let base = self.read_base(r)?;
@@ -337,5 +343,6 @@ pub fn file_lookaside_signatures(
         signatures,
         looked_in: looked_in(base, r, d),
         from_api: false,
+        remote: false,
     })
 }

@@ -50,16 +50,9 @@ pub(super) struct Classified {
     pub sigstore: usize,
 }
 
-fn io_class(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory
-    )
-}
-
 /// Read a file the user named, bounded: a missing or unreadable file is unusable input.
 pub(super) fn read_named(what: &str, path: &Path, limit: u64) -> Result<Result<Vec<u8>, u64>, VerifyError> {
-    match lookaside::read_limited(path, limit) {
+    match crate::files::read_bounded(path, limit) {
         Ok(Some(r)) => Ok(r),
         Ok(None) => Err(VerifyError::input(
             "unreadable-input",
@@ -68,7 +61,7 @@ pub(super) fn read_named(what: &str, path: &Path, limit: u64) -> Result<Result<V
                 path.display()
             ),
         )),
-        Err(e) if io_class(&e) || e.to_string() == "not a regular file" => Err(VerifyError::input(
+        Err(e) if crate::files::is_user_error(&e) => Err(VerifyError::input(
             "unreadable-input",
             format!("cannot read {what} {}: {e}", path.display()),
         )),
@@ -207,7 +200,7 @@ fn from_dir_signatures(r: Result<Vec<lookaside::DirSignature>, LookasideError>) 
         .collect())
 }
 
-fn from_fetched(f: network::Fetched, remote: bool) -> Raw {
+fn from_fetched(f: network::Fetched) -> Raw {
     Raw {
         blobs: f
             .signatures
@@ -219,7 +212,7 @@ fn from_fetched(f: network::Fetched, remote: bool) -> Raw {
             .collect(),
         looked_in: f.looked_in,
         from_api: f.from_api,
-        remote,
+        remote: f.remote,
     }
 }
 
@@ -262,10 +255,11 @@ pub(super) fn read_signatures(
             )
         })
     };
-    let no_digest = |why: &str| -> Raw {
+    // Signatures are found by the manifest's digest: without one there are none to find.
+    let no_digest = || {
         local(
             Vec::new(),
-            format!("nowhere: the manifest's digest cannot be computed ({why})"),
+            "nowhere: the manifest's digest cannot be computed".to_owned(),
         )
     };
     match source {
@@ -330,7 +324,7 @@ pub(super) fn read_signatures(
                         Which::Instance(d) => d,
                         Which::Top => match digest {
                             Some(d) => d,
-                            None => return Ok(no_digest("no digest")),
+                            None => return Ok(no_digest()),
                         },
                     };
                     dir = lookaside::image_dir(root, reference, digest);
@@ -345,32 +339,30 @@ pub(super) fn read_signatures(
         SignatureSource::Lookaside(base) => {
             let r = docker()?;
             let Some(d) = digest else {
-                return Ok(no_digest("no digest"));
+                return Ok(no_digest());
             };
             if base.scheme() == "file" {
                 let f = network::file_lookaside_signatures(base, r, d)
                     .map_err(|e| VerifyError::outside("lookaside-error", e.to_string()))?;
-                return Ok(from_fetched(f, false));
+                return Ok(from_fetched(f));
             }
             let net = need_network(net, "an http(s) lookaside")?;
-            Ok(from_fetched(net.lookaside_signatures(base, r, d, warnings)?, true))
+            Ok(from_fetched(net.lookaside_signatures(base, r, d, warnings)?))
         }
         SignatureSource::Configured => {
             let r = docker()?;
             let Some(d) = digest else {
-                return Ok(no_digest("no digest"));
+                return Ok(no_digest());
             };
             let net = need_network(net, "reading signatures where registries.d says")?;
             if matches!(image, ImageSource::Registry(_)) {
-                let remote = net.lookaside_override().is_none_or(|u| u.scheme() != "file");
-                return Ok(from_fetched(net.signatures(r, d, warnings)?, remote));
+                return Ok(from_fetched(net.signatures(r, d, warnings)?));
             }
             let base = match net.lookaside_override() {
                 Some(b) => b.clone(),
                 None => net.configured_lookaside(r)?.ok_or_else(|| no_source(r))?,
             };
-            let remote = base.scheme() != "file";
-            Ok(from_fetched(net.lookaside_signatures(&base, r, d, warnings)?, remote))
+            Ok(from_fetched(net.lookaside_signatures(&base, r, d, warnings)?))
         }
     }
 }
