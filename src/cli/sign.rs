@@ -594,47 +594,50 @@ fn sign_image(
                 .filter_map(|s| s.blob.ok().map(|b| (s.source, b)))
                 .collect(),
         };
-        if let Some((at, o)) = already_signed(&existing, &own_keys, d, &identity) {
-            eprintln!(
-                "imgsig: {d}{label} is already signed as {identity} by key {} ({at}); nothing added",
-                o.signer.primary_fingerprint
-            );
-            out.push(SignatureJson {
-                image: input.to_owned(),
-                identity: identity.to_string(),
-                manifest_digest: d.to_string(),
-                role: *role,
-                platform: platform.clone(),
-                output: at,
-                written: false,
-                signer: SignerJson {
-                    primary_fingerprint: o.signer.primary_fingerprint.clone(),
-                    signing_fingerprint: o.signer.signing_fingerprint.clone(),
-                },
-                timestamp: o.claim.timestamp().unwrap_or(o.signer.created),
-            });
-            continue;
-        }
-        let signed = make_signature(source, d, &identity)?;
-        let (output, written) = match &dir {
-            None => {
-                let written = net.put_signature(&r, d, &signed.blob)?;
-                (format!("the signature API of {}", r.domain()), written)
-            }
-            Some(dir) => {
-                let (path, written) = store(dir, &signed.blob)?;
-                (path.display().to_string(), written)
-            }
-        };
-        eprintln!(
-            "imgsig: signed {d}{label} as {identity} with key {} -> {output}{}",
-            signed.by.primary_fingerprint,
-            if written {
-                ""
+        // (where it is, written now?, primary fpr, signing fpr, claim timestamp)
+        let (output, written, primary, signing, timestamp) =
+            if let Some((at, o)) = already_signed(&existing, &own_keys, d, &identity) {
+                eprintln!(
+                    "imgsig: {d}{label} is already signed as {identity} by key {} ({at}); nothing added",
+                    o.signer.primary_fingerprint
+                );
+                let timestamp = o.claim.timestamp().unwrap_or(o.signer.created);
+                (
+                    at,
+                    false,
+                    o.signer.primary_fingerprint,
+                    o.signer.signing_fingerprint,
+                    timestamp,
+                )
             } else {
-                " (identical signature already there)"
-            }
-        );
+                let signed = make_signature(source, d, &identity)?;
+                let (output, written) = match &dir {
+                    None => {
+                        let written = net.put_signature(&r, d, &signed.blob)?;
+                        (format!("the signature API of {}", r.domain()), written)
+                    }
+                    Some(dir) => {
+                        let (path, written) = store(dir, &signed.blob)?;
+                        (path.display().to_string(), written)
+                    }
+                };
+                eprintln!(
+                    "imgsig: signed {d}{label} as {identity} with key {} -> {output}{}",
+                    signed.by.primary_fingerprint,
+                    if written {
+                        ""
+                    } else {
+                        " (identical signature already there)"
+                    }
+                );
+                (
+                    output,
+                    written,
+                    signed.by.primary_fingerprint,
+                    signed.by.signing_fingerprint,
+                    signed.timestamp,
+                )
+            };
         out.push(SignatureJson {
             image: input.to_owned(),
             identity: identity.to_string(),
@@ -644,10 +647,10 @@ fn sign_image(
             output,
             written,
             signer: SignerJson {
-                primary_fingerprint: signed.by.primary_fingerprint,
-                signing_fingerprint: signed.by.signing_fingerprint,
+                primary_fingerprint: primary,
+                signing_fingerprint: signing,
             },
-            timestamp: signed.timestamp,
+            timestamp,
         });
     }
     Ok(())

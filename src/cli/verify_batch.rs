@@ -191,7 +191,7 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
                     let docs = check_docs(policy_path, &report);
                     registry_line(line, input, exit, report.verified_reference.as_deref(), &docs, None)
                 }
-                Batch::Mirror { .. } => mirror_line(line, input, exit, &report),
+                Batch::Mirror { .. } => mirror_line(line, input, exit, Ok(&report)),
             });
             Item {
                 warnings: match batch {
@@ -221,7 +221,7 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
             let error = ErrorJson { code: f.code, message };
             let json = json.then(|| match batch {
                 Batch::Registry => registry_line(line, input, f.exit, None, &[], Some(&error)),
-                Batch::Mirror { .. } => mirror_error_line(line, input, f.exit, &error),
+                Batch::Mirror { .. } => mirror_line(line, input, f.exit, Err(&error)),
             });
             Item {
                 warnings: Vec::new(),
@@ -375,10 +375,12 @@ fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision
     })
 }
 
-fn mirror_line(line: usize, input: &str, exit: Exit, report: &Report) -> String {
+/// One mirror JSON line: the image's report, or the error that stopped it.
+fn mirror_line(line: usize, input: &str, exit: Exit, outcome: Result<&Report, &ErrorJson>) -> String {
     let mut requirements = Vec::new();
     let mut scope = None;
-    for (manifest, d) in decisions(report) {
+    let report = outcome.ok();
+    for (manifest, d) in report.into_iter().flat_map(decisions) {
         scope.get_or_insert_with(|| d.scope.describe());
         if let Some(e) = &d.image_error {
             requirements.push(ReqLine {
@@ -410,30 +412,14 @@ fn mirror_line(line: usize, input: &str, exit: Exit, report: &Report) -> String 
         input,
         verdict: exit.verdict(),
         exit_code: exit as u8,
-        verified_reference: report.verified_reference.as_deref(),
-        manifest_digest: report.manifest_digest.as_ref().ok().map(|d| d.to_string()),
+        verified_reference: report.and_then(|r| r.verified_reference.as_deref()),
+        manifest_digest: report
+            .and_then(|r| r.manifest_digest.as_ref().ok())
+            .map(|d| d.to_string()),
         scope,
         requirements,
-        error: None,
-        warnings: report.warnings.clone(),
-    })
-    .unwrap_or_default()
-}
-
-fn mirror_error_line(line: usize, input: &str, exit: Exit, error: &ErrorJson) -> String {
-    serde_json::to_string(&MirrorLine {
-        schema_version: SCHEMA_VERSION,
-        command: "verify",
-        line,
-        input,
-        verdict: exit.verdict(),
-        exit_code: exit as u8,
-        verified_reference: None,
-        manifest_digest: None,
-        scope: None,
-        requirements: Vec::new(),
-        error: Some(error),
-        warnings: Vec::new(),
+        error: outcome.err(),
+        warnings: report.map(|r| r.warnings.clone()).unwrap_or_default(),
     })
     .unwrap_or_default()
 }

@@ -162,16 +162,9 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
         }
         for r in d.requirements.iter().filter(|r| r.result.is_err()) {
             let who = match &r.requirement {
-                Requirement::SignedBy(sb) if !sb.keys.keyring.is_empty() => format!(
-                    ", needs a signature by {}",
-                    sb.keys
-                        .keyring
-                        .describe()
-                        .iter()
-                        .map(|k| k.describe())
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ),
+                Requirement::SignedBy(sb) if !sb.keys.keyring.is_empty() => {
+                    format!(", needs a signature by {}", sb.keys.describe())
+                }
                 _ => String::new(),
             };
             failed.push(format!(
@@ -393,22 +386,10 @@ pub fn check_docs(policy_path: &Path, report: &Report) -> Vec<PolicyDoc> {
 /// manifest under `manifests` for a multi-platform image, the verdict of
 /// the image as a whole.
 pub fn policy_doc(policy_path: &Path, report: &Report) -> Option<PolicyDoc> {
-    let mut docs = check_docs(policy_path, report);
-    if docs.is_empty() {
-        return None;
-    }
-    let multi = report.checks.iter().any(|c| c.role != Role::Image);
-    let mut top = docs.remove(0);
-    if multi {
-        let mut all = Vec::with_capacity(docs.len() + 1);
-        all.push(check_doc(
-            policy_path,
-            report,
-            &report.checks[0],
-            judgement_decision(&report.checks[0])?,
-        ));
-        all.extend(docs);
-        top.manifests = all;
+    let first = report.checks.first()?;
+    let mut top = check_doc(policy_path, report, first, judgement_decision(first)?);
+    if report.checks.iter().any(|c| c.role != Role::Image) {
+        top.manifests = check_docs(policy_path, report);
     }
     top.verdict = verdict(report.accepted);
     top.verified_reference = report.verified_reference.clone();
@@ -440,8 +421,6 @@ pub struct KeyringDoc {
     keyrings: Vec<String>,
     trusted_fingerprints: Vec<String>,
     signatures: Vec<SignatureJson>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rejection: Option<ErrorJson>,
 }
 
 fn keyring_decision(report: &Report) -> Option<(&ManifestCheck, &KeyringDecision)> {
@@ -462,9 +441,7 @@ pub fn keyring_human(report: &Report) -> String {
     for s in &k.signatures {
         let _ = writeln!(out, "imgsig: {}", checked(s).human(total));
     }
-    if let Some(e) = &k.read_error {
-        let _ = writeln!(out, "imgsig: REJECTED [{}]: {}", e.code, e.message);
-    } else if report.accepted {
+    if report.accepted {
         let _ = writeln!(
             out,
             "imgsig: ACCEPTED: {} (manifest {digest}) has a valid signature; pull {}",
@@ -498,9 +475,5 @@ pub fn keyring_doc(report: &Report, keyrings: &[std::path::PathBuf]) -> Option<K
             .iter()
             .map(|s| checked(s).to_json("valid signature by a trusted key for this image and digest"))
             .collect(),
-        rejection: k.read_error.as_ref().map(|e| ErrorJson {
-            code: e.code,
-            message: e.message.clone(),
-        }),
     })
 }

@@ -288,11 +288,8 @@ fn name_keys_of_other_requirements(results: &mut [RequirementResult], subject: &
             continue;
         }
         for s in &r.signatures {
-            let Err(rej) = &s.result else { continue };
-            let Some(Ok(blob)) = (rej.code == "unknown-key")
-                .then(|| inputs.get(s.index - 1).map(|i| &i.blob))
-                .flatten()
-            else {
+            let unknown_key = matches!(&s.result, Err(rej) if rej.code == "unknown-key");
+            let Some(Ok(blob)) = inputs.get(s.index - 1).map(|i| &i.blob).filter(|_| unknown_key) else {
                 continue;
             };
             for (k, sb) in keyrings.iter().filter(|(k, _)| *k != r.index) {
@@ -326,17 +323,6 @@ fn name_keys_of_other_requirements(results: &mut [RequirementResult], subject: &
             s.result = Err(rej);
         }
     }
-}
-
-/// "A (FPR), B (FPR)": whose signature a `signedBy` wants.
-fn wanted_keys(sb: &SignedBy) -> String {
-    sb.keys
-        .keyring
-        .describe()
-        .iter()
-        .map(|k| k.describe())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn evaluate_requirement(index: usize, req: &Requirement, subject: &Subject) -> RequirementResult {
@@ -402,7 +388,7 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
                 format!(
                     "a signature was required, but no signature exists (looked in {}); it needs one by {}",
                     subject.looked_in,
-                    wanted_keys(sb)
+                    sb.keys.describe()
                 ),
             )),
             Vec::new(),
@@ -428,13 +414,13 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
         })
         .collect();
     let message = if reasons.len() == 1 {
-        format!("{}; it needs a signature by {}", reasons[0], wanted_keys(sb))
+        format!("{}; it needs a signature by {}", reasons[0], sb.keys.describe())
     } else {
         format!(
             "none of the {} signatures was accepted: {}; it needs a signature by {}",
             reasons.len(),
             reasons.join("; "),
-            wanted_keys(sb)
+            sb.keys.describe()
         )
     };
     (Err(rr("no-valid-signature", message)), results)

@@ -139,6 +139,19 @@ pub struct LoadedKeys {
     pub warnings: Vec<String>,
 }
 
+impl LoadedKeys {
+    /// Whose signature satisfies the requirement, for people:
+    /// `Partner Release <release@partner.example> (FPR) or …`.
+    pub fn describe(&self) -> String {
+        self.keyring
+            .describe()
+            .iter()
+            .map(|k| k.describe())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SignedBy {
     pub key_type: KeyType,

@@ -328,12 +328,9 @@ fn io_err(what: &'static str, path: &Path, source: io::Error) -> LookasideError 
     }
 }
 
-/// The bounded reader ([`crate::files::read_bounded`]), under its old name.
-pub use crate::files::read_bounded as read_limited;
-
 /// Whether the existing file `path` holds exactly `bytes` (NotFound if it does not exist).
 fn same_contents(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    match read_limited(path, bytes.len() as u64)? {
+    match files::read_bounded(path, bytes.len() as u64)? {
         Some(Ok(existing)) => Ok(existing == bytes),
         Some(Err(_)) => Ok(false),
         None => Err(io::ErrorKind::NotFound.into()),

@@ -32,7 +32,7 @@ use std::time::SystemTime;
 use crate::digest::Digest;
 use crate::pgp::Keyring;
 use crate::platform::{self, Instance};
-use crate::policy::{self, ImageRef, Requirement, RequirementRejection, SignatureInput, SignatureResult, Subject};
+use crate::policy::{self, ImageRef, Requirement, SignatureInput, SignatureResult, Subject};
 use crate::reference::DockerReference;
 use crate::registry::network::Network;
 use crate::signature;
@@ -67,10 +67,6 @@ impl<'a> Verifier<'a> {
             network,
             options,
         }
-    }
-
-    pub fn options(&self) -> &Options {
-        &self.options
     }
 
     /// Verify one image.
@@ -286,7 +282,7 @@ impl<'a> Verifier<'a> {
                 let d = digest
                     .as_ref()
                     .map_err(|e| VerifyError::input("invalid-manifest", format!("manifest {}: {e}", top.origin)))?;
-                Judgement::Keyring(judge_keyring(keys, identity, d, &simple, read_error.clone(), now))
+                Judgement::Keyring(judge_keyring(keys, identity, d, &simple, now))
             }
         };
         Ok(Ok(ManifestCheck {
@@ -308,7 +304,6 @@ fn judge_keyring(
     identity: &DockerReference,
     digest: &Digest,
     sigs: &[SignatureInput],
-    read_error: Option<RequirementRejection>,
     now: SystemTime,
 ) -> KeyringDecision {
     let signatures: Vec<SignatureResult> = sigs
@@ -335,11 +330,10 @@ fn judge_keyring(
             out
         })
         .collect();
-    let accepted = read_error.is_none() && signatures.iter().any(|s| s.result.is_ok());
+    let accepted = signatures.iter().any(|s| s.result.is_ok());
     KeyringDecision {
         identity: identity.clone(),
         trusted_fingerprints: keys.fingerprints(),
-        read_error,
         signatures,
         accepted,
     }

@@ -32,8 +32,6 @@ impl Role {
 pub struct KeyringDecision {
     pub identity: crate::reference::DockerReference,
     pub trusted_fingerprints: Vec<String>,
-    /// Why the signatures could not be read (an unrecognised blob), if so.
-    pub read_error: Option<crate::policy::RequirementRejection>,
     pub signatures: Vec<SignatureResult>,
     pub accepted: bool,
 }
@@ -94,18 +92,4 @@ pub struct Report {
     pub accepted: bool,
     /// `name@digest` of the top-level manifest: what to pull, when accepted.
     pub verified_reference: Option<String>,
-}
-
-impl Report {
-    /// Every instance of a multi-platform image that was checked, as `name@digest`.
-    pub fn verified_instances(&self) -> Vec<String> {
-        let Some(r) = self.image.docker_reference() else {
-            return Vec::new();
-        };
-        self.checks
-            .iter()
-            .filter(|c| matches!(c.role, Role::Instance(_)))
-            .filter_map(|c| c.digest.as_ref().ok().map(|d| format!("{}@{d}", r.name())))
-            .collect()
-    }
 }
