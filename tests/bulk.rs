@@ -5,7 +5,20 @@
 
 mod common;
 
-use common::{assert_exit, imgsig, lab, run, stderr, stdout, tempdir};
+use std::path::Path;
+
+use common::{assert_exit, imgsig, lab, run, stderr, stdout, tempdir, Lab};
+
+/// `imgsig fetch` the lab's `images` into the mirror `to` (what an admin carries in).
+fn fetch(lab: &Lab, to: &Path, images: &[&str]) {
+    let o = run(imgsig()
+        .args(["fetch", "--tls-verify=false", "--registries-d"])
+        .arg(lab.path("LAB_REGISTRIES_D"))
+        .arg("--to")
+        .arg(to)
+        .args(images.iter().map(|i| format!("docker://{i}"))));
+    assert_exit(&o, 0);
+}
 
 #[test]
 fn mirror_with_bad_missing_and_foreign_signatures() {
@@ -13,15 +26,15 @@ fn mirror_with_bad_missing_and_foreign_signatures() {
     let dir = tempdir();
     let mirror = dir.path().join("mirror");
     let reg = lab.var("LAB_REGISTRY");
-    let o = run(imgsig()
-        .args(["fetch", "--tls-verify=false", "--registries-d"])
-        .arg(lab.path("LAB_REGISTRIES_D"))
-        .arg("--to")
-        .arg(&mirror)
-        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1")))
-        .arg(format!("docker://{}", lab.var("LAB_IMG_APP2")))
-        .arg(format!("docker://{}", lab.var("LAB_IMG_TOOL"))));
-    assert_exit(&o, 0);
+    fetch(
+        lab,
+        &mirror,
+        &[
+            lab.var("LAB_IMG_APP1"),
+            lab.var("LAB_IMG_APP2"),
+            lab.var("LAB_IMG_TOOL"),
+        ],
+    );
     let d1 = lab.var("LAB_IMG_APP1_DIGEST");
     let d2 = lab.var("LAB_IMG_APP2_DIGEST");
     let app1 = mirror.join(format!("lab/app@sha256={}", d1.trim_start_matches("sha256:")));
@@ -146,23 +159,8 @@ fn key_file_warning_in_a_bulk_run_is_printed_once() {
     let dir = tempdir();
     let mirror = dir.path().join("mirror");
     let reg = lab.var("LAB_REGISTRY");
-    let o = run(imgsig()
-        .args(["fetch", "--tls-verify=false", "--registries-d"])
-        .arg(lab.path("LAB_REGISTRIES_D"))
-        .arg("--to")
-        .arg(&mirror)
-        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
-    assert_exit(&o, 0);
-    let junk = dir.path().join("junk.gpg");
-    std::fs::write(&junk, "not a key\n").unwrap();
-    let policy = dir.path().join("policy.json");
-    std::fs::write(
-        &policy,
-        serde_json::json!({"default": [{"type": "signedBy", "keyType": "GPGKeys",
-            "keyPaths": [lab.var("LAB_ALICE_PUB"), junk]}]})
-        .to_string(),
-    )
-    .unwrap();
+    fetch(lab, &mirror, &[lab.var("LAB_IMG_APP1")]);
+    let policy = lab.policy_alice_and_junk_key(dir.path());
     let line = format!("{reg}/lab/app@{}\n", lab.var("LAB_IMG_APP1_DIGEST"));
     let list = dir.path().join("list");
     std::fs::write(&list, line.repeat(64)).unwrap();

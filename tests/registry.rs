@@ -134,6 +134,16 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
 }
 
 /// The lines of stdout.
+/// The manifest digests the first image's decisions judged, in order.
+fn decided_digests(doc: &serde_json::Value) -> Vec<&str> {
+    doc["images"][0]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["manifest_digest"].as_str().unwrap())
+        .collect()
+}
+
 fn lines(o: &Output) -> Vec<String> {
     stdout(o).lines().map(str::to_owned).collect()
 }
@@ -245,12 +255,7 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
         .arg(&image));
     assert_exit(&o, 0);
     let doc = batch(&o);
-    let decided: Vec<&str> = doc["images"][0]["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["manifest_digest"].as_str().unwrap())
-        .collect();
+    let decided = decided_digests(&doc);
     assert_eq!(decided, [host.as_str()]);
     assert_eq!(doc["images"][0]["decisions"][0]["role"]["platform"], "linux/amd64");
     let o = go(cmd()
@@ -283,12 +288,7 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
         .arg(&image));
     assert_exit(&o, 0);
     let doc = batch(&o);
-    let decided: Vec<&str> = doc["images"][0]["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["manifest_digest"].as_str().unwrap())
-        .collect();
+    let decided = decided_digests(&doc);
     assert_eq!(decided, checked.iter().map(String::as_str).collect::<Vec<_>>());
 
     // Without the per-instance signatures (empty lookaside) both forms are rejected.
@@ -1624,8 +1624,9 @@ fn batch(o: &Output) -> serde_json::Value {
 
 /// Many images of one registry are verified concurrently over one shared
 /// connection pool: no lock is held across a request, so up to 8 manifest
-/// requests are in flight at once. A fake server counts them (each manifest
-/// answer is held back briefly so that requests overlap).
+/// requests are in flight at once. A FAKE server counts them — a real registry
+/// cannot report how many requests it is serving at once — and holds each
+/// manifest answer back briefly so that requests overlap.
 #[test]
 fn fake_registry_sees_concurrent_manifest_requests() {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -85,6 +85,22 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// A policy whose only requirement is `signedBy` with `keyPaths` = alice's
+    /// key and a readable file that holds no key (written into `dir`).
+    pub fn policy_alice_and_junk_key(&self, dir: &Path) -> PathBuf {
+        let junk = dir.join("junk.gpg");
+        std::fs::write(&junk, "not a key\n").unwrap();
+        let policy = dir.join("policy.json");
+        std::fs::write(
+            &policy,
+            serde_json::json!({"default": [{"type": "signedBy", "keyType": "GPGKeys",
+                "keyPaths": [self.var("LAB_ALICE_PUB"), junk]}]})
+            .to_string(),
+        )
+        .unwrap();
+        policy
+    }
+
     pub fn var(&self, name: &str) -> &str {
         self.vars.get(name).unwrap_or_else(|| panic!("lab has no {name}"))
     }
