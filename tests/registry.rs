@@ -681,7 +681,7 @@ fn fetch_then_verify_offline() {
     assert_eq!(doc["command"], "fetch");
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 2, "signatures_new": 3, "signatures_present": 0})
+        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 2, "signatures_new": 3, "signatures_present": 0, "signatures_skipped": 0})
     );
     assert_eq!(doc["images"][1]["manifests"][0]["digest"], d2);
     assert_eq!(doc["images"][1]["manifests"][0]["signatures_new"], 2);

@@ -2,10 +2,18 @@
 //! signatures into a local mirror in the lookaside layout
 //! (`DIR/<repository path>@sha256=<hex>/manifest.json` + `signature-N`), to
 //! carry into an air-gapped site. Re-running fetches only what is missing;
-//! nothing in DIR is ever overwritten or deleted.
+//! nothing in DIR is ever overwritten or deleted, except the tag records
+//! (`DIR/<repository path>@tags/<tag>.json`, [`imgsig::store::mirror`]):
+//! what each tag resolved to, replaced when the tag has moved.
+//!
+//! An image counts as mirrored only when everything the registry has for it
+//! is: a signature that cannot be stored (over the size limit) makes the
+//! image failed (exit 3, `signature-not-mirrored`) and its tag record is not
+//! written, so an offline verify by tag cannot judge a set of signatures
+//! that differs from the registry's.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use clap::Args;
@@ -17,7 +25,9 @@ use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use imgsig::platform::list_instances;
 use imgsig::reference::DockerReference;
+use imgsig::registry::client::FetchedManifest;
 use imgsig::store::lookaside::{self, StoreOutcome};
+use imgsig::store::mirror::{self, RecordedInstance, TagRecord};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Mirror two images' manifests and signatures for an air-gapped site
@@ -27,10 +37,10 @@ pub const EXAMPLES: &str = "EXAMPLES:
   # Many images, one per line
   imgsig fetch --to mirror/ --from-file images.txt
 
-  # Inside the site: verify from the mirror, no network
-  imgsig verify --policy policy.json --lookaside /media/usb/sigs \\
-      --identity registry.example.com/ns/app:1.0 \\
-      --manifest /media/usb/sigs/ns/app@sha256=<hex>/manifest.json";
+  # Inside the site: verify from the mirror by tag, no network (the tag is
+  # resolved through the record fetch wrote, as of the fetch)
+  imgsig verify --offline --policy policy.json --lookaside /media/usb/sigs \\
+      docker://registry.example.com/ns/app:1.0";
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
@@ -50,6 +60,10 @@ pub struct FetchArgs {
 #[derive(Debug, Serialize, Default)]
 struct ImageJson {
     input: String,
+    /// The top-level manifest's digest: what the tag resolved to.
+    digest: Option<String>,
+    /// The tag record written (a tagged input, fully mirrored), or null.
+    tag_record: Option<String>,
     manifests: Vec<ManifestJson>,
     error: Option<ErrorJson>,
 }
@@ -57,6 +71,10 @@ struct ImageJson {
 #[derive(Debug, Serialize)]
 struct ManifestJson {
     digest: String,
+    /// `image`, `index` or `instance`.
+    role: &'static str,
+    /// An instance's `os/architecture[/variant]`, else null.
+    platform: Option<String>,
     directory: String,
     manifest_written: bool,
     signatures_new: usize,
@@ -86,47 +104,129 @@ struct Summary {
     manifests_written: usize,
     signatures_new: usize,
     signatures_present: usize,
+    signatures_skipped: usize,
 }
 
-fn fetch_one(net: &Network, to: &std::path::Path, input: &str) -> Result<Vec<ManifestJson>, Failure> {
+/// One manifest to store: its bytes, role and platform.
+struct Wanted {
+    manifest: FetchedManifest,
+    role: &'static str,
+    platform: Option<String>,
+}
+
+/// Fetch and store one image; on failure, also what was stored before it.
+fn fetch_one(
+    net: &Network,
+    to: &Path,
+    input: &str,
+    now: i64,
+    done: &mut Vec<ManifestJson>,
+) -> Result<Option<PathBuf>, Failure> {
     let text = input.strip_prefix("docker://").unwrap_or(input);
     let r = DockerReference::parse_docker_transport(text)
         .map_err(|e| Failure::input("invalid-reference", anyhow!("{input:?}: {e}")))?;
     let top = net.manifest(&r)?;
-    let mut manifests = Vec::new();
-    if let Some(instances) = list_instances(&top.bytes) {
-        for i in instances {
-            manifests.push(net.manifest_by_digest(&r, &i.digest)?);
+    let instances = list_instances(&top.bytes).unwrap_or_default();
+    let top_digest = top.digest.clone();
+    let mut wanted = vec![Wanted {
+        manifest: top,
+        role: if instances.is_empty() { "image" } else { "index" },
+        platform: None,
+    }];
+    for i in &instances {
+        wanted.push(Wanted {
+            manifest: net.manifest_by_digest(&r, &i.digest)?,
+            role: "instance",
+            platform: Some(i.platform()),
+        });
+    }
+    for w in &wanted {
+        done.push(store(net, to, &r, w)?);
+    }
+    let skipped: Vec<&str> = done
+        .iter()
+        .flat_map(|m| &m.signatures_skipped)
+        .map(String::as_str)
+        .collect();
+    if !skipped.is_empty() {
+        return Err(Failure::outside(
+            "signature-not-mirrored",
+            anyhow!(
+                "{} signature(s) the registry has could not be mirrored ({}); the mirror would judge the image on other signatures than the registry holds",
+                skipped.len(),
+                skipped.join("; ")
+            ),
+        ));
+    }
+    if r.tag().is_none() {
+        return Ok(None);
+    }
+    // Written last: a record never names a manifest that is not in the mirror.
+    let record = TagRecord {
+        reference: r.clone(),
+        digest: top_digest,
+        fetched_at: now,
+        instances: instances.iter().map(RecordedInstance::from_instance).collect(),
+    };
+    let path = mirror::write_record(to, &record).map_err(|e| Failure::outside("io-error", anyhow!("{e}")))?;
+    Ok(Some(path))
+}
+
+/// Store one manifest and its signatures (never overwriting anything).
+fn store(net: &Network, to: &Path, r: &DockerReference, w: &Wanted) -> Result<ManifestJson, Failure> {
+    let m = &w.manifest;
+    let dir = lookaside::image_dir(to, r, &m.digest);
+    let io = |e: lookaside::LookasideError| Failure::outside("io-error", anyhow!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::outside("io-error", anyhow!("{}: {e}", dir.display())))?;
+    let manifest_written = lookaside::write_new_file(&dir.join("manifest.json"), &m.bytes).map_err(io)?;
+    let sigs = net.signatures(r, &m.digest)?.signatures;
+    let mut j = ManifestJson {
+        digest: m.digest.to_string(),
+        role: w.role,
+        platform: w.platform.clone(),
+        directory: dir.display().to_string(),
+        manifest_written,
+        signatures_new: 0,
+        signatures_present: 0,
+        signatures_skipped: Vec::new(),
+    };
+    for s in sigs {
+        match s.blob {
+            Ok(b) => match lookaside::store_signature(&dir, &b).map_err(io)? {
+                StoreOutcome::Written(_) => j.signatures_new += 1,
+                StoreOutcome::AlreadyPresent(_) => j.signatures_present += 1,
+            },
+            Err(why) => j.signatures_skipped.push(format!("{}: {why}", s.source)),
         }
     }
-    manifests.insert(0, top);
-    let mut out = Vec::new();
-    for m in &manifests {
-        let dir = lookaside::image_dir(to, &r, &m.digest);
-        let io = |e: lookaside::LookasideError| Failure::outside("io-error", anyhow!("{}: {e}", dir.display()));
-        std::fs::create_dir_all(&dir).map_err(|e| Failure::outside("io-error", anyhow!("{}: {e}", dir.display())))?;
-        let manifest_written = lookaside::write_new_file(&dir.join("manifest.json"), &m.bytes).map_err(io)?;
-        let sigs = net.signatures(&r, &m.digest)?.signatures;
-        let mut j = ManifestJson {
-            digest: m.digest.to_string(),
-            directory: dir.display().to_string(),
-            manifest_written,
-            signatures_new: 0,
-            signatures_present: 0,
-            signatures_skipped: Vec::new(),
-        };
-        for s in sigs {
-            match s.blob {
-                Ok(b) => match lookaside::store_signature(&dir, &b).map_err(io)? {
-                    StoreOutcome::Written(_) => j.signatures_new += 1,
-                    StoreOutcome::AlreadyPresent(_) => j.signatures_present += 1,
-                },
-                Err(why) => j.signatures_skipped.push(format!("{}: {why}", s.source)),
-            }
-        }
-        out.push(j);
+    Ok(j)
+}
+
+/// The lines for people about one image: what each manifest resolved to.
+fn human(input: &str, ms: &[ManifestJson], record: Option<&Path>) -> String {
+    let mut out = String::new();
+    let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
+    if let Some(top) = ms.first() {
+        // The digest the tag resolved to, so that the air-gapped side can
+        // name the image by digest without trusting an unverified claim.
+        out.push_str(&format!(
+            "imgsig: {input} -> {}: {} manifest(s), {sigs} signature(s)\n",
+            top.digest,
+            ms.len()
+        ));
     }
-    Ok(out)
+    for m in ms.iter().skip(1) {
+        let n = m.signatures_new + m.signatures_present;
+        out.push_str(&format!(
+            "imgsig:   instance {} -> {}: {n} signature(s)\n",
+            m.platform.as_deref().unwrap_or("?"),
+            m.digest
+        ));
+    }
+    if let Some(p) = record {
+        out.push_str(&format!("imgsig:   tag recorded in {}\n", p.display()));
+    }
+    out
 }
 
 pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
@@ -156,6 +256,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     };
     let mut exit = Exit::Ok;
     let n = inputs.len();
+    let now = imgsig::time::unix_seconds(std::time::SystemTime::now());
     for (i, input) in inputs.iter().enumerate() {
         if progress {
             eprint!("\r\x1b[2K[{}/{n}] {input}", i + 1);
@@ -164,32 +265,26 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
             input: input.clone(),
             ..ImageJson::default()
         };
-        match fetch_one(&net, &args.to, input) {
-            Ok(ms) => {
-                for m in &ms {
-                    doc.summary.manifests_written += usize::from(m.manifest_written);
-                    doc.summary.signatures_new += m.signatures_new;
-                    doc.summary.signatures_present += m.signatures_present;
-                    for s in &m.signatures_skipped {
-                        eprintln!("imgsig: {input}: skipped {s}");
-                    }
-                }
-                let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
-                // The digest the tag resolved to, so that the air-gapped side can
-                // name the image by digest without trusting an unverified claim.
-                let digest = ms.first().map(|m| m.digest.as_str()).unwrap_or("?");
-                if progress {
-                    eprintln!();
-                }
-                eprintln!(
-                    "imgsig: {input} -> {digest}: {} manifest(s), {sigs} signature(s)",
-                    ms.len()
-                );
-                img.manifests = ms;
+        let mut done = Vec::new();
+        let result = fetch_one(&net, &args.to, input, now, &mut done);
+        if progress {
+            eprintln!();
+        }
+        for m in &done {
+            doc.summary.manifests_written += usize::from(m.manifest_written);
+            doc.summary.signatures_new += m.signatures_new;
+            doc.summary.signatures_present += m.signatures_present;
+            doc.summary.signatures_skipped += m.signatures_skipped.len();
+        }
+        img.digest = done.first().map(|m| m.digest.clone());
+        match result {
+            Ok(record) => {
+                eprint!("{}", human(input, &done, record.as_deref()));
+                img.tag_record = record.map(|p| p.display().to_string());
             }
             Err(f) => {
-                if progress {
-                    eprintln!();
+                if !done.is_empty() {
+                    eprint!("{}", human(input, &done, None));
                 }
                 eprintln!("imgsig: {input}: {:#}", f.error);
                 doc.summary.failed += 1;
@@ -200,6 +295,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 });
             }
         }
+        img.manifests = done;
         doc.images.push(img);
     }
     doc.summary.images = n;

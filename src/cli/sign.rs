@@ -98,6 +98,9 @@ pub struct SignArgs {
     /// Read docker://REF images from FILE, one per line (# comments and blank lines skipped)
     #[arg(long = "from-file", value_name = "FILE")]
     pub from_file: Option<PathBuf>,
+    /// Use no network: no socket to a registry or server is opened (signing --digest/--manifest into a file or --lookaside-dir; docker://REF images are refused)
+    #[arg(long)]
+    pub offline: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Images to sign: docker://REF
@@ -657,6 +660,12 @@ fn sign_image(
 }
 
 fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.offline {
+        return Err(Failure::input(
+            "offline-network-required",
+            anyhow!("--offline: docker://REF images are read from their registry, which needs the network; sign --digest or --manifest FILE instead"),
+        ));
+    }
     if args.digest.is_some() || args.manifest.is_some() || args.output_file.is_some() {
         return Err(Failure::input(
             "usage",

@@ -49,6 +49,10 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig verify --output json --policy policy.json --identity example.com/app:1.0 \\
       --manifest m.json sig
 
+  # Air-gapped: by tag, from a mirror written by `imgsig fetch`, no network
+  imgsig verify --offline --policy policy.json --lookaside /media/usb/mirror \\
+      docker://registry.example.com/ns/app:1.0
+
   # Pull exactly what was verified
   ref=$(imgsig verify --keyring k.gpg --identity example.com/app:1.0 --manifest m.json sig) \\
       && podman pull \"$ref\"";
@@ -73,9 +77,12 @@ pub struct VerifyArgs {
     /// For multi-platform images: verify every instance (default: this machine's platform only)
     #[arg(long = "all-platforms")]
     pub all_platforms: bool,
-    /// Read images from FILE, one per line (# comments and blank lines skipped): docker://REF, or with --lookaside DIR name@sha256:… references to verify against that mirror
+    /// Read images from FILE, one per line (# comments and blank lines skipped): docker://REF, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror
     #[arg(long = "from-file", value_name = "FILE")]
     pub from_file: Option<PathBuf>,
+    /// Use no network at all: no socket is opened. docker://REF images are read from the --lookaside DIR mirror (tags through the records imgsig fetch wrote); anything that would need the network is an error
+    #[arg(long)]
+    pub offline: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images
@@ -89,6 +96,8 @@ enum Form {
     Bulk { root: PathBuf, list: PathBuf },
     /// docker:// images (arguments and/or --from-file).
     Registry { images: Vec<String> },
+    /// `--offline` docker:// images (arguments and/or --from-file), read from the mirror `root`.
+    OfflineMirror { root: PathBuf, images: Vec<String> },
     /// One image from local files.
     Single,
 }
@@ -130,9 +139,40 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
                 "docker:// images are fetched from the registry; --identity, --manifest and --signatures do not apply",
             ));
         }
+        if args.offline {
+            let root = offline_mirror(args)?;
+            return Ok(Form::OfflineMirror { root, images: docker });
+        }
         return Ok(Form::Registry { images: docker });
     }
     Ok(Form::Single)
+}
+
+/// The mirror an `--offline` verify of docker:// images reads: `--lookaside`
+/// as a local directory (a path or `file://`), never a URL that needs the network.
+fn offline_mirror(args: &VerifyArgs) -> Result<PathBuf, Failure> {
+    let Some(l) = args.registry.lookaside.as_deref() else {
+        return Err(Failure::input(
+            "offline-network-required",
+            anyhow!(
+                "--offline: docker:// images are read from a mirror with no network; give --lookaside DIR (a mirror written by imgsig fetch)"
+            ),
+        ));
+    };
+    let url = lookaside_url(l)?;
+    if url.scheme() != "file" {
+        return Err(offline_refused(&format!("the lookaside {}", url)));
+    }
+    url.to_file_path()
+        .map_err(|()| Failure::input("invalid-lookaside", anyhow!("--lookaside {l:?}: not a local directory")))
+}
+
+/// `--offline` and a source that needs the network.
+fn offline_refused(what: &str) -> Failure {
+    Failure::input(
+        "offline-network-required",
+        anyhow!("--offline: {what} needs the network, and --offline opens no socket; use a local mirror or files"),
+    )
 }
 
 pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
@@ -146,7 +186,29 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
             let trust = Trust::Policy(load_policy(&policy_path)?);
             let verifier = Verifier::new(&trust, None, options);
             let lines = super::io::list_lines(&list)?;
-            verify_batch::run(&verifier, &policy_path, Batch::Mirror { root: &root }, lines, format)
+            verify_batch::run(
+                &verifier,
+                &policy_path,
+                Batch::Mirror {
+                    root: &root,
+                    reports: false,
+                },
+                lines,
+                format,
+            )
+        }
+        Form::OfflineMirror { root, images } => {
+            let policy_path = resolve_policy(args.policy.as_deref())?;
+            let trust = Trust::Policy(load_policy(&policy_path)?);
+            let inputs = super::io::image_inputs(&images, args.from_file.as_deref())?;
+            // No network object at all: nothing below can open a socket.
+            let verifier = Verifier::new(&trust, None, options);
+            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
+            let batch = Batch::Mirror {
+                root: &root,
+                reports: true,
+            };
+            verify_batch::run(&verifier, &policy_path, batch, numbered, format)
         }
         Form::Registry { images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
@@ -248,8 +310,27 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
         (Some(dir), _) => (SignatureSource::Directory(dir.clone()), None),
         (None, Some(l)) => {
             let url = lookaside_url(l)?;
+            if url.scheme() != "file" && args.offline {
+                return Err(offline_refused(&format!("the lookaside {}", url)));
+            }
             let net = (url.scheme() != "file").then(|| network(&args.registry)).transpose()?;
             (SignatureSource::Lookaside(url), net)
+        }
+        // Offline, registries.d's lookaside is usable only when it is local.
+        (None, None) if files.is_empty() && args.offline => {
+            let net = network(&args.registry)?;
+            let url = net
+                .configured_lookaside(&identity)
+                .map_err(super::net::network_failure)?
+                .ok_or_else(|| verify_failure(imgsig::verify::no_signature_source(&identity)))?;
+            if url.scheme() != "file" {
+                return Err(offline_refused(&format!(
+                    "the registries.d lookaside {} of {identity}",
+                    url
+                )));
+            }
+            // The network configuration is dropped unused: the verifier gets none.
+            (SignatureSource::Lookaside(url), None)
         }
         // No files, directory or lookaside: where registries.d says (else a usage error).
         (None, None) if files.is_empty() => (SignatureSource::Configured, Some(network(&args.registry)?)),

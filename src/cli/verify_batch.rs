@@ -24,8 +24,11 @@ pub enum Batch<'a> {
     /// `docker://REF` images from the registry: at most this many at once
     /// (one shared connection pool per registry).
     Registry,
-    /// `name@digest` images in the mirror `root` (read as a `file:` lookaside too).
-    Mirror { root: &'a Path },
+    /// Images in the mirror `root` (read as a `file:` lookaside too), named
+    /// `name@digest`, or `name:tag` resolved through the mirror's tag records.
+    /// `reports`: a whole report per image for people (`verify --offline
+    /// docker://…`), else one line per image not accepted (bulk form).
+    Mirror { root: &'a Path, reports: bool },
 }
 
 /// Registry images verified at the same time.
@@ -69,7 +72,7 @@ pub fn run(
             MIRROR_CHUNK,
         ),
     };
-    if let Batch::Mirror { root, .. } = &batch {
+    if let Batch::Mirror { root, reports: false } = &batch {
         eprintln!("imgsig: policy {}; mirror {}", policy_path.display(), root.display());
     }
     let mut tally = Tally::default();
@@ -149,13 +152,19 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
                 signatures: SignatureSource::Configured,
             })
         }
-        Batch::Mirror { root } => {
-            let r = DockerReference::parse_normalized(input).map_err(|e| invalid(e.to_string()))?;
-            if r.digest().is_none() {
-                return Err(invalid("the reference is not pinned by digest (name@sha256:…)".into()));
+        Batch::Mirror { root, .. } => {
+            let r = match input.strip_prefix("docker://") {
+                Some(text) => DockerReference::parse_docker_transport(text),
+                None => DockerReference::parse_normalized(input),
             }
-            if r.tag().is_some() {
-                return Err(invalid("give name@digest without a tag".into()));
+            .map_err(|e| invalid(e.to_string()))?;
+            if r.digest().is_none() && r.tag().is_none() {
+                return Err(invalid(
+                    "name the image by digest (name@sha256:…) or by a tag the mirror recorded (name:tag)".into(),
+                ));
+            }
+            if r.tag().is_some() && r.digest().is_some() {
+                return Err(invalid("give name@digest or name:tag, not both".into()));
             }
             Ok(Request {
                 image: ImageSource::Mirror {
@@ -184,6 +193,7 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
             let exit = if report.accepted { Exit::Ok } else { Exit::No };
             let human = match batch {
                 Batch::Registry => policy_human(policy_path, &report),
+                Batch::Mirror { reports: true, .. } => policy_human(policy_path, &report),
                 Batch::Mirror { .. } => mirror_human(line, input, &report),
             };
             let json = json.then(|| match batch {
@@ -195,7 +205,8 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
             });
             Item {
                 warnings: match batch {
-                    Batch::Mirror { .. } => report.warnings.clone(),
+                    Batch::Mirror { reports: false, .. } => report.warnings.clone(),
+                    Batch::Mirror { reports: true, .. } => Vec::new(),
                     // The registry form's report for people already names them.
                     Batch::Registry => Vec::new(),
                 },

@@ -2,4 +2,5 @@
 //! layout (`<base>/<repository path>@<algo>=<hex>/signature-N`).
 
 pub mod lookaside;
+pub mod mirror;
 pub mod registries_d;

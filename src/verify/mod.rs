@@ -47,7 +47,7 @@ pub use batch::for_each_ordered;
 pub use error::{ErrorClass, VerifyError};
 pub use report::{ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role};
 pub use request::{ImageSource, Options, Request, SignatureFile, SignatureSource, Trust};
-pub use source::dir_image_path;
+pub use source::{dir_image_path, no_source as no_signature_source};
 
 use source::{Top, Which};
 
@@ -92,6 +92,7 @@ impl<'a> Verifier<'a> {
                     warnings,
                     accepted: false,
                     verified_reference: None,
+                    tag_record: None,
                 });
             }
         };
@@ -118,6 +119,7 @@ impl<'a> Verifier<'a> {
             warnings: Vec::new(),
             accepted: false,
             verified_reference: None,
+            tag_record: top.tag_record.clone(),
         };
         let plan = match self.plan(&top) {
             Ok(p) => p,

@@ -92,4 +92,7 @@ pub struct Report {
     pub accepted: bool,
     /// `name@digest` of the top-level manifest: what to pull, when accepted.
     pub verified_reference: Option<String>,
+    /// For a mirror image named by tag: the record `imgsig fetch` wrote,
+    /// through which the tag was resolved (as of its `fetched_at`).
+    pub tag_record: Option<crate::store::mirror::TagRecord>,
 }

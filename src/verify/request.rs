@@ -38,7 +38,9 @@ pub enum ImageSource {
         identity: Option<DockerReference>,
     },
     /// An image in a mirror written by `imgsig fetch`
-    /// (`root/<repo>@<algo>=<hex>/manifest.json`); `reference` is pinned by digest.
+    /// (`root/<repo>@<algo>=<hex>/manifest.json`); `reference` is pinned by
+    /// digest, or tagged: then resolved through the mirror's tag record
+    /// ([`crate::store::mirror`]), never the network, and judged as that tag.
     Mirror { root: PathBuf, reference: DockerReference },
     /// An image in a registry (needs the network).
     Registry(DockerReference),

@@ -12,6 +12,7 @@ use crate::registry::network::{self, Network};
 use crate::signature::blob::{self, Blob};
 use crate::signature::Rejection;
 use crate::store::lookaside::{self, ImageDir, LookasideError};
+use crate::store::mirror::{self, TagRecord};
 
 use super::error::VerifyError;
 use super::report::ImageRejection;
@@ -25,6 +26,8 @@ pub(super) struct Top {
     pub image: ImageRef,
     /// A mirror image's directory, opened once.
     pub mirror_dir: Option<ImageDir>,
+    /// How a mirror image named by tag was resolved.
+    pub tag_record: Option<TagRecord>,
 }
 
 /// A signature blob as stored, before classification.
@@ -101,6 +104,7 @@ pub(super) fn load_top(
             origin: origin.clone(),
             image: ImageRef::Docker(identity.clone()),
             mirror_dir: None,
+            tag_record: None,
         },
         ImageSource::Dir { path, identity } => {
             let m = path.join("manifest.json");
@@ -115,15 +119,27 @@ pub(super) fn load_top(
                     None => ImageRef::Dir(path.clone()),
                 },
                 mirror_dir: None,
+                tag_record: None,
             }
         }
         ImageSource::Mirror { root, reference } => {
-            let want = reference.digest().ok_or_else(|| {
-                VerifyError::input(
-                    "invalid-reference",
-                    format!("{reference}: a mirror image is named by digest (name@sha256:…)"),
-                )
-            })?;
+            // By digest, or by tag through the record `imgsig fetch` wrote.
+            let record = match reference.digest() {
+                Some(_) => None,
+                None => Some(mirror::read(root, reference).map_err(|e| {
+                    let message = e.to_string();
+                    if e.is_outside() {
+                        VerifyError::outside(e.code(), message)
+                    } else {
+                        VerifyError::input(e.code(), message)
+                    }
+                })?),
+            };
+            let want = match (&record, reference.digest()) {
+                (Some(rec), _) => &rec.digest,
+                (None, Some(d)) => d,
+                (None, None) => unreachable!("a record was read for a reference without digest"),
+            };
             let dir = lookaside::image_dir(root, reference, want);
             let m = dir.join("manifest.json");
             let missing = |why: String| {
@@ -139,12 +155,37 @@ pub(super) fn load_top(
                 Ok(None) => return Err(missing("no such file".into())),
                 Err(e) => return Err(missing(e.to_string())),
             };
+            let digest = digest_of(&bytes);
+            if let Some(rec) = &record {
+                // The record names the manifest to judge; the bytes must be that manifest.
+                if digest.as_ref() != Ok(&rec.digest) {
+                    let got = match &digest {
+                        Ok(d) => d.to_string(),
+                        Err(why) => format!("an undigestible manifest ({why})"),
+                    };
+                    return Ok(Err(ImageRejection {
+                        code: "manifest-digest-mismatch",
+                        message: format!(
+                            "{} is {got}, but the mirror's record of {reference} names {}",
+                            m.display(),
+                            rec.digest
+                        ),
+                    }));
+                }
+                warnings.push(format!(
+                    "{reference} was resolved to {} by the mirror's record, as of the fetch at {}; \
+                     the registry may have moved the tag since",
+                    rec.digest,
+                    crate::time::rfc3339(rec.fetched_at)
+                ));
+            }
             Top {
-                digest: digest_of(&bytes),
+                digest,
                 bytes,
                 origin: m.display().to_string(),
                 image: ImageRef::Docker(reference.clone()),
                 mirror_dir: Some(d),
+                tag_record: record,
             }
         }
         ImageSource::Registry(r) => {
@@ -156,6 +197,7 @@ pub(super) fn load_top(
                     origin: m.url,
                     image: ImageRef::Docker(r.clone()),
                     mirror_dir: None,
+                    tag_record: None,
                 },
                 Err(e) if e.is_digest_mismatch() => {
                     return Ok(Err(ImageRejection {
@@ -368,7 +410,7 @@ pub(super) fn read_signatures(
 }
 
 /// No signature files, no directory, no lookaside, and registries.d names none for `r`.
-pub(super) fn no_source(r: &DockerReference) -> VerifyError {
+pub fn no_source(r: &DockerReference) -> VerifyError {
     VerifyError::input(
         "no-signature-source",
         format!("no signatures to check for {r}: no signature files were given, and registries.d configures no lookaside for it"),

@@ -1,0 +1,320 @@
+//! The air-gapped journey: `imgsig fetch` records what each tag resolved to,
+//! and `imgsig verify --offline` verifies by tag from the mirror with no
+//! network at all — proven by running it inside a network namespace with no
+//! interfaces (`unshare -n`), as an air-gapped site is. Against the peer lab's
+//! real registry (docker-registry), skopeo-made signatures and a real
+//! `python3 -m http.server` lookaside.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::servers::{run_bounded, StaticHttp};
+use common::{assert_exit, imgsig, json, lab, stderr, stdout, tempdir, Lab};
+
+const CMD_SECS: u64 = 60;
+const NOWHERE: &str = "/nonexistent/imgsig-offline-test";
+
+fn cmd() -> Command {
+    let mut c = imgsig();
+    c.env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", NOWHERE)
+        .env("XDG_RUNTIME_DIR", NOWHERE)
+        .env("XDG_CONFIG_HOME", NOWHERE);
+    c
+}
+
+/// imgsig inside a new network namespace: no interface is up, not even loopback.
+fn unshared() -> Command {
+    let mut c = Command::new("unshare");
+    c.arg("-n").arg(env!("CARGO_BIN_EXE_imgsig"));
+    c.env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", NOWHERE)
+        .env("XDG_CONFIG_HOME", NOWHERE);
+    c
+}
+
+fn go(c: &mut Command) -> Output {
+    run_bounded(c, CMD_SECS)
+}
+
+fn lab_net(lab: &Lab) -> [String; 3] {
+    [
+        "--registries-d".into(),
+        lab.var("LAB_REGISTRIES_D").into(),
+        "--tls-verify=false".into(),
+    ]
+}
+
+fn fetch(lab: &Lab, to: &Path, images: &[&str]) -> Output {
+    go(cmd()
+        .args(["fetch", "--output", "json", "--to"])
+        .arg(to)
+        .args(lab_net(lab))
+        .args(images.iter().map(|i| format!("docker://{i}"))))
+}
+
+fn lines(o: &Output) -> Vec<String> {
+    stdout(o).lines().map(str::to_owned).collect()
+}
+
+fn hex_of(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap()
+}
+
+/// `MIRROR/<repo>@sha256=<hex>` for `registry/repo:tag`.
+fn image_dir(mirror: &Path, identity: &str, digest: &str) -> PathBuf {
+    let repo = identity.split_once('/').unwrap().1.split(':').next().unwrap();
+    mirror.join(format!("{repo}@sha256={}", hex_of(digest)))
+}
+
+/// The namespace test needs `unshare -n` (root, as CI runs); fail loudly if it is missing.
+fn check_unshare() {
+    let o = Command::new("unshare")
+        .args(["-n", "true"])
+        .output()
+        .expect("unshare (util-linux)");
+    assert!(
+        o.status.success(),
+        "unshare -n does not work here (needs root): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn fetch_records_tags_and_verify_offline_by_tag_in_a_namespace_without_network() {
+    check_unshare();
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let (app1, multi) = (lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_MULTI"));
+    let (d1, dm) = (lab.var("LAB_IMG_APP1_DIGEST"), lab.var("LAB_IMG_MULTI_DIGEST"));
+    let o = fetch(lab, &mirror, &[app1, multi]);
+    assert_exit(&o, 0);
+    // People see every digest: the tag's, and each instance's with its platform.
+    let err = stderr(&o);
+    assert!(err.contains(&format!("docker://{app1} -> {d1}")), "{err}");
+    assert!(err.contains(&format!("docker://{multi} -> {dm}")), "{err}");
+    assert!(err.contains("instance linux/arm64/v8 -> sha256:"), "{err}");
+    let doc = json(&o);
+    let record_path = doc["images"][1]["tag_record"]
+        .as_str()
+        .expect("a tag record path")
+        .to_owned();
+    assert_eq!(doc["images"][1]["digest"], dm);
+    assert_eq!(doc["images"][1]["manifests"][0]["role"], "index");
+    assert_eq!(doc["images"][1]["manifests"][1]["role"], "instance");
+
+    // The record: the full reference, the digest, when, and the instances with platforms.
+    assert_eq!(PathBuf::from(&record_path), mirror.join("lab/multi@tags/1.0.json"));
+    let rec: serde_json::Value = serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    assert_eq!(rec["reference"], multi);
+    assert_eq!(rec["digest"], dm);
+    assert!(rec["fetched_at"].as_i64().unwrap() > 1_700_000_000);
+    let platforms: Vec<&str> = rec["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"]);
+
+    // In a namespace with no network: by tag, accepted, the pinned name on stdout,
+    // and the tag mapping said to be as of the fetch.
+    let o = go(unshared()
+        .args([
+            "verify",
+            "--offline",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+            "--lookaside",
+        ])
+        .arg(&mirror)
+        .arg(format!("docker://{app1}"))
+        .arg(format!("docker://{multi}")));
+    assert_exit(&o, 0);
+    let registry = lab.var("LAB_REGISTRY");
+    assert_eq!(
+        lines(&o),
+        [format!("{registry}/lab/app@{d1}"), format!("{registry}/lab/multi@{dm}")]
+    );
+    assert!(stderr(&o).contains("as of the fetch at"), "{}", stderr(&o));
+    // The same verify without --offline, reading the registry, cannot work in there:
+    // the namespace really has no network.
+    let o = go(unshared()
+        .args([
+            "verify",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+            "--tls-verify=false",
+            "--registries-d",
+        ])
+        .arg(lab.var("LAB_REGISTRIES_D"))
+        .arg(format!("docker://{app1}")));
+    assert_exit(&o, 3);
+
+    // The wrong key: rejected, offline too.
+    let o = go(unshared()
+        .args([
+            "verify",
+            "--offline",
+            "--policy",
+            lab.var("LAB_POLICY_BOB"),
+            "--lookaside",
+        ])
+        .arg(&mirror)
+        .arg(format!("docker://{app1}")));
+    assert_exit(&o, 1);
+
+    // Bulk form with tag lines (bare and docker://) beside a digest line.
+    let list = dir.path().join("list");
+    std::fs::write(&list, format!("{app1}\ndocker://{multi}\n{registry}/lab/app@{d1}\n")).unwrap();
+    let o = go(unshared()
+        .args([
+            "verify",
+            "--offline",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+            "--lookaside",
+        ])
+        .arg(&mirror)
+        .arg("--from-file")
+        .arg(&list));
+    assert_exit(&o, 0);
+    assert_eq!(lines(&o).len(), 3, "{}", stdout(&o));
+}
+
+#[test]
+fn offline_refuses_what_needs_the_network_and_what_the_mirror_lacks() {
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let app1 = lab.var("LAB_IMG_APP1");
+    assert_exit(&fetch(lab, &mirror, &[app1]), 0);
+    let verify = |extra: &[&str], image: &str| {
+        go(cmd()
+            .args([
+                "verify",
+                "--output",
+                "json",
+                "--offline",
+                "--policy",
+                lab.var("LAB_POLICY_ALICE"),
+            ])
+            .args(extra)
+            .arg(image))
+    };
+    let code = |o: &Output| json(o)["error"]["code"].as_str().unwrap_or_default().to_owned();
+    let m = mirror.to_str().unwrap();
+    let img = format!("docker://{app1}");
+    // An http(s) lookaside needs the network: exit 2, named.
+    let o = verify(&["--lookaside", lab.var("LAB_LOOKASIDE_URL")], &img);
+    assert_exit(&o, 2);
+    assert_eq!(code(&o), "offline-network-required");
+    assert!(stderr(&o).contains(lab.var("LAB_LOOKASIDE_URL")), "{}", stderr(&o));
+    // No mirror at all.
+    let o = verify(&[], &img);
+    assert_exit(&o, 2);
+    assert_eq!(code(&o), "offline-network-required");
+    // A local manifest whose registries.d lookaside is http: refused, not read.
+    let o = go(cmd()
+        .args([
+            "verify",
+            "--offline",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+            "--registries-d",
+        ])
+        .arg(lab.var("LAB_REGISTRIES_D"))
+        .args(["--identity", app1, "--manifest"])
+        .arg(image_dir(&mirror, app1, lab.var("LAB_IMG_APP1_DIGEST")).join("manifest.json")));
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("registries.d lookaside http://"), "{}", stderr(&o));
+    // A tag the mirror never recorded: exit 2, not-in-mirror, naming the record looked for.
+    let other = format!("docker://{}", lab.var("LAB_IMG_APP2"));
+    let o = verify(&["--lookaside", m], &other);
+    assert_exit(&o, 2);
+    let doc: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert!(doc.to_string().contains("not-in-mirror"), "{doc}");
+    assert!(stderr(&o).contains("lab/app@tags/2.0.json"), "{}", stderr(&o));
+    // Signing docker:// images offline is refused before anything is read.
+    let o = go(cmd()
+        .args(["sign", "--offline", "--sign-by", "nobody", "--lookaside-dir", m])
+        .arg(&img));
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("--offline"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_mirror_manifest_that_is_not_the_recorded_one_is_rejected() {
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let (app1, app2) = (lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_APP2"));
+    let (d1, d2) = (lab.var("LAB_IMG_APP1_DIGEST"), lab.var("LAB_IMG_APP2_DIGEST"));
+    assert_exit(&fetch(lab, &mirror, &[app1, app2]), 0);
+    // Someone swaps app:1.0's manifest for app:2.0's (also signed by alice, for 2.0).
+    let m1 = image_dir(&mirror, app1, d1).join("manifest.json");
+    std::fs::remove_file(&m1).unwrap();
+    std::fs::copy(image_dir(&mirror, app2, d2).join("manifest.json"), &m1).unwrap();
+    let o = go(cmd()
+        .args([
+            "verify",
+            "--offline",
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+            "--lookaside",
+        ])
+        .arg(&mirror)
+        .arg(format!("docker://{app1}")));
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("manifest-digest-mismatch"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+}
+
+/// Hardening issue, hole 4: a signature the registry's lookaside has but the mirror
+/// refused (over the size limit) is not "everything mirrored". A real HTTP server
+/// (python's http.server) serves a 5 MiB signature-2 beside skopeo's signature-1.
+#[test]
+fn fetch_fails_when_a_signature_cannot_be_mirrored() {
+    let lab = lab();
+    let dir = tempdir();
+    let app1 = lab.var("LAB_IMG_APP1");
+    let d1 = lab.var("LAB_IMG_APP1_DIGEST");
+    let served = dir.path().join("served");
+    let sigdir = image_dir(&served, app1, d1);
+    std::fs::create_dir_all(&sigdir).unwrap();
+    std::fs::copy(lab.path("LAB_SIG_APP1_ALICE"), sigdir.join("signature-1")).unwrap();
+    std::fs::write(sigdir.join("signature-2"), vec![b'A'; 5 << 20]).unwrap();
+    let http = StaticHttp::serve(&served);
+    let regd = dir.path().join("registries.d");
+    std::fs::create_dir_all(&regd).unwrap();
+    std::fs::write(
+        regd.join("big.yaml"),
+        format!("docker:\n  {}:\n    lookaside: {}\n", lab.var("LAB_REGISTRY"), http.url),
+    )
+    .unwrap();
+    let mirror = dir.path().join("mirror");
+    let o = go(cmd()
+        .args(["fetch", "--output", "json", "--tls-verify=false", "--to"])
+        .arg(&mirror)
+        .arg("--registries-d")
+        .arg(&regd)
+        .arg(format!("docker://{app1}")));
+    assert_exit(&o, 3);
+    let doc = json(&o);
+    assert_eq!(doc["summary"]["failed"], 1, "{doc:#}");
+    assert_eq!(doc["summary"]["signatures_skipped"], 1, "{doc:#}");
+    assert_eq!(doc["images"][0]["error"]["code"], "signature-not-mirrored");
+    assert!(doc["images"][0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("signature-2"));
+    // What could be stored is kept; no tag record names the incomplete image.
+    assert!(image_dir(&mirror, app1, d1).join("signature-1").is_file());
+    assert!(!mirror.join("lab/app@tags/1.0.json").exists());
+    assert!(stderr(&o).contains("1 failed"), "{}", stderr(&o));
+}
