@@ -26,10 +26,20 @@ fn cmd() -> Command {
     c
 }
 
+/// `unshare -n` as root; `unshare -rn` (in a user namespace of its own) otherwise.
+fn unshare_flags() -> &'static str {
+    let uid = Command::new("id").arg("-u").output().expect("id -u");
+    if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        "-n"
+    } else {
+        "-rn"
+    }
+}
+
 /// imgsig inside a new network namespace: no interface is up, not even loopback.
 fn unshared() -> Command {
     let mut c = Command::new("unshare");
-    c.arg("-n").arg(env!("CARGO_BIN_EXE_imgsig"));
+    c.arg(unshare_flags()).arg(env!("CARGO_BIN_EXE_imgsig"));
     c.env_remove("REGISTRY_AUTH_FILE")
         .env_remove("DOCKER_CONFIG")
         .env("HOME", NOWHERE)
@@ -74,12 +84,13 @@ fn image_dir(mirror: &Path, identity: &str, digest: &str) -> PathBuf {
 /// The namespace test needs `unshare -n` (root, as CI runs); fail loudly if it is missing.
 fn check_unshare() {
     let o = Command::new("unshare")
-        .args(["-n", "true"])
+        .args([unshare_flags(), "true"])
         .output()
         .expect("unshare (util-linux)");
     assert!(
         o.status.success(),
-        "unshare -n does not work here (needs root): {}",
+        "unshare {} does not work here: {}",
+        unshare_flags(),
         String::from_utf8_lossy(&o.stderr)
     );
 }
