@@ -736,7 +736,7 @@ fn refetch_adds_nothing_and_overwrites_nothing() {
     let doc = json(&fetch(lab, &mirror, &images));
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 0, "signatures_new": 0, "signatures_present": 5})
+        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 0, "signatures_new": 0, "signatures_present": 5, "signatures_skipped": 0})
     );
     for m in doc["images"]
         .as_array()
@@ -750,6 +750,18 @@ fn refetch_adds_nothing_and_overwrites_nothing() {
     let after = snapshot(&mirror);
     assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
     for (p, (bytes, mtime)) in &before {
+        if p.parent().is_some_and(|d| d.to_string_lossy().ends_with("@tags")) {
+            // The tag records are the one thing a fetch replaces: same digest, newer time.
+            let old: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            let new: serde_json::Value = serde_json::from_slice(&after[p].0).unwrap();
+            assert_eq!(old["digest"], new["digest"], "{}", p.display());
+            assert!(
+                new["fetched_at"].as_i64() > old["fetched_at"].as_i64(),
+                "{}",
+                p.display()
+            );
+            continue;
+        }
         assert_eq!(&after[p].0, bytes, "{} changed", p.display());
         assert_eq!(&after[p].1, mtime, "{} was rewritten", p.display());
     }
