@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use imgsig::reference::DockerReference;
-use imgsig::registry::auth_file::{parse_creds, AuthEnv, AuthError, AuthFile, AuthSources, Credential};
+use imgsig::registry::auth_file::{parse_creds, AuthEnv, AuthError, AuthFile, AuthSources, Credential, HelperRequest};
 use imgsig::registry::certs_d::{self, CertsError};
+use imgsig::registry::cred_helper::HelperError;
 use tempfile::TempDir;
 
 // ---- helpers -----------------------------------------------------------------------------------
@@ -527,7 +528,7 @@ fn only_err(auth: &str) -> AuthError {
 }
 
 #[test]
-fn cred_helpers_are_reported_not_run() {
+fn cred_helpers_take_precedence_in_their_file() {
     let (_t, s) = one_file(&format!(
         r#"{{"auths":{{"registry.example.com":{{"auth":"{}"}},"localhost:5001":{{}}}},
             "credHelpers":{{"registry.example.com":"secretservice","quay.io/ns":"pass"}}}}"#,
@@ -542,6 +543,127 @@ fn cred_helpers_are_reported_not_run() {
     assert_eq!(s.lookup(&image("registry.example.com/ns/repo:1")).unwrap(), helper);
     // Namespaced helper keys are not supported by c/image.
     assert_eq!(s.lookup(&image("quay.io/ns/repo")).unwrap(), Credential::None);
+}
+
+/// Every helper asked, and a runner answering from `answers` (helper name → answer).
+fn runner<'a>(
+    asked: &'a mut Vec<(String, String, bool)>,
+    answers: &'a [(&'a str, Result<Credential, &'a str>)],
+) -> impl FnMut(&HelperRequest<'_>) -> Result<Credential, AuthError> + 'a {
+    move |h| {
+        asked.push((h.helper.to_owned(), h.server.to_owned(), h.creds_store));
+        let (_, answer) = answers.iter().find(|(n, _)| *n == h.helper).expect("an answer");
+        answer.clone().map_err(|m| {
+            AuthError::Helper(HelperError {
+                program: format!("docker-credential-{}", h.helper),
+                server: h.server.to_owned(),
+                message: m.to_owned(),
+            })
+        })
+    }
+}
+
+#[test]
+fn helpers_not_found_go_on_to_the_next_file_and_errors_stop() {
+    let t = TempDir::new().unwrap();
+    let first = write(
+        &t.path().join("first.json"),
+        r#"{"credHelpers":{"registry.example.com":"one"},"credsStore":"store",
+            "auths":{"quay.io":{"auth":"dTpw"},"docker.io":{}}}"#,
+    );
+    let second = write(
+        &t.path().join("second.json"),
+        format!(
+            r#"{{"auths":{{"registry.example.com":{{"auth":"{}"}}}}}}"#,
+            b64("u2:p2")
+        ),
+    );
+    let sources = AuthSources {
+        files: vec![
+            AuthFile {
+                path: first.clone(),
+                legacy: false,
+            },
+            AuthFile {
+                path: second.clone(),
+                legacy: false,
+            },
+        ],
+    };
+    // "Not found" from the credHelpers entry: the next file answers.
+    let mut asked = Vec::new();
+    let answers = [("one", Ok(Credential::None))];
+    let found = sources
+        .find_key_with("registry.example.com/ns/app", &mut runner(&mut asked, &answers))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.credential, basic("u2", "p2"));
+    assert_eq!(found.file, second);
+    assert_eq!(asked, [("one".into(), "registry.example.com".into(), false)]);
+
+    // The helper's credentials are the answer, keyed by the registry.
+    let mut asked = Vec::new();
+    let answers = [("one", Ok(basic("h", "s")))];
+    let found = sources
+        .find_key_with("registry.example.com", &mut runner(&mut asked, &answers))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.credential, found.file, found.key),
+        (basic("h", "s"), first.clone(), "registry.example.com".into())
+    );
+
+    // A failing helper stops the search (the second file is not consulted).
+    let mut asked = Vec::new();
+    let answers = [("one", Err("keychain locked"))];
+    let err = sources
+        .find_key_with("registry.example.com", &mut runner(&mut asked, &answers))
+        .unwrap_err();
+    assert!(err.to_string().contains("docker-credential-one"), "{err}");
+    assert!(err.to_string().contains("keychain locked"), "{err}");
+
+    // auths credentials beat credsStore; credsStore is asked where auths has none
+    // (an empty "auths" entry is docker login's marker), for Docker Hub by its v1 URL.
+    let mut asked = Vec::new();
+    let answers = [("store", Ok(basic("s", "t")))];
+    let mut run = runner(&mut asked, &answers);
+    assert_eq!(
+        sources
+            .find_key_with("quay.io/x", &mut run)
+            .unwrap()
+            .unwrap()
+            .credential,
+        basic("u", "p")
+    );
+    let found = sources
+        .find_key_with("docker.io/library/busybox", &mut run)
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.credential, found.key), (basic("s", "t"), "credsStore".into()));
+    assert_eq!(
+        sources
+            .find_key_with("other.example", &mut run)
+            .unwrap()
+            .unwrap()
+            .credential,
+        basic("s", "t")
+    );
+    drop(run);
+    assert_eq!(
+        asked,
+        [
+            ("store".into(), "https://index.docker.io/v1/".into(), true),
+            ("store".into(), "other.example".into(), true)
+        ]
+    );
+    // Without running anything, the entry itself is the answer.
+    assert_eq!(
+        sources.lookup_key("other.example").unwrap(),
+        Credential::Helper {
+            helper: "store".into(),
+            registry: "other.example".into()
+        }
+    );
 }
 
 #[test]

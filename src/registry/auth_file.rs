@@ -23,14 +23,19 @@
 //! - JSON is parsed like Go's `encoding/json`: unknown keys ignored, field names matched
 //!   case-insensitively (`Auths` works), repeated `auths` objects merged, `null` tolerated.
 //!
-//! Deviations, on purpose: credential helpers are not executed ([`Credential::Helper`] tells the
-//! caller; c/image would run `docker-credential-<name>` and continue with the next file when it
-//! has nothing); files over [`MAX_AUTH_FILE_SIZE`] are refused; decoded credentials that are not
+//! - Credential helpers: a `credHelpers[registry]` entry is asked through the caller's runner
+//!   ([`AuthSources::find_key_with`], [`cred_helper`](super::cred_helper) runs
+//!   `docker-credential-<name> get`); "not found" sends the search on to the next file, an error
+//!   stops it.
+//!
+//! Deviations, on purpose: `credsStore` (Docker's, ignored by c/image) is honoured as Docker's
+//! default helper for a registry the file has no `auths` credentials for, after `credHelpers`
+//! and `auths` (for Docker Hub it is asked for `https://index.docker.io/v1/`, the key
+//! `docker login` stores); files over [`MAX_AUTH_FILE_SIZE`] are refused; decoded credentials that are not
 //! UTF-8 are an error (Go would pass the bytes through); among several keys that normalise to
 //! the same host, the first in the file wins (Go's map order is random); the root-only
 //! `/etc/containers/auth.json` of newer c/image (not in the reference) is not read.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -38,9 +43,12 @@ use std::path::{Path, PathBuf};
 use base64::alphabet::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Unexpected, Visitor};
 
 use crate::reference::DockerReference;
+
+mod parse;
+pub(crate) use parse::go_fold;
+use parse::{parse_contents, Entry};
 
 /// Largest credentials file read, in bytes.
 pub const MAX_AUTH_FILE_SIZE: u64 = 1 << 20;
@@ -62,8 +70,8 @@ pub enum Credential {
     Basic { username: String, password: String },
     /// An OAuth2 refresh token (`identitytoken`), exchanged at the token realm.
     IdentityToken { username: String, token: String },
-    /// A `credHelpers` entry names `docker-credential-<helper>` for `registry`. imgsig does not run
-    /// helpers; the caller should say so and suggest `--creds` or an auth file with `auth`.
+    /// A `credHelpers` entry (or `credsStore`) names `docker-credential-<helper>` for `registry`:
+    /// what [`AuthSources::find_key`] answers, which runs no helper.
     Helper { helper: String, registry: String },
 }
 
@@ -84,8 +92,22 @@ impl fmt::Debug for Credential {
 pub struct Found {
     pub credential: Credential,
     pub file: PathBuf,
-    /// The `auths` key (as written in the file) or, for a helper, the `credHelpers` key.
+    /// The `auths` key (as written in the file), for a helper the `credHelpers` key, or
+    /// `credsStore`.
     pub key: String,
+}
+
+/// A credential helper to ask, for [`AuthSources::find_key_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelperRequest<'a> {
+    /// The suffix of `docker-credential-<helper>`.
+    pub helper: &'a str,
+    /// What the helper is asked for (its stdin): the registry `host[:port]`.
+    pub server: &'a str,
+    /// The file that named the helper.
+    pub file: &'a Path,
+    /// Named by `credsStore` (else by `credHelpers`).
+    pub creds_store: bool,
 }
 
 /// Why credentials could not be looked up. Messages never contain secrets.
@@ -117,6 +139,8 @@ pub enum AuthError {
     InvalidKey { key: String, reason: &'static str },
     #[error("invalid credentials: {0} (expected USERNAME:PASSWORD)")]
     InvalidCreds(&'static str),
+    #[error(transparent)]
+    Helper(#[from] super::cred_helper::HelperError),
 }
 
 /// One credentials file to consult.
@@ -203,18 +227,39 @@ impl AuthSources {
         Ok(self.find_key(key)?.map_or(Credential::None, |f| f.credential))
     }
 
-    /// Like [`lookup_key`](Self::lookup_key), also saying which file and key matched.
+    /// Like [`lookup_key`](Self::lookup_key), also saying which file and key matched. A helper
+    /// is not run: its entry is the answer ([`Credential::Helper`]).
     pub fn find_key(&self, key: &str) -> Result<Option<Found>, AuthError> {
+        self.find_key_with(key, &mut |h| {
+            Ok(Credential::Helper {
+                helper: h.helper.to_owned(),
+                registry: h.server.to_owned(),
+            })
+        })
+    }
+
+    /// Like [`find`](Self::find), asking `run` where a file names a credential helper.
+    pub fn find_with(&self, r: &DockerReference, run: &mut HelperRunner<'_>) -> Result<Option<Found>, AuthError> {
+        self.find_key_with(&r.name(), run)
+    }
+
+    /// Like [`find_key`](Self::find_key), asking `run` where a file names a credential helper:
+    /// its [`Credential::None`] ("not found") sends the search on to the next file, its error
+    /// stops it (c/image `findCredentialsInFile`).
+    pub fn find_key_with(&self, key: &str, run: &mut HelperRunner<'_>) -> Result<Option<Found>, AuthError> {
         validate_key(key)?;
         let registry = key.split_once('/').map_or(key, |(host, _)| host);
         for file in &self.files {
-            if let Some(found) = find_in_file(file, key, registry)? {
+            if let Some(found) = find_in_file(file, key, registry, run)? {
                 return Ok(Some(found));
             }
         }
         Ok(None)
     }
 }
+
+/// Asks a credential helper (see [`AuthSources::find_key_with`]).
+pub type HelperRunner<'a> = dyn FnMut(&HelperRequest<'_>) -> Result<Credential, AuthError> + 'a;
 
 /// skopeo's `--creds USERNAME[:PASSWORD]`. skopeo takes a value without `:` as a username
 /// with an empty password (podman prompts instead); imgsig never prompts and refuses it, because
@@ -258,7 +303,12 @@ fn validate_key(key: &str) -> Result<(), AuthError> {
 }
 
 /// The answer of one file: `None` sends the search on to the next file.
-fn find_in_file(file: &AuthFile, key: &str, registry: &str) -> Result<Option<Found>, AuthError> {
+fn find_in_file(
+    file: &AuthFile,
+    key: &str,
+    registry: &str,
+    run: &mut HelperRunner<'_>,
+) -> Result<Option<Found>, AuthError> {
     let Some(bytes) = read_bounded(&file.path)? else {
         return Ok(None);
     };
@@ -268,12 +318,20 @@ fn find_in_file(file: &AuthFile, key: &str, registry: &str) -> Result<Option<Fou
         file: file.path.clone(),
         key: key.to_owned(),
     };
-    if let Some(helper) = contents.cred_helpers.get(registry) {
-        let credential = Credential::Helper {
-            helper: helper.clone(),
-            registry: registry.to_owned(),
+    let mut ask = |helper: &str, server: &str, creds_store: bool, key: &str| -> Result<Option<Found>, AuthError> {
+        let request = HelperRequest {
+            helper,
+            server,
+            file: &file.path,
+            creds_store,
         };
-        return Ok(Some(found(credential, registry)));
+        Ok(match run(&request)? {
+            Credential::None => None,
+            credential => Some(found(credential, key)),
+        })
+    };
+    if let Some(helper) = contents.cred_helpers.get(registry) {
+        return ask(helper, registry, false, registry);
     }
     let keys = if file.legacy {
         vec![registry]
@@ -291,13 +349,23 @@ fn find_in_file(file: &AuthFile, key: &str, registry: &str) -> Result<Option<Fou
                 .find(|(k, _)| normalize_auth_file_key(k, file.legacy) == wanted)
                 .map(|(k, e)| (k.as_str(), e))
         });
-    let Some((k, entry)) = matched else {
-        return Ok(None);
-    };
-    Ok(match decode_entry(&file.path, k, entry)? {
-        Credential::None => None,
-        credential => Some(found(credential, k)),
-    })
+    if let Some((k, entry)) = matched {
+        match decode_entry(&file.path, k, entry)? {
+            Credential::None => {}
+            credential => return Ok(Some(found(credential, k))),
+        }
+    }
+    match contents.creds_store.as_deref().filter(|h| !h.is_empty()) {
+        Some(store) => {
+            let server = if normalize_registry(registry) == "index.docker.io" {
+                "https://index.docker.io/v1/"
+            } else {
+                registry
+            };
+            ask(store, server, true, "credsStore")
+        }
+        None => Ok(None),
+    }
 }
 
 /// `host/a/b` → `host/a/b`, `host/a`, `host` (c/image `authKeysForKey`).
@@ -376,199 +444,5 @@ fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
             path: path.to_owned(),
             source,
         }),
-    }
-}
-
-// ---- Parsing, with Go encoding/json semantics ------------------------------------------------
-
-/// One `auths` value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Entry {
-    auth: String,
-    identity_token: String,
-}
-
-/// A parsed file. `auths` keeps file order (first occurrence) for the normalised-key scan and the
-/// last value of a repeated key, like a Go map.
-#[derive(Debug, Default)]
-struct Contents {
-    auths: Vec<(String, Entry)>,
-    index: HashMap<String, usize>,
-    cred_helpers: HashMap<String, String>,
-}
-
-impl Contents {
-    fn get(&self, key: &str) -> Option<&Entry> {
-        self.index.get(key).map(|&i| &self.auths[i].1)
-    }
-
-    fn insert(&mut self, key: String, entry: Entry) {
-        match self.index.get(&key) {
-            Some(&i) => self.auths[i].1 = entry,
-            None => {
-                self.index.insert(key.clone(), self.auths.len());
-                self.auths.push((key, entry));
-            }
-        }
-    }
-
-    fn clear_auths(&mut self) {
-        self.auths.clear();
-        self.index.clear();
-    }
-}
-
-fn parse_contents(path: &Path, legacy: bool, bytes: &[u8]) -> Result<Contents, AuthError> {
-    let mut contents = Contents::default();
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let res = if legacy {
-        de.deserialize_any(AuthsVisitor(&mut contents))
-    } else {
-        de.deserialize_any(TopVisitor(&mut contents))
-    };
-    res.and_then(|()| de.end()).map_err(|source| AuthError::Parse {
-        path: path.to_owned(),
-        format: if legacy { "legacy .dockercfg" } else { "auth.json" },
-        source,
-    })?;
-    Ok(contents)
-}
-
-/// Go's case-insensitive field-name key: each rune mapped through `ToUpper(ToLower(r))`.
-fn go_fold(s: &str) -> String {
-    fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
-        let c = it.next()?;
-        it.next().is_none().then_some(c)
-    }
-    s.chars()
-        .map(|c| {
-            let lower = single(c.to_lowercase()).unwrap_or(c);
-            single(lower.to_uppercase()).unwrap_or(lower)
-        })
-        .collect()
-}
-
-/// Reject strings without echoing them: a misplaced `auth` value must not reach an error message.
-fn no_string<E: de::Error>(exp: &dyn de::Expected) -> E {
-    E::invalid_type(Unexpected::Other("a string"), exp)
-}
-
-/// `{"auths": …, "credHelpers": …}`; `null` is no-op.
-struct TopVisitor<'a>(&'a mut Contents);
-
-impl<'de> Visitor<'de> for TopVisitor<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with \"auths\" and \"credHelpers\"")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(no_string(&self))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            match go_fold(&key).as_str() {
-                "AUTHS" => map.next_value_seed(Seed(AuthsVisitor(&mut *self.0)))?,
-                "CREDHELPERS" => map.next_value_seed(Seed(HelpersVisitor(&mut self.0.cred_helpers)))?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Deserialize a value with a stateful visitor.
-struct Seed<V>(V);
-
-impl<'de, V: Visitor<'de, Value = ()>> DeserializeSeed<'de> for Seed<V> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self.0)
-    }
-}
-
-/// The `auths` map (the whole legacy file). `null` empties it, as Go sets the map to nil; a
-/// repeated `auths` object adds to it, as Go reuses the map.
-struct AuthsVisitor<'a>(&'a mut Contents);
-
-impl<'de> Visitor<'de> for AuthsVisitor<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object mapping registries to {\"auth\": …}")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.clear_auths();
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(no_string(&self))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            let mut entry = Entry::default();
-            map.next_value_seed(Seed(EntryVisitor(&mut entry)))?;
-            self.0.insert(key, entry);
-        }
-        Ok(())
-    }
-}
-
-/// `{"auth": "…", "identitytoken": "…"}`; `null` (entry or field) leaves the zero value.
-struct EntryVisitor<'a>(&'a mut Entry);
-
-impl<'de> Visitor<'de> for EntryVisitor<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with \"auth\" and \"identitytoken\"")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(no_string(&self))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            let field = match go_fold(&key).as_str() {
-                "AUTH" => &mut self.0.auth,
-                "IDENTITYTOKEN" => &mut self.0.identity_token,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            if let Some(v) = map.next_value::<Option<String>>()? {
-                *field = v;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `credHelpers`: registry → helper suffix. `null` empties it; a `null` value counts as "".
-struct HelpersVisitor<'a>(&'a mut HashMap<String, String>);
-
-impl<'de> Visitor<'de> for HelpersVisitor<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object mapping registries to credential helper names")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.clear();
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(no_string(&self))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            let helper = map.next_value::<Option<String>>()?.unwrap_or_default();
-            self.0.insert(key, helper);
-        }
-        Ok(())
     }
 }

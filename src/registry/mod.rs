@@ -4,4 +4,5 @@
 pub mod auth_file;
 pub mod certs_d;
 pub mod client;
+pub mod cred_helper;
 pub mod network;

@@ -8,7 +8,7 @@
 //! run that only reads local files never builds one (and never opens a
 //! socket).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -17,11 +17,11 @@ use reqwest::Url;
 
 use crate::digest::Digest;
 use crate::reference::DockerReference;
-use crate::registry::auth_file::{AuthEnv, AuthSources, Credential};
-use crate::registry::certs_d;
+use crate::registry::auth_file::{AuthEnv, AuthError, AuthSources, Credential, HelperRequest};
 use crate::registry::client::{
     redact_url, Auth, FetchedManifest, FetchedSignature, HostTls, Options, Registries, RegistryError,
 };
+use crate::registry::{certs_d, cred_helper};
 use crate::store::lookaside;
 use crate::store::registries_d::{BuiltinDefault, RegistriesD};
 
@@ -54,6 +54,9 @@ pub enum NetworkError {
     Registry(#[from] RegistryError),
     #[error("credentials for {domain}: {message}")]
     Credentials { domain: String, message: String },
+    /// A credential helper named by an auth file could not be run or failed.
+    #[error("credentials for {domain}: {message}")]
+    CredentialHelper { domain: String, message: String },
     #[error("TLS material for {domain}: {message}")]
     Tls { domain: String, message: String },
     #[error("lookaside for {reference}: {message}")]
@@ -66,6 +69,7 @@ impl NetworkError {
         match self {
             NetworkError::Registry(e) => e.code(),
             NetworkError::Credentials { .. } => "invalid-authfile",
+            NetworkError::CredentialHelper { .. } => "credential-helper-failed",
             NetworkError::Tls { .. } => "invalid-cert-dir",
             NetworkError::RegistriesD { .. } => "invalid-registries-d",
         }
@@ -81,7 +85,7 @@ impl NetworkError {
 
     /// A problem with the local configuration (not with the network or a server).
     pub fn is_configuration(&self) -> bool {
-        !matches!(self, NetworkError::Registry(_))
+        !matches!(self, NetworkError::Registry(_) | NetworkError::CredentialHelper { .. })
     }
 
     /// The server answered 404: a mistyped name or tag. Retrying cannot help.
@@ -102,6 +106,9 @@ pub struct Network {
     registries: OnceLock<Result<Registries, RegistryError>>,
     /// certs.d warnings already handed out (each once per run).
     warned: Mutex<HashSet<String>>,
+    /// Credential helper answers by (helper, server): each helper is run at most once per
+    /// server and run, however many images a batch has (the lock is held while it runs).
+    helper_answers: Mutex<HashMap<(String, String), Result<Credential, cred_helper::HelperError>>>,
 }
 
 /// Signatures fetched for one manifest, and where they were looked for.
@@ -126,6 +133,7 @@ impl Network {
             auth_sources,
             registries: OnceLock::new(),
             warned: Mutex::default(),
+            helper_answers: Mutex::default(),
         }
     }
 
@@ -163,20 +171,40 @@ impl Network {
             domain: r.domain().to_owned(),
             message,
         };
-        let Some(found) = self.auth_sources.find(r).map_err(|e| cred(e.to_string()))? else {
-            return Ok(Auth::Anonymous);
+        let mut run = |h: &HelperRequest<'_>| self.run_helper(h);
+        let found = match self.auth_sources.find_with(r, &mut run) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(Auth::Anonymous),
+            Err(AuthError::Helper(e)) => {
+                return Err(NetworkError::CredentialHelper {
+                    domain: r.domain().to_owned(),
+                    message: e.to_string(),
+                })
+            }
+            Err(e) => return Err(cred(e.to_string())),
         };
         Ok(match found.credential {
-            Credential::Helper { helper, registry } => {
-                return Err(cred(format!(
-                    "{}: credHelpers entry {helper:?} for {registry} is not supported (imgsig runs no credential helpers); give the credentials explicitly or in another auth file",
-                    found.file.display()
-                )))
-            }
             Credential::Basic { username, password } => Auth::Basic { username, password },
             Credential::IdentityToken { username, token } => Auth::IdentityToken { username, token },
             _ => Auth::Anonymous,
         })
+    }
+
+    /// The answer of a credential helper, run once per (helper, server) and run.
+    fn run_helper(&self, h: &HelperRequest<'_>) -> Result<Credential, AuthError> {
+        let mut answers = self.helper_answers.lock().unwrap_or_else(|e| e.into_inner());
+        let answer = answers
+            .entry((h.helper.to_owned(), h.server.to_owned()))
+            .or_insert_with(|| {
+                let named_by = if h.creds_store { "credsStore" } else { "credHelpers" };
+                cred_helper::get(h.helper, h.server, self.config.timeout.max(Duration::from_secs(1))).map_err(
+                    |mut e| {
+                        e.message = format!("{} (named by {named_by} in {})", e.message, h.file.display());
+                        e
+                    },
+                )
+            });
+        answer.clone().map_err(AuthError::Helper)
     }
 
     /// TLS material for `r`'s registry, and certs.d warnings not handed out before.

@@ -1,0 +1,219 @@
+//! Docker credential helpers: `docker-credential-<name> get`, as containers/image runs them
+//! for a `credHelpers` entry (`pkg/docker/config` `getCredsFromCredHelper`, through
+//! docker-credential-helpers' `client.Get`).
+//!
+//! The protocol: the program `docker-credential-<name>` (found on `PATH`) is run with the
+//! argument `get`; its stdin is the server (the registry `host[:port]`); on success it exits 0
+//! and prints `{"ServerURL": …, "Username": …, "Secret": …}` (Go `encoding/json`: field names
+//! case-insensitive, unknown fields ignored, only the first value read). A `Username` of
+//! `<token>` makes `Secret` an identity (refresh) token. On failure it exits non-zero with the
+//! message on stdout; the message `credentials not found in native keychain` means "not logged
+//! in" and is not an error. The helper's stderr is passed through (it may prompt there).
+//!
+//! Beyond c/image, on purpose: the helper gets a time limit and its output a size limit
+//! ([`MAX_HELPER_OUTPUT`]); a helper name that is empty or contains a path separator is refused
+//! (c/image would run `docker-credential-` or a path relative to the working directory); a
+//! helper that fails is never asked again in the same run (the caller caches).
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::registry::auth_file::{go_fold, Credential};
+
+/// Largest helper output read, in bytes.
+pub const MAX_HELPER_OUTPUT: usize = 1 << 20;
+
+/// What a helper prints when it has no credentials for the server.
+pub const NOT_FOUND_MESSAGE: &str = "credentials not found in native keychain";
+
+/// A credential helper could not be run or failed. Messages never contain the helper's
+/// successful output (it holds the secret).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("credential helper {program} for {server}: {message}")]
+pub struct HelperError {
+    /// `docker-credential-<name>`.
+    pub program: String,
+    pub server: String,
+    pub message: String,
+}
+
+/// Ask `docker-credential-<helper>` for the credentials of `server`, within `timeout`.
+/// [`Credential::None`] when the helper has none.
+pub fn get(helper: &str, server: &str, timeout: Duration) -> Result<Credential, HelperError> {
+    let program = format!("docker-credential-{helper}");
+    let fail = |message: String| HelperError {
+        program: program.clone(),
+        server: server.to_owned(),
+        message,
+    };
+    if helper.is_empty() || helper.contains(['/', '\\', '\0']) {
+        return Err(fail(
+            "not a usable helper name (it must be a plain name, found on PATH)".into(),
+        ));
+    }
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            fail(if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{program} is not installed (not found on PATH)")
+            } else {
+                format!("cannot run {program}: {e}")
+            })
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that does not read its input may have exited already.
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let r = (&mut stdout).take(MAX_HELPER_OUTPUT as u64 + 1).read_to_end(&mut buf);
+        let _ = tx.send(r.map(|_| buf));
+    });
+    let deadline = Instant::now() + timeout;
+    let kill = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    let out = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(Ok(out)) if out.len() <= MAX_HELPER_OUTPUT => out,
+        Ok(Ok(_)) => {
+            kill(&mut child);
+            return Err(fail(format!("printed more than {MAX_HELPER_OUTPUT} bytes")));
+        }
+        Ok(Err(e)) => {
+            kill(&mut child);
+            return Err(fail(format!("reading its output: {e}")));
+        }
+        Err(_) => {
+            kill(&mut child);
+            return Err(fail(timed_out(timeout)));
+        }
+    };
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                kill(&mut child);
+                return Err(fail(timed_out(timeout)));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(fail(format!("waiting for it: {e}"))),
+        }
+    };
+    if !status.success() {
+        let text = String::from_utf8_lossy(&out);
+        let text = text.trim();
+        if text == NOT_FOUND_MESSAGE {
+            return Ok(Credential::None);
+        }
+        let shown: String = text.chars().take(300).collect();
+        let ellipsis = if shown.len() < text.len() { "…" } else { "" };
+        return Err(fail(format!("{status}: {shown:?}{ellipsis}")));
+    }
+    parse_output(&out).map_err(fail)
+}
+
+fn timed_out(timeout: Duration) -> String {
+    format!(
+        "did not finish within {} s (the --timeout); it was stopped",
+        timeout.as_secs()
+    )
+}
+
+/// The helper's JSON answer, read like Go's `json.Decoder.Decode` into
+/// `credentials.Credentials`.
+fn parse_output(out: &[u8]) -> Result<Credential, String> {
+    let value = serde_json::Deserializer::from_slice(out)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .ok_or_else(|| "printed no JSON answer".to_owned())?
+        // Never echo the output: it may hold the secret.
+        .map_err(|e| {
+            format!(
+                "its answer is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        })?;
+    let (mut username, mut secret) = (String::new(), String::new());
+    match value {
+        serde_json::Value::Null => {}
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let field = match go_fold(&k).as_str() {
+                    "USERNAME" => &mut username,
+                    "SECRET" => &mut secret,
+                    _ => continue,
+                };
+                match v {
+                    serde_json::Value::String(s) => *field = s,
+                    serde_json::Value::Null => {}
+                    _ => return Err(format!("its answer's {k:?} is not a string")),
+                }
+            }
+        }
+        _ => return Err("its answer is not a JSON object".into()),
+    }
+    Ok(if username == "<token>" {
+        if secret.is_empty() {
+            Credential::None
+        } else {
+            Credential::IdentityToken {
+                username: String::new(),
+                token: secret,
+            }
+        }
+    } else if username.is_empty() && secret.is_empty() {
+        Credential::None
+    } else {
+        Credential::Basic {
+            username,
+            password: secret,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_read_like_go() {
+        let basic = |u: &str, p: &str| Credential::Basic {
+            username: u.into(),
+            password: p.into(),
+        };
+        assert_eq!(
+            parse_output(br#"{"ServerURL":"r","Username":"u","Secret":"p"}"#).unwrap(),
+            basic("u", "p")
+        );
+        assert_eq!(
+            parse_output(br#"{"username":"u","SECRET":"p","x":1} trailing"#).unwrap(),
+            basic("u", "p")
+        );
+        assert_eq!(
+            parse_output(br#"{"Username":"<token>","Secret":"t"}"#).unwrap(),
+            Credential::IdentityToken {
+                username: String::new(),
+                token: "t".into()
+            }
+        );
+        assert_eq!(parse_output(b"null").unwrap(), Credential::None);
+        assert_eq!(
+            parse_output(br#"{"Username":"","Secret":""}"#).unwrap(),
+            Credential::None
+        );
+        for bad in [&b""[..], b"[]", b"\"s3cret\"", br#"{"Secret":5}"#, b"{"] {
+            let e = parse_output(bad).unwrap_err();
+            assert!(!e.contains("s3cret"), "{e}");
+        }
+    }
+}
