@@ -31,6 +31,7 @@ mod keycheck;
 mod keyring;
 mod sign;
 mod structure;
+mod trailer;
 mod verification;
 
 pub use error::{EnvelopeError, KeyError, SignError};

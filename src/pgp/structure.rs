@@ -13,6 +13,7 @@ use openpgp::Packet;
 use sequoia_openpgp as openpgp;
 
 use super::error::{err_text, issuer_of, malformed};
+use super::trailer::{after_compressed_stream, Trailer};
 use super::{policy, EnvelopeError, MAX_PAYLOAD_SIZE};
 
 /// First-byte sniffing exactly as containers/image `FromBlob` does
@@ -45,7 +46,48 @@ pub(super) const MAX_PACKET_SIZE: u32 = 64 * 1024;
 /// signature (as sequoia's own `Verifier` does), so the returned signature
 /// carries the digest of the signed content and only the public-key
 /// operation is left to do.
+///
+/// Nothing may follow the message, not even inside the body of a compressed
+/// data packet of indeterminate length after the end of its compressed
+/// stream (where sequoia's parser would drop it unread; see [`trailer`]):
+/// bytes there are `malformed-signature`, a second signed message there is
+/// `multiple-signatures`, as after an uncompressed message.
 pub(super) fn check_structure(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
+    let parsed = check_message(blob)?;
+    match after_compressed_stream(blob) {
+        Trailer::None => Ok(parsed),
+        Trailer::Unreadable(why) => Err(EnvelopeError::Malformed(format!("compressed data: {why}"))),
+        Trailer::Bytes(rest) => Err(trailing_message(&parsed, &rest)),
+    }
+}
+
+/// The rejection of `rest`, found after the compressed stream of the message
+/// `first`: a second signed message there is `multiple-signatures` (checked
+/// without looking further for trailers, so this never recurses), anything
+/// else `malformed-signature`.
+fn trailing_message(first: &Parsed, rest: &[u8]) -> EnvelopeError {
+    let second = sniff(rest).and_then(|()| check_message(rest));
+    match second {
+        Ok(p) => EnvelopeError::MultipleSignatures {
+            count: 2,
+            issuers: vec![issuer_of(&first.sig), issuer_of(&p.sig)],
+        },
+        Err(EnvelopeError::MultipleSignatures { count, mut issuers }) => {
+            issuers.insert(0, issuer_of(&first.sig));
+            EnvelopeError::MultipleSignatures {
+                count: count + 1,
+                issuers,
+            }
+        }
+        Err(_) => EnvelopeError::Malformed(format!(
+            "{} byte(s) of trailing data after the end of the compressed stream (not part of the signed message)",
+            rest.len()
+        )),
+    }
+}
+
+/// [`check_structure`] without the look after the compressed stream.
+fn check_message(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
     let mut ppr = PacketParserBuilder::from_bytes(blob)
         .and_then(|b| {
             b.dearmor(Dearmor::Disabled)

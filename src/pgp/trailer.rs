@@ -1,0 +1,201 @@
+//! Bytes after the end of the compressed stream.
+//!
+//! gpg and skopeo write the compressed data packet with an indeterminate
+//! length (old-format tag 8, length type 3): its body runs to the end of the
+//! file. The decompressor stops at the end of the deflate (or bzip2) stream,
+//! and sequoia's parser silently drops whatever is left of the packet body
+//! when it leaves the container — so junk, or a whole second signed message,
+//! appended to a gpg signature would be ignored. [`after_compressed_stream`]
+//! finds those bytes: it reads the first packet's header, collects its body
+//! (one-, two-, five-octet, partial or indeterminate lengths), decompresses
+//! it again with a bound on the output, and returns what follows the end of
+//! the stream.
+//!
+//! It runs only after the structure check passed, so the decompressed
+//! message is known to be small (at most a few packets of bounded size);
+//! [`MAX_DECOMPRESSED`] is a second, independent bound.
+
+use super::{MAX_PACKET_SIZE, MAX_PAYLOAD_SIZE};
+
+/// The most output decompressed here before giving up: more than any message
+/// the structure check accepts (a one-pass signature, at most
+/// `MAX_PAYLOAD_SIZE` bytes of literal data and a signature of at most
+/// `MAX_PACKET_SIZE` bytes, plus headers).
+const MAX_DECOMPRESSED: u64 = MAX_PAYLOAD_SIZE as u64 + 4 * MAX_PACKET_SIZE as u64;
+
+/// What follows the compressed stream inside or after the first packet.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Trailer {
+    /// Nothing: the stream ends exactly where the packet body ends (or the
+    /// first packet is not compressed data).
+    None,
+    /// These bytes follow the end of the compressed stream.
+    Bytes(Vec<u8>),
+    /// The stream could not be decompressed again within the bounds.
+    Unreadable(String),
+}
+
+/// The first packet's tag and body, if its header is well-formed: the body of
+/// an indeterminate-length packet is the rest of `blob`; partial body chunks
+/// are concatenated.
+fn first_packet_body(blob: &[u8]) -> Option<(u8, Vec<u8>)> {
+    let (&first, rest) = blob.split_first()?;
+    if first & 0x80 == 0 {
+        return None;
+    }
+    if first & 0x40 == 0 {
+        // Old format: tag in bits 5..2, length type in bits 1..0.
+        let tag = (first >> 2) & 0x0F;
+        let (len, rest) = match first & 0x03 {
+            0 => (usize::from(*rest.first()?), rest.get(1..)?),
+            1 => (usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)), rest.get(2..)?),
+            2 => (
+                usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?,
+                rest.get(4..)?,
+            ),
+            _ => return Some((tag, rest.to_vec())),
+        };
+        return Some((tag, rest.get(..len)?.to_vec()));
+    }
+    // New format: one-, two-, five-octet or partial body lengths.
+    let tag = first & 0x3F;
+    let mut body = Vec::new();
+    let mut rest = rest;
+    loop {
+        let (&o1, after) = rest.split_first()?;
+        let (len, partial, after) = match o1 {
+            0..=191 => (usize::from(o1), false, after),
+            192..=223 => {
+                let o2 = usize::from(*after.first()?);
+                (((usize::from(o1) - 192) << 8) + o2 + 192, false, after.get(1..)?)
+            }
+            224..=254 => (1usize << (o1 & 0x1F), true, after),
+            255 => (
+                usize::try_from(u32::from_be_bytes(after.get(..4)?.try_into().ok()?)).ok()?,
+                false,
+                after.get(4..)?,
+            ),
+        };
+        body.extend_from_slice(after.get(..len)?);
+        rest = &after[len..];
+        if !partial {
+            return Some((tag, body));
+        }
+    }
+}
+
+/// The bytes after the end of the compressed stream of `blob`'s first packet
+/// (see the module docs).
+pub(super) fn after_compressed_stream(blob: &[u8]) -> Trailer {
+    let Some((8, body)) = first_packet_body(blob) else {
+        return Trailer::None;
+    };
+    let Some((&algo, stream)) = body.split_first() else {
+        return Trailer::None;
+    };
+    let consumed = match algo {
+        // Uncompressed: the body is packets, all of which the parser reads.
+        0 => return Trailer::None,
+        1 => inflate(stream, false),
+        2 => inflate(stream, true),
+        3 => bunzip(stream),
+        // Unknown algorithms never pass the structure check.
+        _ => return Trailer::None,
+    };
+    match consumed {
+        Ok(Some(n)) if n < stream.len() => Trailer::Bytes(stream[n..].to_vec()),
+        Ok(_) => Trailer::None,
+        Err(e) => Trailer::Unreadable(e),
+    }
+}
+
+/// How many input bytes the deflate (`zlib`: with zlib header) stream takes,
+/// or `None` if it does not end within `input`.
+fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    let mut d = Decompress::new(zlib);
+    let mut out = vec![0u8; 32 * 1024];
+    loop {
+        let at = usize::try_from(d.total_in()).unwrap_or(usize::MAX).min(input.len());
+        let before = (d.total_in(), d.total_out());
+        let status = d
+            .decompress(&input[at..], &mut out, FlushDecompress::None)
+            .map_err(|e| format!("decompressing: {e}"))?;
+        if status == Status::StreamEnd {
+            return Ok(Some(usize::try_from(d.total_in()).unwrap_or(usize::MAX)));
+        }
+        if d.total_out() > MAX_DECOMPRESSED {
+            return Err(format!("more than {MAX_DECOMPRESSED} bytes of compressed content"));
+        }
+        if (d.total_in(), d.total_out()) == before {
+            return Ok(None);
+        }
+    }
+}
+
+/// [`inflate`] for bzip2.
+fn bunzip(input: &[u8]) -> Result<Option<usize>, String> {
+    use bzip2::{Decompress, Status};
+    let mut d = Decompress::new(false);
+    let mut out = vec![0u8; 32 * 1024];
+    loop {
+        let at = usize::try_from(d.total_in()).unwrap_or(usize::MAX).min(input.len());
+        let before = (d.total_in(), d.total_out());
+        let status = d
+            .decompress(&input[at..], &mut out)
+            .map_err(|e| format!("decompressing: {e}"))?;
+        if status == Status::StreamEnd {
+            return Ok(Some(usize::try_from(d.total_in()).unwrap_or(usize::MAX)));
+        }
+        if d.total_out() > MAX_DECOMPRESSED {
+            return Err(format!("more than {MAX_DECOMPRESSED} bytes of compressed content"));
+        }
+        if (d.total_in(), d.total_out()) == before {
+            return Ok(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_bodies_of_every_length_form() {
+        // Old format, one-octet length 2, then one trailing byte outside the packet.
+        assert_eq!(first_packet_body(&[0xA0, 2, 9, 9, 7]), Some((8, vec![9, 9])));
+        // Old format, indeterminate: the rest of the input.
+        assert_eq!(first_packet_body(&[0xA3, 1, 2, 3]), Some((8, vec![1, 2, 3])));
+        // New format, partial (2^1 = 2 bytes) then a final one-octet length 1.
+        assert_eq!(first_packet_body(&[0xC8, 0xE1, 1, 2, 1, 3]), Some((8, vec![1, 2, 3])));
+        // New format, two-octet length 192.
+        let mut two = vec![0xC8, 192, 0];
+        two.extend(vec![5; 192]);
+        assert_eq!(first_packet_body(&two), Some((8, vec![5; 192])));
+        // Truncated.
+        assert_eq!(first_packet_body(&[0xA0, 5, 1]), None);
+        assert_eq!(first_packet_body(&[0x00]), None);
+    }
+
+    #[test]
+    fn trailing_bytes_after_each_stream_kind() {
+        use std::io::Write;
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"inner packets").unwrap();
+        let deflated = z.finish().unwrap();
+        let mut b = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        b.write_all(b"inner packets").unwrap();
+        let bzipped = b.finish().unwrap();
+        for (algo, stream) in [(1u8, &deflated), (3u8, &bzipped)] {
+            let mut blob = vec![0xA3, algo];
+            blob.extend_from_slice(stream);
+            assert_eq!(after_compressed_stream(&blob), Trailer::None, "algo {algo}");
+            blob.extend_from_slice(b"junk");
+            assert_eq!(after_compressed_stream(&blob), Trailer::Bytes(b"junk".to_vec()), "algo {algo}");
+        }
+        // A stream that does not end is not a trailer.
+        assert_eq!(after_compressed_stream(&[0xA3, 1, 0x00]), Trailer::None);
+        // Not compressed data.
+        assert_eq!(after_compressed_stream(&[0x90, 0x0D]), Trailer::None);
+    }
+}
