@@ -1,0 +1,226 @@
+//! What each fuzz target does with one input, shared by the targets
+//! (`fuzz_targets/*.rs`, one line each) and by the main crate's
+//! `tests/fuzz_regressions.rs`, which replays the committed seeds and every
+//! input that once failed (`fuzz/regressions/TARGET/*`) through the same
+//! code. A check panics only on a bug: a parser must return an error for
+//! bad input, never crash, hang or allocate without bound, and the few
+//! invariants asserted here (round trips, limits) must hold for every input.
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use imgsig::claim::{Claim, UntrustedClaim};
+use imgsig::manifest::{guess_media_type, manifest_digest, matches_digest};
+use imgsig::pgp::{self, Keyring};
+use imgsig::platform::{choose, list_instances, Platform};
+use imgsig::policy::{self, ImageRef, ParseOptions};
+use imgsig::reference::{is_valid_domain, is_valid_name, DockerReference};
+use imgsig::registry::auth_file::{AuthFile, AuthSources};
+use imgsig::registry::client::{parse_signature_list, MAX_SIGNATURES};
+use imgsig::signature::blob::{classify, Blob};
+use imgsig::store::registries_d::{Access, BuiltinDefault, RegistriesD};
+
+/// Every target, by name (the names of `fuzz_targets/*.rs` and of the
+/// `seeds/` and `regressions/` directories).
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("envelope", envelope),
+    ("claim", claim),
+    ("policy", policy),
+    ("reference", reference),
+    ("registries_d", registries_d),
+    ("auth_file", auth_file),
+    ("manifest", manifest),
+    ("signature_api", signature_api),
+    ("blob", blob),
+];
+
+/// A fixed clock, so that a run can be replayed (2025-11-24, after every fixture signature was made).
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_764_000_000)
+}
+
+/// The reference test keys A, P, S and R (`signature/pubring.gpg` of the fixtures).
+static KEYS: LazyLock<Keyring> = LazyLock::new(|| {
+    let mut keys = Keyring::new();
+    keys.add_keyring_bytes(include_bytes!("../keys/pubring.gpg"))
+        .expect("the fixed keyring parses");
+    keys
+});
+
+/// References the configuration targets resolve.
+const IMAGES: &[&str] = &[
+    "docker.io/library/busybox:latest",
+    "example.com/ns/repo@sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55",
+    "localhost:5000/a/b/c:tag",
+];
+
+fn images() -> impl Iterator<Item = DockerReference> {
+    IMAGES
+        .iter()
+        .map(|s| DockerReference::parse_docker_transport(s).expect("a fixed reference"))
+}
+
+/// The signature envelope: the bounded OpenPGP structure check and the
+/// signature check against the fixed keyring, then the claim inside
+/// (`signature::open`), plus the untrusted dump `imgsig inspect` shows.
+pub fn envelope(blob: &[u8]) {
+    let _ = pgp::inspect(blob);
+    if let Ok(opened) = imgsig::signature::open(blob, &KEYS, now()) {
+        // Only authentic signatures by the fixed keys get here.
+        assert!(KEYS.fingerprints().contains(&opened.signer.primary_fingerprint));
+    }
+}
+
+/// The claim JSON, parsed strictly; whatever parses is written back the way
+/// `imgsig sign` writes it and must parse to the same values.
+pub fn claim(payload: &[u8]) {
+    let Ok(parsed) = UntrustedClaim::parse(payload) else {
+        return;
+    };
+    let claim = Claim {
+        manifest_digest: parsed.untrusted_manifest_digest().clone(),
+        docker_reference: parsed.untrusted_docker_reference().to_owned(),
+        creator: parsed.untrusted_creator().map(str::to_owned),
+        timestamp: parsed.untrusted_timestamp(),
+    };
+    let again = UntrustedClaim::parse(&claim.to_json()).expect("our own claim JSON parses");
+    assert_eq!(again, parsed, "the claim changed through to_json");
+}
+
+/// policy.json: parse and validate (loading the keys it names: `keyData`
+/// inline; a `keyPath` that exists is the fuzzer's luck), lint, and resolve
+/// the scope of a few images.
+pub fn policy(bytes: &[u8]) {
+    let policy = match policy::parse(bytes, &ParseOptions::default()) {
+        Ok(p) => p,
+        Err(e) => {
+            assert!(!e.problems().is_empty(), "a refused policy says why");
+            let _ = e.to_string();
+            return;
+        }
+    };
+    let _ = policy::lint::lint(&policy, now());
+    for r in images() {
+        let (scope, _) = policy.requirements_for(&ImageRef::Docker(r));
+        let _ = (scope.describe(), scope.tried_quoted());
+    }
+    let (scope, _) = policy.requirements_for(&ImageRef::Dir(PathBuf::from("/var/images/a/b")));
+    let _ = scope.describe();
+}
+
+/// Docker references in every form the CLI and policies accept; a parsed
+/// reference prints as its canonical form, which parses back to itself.
+pub fn reference(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = (is_valid_domain(s), is_valid_name(s));
+    let _ = DockerReference::parse_docker_transport(s);
+    let _ = DockerReference::parse_canonical(s);
+    if let Ok(r) = DockerReference::parse_normalized(s) {
+        let canonical = r.to_string();
+        let again = DockerReference::parse_canonical(&canonical).expect("the canonical form parses");
+        assert_eq!(again, r);
+        let _ = (r.name(), r.policy_identity(), r.policy_namespaces(), r.is_name_only());
+        let _ = r.with_default_tag().to_string();
+    }
+}
+
+/// One registries.d YAML file, then the lookaside (and sigstore-attachment)
+/// choices it makes for a few references.
+pub fn registries_d(bytes: &[u8]) {
+    let Ok(config) = RegistriesD::from_yaml(bytes, Path::new("fuzz.yaml")) else {
+        return;
+    };
+    let _ = config.default_docker();
+    let defaults = BuiltinDefault {
+        is_root: false,
+        home: Some(PathBuf::from("/home/fuzz")),
+    };
+    for r in images() {
+        let _ = config.docker_section(&r.policy_identity());
+        for access in [Access::Read, Access::Write] {
+            let _ = config.configured(&r, access).map(|c| (c.key, c.url.len()));
+        }
+        let _ = config.read_base(&r, &defaults);
+        let _ = config.write_base(&r, &defaults);
+        let _ = config.use_sigstore_attachments(&r);
+    }
+}
+
+/// A private directory for the credentials file the auth target writes.
+static AUTH_DIR: LazyLock<tempfile::TempDir> = LazyLock::new(|| tempfile::tempdir().expect("a temporary directory"));
+
+/// auth.json and the legacy .dockercfg: the input is a lookup key (first
+/// line) and the file's contents (the rest), read from a file as the
+/// library reads it, in both formats.
+pub fn auth_file(data: &[u8]) {
+    let (key, contents) = match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (&b"docker.io/library/busybox"[..], data),
+    };
+    let Ok(key) = std::str::from_utf8(key) else {
+        return;
+    };
+    let path = AUTH_DIR.path().join("auth.json");
+    std::fs::write(&path, contents).expect("writing the input");
+    for legacy in [false, true] {
+        let sources = AuthSources {
+            files: vec![AuthFile {
+                path: path.clone(),
+                legacy,
+            }],
+        };
+        match sources.find_key(key) {
+            Ok(found) => drop(format!("{found:?}")),
+            Err(e) => drop(e.to_string()),
+        }
+    }
+}
+
+/// Manifests and indexes: the digest (with signed schema1 JWS stripping),
+/// the media type guess, and the instances of a list with the platform
+/// choice.
+pub fn manifest(bytes: &[u8]) {
+    if let Ok(d) = manifest_digest(bytes) {
+        assert_eq!(matches_digest(bytes, &d), Ok(true));
+    }
+    let _ = guess_media_type(bytes);
+    let Some(instances) = list_instances(bytes) else {
+        return;
+    };
+    for (architecture, variant) in [("amd64", None), ("arm", Some("v7"))] {
+        let want = Platform {
+            os: "linux".into(),
+            architecture: architecture.into(),
+            variant: variant.map(Into::into),
+        };
+        let _ = choose(&instances, &want).map(|i| i.platform());
+    }
+}
+
+/// The registry's signature API (`/extensions/v2/…/signatures/…`) list JSON.
+pub fn signature_api(body: &[u8]) {
+    match parse_signature_list(
+        body,
+        "https://registry.example/extensions/v2/ns/repo/signatures/sha256:00",
+    ) {
+        Ok(list) => assert!(list.len() <= MAX_SIGNATURES),
+        Err(e) => drop(e.to_string()),
+    }
+}
+
+/// A lookaside (or any stored) signature blob: which format it is
+/// (`signature.FromBlob`), then the untrusted walk of the OpenPGP message.
+pub fn blob(blob: &[u8]) {
+    match classify(blob) {
+        Ok(Blob::SimpleSigning(inner)) => {
+            // The blob itself, or the data after the typed-format header.
+            assert!(inner.len() <= blob.len());
+            let _ = pgp::inspect(inner).map(|e| e.packets.len());
+        }
+        Ok(Blob::Sigstore(json)) => assert!(json.len() < blob.len()),
+        Err(e) => assert_eq!(e.code(), "unrecognized-signature-blob"),
+    }
+}

@@ -1,0 +1,103 @@
+//! The fuzz targets' inputs, replayed on stable as ordinary tests: every
+//! committed seed (`fuzz/seeds/TARGET/*`) and every input that once made a
+//! target crash, hang or run out of memory (`fuzz/regressions/TARGET/*`)
+//! goes through exactly the code the fuzz target runs (`fuzz/src/lib.rs`,
+//! included here), so a fixed bug stays fixed without the nightly toolchain.
+//! See docs/security.md.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_checks;
+
+use fuzz_checks::TARGETS;
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+}
+
+/// The files of `fuzz/KIND/TARGET`, sorted; none when the directory does not exist.
+fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(fuzz_dir().join(kind).join(target)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = dir.map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    files
+}
+
+fn replay(kind: &str) -> usize {
+    let mut n = 0;
+    for (target, check) in TARGETS {
+        for path in inputs(kind, target) {
+            let data = fs::read(&path).unwrap();
+            // A panic names the input: the test harness prints it with the message.
+            eprintln!("replaying {}", path.display());
+            check(&data);
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn every_regression_input_passes_its_target() {
+    // Empty until the fuzzers find something; each file is a minimised input that failed once.
+    replay("regressions");
+}
+
+#[test]
+fn every_seed_passes_its_target() {
+    assert!(replay("seeds") > 0);
+}
+
+#[test]
+fn every_target_has_seeds_a_dictionary_entry_and_a_fuzz_target() {
+    let targets_sh = fs::read_to_string(fuzz_dir().join("targets.sh")).unwrap();
+    let cargo_toml = fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
+    for (target, _) in TARGETS {
+        assert!(!inputs("seeds", target).is_empty(), "fuzz/seeds/{target} is empty");
+        assert!(
+            fuzz_dir().join(format!("fuzz_targets/{target}.rs")).is_file(),
+            "no fuzz_targets/{target}.rs"
+        );
+        assert!(
+            cargo_toml.contains(&format!("name = \"{target}\"")),
+            "{target} is not a [[bin]] of fuzz/Cargo.toml"
+        );
+        let line = targets_sh
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(target))
+            .unwrap_or_else(|| panic!("{target} is not listed in fuzz/targets.sh"));
+        let dict = line.split_whitespace().nth(2).unwrap();
+        assert!(fuzz_dir().join("dicts").join(dict).is_file(), "no fuzz/dicts/{dict}");
+    }
+    let listed = targets_sh
+        .lines()
+        .filter(|l| l.split_whitespace().nth(2).is_some_and(|d| d.ends_with(".dict")))
+        .count();
+    assert_eq!(
+        listed,
+        TARGETS.len(),
+        "fuzz/targets.sh and fuzz/src/lib.rs list different targets"
+    );
+}
+
+/// The envelope target verifies against a real keyring: the seeds include
+/// authentic signatures, so the fuzzer starts past the cryptographic check.
+#[test]
+fn the_envelope_seeds_include_an_authentic_signature() {
+    let keys = {
+        let mut k = imgsig::pgp::Keyring::new();
+        k.add_keyring_bytes(&fs::read(fuzz_dir().join("keys/pubring.gpg")).unwrap())
+            .unwrap();
+        k
+    };
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_000_000);
+    let authentic = inputs("seeds", "envelope")
+        .iter()
+        .filter(|p| imgsig::signature::open(&fs::read(p).unwrap(), &keys, now).is_ok())
+        .count();
+    assert!(authentic >= 2, "only {authentic} authentic envelope seeds");
+}
