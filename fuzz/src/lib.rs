@@ -21,9 +21,12 @@ use imgsig::registry::client::{parse_signature_list, MAX_SIGNATURES};
 use imgsig::signature::blob::{classify, Blob};
 use imgsig::store::registries_d::{Access, BuiltinDefault, RegistriesD};
 
+/// One target's entry point: any bytes, never a panic.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (the names of `fuzz_targets/*.rs` and of the
 /// `seeds/` and `regressions/` directories).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("envelope", envelope),
     ("claim", claim),
     ("policy", policy),
