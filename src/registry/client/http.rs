@@ -18,6 +18,9 @@ pub struct HostTls {
     pub ca_pems: Vec<Vec<u8>>,
     /// Client certificate and key (PEM), concatenated as reqwest wants them.
     pub client_identity_pem: Option<Vec<u8>>,
+    /// registries.conf `insecure = true` for this endpoint: plain HTTP and unverified TLS
+    /// allowed, as with [`Options::tls_verify`] `false`.
+    pub insecure: bool,
 }
 
 /// What the caller decides once per run.
@@ -75,7 +78,7 @@ pub(super) fn build_client(opts: &Options, tls: &HostTls) -> Result<Client, Stri
     if let Some(id) = &tls.client_identity_pem {
         b = b.identity(reqwest::Identity::from_pem(id).map_err(|e| format!("invalid client certificate: {e}"))?);
     }
-    if !opts.tls_verify {
+    if !opts.tls_verify || tls.insecure {
         b = b.tls_danger_accept_invalid_certs(true);
     }
     b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))

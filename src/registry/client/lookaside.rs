@@ -81,10 +81,10 @@ impl Registries {
         d: &Digest,
         tls: &HostTls,
     ) -> Result<Vec<FetchedSignature>, RegistryError> {
-        if tls.ca_pems.is_empty() && tls.client_identity_pem.is_none() {
+        if tls.ca_pems.is_empty() && tls.client_identity_pem.is_none() && !tls.insecure {
             return self.lookaside_signatures(base, r, d);
         }
-        let domain = r.domain().to_owned();
+        let domain = format!("{}{}", r.domain(), if tls.insecure { " (insecure)" } else { "" });
         let cached = self
             .lookaside_tls_clients
             .lock()
