@@ -141,6 +141,8 @@ pub struct Network {
     /// The pull source each image's manifest came from (by the reference as given), where
     /// its instances and signatures are read too.
     chosen: Mutex<HashMap<String, PullSource>>,
+    /// Debug messages already logged (where credentials and TLS material came from).
+    logged: Mutex<HashSet<String>>,
 }
 
 /// Signatures fetched for one manifest, and where they were looked for.
@@ -160,6 +162,21 @@ pub struct Fetched {
 impl Network {
     pub fn new(config: NetworkConfig) -> Network {
         let auth_sources = AuthSources::standard(&config.auth);
+        if let Ok(conf) = &config.registries_conf {
+            tracing::debug!(
+                "registries.conf: {} ({} registry entries)",
+                if conf.sources.is_empty() {
+                    "no file".to_owned()
+                } else {
+                    conf.sources
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                conf.registries.len()
+            );
+        }
         Network {
             config,
             auth_sources,
@@ -167,6 +184,20 @@ impl Network {
             warned: Mutex::default(),
             helper_answers: Mutex::default(),
             chosen: Mutex::default(),
+            logged: Mutex::default(),
+        }
+    }
+
+    /// Log `message` at debug level once per run.
+    fn debug_once(&self, message: String) {
+        if tracing::enabled!(tracing::Level::DEBUG)
+            && self
+                .logged
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(message.clone())
+        {
+            tracing::debug!("{message}");
         }
     }
 
@@ -198,6 +229,7 @@ impl Network {
 
     fn auth_for(&self, r: &DockerReference) -> Result<Auth, NetworkError> {
         if let Some(c) = &self.config.creds {
+            self.debug_once(format!("credentials for {}: --creds", r.domain()));
             return Ok(c.clone());
         }
         let cred = |message: String| NetworkError::Credentials {
@@ -206,8 +238,33 @@ impl Network {
         };
         let mut run = |h: &HelperRequest<'_>| self.run_helper(h);
         let found = match self.auth_sources.find_with(r, &mut run) {
-            Ok(Some(found)) => found,
-            Ok(None) => return Ok(Auth::Anonymous),
+            Ok(Some(found)) => {
+                self.debug_once(format!(
+                    "credentials for {}: {} (entry {:?})",
+                    r.name(),
+                    found.file.display(),
+                    found.key
+                ));
+                found
+            }
+            Ok(None) => {
+                let files: Vec<String> = self
+                    .auth_sources
+                    .files
+                    .iter()
+                    .map(|f| f.path.display().to_string())
+                    .collect();
+                self.debug_once(format!(
+                    "credentials for {}: none (anonymous); looked in {}",
+                    r.name(),
+                    if files.is_empty() {
+                        "no file".into()
+                    } else {
+                        files.join(", ")
+                    }
+                ));
+                return Ok(Auth::Anonymous);
+            }
             Err(AuthError::Helper(e)) => {
                 return Err(NetworkError::CredentialHelper {
                     domain: r.domain().to_owned(),
@@ -230,6 +287,12 @@ impl Network {
             .entry((h.helper.to_owned(), h.server.to_owned()))
             .or_insert_with(|| {
                 let named_by = if h.creds_store { "credsStore" } else { "credHelpers" };
+                tracing::debug!(
+                    "running docker-credential-{} get for {} ({named_by} in {})",
+                    h.helper,
+                    h.server,
+                    h.file.display()
+                );
                 cred_helper::get(h.helper, h.server, self.config.timeout.max(Duration::from_secs(1))).map_err(
                     |mut e| {
                         e.message = format!("{} (named by {named_by} in {})", e.message, h.file.display());
@@ -253,10 +316,30 @@ impl Network {
         };
         let t = certs_d::lookup(r.domain(), self.config.cert_dir.as_deref(), self.config.home.as_deref())
             .map_err(|e| tls(e.to_string()))?;
+        let insecure = self.config.tls_verify.map_or(insecure, |verify| !verify);
+        self.debug_once(format!(
+            "TLS for {}: {}{}",
+            r.domain(),
+            match (&t.dir, &self.config.cert_dir) {
+                (Some(d), _) => format!(
+                    "certs.d {} ({} CA file(s), {} client certificate(s))",
+                    d.display(),
+                    t.ca_pems.len(),
+                    t.clients.len()
+                ),
+                (None, Some(d)) => format!("--cert-dir {} (not found)", d.display()),
+                (None, None) => "no certs.d directory for this host; system CAs".into(),
+            },
+            if insecure {
+                "; insecure (plain HTTP and unverified TLS allowed)"
+            } else {
+                ""
+            }
+        ));
         let mut out = HostTls {
             ca_pems: t.ca_pems.iter().map(|(_, pem)| pem.clone()).collect(),
             client_identity_pem: None,
-            insecure: self.config.tls_verify.map_or(insecure, |verify| !verify),
+            insecure,
         };
         let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
         for w in &t.warnings {
@@ -290,7 +373,7 @@ impl Network {
 
     /// Try `f` on each pull source of `r` in order (the one that served `r` before, if any,
     /// alone); the first success wins and is remembered.
-    fn from_sources<T>(
+    fn try_sources<T>(
         &self,
         r: &DockerReference,
         warnings: &mut Vec<String>,
@@ -303,7 +386,18 @@ impl Network {
             None => self.pull_sources(r)?,
         };
         let mut failed: Vec<(PullSource, NetworkError)> = Vec::new();
+        let several = sources.len() > 1;
         for s in sources {
+            if several {
+                tracing::debug!(
+                    "{r}: trying {}{}{} (registries.conf)",
+                    s.reference,
+                    if s.mirror { ", a mirror" } else { "" },
+                    if s.insecure { ", insecure" } else { "" }
+                );
+            } else if s.reference != *r {
+                tracing::debug!("{r}: read from {} (registries.conf)", s.reference);
+            }
             let attempt = (|| {
                 let auth = self.auth_for(&s.reference)?;
                 let tls = self.tls_for(&s.reference, s.insecure, warnings)?;
@@ -349,7 +443,7 @@ impl Network {
     /// Fetch the manifest `r` names (by tag or digest; by digest it is checked), from the
     /// first pull source that has it.
     pub fn manifest(&self, r: &DockerReference, warnings: &mut Vec<String>) -> Result<FetchedManifest, NetworkError> {
-        self.from_sources(r, warnings, |c, p, auth, tls| c.manifest(p, auth, tls))
+        self.try_sources(r, warnings, |c, p, auth, tls| c.manifest(p, auth, tls))
     }
 
     /// Fetch a manifest of `r`'s repository by digest (a list instance); checked against `d`.
@@ -359,7 +453,7 @@ impl Network {
         d: &Digest,
         warnings: &mut Vec<String>,
     ) -> Result<FetchedManifest, NetworkError> {
-        self.from_sources(r, warnings, |c, p, auth, tls| c.manifest_by_digest(p, d, auth, tls))
+        self.try_sources(r, warnings, |c, p, auth, tls| c.manifest_by_digest(p, d, auth, tls))
     }
 
     /// Signatures from a lookaside `base` (file://, http://, https://). A
@@ -416,6 +510,20 @@ impl Network {
     }
 
     fn read_base(&self, r: &DockerReference) -> Result<Url, NetworkError> {
+        use crate::store::registries_d::{Access, Scope};
+        match self.config.registries_d.configured(r, Access::Read) {
+            Some(c) => tracing::debug!(
+                "lookaside for {r}: {} ({} of {} in registries.d file {})",
+                c.url,
+                c.key,
+                match c.scope {
+                    Scope::Docker(s) => format!("docker: {s}"),
+                    Scope::DefaultDocker => "default-docker".into(),
+                },
+                c.file.display()
+            ),
+            None => tracing::debug!("lookaside for {r}: none in registries.d; the built-in default"),
+        }
         self.config
             .registries_d
             .read_base(r, &self.config.builtin)
@@ -437,6 +545,7 @@ impl Network {
         warnings: &mut Vec<String>,
     ) -> Result<Fetched, NetworkError> {
         if let Some(base) = &self.config.lookaside {
+            tracing::debug!("signatures of {r}: --lookaside {}", redact_url(base));
             return self.lookaside_signatures(base, r, d, warnings);
         }
         let source = self.source_for(r)?;
@@ -444,6 +553,7 @@ impl Network {
         let tls = self.tls_for(p, insecure, warnings)?;
         if self.client()?.supports_signature_api(p, &tls)? {
             let auth = self.auth_for(p)?;
+            tracing::debug!("signatures of {r}: the registry signature API of {}", p.domain());
             let signatures = self.client()?.api_signatures(p, d, &auth, &tls)?;
             return Ok(Fetched {
                 signatures,

@@ -138,7 +138,7 @@ impl Registries {
         let mut last_err = None;
         for scheme in schemes {
             let url = format!("{scheme}://{host}/v2/");
-            match client.get(&url).send() {
+            match http::send(client.get(&url), "GET", &url) {
                 Ok(resp) => {
                     let status = resp.status();
                     if status != StatusCode::OK && status != StatusCode::UNAUTHORIZED {
