@@ -33,9 +33,45 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.global.debug {
+        install_debug_log();
+    }
     ExitCode::from(cli::run(cli) as u8)
 }
 
+/// `--debug`: the library's debug events (only imgsig's own, not its dependencies') on
+/// stderr, one `imgsig: debug: …` line each. Without the flag no subscriber exists.
+fn install_debug_log() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .event_format(DebugLine);
+    let subscriber = tracing_subscriber::registry()
+        .with(Targets::new().with_target("imgsig", LevelFilter::DEBUG))
+        .with(fmt);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// One debug event as a line in the house style.
+struct DebugLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for DebugLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        w.write_str("imgsig: debug: ")?;
+        tracing_subscriber::fmt::FormatFields::format_fields(ctx, w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
 /// glibc hands the free memory at the top of each thread's heap back to the
 /// kernel as soon as it exceeds 128 KiB (madvise, then page faults and zeroing
 /// when it is used again): verifying a compressed (gpg-made) signature

@@ -186,6 +186,9 @@ pub struct GlobalArgs {
     /// Shorthand for --output json
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
+    /// Show on stderr where imgsig looked: registries.conf, registries.d and lookasides, credentials, certs.d, and each HTTP request
+    #[arg(short = 'v', long, global = true, help_heading = "Global options")]
+    pub debug: bool,
 }
 
 impl GlobalArgs {

@@ -14,6 +14,7 @@ use imgsig::reference::DockerReference;
 use imgsig::registry::auth_file::{self, AuthEnv, Credential};
 use imgsig::registry::client::{Auth, FetchedManifest};
 use imgsig::registry::network::{Fetched, Network, NetworkConfig, NetworkError};
+use imgsig::registry::registries_conf::{ConfPaths, RegistriesConf};
 use imgsig::store::registries_d::{BuiltinDefault, RegistriesD};
 
 /// Flags for reaching registries and lookasides (verify and fetch).
@@ -34,10 +35,10 @@ pub struct RegistryArgs {
     /// Directory with *.crt CA files and *.cert/*.key client certificates for the registry
     #[arg(long = "cert-dir", value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
-    /// Require HTTPS and verify certificates (--tls-verify=false allows plain HTTP and unverified TLS)
+    /// Require HTTPS and verify certificates (--tls-verify=false allows plain HTTP and unverified TLS); overrides registries.conf `insecure` [default: true, or what registries.conf says]
     #[arg(long = "tls-verify", value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
-          default_value_t = true, default_missing_value = "true", require_equals = false)]
-    pub tls_verify: bool,
+          default_missing_value = "true", require_equals = false)]
+    pub tls_verify: Option<bool>,
     /// Network timeout in seconds for each request
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
@@ -109,6 +110,9 @@ pub fn network(args: &RegistryArgs) -> Result<Network, Failure> {
             anyhow::Error::new(e).context(format!("registries.d {}", dir.display())),
         )
     })?;
+    let conf_paths = ConfPaths::locate(env_path("CONTAINERS_REGISTRIES_CONF").as_deref(), home.as_deref());
+    // An unusable registries.conf matters only to runs that reach a registry.
+    let registries_conf = RegistriesConf::load(&conf_paths);
     let lookaside = args.lookaside.as_deref().map(lookaside_url).transpose()?;
     let creds = match &args.creds {
         Some(c) => Some(
@@ -129,6 +133,7 @@ pub fn network(args: &RegistryArgs) -> Result<Network, Failure> {
     };
     Ok(Network::new(NetworkConfig {
         registries_d,
+        registries_conf,
         builtin: BuiltinDefault {
             is_root: current_uid() == 0,
             home: home.clone(),

@@ -1,7 +1,10 @@
 //! Everything needed to reach registries and lookasides, resolved once per
 //! run and shared by every worker: the HTTP client (one connection pool per
 //! registry host), registries.d, credentials sources, certs.d and the
-//! optional `--lookaside` override.
+//! optional `--lookaside` override, and registries.conf: each manifest is
+//! read from the first of the image's pull sources (mirrors, then the
+//! registry's `location`) that has it, with that endpoint's `insecure`
+//! setting, and its signatures from the same place, as containers/image does.
 //!
 //! The caller gathers the environment ([`NetworkConfig`]); nothing here
 //! reads it. Opening the HTTP client is deferred to the first request, so a
@@ -21,6 +24,7 @@ use crate::registry::auth_file::{AuthEnv, AuthError, AuthSources, Credential, He
 use crate::registry::client::{
     redact_url, Auth, FetchedManifest, FetchedSignature, HostTls, Options, Registries, RegistryError,
 };
+use crate::registry::registries_conf::{ConfError, PullSource, RegistriesConf};
 use crate::registry::{certs_d, cred_helper};
 use crate::store::lookaside;
 use crate::store::registries_d::{BuiltinDefault, RegistriesD};
@@ -30,6 +34,8 @@ use crate::store::registries_d::{BuiltinDefault, RegistriesD};
 pub struct NetworkConfig {
     /// registries.d, already loaded.
     pub registries_d: RegistriesD,
+    /// registries.conf, already loaded (an error is reported when a registry is reached).
+    pub registries_conf: Result<RegistriesConf, ConfError>,
     /// Where signatures go when registries.d names no lookaside.
     pub builtin: BuiltinDefault,
     /// Read signatures from this lookaside instead of the signature API / registries.d.
@@ -42,7 +48,8 @@ pub struct NetworkConfig {
     pub cert_dir: Option<PathBuf>,
     /// `$HOME`, for the per-user certs.d.
     pub home: Option<PathBuf>,
-    pub tls_verify: bool,
+    /// `--tls-verify`: `Some` overrides registries.conf's `insecure` for every registry.
+    pub tls_verify: Option<bool>,
     pub timeout: Duration,
 }
 
@@ -61,6 +68,15 @@ pub enum NetworkError {
     Tls { domain: String, message: String },
     #[error("lookaside for {reference}: {message}")]
     RegistriesD { reference: String, message: String },
+    /// registries.conf is unusable for this image, or blocks its registry.
+    #[error("{0}")]
+    RegistriesConf(#[from] ConfError),
+    /// Every pull source failed: the registry's own error, and the mirrors'.
+    #[error("{primary} (mirrors also failed: {mirrors})")]
+    Mirrors {
+        primary: Box<NetworkError>,
+        mirrors: String,
+    },
 }
 
 impl NetworkError {
@@ -72,6 +88,9 @@ impl NetworkError {
             NetworkError::CredentialHelper { .. } => "credential-helper-failed",
             NetworkError::Tls { .. } => "invalid-cert-dir",
             NetworkError::RegistriesD { .. } => "invalid-registries-d",
+            NetworkError::RegistriesConf(ConfError::Blocked { .. }) => "registry-blocked",
+            NetworkError::RegistriesConf(_) => "invalid-registries-conf",
+            NetworkError::Mirrors { primary, .. } => primary.code(),
         }
     }
 
@@ -79,23 +98,33 @@ impl NetworkError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             NetworkError::Registry(e) => Some(e.hint()),
+            NetworkError::Mirrors { primary, .. } => primary.hint(),
             _ => None,
         }
     }
 
     /// A problem with the local configuration (not with the network or a server).
     pub fn is_configuration(&self) -> bool {
-        !matches!(self, NetworkError::Registry(_) | NetworkError::CredentialHelper { .. })
+        match self {
+            NetworkError::Mirrors { primary, .. } => primary.is_configuration(),
+            e => !matches!(e, NetworkError::Registry(_) | NetworkError::CredentialHelper { .. }),
+        }
     }
 
     /// The server answered 404: a mistyped name or tag. Retrying cannot help.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, NetworkError::Registry(RegistryError::Status { status: 404, .. }))
+        match self {
+            NetworkError::Mirrors { primary, .. } => primary.is_not_found(),
+            e => matches!(e, NetworkError::Registry(RegistryError::Status { status: 404, .. })),
+        }
     }
 
     /// The server sent other bytes than the digest asked for: the image must be rejected.
     pub fn is_digest_mismatch(&self) -> bool {
-        matches!(self, NetworkError::Registry(RegistryError::DigestMismatch { .. }))
+        match self {
+            NetworkError::Mirrors { primary, .. } => primary.is_digest_mismatch(),
+            e => matches!(e, NetworkError::Registry(RegistryError::DigestMismatch { .. })),
+        }
     }
 }
 
@@ -109,6 +138,11 @@ pub struct Network {
     /// Credential helper answers by (helper, server): each helper is run at most once per
     /// server and run, however many images a batch has (the lock is held while it runs).
     helper_answers: Mutex<HashMap<(String, String), Result<Credential, cred_helper::HelperError>>>,
+    /// The pull source each image's manifest came from (by the reference as given), where
+    /// its instances and signatures are read too.
+    chosen: Mutex<HashMap<String, PullSource>>,
+    /// Debug messages already logged (where credentials and TLS material came from).
+    logged: Mutex<HashSet<String>>,
 }
 
 /// Signatures fetched for one manifest, and where they were looked for.
@@ -128,12 +162,42 @@ pub struct Fetched {
 impl Network {
     pub fn new(config: NetworkConfig) -> Network {
         let auth_sources = AuthSources::standard(&config.auth);
+        if let Ok(conf) = &config.registries_conf {
+            tracing::debug!(
+                "registries.conf: {} ({} registry entries)",
+                if conf.sources.is_empty() {
+                    "no file".to_owned()
+                } else {
+                    conf.sources
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                conf.registries.len()
+            );
+        }
         Network {
             config,
             auth_sources,
             registries: OnceLock::new(),
             warned: Mutex::default(),
             helper_answers: Mutex::default(),
+            chosen: Mutex::default(),
+            logged: Mutex::default(),
+        }
+    }
+
+    /// Log `message` at debug level once per run.
+    fn debug_once(&self, message: String) {
+        if tracing::enabled!(tracing::Level::DEBUG)
+            && self
+                .logged
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(message.clone())
+        {
+            tracing::debug!("{message}");
         }
     }
 
@@ -154,7 +218,7 @@ impl Network {
         self.registries
             .get_or_init(|| {
                 Registries::new(Options {
-                    tls_verify: self.config.tls_verify,
+                    tls_verify: self.config.tls_verify.unwrap_or(true),
                     timeout: self.config.timeout.max(Duration::from_secs(1)),
                     ..Options::default()
                 })
@@ -165,6 +229,7 @@ impl Network {
 
     fn auth_for(&self, r: &DockerReference) -> Result<Auth, NetworkError> {
         if let Some(c) = &self.config.creds {
+            self.debug_once(format!("credentials for {}: --creds", r.domain()));
             return Ok(c.clone());
         }
         let cred = |message: String| NetworkError::Credentials {
@@ -173,8 +238,33 @@ impl Network {
         };
         let mut run = |h: &HelperRequest<'_>| self.run_helper(h);
         let found = match self.auth_sources.find_with(r, &mut run) {
-            Ok(Some(found)) => found,
-            Ok(None) => return Ok(Auth::Anonymous),
+            Ok(Some(found)) => {
+                self.debug_once(format!(
+                    "credentials for {}: {} (entry {:?})",
+                    r.name(),
+                    found.file.display(),
+                    found.key
+                ));
+                found
+            }
+            Ok(None) => {
+                let files: Vec<String> = self
+                    .auth_sources
+                    .files
+                    .iter()
+                    .map(|f| f.path.display().to_string())
+                    .collect();
+                self.debug_once(format!(
+                    "credentials for {}: none (anonymous); looked in {}",
+                    r.name(),
+                    if files.is_empty() {
+                        "no file".into()
+                    } else {
+                        files.join(", ")
+                    }
+                ));
+                return Ok(Auth::Anonymous);
+            }
             Err(AuthError::Helper(e)) => {
                 return Err(NetworkError::CredentialHelper {
                     domain: r.domain().to_owned(),
@@ -197,6 +287,12 @@ impl Network {
             .entry((h.helper.to_owned(), h.server.to_owned()))
             .or_insert_with(|| {
                 let named_by = if h.creds_store { "credsStore" } else { "credHelpers" };
+                tracing::debug!(
+                    "running docker-credential-{} get for {} ({named_by} in {})",
+                    h.helper,
+                    h.server,
+                    h.file.display()
+                );
                 cred_helper::get(h.helper, h.server, self.config.timeout.max(Duration::from_secs(1))).map_err(
                     |mut e| {
                         e.message = format!("{} (named by {named_by} in {})", e.message, h.file.display());
@@ -208,16 +304,42 @@ impl Network {
     }
 
     /// TLS material for `r`'s registry, and certs.d warnings not handed out before.
-    fn tls_for(&self, r: &DockerReference, warnings: &mut Vec<String>) -> Result<HostTls, NetworkError> {
+    fn tls_for(
+        &self,
+        r: &DockerReference,
+        insecure: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<HostTls, NetworkError> {
         let tls = |message: String| NetworkError::Tls {
             domain: r.domain().to_owned(),
             message,
         };
         let t = certs_d::lookup(r.domain(), self.config.cert_dir.as_deref(), self.config.home.as_deref())
             .map_err(|e| tls(e.to_string()))?;
+        let insecure = self.config.tls_verify.map_or(insecure, |verify| !verify);
+        self.debug_once(format!(
+            "TLS for {}: {}{}",
+            r.domain(),
+            match (&t.dir, &self.config.cert_dir) {
+                (Some(d), _) => format!(
+                    "certs.d {} ({} CA file(s), {} client certificate(s))",
+                    d.display(),
+                    t.ca_pems.len(),
+                    t.clients.len()
+                ),
+                (None, Some(d)) => format!("--cert-dir {} (not found)", d.display()),
+                (None, None) => "no certs.d directory for this host; system CAs".into(),
+            },
+            if insecure {
+                "; insecure (plain HTTP and unverified TLS allowed)"
+            } else {
+                ""
+            }
+        ));
         let mut out = HostTls {
             ca_pems: t.ca_pems.iter().map(|(_, pem)| pem.clone()).collect(),
             client_identity_pem: None,
+            insecure,
         };
         let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
         for w in &t.warnings {
@@ -232,11 +354,96 @@ impl Network {
         Ok(out)
     }
 
-    /// Fetch the manifest `r` names (by tag or digest; by digest it is checked).
+    /// Where `r` is read from (registries.conf), mirrors first.
+    pub fn pull_sources(&self, r: &DockerReference) -> Result<Vec<PullSource>, NetworkError> {
+        Ok(self.registries_conf()?.pull_sources(r)?)
+    }
+
+    fn registries_conf(&self) -> Result<&RegistriesConf, NetworkError> {
+        self.config
+            .registries_conf
+            .as_ref()
+            .map_err(|e| NetworkError::RegistriesConf(e.clone()))
+    }
+
+    /// Whether registries.conf marks `r`'s registry `insecure` (an error if it is blocked).
+    fn conf_insecure(&self, r: &DockerReference) -> Result<bool, NetworkError> {
+        Ok(self.registries_conf()?.push_insecure(r)?)
+    }
+
+    /// Try `f` on each pull source of `r` in order (the one that served `r` before, if any,
+    /// alone); the first success wins and is remembered.
+    fn try_sources<T>(
+        &self,
+        r: &DockerReference,
+        warnings: &mut Vec<String>,
+        f: impl Fn(&Registries, &DockerReference, &Auth, &HostTls) -> Result<T, RegistryError>,
+    ) -> Result<T, NetworkError> {
+        let key = r.to_string();
+        let chosen = self.chosen.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let sources = match chosen {
+            Some(s) => vec![s],
+            None => self.pull_sources(r)?,
+        };
+        let mut failed: Vec<(PullSource, NetworkError)> = Vec::new();
+        let several = sources.len() > 1;
+        for s in sources {
+            if several {
+                tracing::debug!(
+                    "{r}: trying {}{}{} (registries.conf)",
+                    s.reference,
+                    if s.mirror { ", a mirror" } else { "" },
+                    if s.insecure { ", insecure" } else { "" }
+                );
+            } else if s.reference != *r {
+                tracing::debug!("{r}: read from {} (registries.conf)", s.reference);
+            }
+            let attempt = (|| {
+                let auth = self.auth_for(&s.reference)?;
+                let tls = self.tls_for(&s.reference, s.insecure, warnings)?;
+                Ok(f(self.client()?, &s.reference, &auth, &tls)?)
+            })();
+            match attempt {
+                Ok(v) => {
+                    self.chosen.lock().unwrap_or_else(|e| e.into_inner()).insert(key, s);
+                    return Ok(v);
+                }
+                Err(e) => failed.push((s, e)),
+            }
+        }
+        let (_, primary) = failed.pop().expect("at least the registry itself is a pull source");
+        if failed.is_empty() {
+            return Err(primary);
+        }
+        let mirrors = failed
+            .iter()
+            .map(|(s, e)| format!("[{}: {e}]", s.reference))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(NetworkError::Mirrors {
+            primary: Box::new(primary),
+            mirrors,
+        })
+    }
+
+    /// The pull source `r`'s manifest came from, else the registry's own location.
+    fn source_for(&self, r: &DockerReference) -> Result<PullSource, NetworkError> {
+        if let Some(s) = self
+            .chosen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&r.to_string())
+        {
+            return Ok(s.clone());
+        }
+        let mut sources = self.pull_sources(r)?;
+        Ok(sources.pop().expect("at least the registry itself is a pull source"))
+    }
+
+    /// Fetch the manifest `r` names (by tag or digest; by digest it is checked), from the
+    /// first pull source that has it.
     pub fn manifest(&self, r: &DockerReference, warnings: &mut Vec<String>) -> Result<FetchedManifest, NetworkError> {
-        let auth = self.auth_for(r)?;
-        let tls = self.tls_for(r, warnings)?;
-        Ok(self.client()?.manifest(r, &auth, &tls)?)
+        self.try_sources(r, warnings, |c, p, auth, tls| c.manifest(p, auth, tls))
     }
 
     /// Fetch a manifest of `r`'s repository by digest (a list instance); checked against `d`.
@@ -246,9 +453,7 @@ impl Network {
         d: &Digest,
         warnings: &mut Vec<String>,
     ) -> Result<FetchedManifest, NetworkError> {
-        let auth = self.auth_for(r)?;
-        let tls = self.tls_for(r, warnings)?;
-        Ok(self.client()?.manifest_by_digest(r, d, &auth, &tls)?)
+        self.try_sources(r, warnings, |c, p, auth, tls| c.manifest_by_digest(p, d, auth, tls))
     }
 
     /// Signatures from a lookaside `base` (file://, http://, https://). A
@@ -260,6 +465,22 @@ impl Network {
         d: &Digest,
         warnings: &mut Vec<String>,
     ) -> Result<Fetched, NetworkError> {
+        let insecure = if base.scheme() == "file" {
+            false
+        } else {
+            self.conf_insecure(r)?
+        };
+        self.lookaside_signatures_with(base, r, d, insecure, warnings)
+    }
+
+    fn lookaside_signatures_with(
+        &self,
+        base: &Url,
+        r: &DockerReference,
+        d: &Digest,
+        insecure: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<Fetched, NetworkError> {
         if base.scheme() == "file" {
             return file_lookaside_signatures(base, r, d).map_err(|e| {
                 NetworkError::Registry(RegistryError::Lookaside {
@@ -268,7 +489,7 @@ impl Network {
                 })
             });
         }
-        let tls = self.tls_for(r, warnings)?;
+        let tls = self.tls_for(r, insecure, warnings)?;
         let signatures = self.client()?.registry_lookaside_signatures(base, r, d, &tls)?;
         Ok(Fetched {
             signatures,
@@ -289,6 +510,20 @@ impl Network {
     }
 
     fn read_base(&self, r: &DockerReference) -> Result<Url, NetworkError> {
+        use crate::store::registries_d::{Access, Scope};
+        match self.config.registries_d.configured(r, Access::Read) {
+            Some(c) => tracing::debug!(
+                "lookaside for {r}: {} ({} of {} in registries.d file {})",
+                c.url,
+                c.key,
+                match c.scope {
+                    Scope::Docker(s) => format!("docker: {s}"),
+                    Scope::DefaultDocker => "default-docker".into(),
+                },
+                c.file.display()
+            ),
+            None => tracing::debug!("lookaside for {r}: none in registries.d; the built-in default"),
+        }
         self.config
             .registries_d
             .read_base(r, &self.config.builtin)
@@ -299,8 +534,9 @@ impl Network {
     }
 
     /// The signatures of `r`'s manifest `d`, from where containers/image
-    /// would read them: the `--lookaside` override if given, else the
-    /// registry signature API if the registry has one, else the registries.d
+    /// would read them: the `--lookaside` override if given (for `r` as
+    /// given), else — for the pull source the manifest came from — the
+    /// registry signature API if that registry has one, else the registries.d
     /// lookaside (or the built-in default).
     pub fn signatures(
         &self,
@@ -309,26 +545,31 @@ impl Network {
         warnings: &mut Vec<String>,
     ) -> Result<Fetched, NetworkError> {
         if let Some(base) = &self.config.lookaside {
+            tracing::debug!("signatures of {r}: --lookaside {}", redact_url(base));
             return self.lookaside_signatures(base, r, d, warnings);
         }
-        if self.signature_api(r, warnings)? {
-            let auth = self.auth_for(r)?;
-            let tls = self.tls_for(r, warnings)?;
-            let signatures = self.client()?.api_signatures(r, d, &auth, &tls)?;
+        let source = self.source_for(r)?;
+        let (p, insecure) = (&source.reference, source.insecure);
+        let tls = self.tls_for(p, insecure, warnings)?;
+        if self.client()?.supports_signature_api(p, &tls)? {
+            let auth = self.auth_for(p)?;
+            tracing::debug!("signatures of {r}: the registry signature API of {}", p.domain());
+            let signatures = self.client()?.api_signatures(p, d, &auth, &tls)?;
             return Ok(Fetched {
                 signatures,
-                looked_in: format!("the registry signature API of {}", r.domain()),
+                looked_in: format!("the registry signature API of {}", p.domain()),
                 from_api: true,
                 remote: true,
             });
         }
-        let base = self.read_base(r)?;
-        self.lookaside_signatures(&base, r, d, warnings)
+        let base = self.read_base(p)?;
+        self.lookaside_signatures_with(&base, p, d, insecure, warnings)
     }
 
-    /// Does the registry of `r` take signatures through its signature API?
+    /// Does the registry of `r` take signatures through its signature API (for pushing:
+    /// `r` itself, not a mirror)?
     pub fn signature_api(&self, r: &DockerReference, warnings: &mut Vec<String>) -> Result<bool, NetworkError> {
-        let tls = self.tls_for(r, warnings)?;
+        let tls = self.tls_for(r, self.conf_insecure(r)?, warnings)?;
         Ok(self.client()?.supports_signature_api(r, &tls)?)
     }
 
@@ -342,7 +583,7 @@ impl Network {
         warnings: &mut Vec<String>,
     ) -> Result<bool, NetworkError> {
         let auth = self.auth_for(r)?;
-        let tls = self.tls_for(r, warnings)?;
+        let tls = self.tls_for(r, self.conf_insecure(r)?, warnings)?;
         Ok(self.client()?.api_put_signature(r, d, blob, &auth, &tls)?)
     }
 }

@@ -181,7 +181,10 @@ impl RegistriesD {
         };
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::empty()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                tracing::debug!("registries.d: {} does not exist (nothing configured)", dir.display());
+                return Ok(Self::empty());
+            }
             Err(e) => return Err(read_dir_err(e)),
         };
         let mut names = Vec::new();
@@ -193,6 +196,7 @@ impl RegistriesD {
             }
         }
         names.sort();
+        tracing::debug!("registries.d: {} ({} *.yaml file(s))", dir.display(), names.len());
         let mut merged = Self::empty();
         for name in names {
             let path = dir.join(name);

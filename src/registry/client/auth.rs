@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::Url;
 
 use super::error::transport_err;
-use super::http::{read_body, Deadline};
+use super::http::{read_body, send, Deadline};
 use super::{HostState, Registries, RegistryError};
 
 const MAX_TOKEN_SIZE: usize = 1024 * 1024;
@@ -139,12 +139,12 @@ impl Registries {
                 })?;
                 enc.query_pairs_mut()
                     .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())));
-                state
+                let req = state
                     .client
                     .post(url.clone())
                     .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(enc.query().unwrap_or("").to_owned())
-                    .send()
+                    .body(enc.query().unwrap_or("").to_owned());
+                send(req, "POST", url.as_str())
             }
             _ => {
                 {
@@ -161,7 +161,7 @@ impl Registries {
                 if let Auth::Basic { username, password } = auth {
                     req = req.basic_auth(username, Some(password));
                 }
-                req.send()
+                send(req, "GET", url.as_str())
             }
         };
         let u = url.to_string();

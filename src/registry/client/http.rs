@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 
 use super::RegistryError;
 
@@ -18,6 +18,9 @@ pub struct HostTls {
     pub ca_pems: Vec<Vec<u8>>,
     /// Client certificate and key (PEM), concatenated as reqwest wants them.
     pub client_identity_pem: Option<Vec<u8>>,
+    /// registries.conf `insecure = true` for this endpoint: plain HTTP and unverified TLS
+    /// allowed, as with [`Options::tls_verify`] `false`.
+    pub insecure: bool,
 }
 
 /// What the caller decides once per run.
@@ -75,10 +78,30 @@ pub(super) fn build_client(opts: &Options, tls: &HostTls) -> Result<Client, Stri
     if let Some(id) = &tls.client_identity_pem {
         b = b.identity(reqwest::Identity::from_pem(id).map_err(|e| format!("invalid client certificate: {e}"))?);
     }
-    if !opts.tls_verify {
+    if !opts.tls_verify || tls.insecure {
         b = b.tls_danger_accept_invalid_certs(true);
     }
     b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Send a request, logging (at debug level) its method, URL (never with credentials: registry
+/// URLs have none, lookaside URLs come redacted), status and time, and where redirects ended.
+pub(super) fn send(req: RequestBuilder, method: &str, url: &str) -> reqwest::Result<Response> {
+    let start = Instant::now();
+    let res = req.send();
+    let ms = start.elapsed().as_millis();
+    match &res {
+        Ok(resp) if resp.url().as_str() != url && resp.url().password().is_none() => {
+            tracing::debug!(
+                "{method} {url} -> {} ({ms} ms, redirected to {})",
+                resp.status().as_u16(),
+                resp.url()
+            )
+        }
+        Ok(resp) => tracing::debug!("{method} {url} -> {} ({ms} ms)", resp.status().as_u16()),
+        Err(e) => tracing::debug!("{method} {url} -> failed after {ms} ms: {e}"),
+    }
+    res
 }
 
 /// When a request (sent, redirected, and its body read) must be over. reqwest's blocking

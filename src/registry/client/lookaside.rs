@@ -14,7 +14,7 @@ use crate::reference::DockerReference;
 use crate::store::lookaside;
 
 use super::error::{redact_url, transport_err};
-use super::http::{build_client, read_body, Deadline};
+use super::http::{build_client, read_body, send, Deadline};
 use super::{FetchedSignature, HostTls, Registries, RegistryError, MAX_SIGNATURES, MAX_SIGNATURE_SIZE};
 
 /// Most images whose signatures are read from HTTP lookasides at the same time. Lookasides
@@ -81,10 +81,10 @@ impl Registries {
         d: &Digest,
         tls: &HostTls,
     ) -> Result<Vec<FetchedSignature>, RegistryError> {
-        if tls.ca_pems.is_empty() && tls.client_identity_pem.is_none() {
+        if tls.ca_pems.is_empty() && tls.client_identity_pem.is_none() && !tls.insecure {
             return self.lookaside_signatures(base, r, d);
         }
-        let domain = r.domain().to_owned();
+        let domain = format!("{}{}", r.domain(), if tls.insecure { " (insecure)" } else { "" });
         let cached = self
             .lookaside_tls_clients
             .lock()
@@ -151,7 +151,7 @@ impl Registries {
     fn http_signature(&self, client: &Client, url: &Url) -> Result<Option<Result<Vec<u8>, String>>, RegistryError> {
         let u = redact_url(url);
         let deadline = Deadline::after(self.opts.timeout);
-        let resp = client.get(url.clone()).send().map_err(|e| transport_err(&u, e))?;
+        let resp = send(client.get(url.clone()), "GET", &u).map_err(|e| transport_err(&u, e))?;
         match resp.status() {
             StatusCode::OK => {}
             StatusCode::NOT_FOUND => return Ok(None),

@@ -10,7 +10,7 @@ use crate::manifest;
 use crate::reference::DockerReference;
 
 use super::error::transport_err;
-use super::http::{read_body, Deadline};
+use super::http::{read_body, send, Deadline};
 use super::{Auth, HostState, HostTls, Registries, RegistryError};
 
 /// Largest manifest body accepted (the reference's limit).
@@ -74,7 +74,7 @@ impl Registries {
         }
         let req = Registries::authorize(state, req, auth, &format!("repository:{}:pull", r.path()))?;
         let deadline = Deadline::after(state.timeout);
-        let resp = req.send().map_err(|e| transport_err(&url, e))?;
+        let resp = send(req, "GET", &url).map_err(|e| transport_err(&url, e))?;
         if resp.status() != StatusCode::OK {
             return Err(RegistryError::Status {
                 url,

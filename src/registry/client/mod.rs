@@ -109,13 +109,21 @@ impl Registries {
     /// Connect to (ping) the registry of `r` once; later calls reuse it.
     fn host(&self, r: &DockerReference, tls: &HostTls) -> Result<std::sync::Arc<HostState>, RegistryError> {
         let domain = r.domain().to_owned();
+        let insecure = !self.opts.tls_verify || tls.insecure;
+        // One state per host and security setting (registries.conf can mark one
+        // namespace of a host insecure and another not).
+        let key = if insecure {
+            format!("{domain} (insecure)")
+        } else {
+            domain.clone()
+        };
         if domain.is_empty() {
             return Err(RegistryError::Protocol {
                 url: r.to_string(),
                 message: "the reference has no registry host".into(),
             });
         }
-        if let Some(h) = self.hosts.lock().unwrap_or_else(|e| e.into_inner()).get(&domain) {
+        if let Some(h) = self.hosts.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(h.clone());
         }
         let client = build_client(&self.opts, tls).map_err(|m| RegistryError::Transport {
@@ -124,13 +132,13 @@ impl Registries {
         })?;
         let host = Registries::endpoint_host(&domain);
         let mut schemes = vec!["https"];
-        if !self.opts.tls_verify {
+        if insecure {
             schemes.push("http");
         }
         let mut last_err = None;
         for scheme in schemes {
             let url = format!("{scheme}://{host}/v2/");
-            match client.get(&url).send() {
+            match http::send(client.get(&url), "GET", &url) {
                 Ok(resp) => {
                     let status = resp.status();
                     if status != StatusCode::OK && status != StatusCode::UNAUTHORIZED {
@@ -163,7 +171,7 @@ impl Registries {
                     self.hosts
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(domain.clone(), state.clone());
+                        .insert(key.clone(), state.clone());
                     return Ok(state);
                 }
                 Err(e) => last_err = Some(transport_err(&url, e)),

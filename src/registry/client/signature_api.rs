@@ -8,7 +8,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 
 use super::error::transport_err;
-use super::http::{read_body, Deadline};
+use super::http::{read_body, send, Deadline};
 use super::{Auth, FetchedSignature, HostTls, Registries, RegistryError, MAX_SIGNATURES};
 
 /// Largest signature-list body from the signature API.
@@ -33,7 +33,7 @@ impl Registries {
         let req = state.client.get(&url);
         let req = Registries::authorize(&state, req, auth, &format!("repository:{}:pull", r.path()))?;
         let deadline = Deadline::after(state.timeout);
-        let resp = req.send().map_err(|e| transport_err(&url, e))?;
+        let resp = send(req, "GET", &url).map_err(|e| transport_err(&url, e))?;
         if resp.status() != StatusCode::OK {
             return Err(RegistryError::Status {
                 url,
@@ -82,7 +82,7 @@ impl Registries {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         let req = Registries::authorize(&state, req, auth, &format!("repository:{}:pull,push", r.path()))?;
-        let resp = req.send().map_err(|e| transport_err(&url, e))?;
+        let resp = send(req, "PUT", &url).map_err(|e| transport_err(&url, e))?;
         if resp.status() != StatusCode::CREATED {
             return Err(RegistryError::Status {
                 url,
