@@ -61,14 +61,20 @@ fn assert_inspect_rejects(sig: &Path, reason: &str) {
     assert_eq!(doc["signatures"][0]["envelope_problem"]["code"], reason, "{doc:#}");
     let o = run(imgsig().arg("inspect").arg(sig));
     let text = stdout(&o);
-    assert!(text.contains(&format!("envelope:  NOT ACCEPTABLE [{reason}]")), "{text}");
+    assert!(
+        text.contains(&format!("envelope:  NOT ACCEPTABLE [{reason}]")),
+        "{text}"
+    );
     assert!(!text.contains("a well-formed signed message"), "{text}");
 }
 
 fn alice_skopeo_signature(lab: &Lab) -> Vec<u8> {
     let sig = std::fs::read(lab.path("LAB_SIGNATURES").join("app-1.0.alice.sig")).unwrap();
     // The layout this test is about: old-format compressed data, indeterminate length.
-    assert_eq!(sig[0], 0xA3, "not the indeterminate-length compressed packet gpg writes");
+    assert_eq!(
+        sig[0], 0xA3,
+        "not the indeterminate-length compressed packet gpg writes"
+    );
     sig
 }
 
@@ -109,7 +115,10 @@ fn skopeo_signature_with_a_second_message_appended_is_rejected() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(msg.contains(lab.var("LAB_ALICE_FPR")) && msg.contains(lab.var("LAB_BOB_FPR")), "{msg}");
+    assert!(
+        msg.contains(lab.var("LAB_ALICE_FPR")) && msg.contains(lab.var("LAB_BOB_FPR")),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -119,7 +128,9 @@ fn junk_inside_the_compressed_stream_is_rejected() {
     let good = alice_skopeo_signature(lab);
     assert_eq!(good[1], 1, "ZIP (raw deflate)");
     let mut inner = Vec::new();
-    flate2::read::DeflateDecoder::new(&good[2..]).read_to_end(&mut inner).unwrap();
+    flate2::read::DeflateDecoder::new(&good[2..])
+        .read_to_end(&mut inner)
+        .unwrap();
     let recompress = |inner: &[u8]| {
         let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
         z.write_all(inner).unwrap();
@@ -128,7 +139,11 @@ fn junk_inside_the_compressed_stream_is_rejected() {
     // Control: recompressed as is, it still verifies.
     let same = write(dir.path(), "same.sig", &recompress(&inner));
     assert_exit(&verify(lab, &same), 0);
-    let junk = write(dir.path(), "junk.sig", &recompress(&[inner.clone(), noise(100)].concat()));
+    let junk = write(
+        dir.path(),
+        "junk.sig",
+        &recompress(&[inner.clone(), noise(100)].concat()),
+    );
     assert_verify_rejects(lab, &junk, "malformed-signature");
     assert_inspect_rejects(&junk, "malformed-signature");
     let twice = write(dir.path(), "twice.sig", &recompress(&[inner.clone(), inner].concat()));

@@ -48,7 +48,10 @@ fn first_packet_body(blob: &[u8]) -> Option<(u8, Vec<u8>)> {
         let tag = (first >> 2) & 0x0F;
         let (len, rest) = match first & 0x03 {
             0 => (usize::from(*rest.first()?), rest.get(1..)?),
-            1 => (usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)), rest.get(2..)?),
+            1 => (
+                usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)),
+                rest.get(2..)?,
+            ),
             2 => (
                 usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?,
                 rest.get(4..)?,
@@ -191,7 +194,11 @@ mod tests {
             blob.extend_from_slice(stream);
             assert_eq!(after_compressed_stream(&blob), Trailer::None, "algo {algo}");
             blob.extend_from_slice(b"junk");
-            assert_eq!(after_compressed_stream(&blob), Trailer::Bytes(b"junk".to_vec()), "algo {algo}");
+            assert_eq!(
+                after_compressed_stream(&blob),
+                Trailer::Bytes(b"junk".to_vec()),
+                "algo {algo}"
+            );
         }
         // A stream that does not end is not a trailer.
         assert_eq!(after_compressed_stream(&[0xA3, 1, 0x00]), Trailer::None);
