@@ -10,11 +10,23 @@
 //! directory, which then appears under the final name in one step: a
 //! no-clobber hard link (an existing file, even one created meanwhile by
 //! someone else, is never replaced) or, when replacing is asked for, a
-//! rename. A reader never sees a partial file.
+//! rename. A reader never sees a partial file. A temporary file left by a
+//! process killed meanwhile is removed by a later write into the same
+//! directory once it is [`STALE_TEMP_AGE`] old.
+//!
+//! Writing into a shared tree (a lookaside or mirror) goes through
+//! [`create_dir_below`], which never follows a symbolic link below the root
+//! the user named (see [`below`]'s docs).
 
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
+
+mod below;
+pub use below::{
+    clean_stale_temps, clean_stale_temps_in, create_dir_below, is_temp_name, BelowError, DirBelow, TempBelow,
+    STALE_TEMP_AGE,
+};
 
 const NOT_REGULAR: &str = "not a regular file";
 
@@ -131,6 +143,7 @@ pub fn write_atomic_as(path: &Path, bytes: &[u8], replace: bool, like: Option<&f
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    clean_stale_temps_in(dir);
     let temp = write_temp(dir, bytes)?;
     #[cfg(unix)]
     if let Some(m) = like {

@@ -65,6 +65,7 @@ pub mod platform;
 pub mod policy;
 pub mod reference;
 pub mod registry;
+pub mod shown;
 pub mod signature;
 pub mod signer;
 pub mod store;

@@ -121,7 +121,18 @@ fn image_signature_shows_claim_and_issuer_unverified() {
 
 #[test]
 fn corrupt_signature_still_shows_contents_and_issuer() {
+    // The fixture has a newline after its compressed stream: trailing data.
     let (o, doc) = inspect_json(&[], &[&sig("corrupt.signature")]);
+    assert_exit(&o, 0);
+    let s = only(&doc);
+    assert_eq!(s["envelope_problem"]["code"], "malformed-signature");
+    assert_eq!(s["claim"]["identity"], "testing/manifest");
+    // Without it, only the cryptography is wrong.
+    let bytes = std::fs::read(sig("corrupt.signature")).unwrap();
+    let dir = tempdir();
+    let trimmed = dir.path().join("corrupt.signature");
+    std::fs::write(&trimmed, &bytes[..bytes.len() - 1]).unwrap();
+    let (o, doc) = inspect_json(&[], &[&trimmed]);
     assert_exit(&o, 0);
     let s = only(&doc);
     assert_eq!(s["claim"]["identity"], "testing/manifest");
@@ -135,7 +146,7 @@ fn corrupt_signature_still_shows_contents_and_issuer() {
 
     // With the signer's key it does not verify, and says why.
     let key = sig("public-key.gpg");
-    let (o, doc) = inspect_json(&["--keyring", key.to_str().unwrap()], &[&sig("corrupt.signature")]);
+    let (o, doc) = inspect_json(&["--keyring", key.to_str().unwrap()], &[&trimmed]);
     assert_exit(&o, 1);
     let s = only(&doc);
     assert_eq!(s["verified"], false);

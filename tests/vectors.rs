@@ -110,8 +110,27 @@ fn invalid_blob_payload_is_rejected_after_good_crypto() {
 
 #[test]
 fn corrupt_signature_is_rejected() {
-    for sig in ["signature/corrupt.signature", "signature/corrupt.signature-v3"] {
-        expect_reason("signature/public-key.gpg", "testing/manifest", sig, "bad-signature");
+    // Both files also have a newline after the end of their compressed stream: trailing
+    // data, rejected before any cryptography. Without it, the bad signature is what is left.
+    let dir = common::tempdir();
+    for name in ["corrupt.signature", "corrupt.signature-v3"] {
+        let sig = format!("signature/{name}");
+        expect_reason(
+            "signature/public-key.gpg",
+            "testing/manifest",
+            &sig,
+            "malformed-signature",
+        );
+        let bytes = std::fs::read(fixture(&sig)).unwrap();
+        assert_eq!(bytes.last(), Some(&b'\n'));
+        let trimmed = dir.path().join(name);
+        std::fs::write(&trimmed, &bytes[..bytes.len() - 1]).unwrap();
+        expect_reason(
+            "signature/public-key.gpg",
+            "testing/manifest",
+            trimmed.to_str().unwrap(),
+            "bad-signature",
+        );
     }
 }
 

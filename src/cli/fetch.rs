@@ -175,16 +175,15 @@ fn fetch_one(
 /// Store one manifest and its signatures (never overwriting anything).
 fn store(net: &Network, to: &Path, r: &DockerReference, w: &Wanted) -> Result<ManifestJson, Failure> {
     let m = &w.manifest;
-    let dir = lookaside::image_dir(to, r, &m.digest);
-    let io = |e: lookaside::LookasideError| Failure::outside("io-error", anyhow!("{}: {e}", dir.display()));
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::outside("io-error", anyhow!("{}: {e}", dir.display())))?;
-    let manifest_written = lookaside::write_new_file(&dir.join("manifest.json"), &m.bytes).map_err(io)?;
+    let io = super::io::lookaside_failure;
+    let dir = lookaside::ImageLocation::new(to, r, &m.digest).create().map_err(io)?;
+    let manifest_written = dir.write_new_file("manifest.json", &m.bytes).map_err(io)?;
     let sigs = net.signatures(r, &m.digest)?.signatures;
     let mut j = ManifestJson {
         digest: m.digest.to_string(),
         role: w.role,
         platform: w.platform.clone(),
-        directory: dir.display().to_string(),
+        directory: dir.path().display().to_string(),
         manifest_written,
         signatures_new: 0,
         signatures_present: 0,
@@ -192,7 +191,7 @@ fn store(net: &Network, to: &Path, r: &DockerReference, w: &Wanted) -> Result<Ma
     };
     for s in sigs {
         match s.blob {
-            Ok(b) => match lookaside::store_signature(&dir, &b).map_err(io)? {
+            Ok(b) => match dir.store_signature(&b).map_err(io)? {
                 StoreOutcome::Written(_) => j.signatures_new += 1,
                 StoreOutcome::AlreadyPresent(_) => j.signatures_present += 1,
             },

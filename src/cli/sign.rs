@@ -19,7 +19,7 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
-use super::io::{read_limited, stdout_is_terminal, write_atomic, write_stdout};
+use super::io::{lookaside_failure, read_limited, stdout_is_terminal, write_atomic, write_stdout};
 use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
@@ -379,13 +379,11 @@ fn already_signed(
 }
 
 /// Store in a lookaside directory; returns the file written (or already there).
-fn store(dir: &Path, blob: &[u8]) -> Result<(PathBuf, bool), Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::outside("io-error", anyhow!("{}: {e}", dir.display())))?;
-    match lookaside::store_signature(dir, blob)
-        .map_err(|e| Failure::outside("io-error", anyhow::Error::new(e).context(dir.display().to_string())))?
-    {
-        StoreOutcome::Written(n) => Ok((dir.join(format!("signature-{n}")), true)),
-        StoreOutcome::AlreadyPresent(n) => Ok((dir.join(format!("signature-{n}")), false)),
+fn store(at: &lookaside::ImageLocation, blob: &[u8]) -> Result<(PathBuf, bool), Failure> {
+    let dir = at.create().map_err(lookaside_failure)?;
+    match dir.store_signature(blob).map_err(lookaside_failure)? {
+        StoreOutcome::Written(n) => Ok((dir.path().join(format!("signature-{n}")), true)),
+        StoreOutcome::AlreadyPresent(n) => Ok((dir.path().join(format!("signature-{n}")), false)),
     }
 }
 
@@ -453,7 +451,7 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let signed = make_signature(&mut source, &digest, &identity)?;
 
     let output = match (&args.lookaside_dir, &out) {
-        (Some(dir), _) => store(&lookaside::image_dir(dir, &identity, &digest), &signed.blob)?
+        (Some(dir), _) => store(&lookaside::ImageLocation::new(dir, &identity, &digest), &signed.blob)?
             .0
             .display()
             .to_string(),
@@ -563,7 +561,7 @@ fn sign_image(
             None
         } else {
             Some(match &args.lookaside_dir {
-                Some(root) => lookaside::image_dir(root, &r, d),
+                Some(root) => lookaside::ImageLocation::new(root, &r, d),
                 None => {
                     let base = net.0.registries_d().write_base(&r, net.0.builtin()).map_err(|e| {
                         Failure::input(
@@ -571,7 +569,7 @@ fn sign_image(
                             anyhow::Error::new(e).context(format!("where to store signatures of {r}")),
                         )
                     })?;
-                    lookaside::file_image_dir(&base, &r, d).map_err(|e| {
+                    lookaside::ImageLocation::from_file_url(&base, &r, d).map_err(|e| {
                         Failure::input(
                             "invalid-registries-d",
                             anyhow::Error::new(e).context(format!("storing signatures of {r}")),
@@ -583,7 +581,7 @@ fn sign_image(
         // Signing again what this key already signed (same digest, same identity)
         // would add one more signature on every run of a sign job: skip it.
         let existing: Vec<(String, Vec<u8>)> = match &dir {
-            Some(dir) => lookaside::read_dir_signatures(dir)
+            Some(dir) => lookaside::read_dir_signatures(dir.path())
                 .map(|v| {
                     v.into_iter()
                         .filter_map(|s| s.contents.ok().map(|b| (s.path.display().to_string(), b)))

@@ -12,8 +12,20 @@
 //! signature to a temporary file in the same directory, flushes it, and claims the first free
 //! `signature-N` with a hard link, which fails instead of replacing an existing name. So a
 //! `signature-N` is always complete, and parallel writers each get their own N. A kill at the
-//! wrong moment can leave a `.imgsig-*.tmp` file behind; it is ignored by readers and safe to
-//! delete. The filesystem must support hard links (local filesystems and NFS do).
+//! wrong moment can leave a `.imgsig-XXXXXX.tmp` file behind; readers ignore it, and the next
+//! write into that directory removes it once it is ten minutes old
+//! ([`crate::files::clean_stale_temps`]). The filesystem must support hard links (local
+//! filesystems and NFS do).
+//!
+//! Writing never follows a symbolic link below the root the user named (the `--lookaside-dir`,
+//! the `--to` mirror, the path of a `lookaside-staging: file:` URL): a lookaside or mirror is
+//! often writable by others, and a `lab -> /elsewhere` link planted there would otherwise make a
+//! more privileged signer or fetcher write wherever it points. [`ImageLocation::create`]
+//! opens the image's directory component by component with `O_NOFOLLOW` and refuses a link
+//! ([`LookasideError::Symlink`]); files are then made relative to that directory's descriptor.
+//! c/image follows links here. Reading ([`ImageDir`]) does follow links, as c/image does: what
+//! is read is verified (signatures cryptographically, manifests by digest), so a link can only
+//! make verification fail or pick other files the policy then judges.
 
 use std::fs;
 use std::io;
@@ -22,8 +34,9 @@ use std::path::{Component, Path, PathBuf};
 use reqwest::Url;
 
 use crate::digest::Digest;
-use crate::files;
+use crate::files::{self, BelowError, DirBelow};
 use crate::reference::DockerReference;
+use crate::shown::shown;
 
 /// c/image `maxLookasideSignatures`: reading fails once this many signatures exist, so at
 /// most `MAX_SIGNATURES - 1` are usable and [`store_signature`] never creates the last one.
@@ -35,7 +48,7 @@ pub const MAX_SIGNATURE_SIZE: u64 = crate::limits::MAX_SIGNATURE_SIZE as u64;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LookasideError {
-    #[error("{what} {}", path.display())]
+    #[error("{what} {}", shown(path))]
     Io {
         what: &'static str,
         path: PathBuf,
@@ -45,20 +58,46 @@ pub enum LookasideError {
     #[error(
         "{} holds {MAX_SIGNATURES} or more signatures, assuming that's unreasonable \
          (containers/image refuses to read that many)",
-        dir.display()
+        shown(dir)
     )]
     TooManySignatures { dir: PathBuf },
     #[error("refusing to store a signature of {size} bytes (readers accept at most {MAX_SIGNATURE_SIZE})")]
     SignatureTooLarge { size: usize },
     #[error("refusing to store an empty signature")]
     EmptySignature,
-    #[error("{} already exists with different contents; not overwriting it", path.display())]
+    #[error("{} already exists with different contents; not overwriting it", shown(path))]
     DifferentContents { path: PathBuf },
     #[error(
-        "{url} is not a local file: URL; writing directly to a remote lookaside is not supported \
-         (configure a lookaside-staging: file:///… location in registries.d)"
+        "{} is not a local file: URL; writing directly to a remote lookaside is not supported \
+         (configure a lookaside-staging: file:///… location in registries.d)",
+        shown(url)
     )]
     NotLocal { url: String },
+    /// A symbolic link below the root (see the module docs): hostile or unusable input.
+    #[error(
+        "{} is a symbolic link inside {}; refusing to follow it (a link inside a shared lookaside or \
+         mirror could send the files anywhere): replace it with a real directory",
+        shown(path),
+        shown(root)
+    )]
+    Symlink { path: PathBuf, root: PathBuf },
+}
+
+impl LookasideError {
+    /// Whether the user must fix the input (a symlink in the tree they named) rather
+    /// than retry (I/O failed): exit 2, reason code `unsafe-path`, rather than 3.
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, LookasideError::Symlink { .. })
+    }
+}
+
+impl From<BelowError> for LookasideError {
+    fn from(e: BelowError) -> LookasideError {
+        match e {
+            BelowError::Symlink { path, root } => LookasideError::Symlink { path, root },
+            BelowError::Io { what, path, source } => LookasideError::Io { what, path, source },
+        }
+    }
 }
 
 /// Why one signature file could not be used (the others still can).
@@ -110,32 +149,124 @@ pub fn signature_url(base: &Url, r: &DockerReference, digest: &Digest, n: usize)
     url
 }
 
-/// The per-image directory of a `file:` lookaside base, i.e. the directory holding the
-/// `signature-N` files of [`signature_url`]. Other schemes (and `file://host/…`) are refused.
-pub fn file_image_dir(base: &Url, r: &DockerReference, digest: &Digest) -> Result<PathBuf, LookasideError> {
-    let not_local = || LookasideError::NotLocal { url: base.to_string() };
-    if base.scheme() != "file" {
-        return Err(not_local());
-    }
-    let first = signature_url(base, r, digest, 1)
-        .to_file_path()
-        .map_err(|()| not_local())?;
-    first.parent().map(Path::to_path_buf).ok_or_else(not_local)
+/// Where one image's signatures (and, in a mirror, its manifest) live under a local root:
+/// the root the user named, and the image's directory below it,
+/// `<r.path()>@<algo>=<hex>`. Reading uses [`ImageLocation::path`]; writing goes through
+/// [`ImageLocation::create`], which never follows a symlink below the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageLocation {
+    root: PathBuf,
+    rel: PathBuf,
+    path: PathBuf,
 }
 
-/// The per-image directory under a local root: `root/<r.path()>@<algo>=<hex>`.
+impl ImageLocation {
+    /// The image's directory under the local root `root`.
+    pub fn new(root: &Path, r: &DockerReference, digest: &Digest) -> ImageLocation {
+        let rel = PathBuf::from(format!(
+            "{}@{}={}",
+            checked_repo_path(r),
+            digest.algorithm().name(),
+            digest.hex()
+        ));
+        // Only normal components, so the result cannot leave `root`.
+        assert!(rel.components().all(|c| matches!(c, Component::Normal(_))));
+        ImageLocation {
+            path: root.join(&rel),
+            root: root.to_owned(),
+            rel,
+        }
+    }
+
+    /// The image's directory under a `file:` lookaside base, i.e. the directory of the
+    /// `signature-N` files of [`signature_url`] (the base's path is the root). Other schemes
+    /// (and `file://host/…`) are refused.
+    pub fn from_file_url(base: &Url, r: &DockerReference, digest: &Digest) -> Result<ImageLocation, LookasideError> {
+        let not_local = || LookasideError::NotLocal { url: base.to_string() };
+        if base.scheme() != "file" {
+            return Err(not_local());
+        }
+        let first = signature_url(base, r, digest, 1)
+            .to_file_path()
+            .map_err(|()| not_local())?;
+        let dir = first.parent().ok_or_else(not_local)?;
+        // `signature_url` appended `/<rel>/signature-1` to the base's path: the root is that path.
+        let root = base.to_file_path().map_err(|()| not_local())?;
+        Ok(ImageLocation {
+            root,
+            rel: ImageLocation::new(Path::new(""), r, digest).rel,
+            path: dir.to_owned(),
+        })
+    }
+
+    /// `dir` itself as the root, with nothing below it.
+    fn root_only(dir: &Path) -> ImageLocation {
+        ImageLocation {
+            root: dir.to_owned(),
+            rel: PathBuf::new(),
+            path: dir.to_owned(),
+        }
+    }
+
+    /// The image's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The root the user named.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Create the image's directory (mode 0755) and open it for writing: the root as named,
+    /// every component below it without following a symlink (see the module docs).
+    pub fn create(&self) -> Result<ImageWriter, LookasideError> {
+        let dir = files::create_dir_below(&self.root, &self.rel)?;
+        let fd = dir
+            .fd()
+            .try_clone_to_owned()
+            .map_err(|e| io_err("opening", &self.path, e))?;
+        Ok(ImageWriter {
+            root: self.root.clone(),
+            reader: ImageDir {
+                path: self.path.clone(),
+                fd: Some(fd),
+                follow: false,
+            },
+            dir,
+        })
+    }
+}
+
+/// [`ImageWriter::store_signature`] into `dir`, created as named: all of `dir` counts as the
+/// root, so links in it are followed. Use [`ImageLocation::create`] where only the root is
+/// the user's choice and the rest of the path lies in a shared tree.
+pub fn store_signature(dir: &Path, bytes: &[u8]) -> Result<StoreOutcome, LookasideError> {
+    ImageLocation::root_only(dir).create()?.store_signature(bytes)
+}
+
+/// [`ImageWriter::write_new_file`] at `path`, its directory created as named (see
+/// [`store_signature`]).
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<bool, LookasideError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Err(io_err("creating", path, io::ErrorKind::InvalidInput.into()));
+    };
+    ImageLocation::root_only(parent).create()?.write_new_file(name, bytes)
+}
+
+/// The per-image directory of a `file:` lookaside base (see [`ImageLocation::from_file_url`]).
+pub fn file_image_dir(base: &Url, r: &DockerReference, digest: &Digest) -> Result<PathBuf, LookasideError> {
+    ImageLocation::from_file_url(base, r, digest).map(|l| l.path)
+}
+
+/// The per-image directory under a local root: `root/<r.path()>@<algo>=<hex>` (see
+/// [`ImageLocation::new`]).
 pub fn image_dir(root: &Path, r: &DockerReference, digest: &Digest) -> PathBuf {
-    let dir = root.join(format!(
-        "{}@{}={}",
-        checked_repo_path(r),
-        digest.algorithm().name(),
-        digest.hex()
-    ));
-    // Only normal components were added, so the result cannot leave `root`.
-    assert!(dir
-        .strip_prefix(root)
-        .is_ok_and(|rel| rel.components().all(|c| matches!(c, Component::Normal(_)))));
-    dir
+    ImageLocation::new(root, r, digest).path
 }
 
 /// `r.path()`, after asserting the grammar's guarantee that it has no empty, `.` or `..`
@@ -167,6 +298,8 @@ pub struct ImageDir {
     path: PathBuf,
     /// `None` when the directory does not exist: every file in it is then missing.
     fd: Option<rustix::fd::OwnedFd>,
+    /// Whether files are opened through symlinks (reading: yes; checking before a write: no).
+    follow: bool,
 }
 
 impl ImageDir {
@@ -185,6 +318,7 @@ impl ImageDir {
         Ok(ImageDir {
             path: path.to_owned(),
             fd,
+            follow: true,
         })
     }
 
@@ -205,7 +339,10 @@ impl ImageDir {
     pub fn read(&self, name: &str, limit: u64) -> io::Result<Option<Result<Vec<u8>, u64>>> {
         use rustix::fs::{Mode, OFlags};
         let Some(dir) = &self.fd else { return Ok(None) };
-        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let mut flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        if !self.follow {
+            flags |= OFlags::NOFOLLOW;
+        }
         let mut file = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
             Ok(fd) => fs::File::from(fd),
             Err(rustix::io::Errno::NOENT) => return Ok(None),
@@ -246,77 +383,121 @@ impl ImageDir {
     }
 }
 
-/// Store a new signature in `dir` (created with parents, mode 0755) as the first free
-/// `signature-N` (mode 0644 before umask), never overwriting or deleting anything; see the
-/// module docs. Bytes equal to an existing readable `signature-K` give `AlreadyPresent(K)`.
-/// Two writers storing the same bytes at the same moment may both succeed (a harmless
-/// duplicate); different signatures are never lost.
-pub fn store_signature(dir: &Path, bytes: &[u8]) -> Result<StoreOutcome, LookasideError> {
-    if bytes.is_empty() {
-        return Err(LookasideError::EmptySignature);
-    }
-    if bytes.len() as u64 > MAX_SIGNATURE_SIZE {
-        return Err(LookasideError::SignatureTooLarge { size: bytes.len() });
-    }
-    create_dirs(dir)?;
-    let existing = read_dir_signatures(dir)?;
-    if let Some(s) = existing.iter().find(|s| s.contents.as_deref() == Ok(bytes)) {
-        return Ok(StoreOutcome::AlreadyPresent(s.index));
-    }
-    let temp = write_temp(dir, bytes)?;
-    let mut n = existing.len() + 1;
-    loop {
-        if n >= MAX_SIGNATURES {
-            return Err(LookasideError::TooManySignatures { dir: dir.to_owned() });
-        }
-        let target = dir.join(format!("signature-{n}"));
-        match fs::hard_link(temp.path(), &target) {
-            Ok(()) => {
-                sync_dir(dir);
-                return Ok(StoreOutcome::Written(n));
-            }
-            // Taken meanwhile (by a parallel writer); maybe by the same signature.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                if same_contents(&target, bytes).map_err(|e| io_err("reading", &target, e))? {
-                    return Ok(StoreOutcome::AlreadyPresent(n));
-                }
-                n += 1;
-            }
-            Err(e) => return Err(io_err("creating", &target, e)),
-        }
-    }
+/// An image's directory opened for writing by [`ImageLocation::create`]; nothing written
+/// through it follows a symlink.
+#[derive(Debug)]
+pub struct ImageWriter {
+    root: PathBuf,
+    dir: DirBelow,
+    /// The same directory, for reading what is there (without following symlinks).
+    reader: ImageDir,
 }
 
-/// Create `path` with `bytes` (parents created, mode 0755) unless it already exists with
-/// exactly these bytes (`Ok(false)`); existing different contents are an error, never
-/// overwritten. The file appears atomically and complete: it is written under a temporary
-/// name in the same directory and then hard-linked into place (a rename would silently
-/// replace a file created meanwhile by someone else).
-pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<bool, LookasideError> {
-    let differs = || LookasideError::DifferentContents { path: path.to_owned() };
-    match same_contents(path, bytes) {
-        Ok(true) => return Ok(false),
-        Ok(false) => return Err(differs()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err("reading", path, e)),
+impl ImageWriter {
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
     }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    create_dirs(parent)?;
-    let temp = write_temp(parent, bytes)?;
-    match fs::hard_link(temp.path(), path) {
-        Ok(()) => {
-            sync_dir(parent);
-            Ok(true)
+
+    /// Store a new signature as the first free `signature-N` (mode 0644 before umask), never
+    /// overwriting or deleting anything; see the module docs. Bytes equal to an existing
+    /// readable `signature-K` give `AlreadyPresent(K)`. Two writers storing the same bytes at
+    /// the same moment may both succeed (a harmless duplicate); different signatures are never
+    /// lost.
+    pub fn store_signature(&self, bytes: &[u8]) -> Result<StoreOutcome, LookasideError> {
+        if bytes.is_empty() {
+            return Err(LookasideError::EmptySignature);
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match same_contents(path, bytes) {
-            Ok(true) => Ok(false),
-            Ok(false) => Err(differs()),
-            Err(e) => Err(io_err("reading", path, e)),
-        },
-        Err(e) => Err(io_err("creating", path, e)),
+        if bytes.len() as u64 > MAX_SIGNATURE_SIZE {
+            return Err(LookasideError::SignatureTooLarge { size: bytes.len() });
+        }
+        let existing = self.reader.signatures().map_err(|e| self.link_refused(e))?;
+        if let Some(s) = existing.iter().find(|s| s.contents.as_deref() == Ok(bytes)) {
+            return Ok(StoreOutcome::AlreadyPresent(s.index));
+        }
+        let temp = self.write_temp(bytes)?;
+        let mut n = existing.len() + 1;
+        loop {
+            if n >= MAX_SIGNATURES {
+                return Err(LookasideError::TooManySignatures {
+                    dir: self.path().to_owned(),
+                });
+            }
+            let name = format!("signature-{n}");
+            match temp.link_as(&name) {
+                Ok(()) => {
+                    self.dir.sync();
+                    return Ok(StoreOutcome::Written(n));
+                }
+                // Taken meanwhile (by a parallel writer); maybe by the same signature.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if self.same_contents(&name, bytes)? == Some(true) {
+                        return Ok(StoreOutcome::AlreadyPresent(n));
+                    }
+                    n += 1;
+                }
+                Err(e) => return Err(io_err("creating", &self.path().join(name), e)),
+            }
+        }
+    }
+
+    /// Create the file `name` with `bytes` unless it already exists with exactly these bytes
+    /// (`Ok(false)`); existing different contents (or a symlink) are an error, never
+    /// overwritten. The file appears atomically and complete: it is written under a temporary
+    /// name and then hard-linked into place (a rename would silently replace a file created
+    /// meanwhile by someone else).
+    pub fn write_new_file(&self, name: &str, bytes: &[u8]) -> Result<bool, LookasideError> {
+        let differs = || LookasideError::DifferentContents {
+            path: self.path().join(name),
+        };
+        match self.same_contents(name, bytes)? {
+            Some(true) => return Ok(false),
+            Some(false) => return Err(differs()),
+            None => {}
+        }
+        let temp = self.write_temp(bytes)?;
+        match temp.link_as(name) {
+            Ok(()) => {
+                self.dir.sync();
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match self.same_contents(name, bytes)? {
+                Some(true) => Ok(false),
+                _ => Err(differs()),
+            },
+            Err(e) => Err(io_err("creating", &self.path().join(name), e)),
+        }
+    }
+
+    /// Whether the existing file `name` holds exactly `bytes`; `None` if there is none. A
+    /// symlink there is an error (`ELOOP`), not followed.
+    fn same_contents(&self, name: &str, bytes: &[u8]) -> Result<Option<bool>, LookasideError> {
+        match self.reader.read(name, bytes.len() as u64) {
+            Ok(Some(Ok(existing))) => Ok(Some(existing == bytes)),
+            Ok(Some(Err(_))) => Ok(Some(false)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.link_refused(io_err("reading", &self.path().join(name), e))),
+        }
+    }
+
+    /// A file that could not be opened because it is a symlink (`ELOOP` with `O_NOFOLLOW`)
+    /// is [`LookasideError::Symlink`].
+    fn link_refused(&self, e: LookasideError) -> LookasideError {
+        match e {
+            LookasideError::Io { path, source, .. } if source.raw_os_error() == Some(libc::ELOOP) => {
+                LookasideError::Symlink {
+                    path,
+                    root: self.root.clone(),
+                }
+            }
+            e => e,
+        }
+    }
+
+    fn write_temp(&self, bytes: &[u8]) -> Result<files::TempBelow<'_>, LookasideError> {
+        self.dir
+            .write_temp(bytes)
+            .map_err(|e| io_err("writing a temporary file in", self.path(), e))
     }
 }
 
@@ -327,26 +508,6 @@ fn io_err(what: &'static str, path: &Path, source: io::Error) -> LookasideError 
         source,
     }
 }
-
-/// Whether the existing file `path` holds exactly `bytes` (NotFound if it does not exist).
-fn same_contents(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    match files::read_bounded(path, bytes.len() as u64)? {
-        Some(Ok(existing)) => Ok(existing == bytes),
-        Some(Err(_)) => Ok(false),
-        None => Err(io::ErrorKind::NotFound.into()),
-    }
-}
-
-fn create_dirs(dir: &Path) -> Result<(), LookasideError> {
-    files::create_dirs(dir).map_err(|e| io_err("creating directory", dir, e))
-}
-
-/// `bytes` in a flushed `.imgsig-*.tmp` file in `dir` (removed when dropped).
-fn write_temp(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, LookasideError> {
-    files::write_temp(dir, bytes).map_err(|e| io_err("writing a temporary file in", dir, e))
-}
-
-use crate::files::sync_dir;
 
 #[cfg(test)]
 mod tests {
@@ -366,6 +527,17 @@ mod tests {
         assert_eq!(u("https://h/x?q=1", 1), format!("https://h/x/{tail}1?q=1"));
         let dir = file_image_dir(&Url::parse("file:///srv/s").unwrap(), &r, &d).unwrap();
         assert_eq!(dir, PathBuf::from(format!("/srv/s/library/busybox@sha256={HEX}")));
+        for base in ["file:///srv/s", "file:///srv/s/"] {
+            let at = ImageLocation::from_file_url(&Url::parse(base).unwrap(), &r, &d).unwrap();
+            assert_eq!(at.root().to_str().unwrap().trim_end_matches('/'), "/srv/s", "{base}");
+            assert_eq!(
+                at,
+                ImageLocation {
+                    path: at.path.clone(),
+                    ..ImageLocation::new(at.root(), &r, &d)
+                }
+            );
+        }
         for base in ["https://h/x", "file://host/x"] {
             let e = file_image_dir(&Url::parse(base).unwrap(), &r, &d).unwrap_err();
             assert!(matches!(e, LookasideError::NotLocal { .. }), "{base}");

@@ -72,6 +72,8 @@ pub enum RecordError {
     Missing { reference: String, path: PathBuf },
     #[error("{}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
+    #[error("{0}")]
+    Unsafe(String),
     #[error("{}: larger than {limit} bytes", .path.display())]
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{}: not a tag record: {message}", .path.display())]
@@ -91,6 +93,7 @@ impl RecordError {
             RecordError::NoTag { .. } => "invalid-reference",
             RecordError::Missing { .. } => "not-in-mirror",
             RecordError::Io { .. } => "io-error",
+            RecordError::Unsafe(_) => "unsafe-path",
             RecordError::TooLarge { .. } | RecordError::Invalid { .. } => "invalid-tag-record",
             RecordError::OtherReference { .. } => "tag-record-mismatch",
         }
@@ -205,19 +208,23 @@ fn read_record(o: &mut ObjectReader<'_>) -> Result<Result<TagRecord, String>, js
     }))
 }
 
-/// Write (or replace) the record of `record.reference` under `root`; the
-/// directory `root/<path>@tags` is created as needed.
+/// Write (or replace, atomically) the record of `record.reference` under
+/// `root`; the directory `root/<path>@tags` is created as needed, and no
+/// symlink below `root` is followed (as for the image directories).
 pub fn write_record(root: &Path, record: &TagRecord) -> Result<PathBuf, RecordError> {
     let path = record_path(root, &record.reference).ok_or_else(|| RecordError::NoTag {
         reference: record.reference.to_string(),
     })?;
-    let dir = path.parent().expect("a record has a parent directory");
+    let rel = path.strip_prefix(root).expect("a record lies below the root");
+    let (dir_rel, name) = (rel.parent().expect("a record has a directory"), rel.file_name().expect("a name"));
+    let dir = files::create_dir_below(root, dir_rel).map_err(|e| RecordError::Unsafe(e.to_string()))?;
     let io = |source| RecordError::Io {
         path: path.clone(),
         source,
     };
-    files::create_dirs(dir).map_err(io)?;
-    files::write_atomic(&path, &record.to_bytes(), true).map_err(io)?;
+    let temp = dir.write_temp(&record.to_bytes()).map_err(io)?;
+    temp.rename_as(&name.to_string_lossy()).map_err(io)?;
+    dir.sync();
     Ok(path)
 }
 
