@@ -17,6 +17,7 @@ use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use imgsig::platform::list_instances;
 use imgsig::reference::DockerReference;
+use imgsig::shown::{shown, Lines};
 use imgsig::store::lookaside::{self, StoreOutcome};
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -170,7 +171,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
                     doc.summary.signatures_new += m.signatures_new;
                     doc.summary.signatures_present += m.signatures_present;
                     for s in &m.signatures_skipped {
-                        eprintln!("imgsig: {input}: skipped {s}");
+                        eprintln!("imgsig: {}: skipped {}", shown(input), shown(s));
                     }
                 }
                 let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
@@ -190,7 +191,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 if progress {
                     eprintln!();
                 }
-                eprintln!("imgsig: {input}: {:#}", f.error);
+                eprintln!("imgsig: {}: {}", shown(input), Lines(&format!("{:#}", f.error)));
                 doc.summary.failed += 1;
                 exit = exit.worst(f.exit);
                 img.error = Some(ErrorJson {
