@@ -81,6 +81,22 @@ pub fn escaped<T: AsShown + ?Sized>(value: &T) -> String {
     value.as_shown().to_string()
 }
 
+/// A message of several lines for people, displayed with every control character but the
+/// line breaks escaped: the safety net where a whole message (an error chain, a report) is
+/// printed, so an attacker-influenced string that reached it unescaped still cannot put an
+/// ESC or a carriage return on the terminal. (A newline inside such a string can still start
+/// a line: format the string itself with [`Shown`] where it is built.)
+#[derive(Clone, Copy)]
+pub struct Lines<'a>(pub &'a str);
+
+impl Display for Lines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0
+            .chars()
+            .try_for_each(|c| if c == '\n' { f.write_char(c) } else { write_char(f, c) })
+    }
+}
+
 fn write_char(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
     // Quotes and backslashes are printable: keep them as they are.
     if matches!(c, '"' | '\'' | '\\') {
@@ -143,5 +159,6 @@ mod tests {
             assert_eq!(escaped(p), "a\\xff\\u{1b}b\\xc3");
         }
         assert_eq!(format!("{:?}", shown("x\ny")), "\"x\\ny\"");
+        assert_eq!(Lines("a\x1b]0;t\x07\nb\r").to_string(), "a\\u{1b}]0;t\\u{7}\nb\\r");
     }
 }

@@ -26,6 +26,7 @@ use super::{Exit, Failure, OutputFormat};
 use imgsig::platform::list_instances;
 use imgsig::reference::DockerReference;
 use imgsig::registry::client::FetchedManifest;
+use imgsig::shown::{shown, Lines};
 use imgsig::store::lookaside::{self, StoreOutcome};
 use imgsig::store::mirror::{self, RecordedInstance, TagRecord};
 
@@ -209,7 +210,8 @@ fn human(input: &str, ms: &[ManifestJson], record: Option<&Path>) -> String {
         // The digest the tag resolved to, so that the air-gapped side can
         // name the image by digest without trusting an unverified claim.
         out.push_str(&format!(
-            "imgsig: {input} -> {}: {} manifest(s), {sigs} signature(s)\n",
+            "imgsig: {} -> {}: {} manifest(s), {sigs} signature(s)\n",
+            shown(input),
             top.digest,
             ms.len()
         ));
@@ -223,7 +225,10 @@ fn human(input: &str, ms: &[ManifestJson], record: Option<&Path>) -> String {
         ));
     }
     if let Some(p) = record {
-        out.push_str(&format!("imgsig:   tag recorded in {}\n", p.display()));
+        out.push_str(&format!(
+            "imgsig:   tag recorded in {}\n",
+            shown(&p.display().to_string())
+        ));
     }
     out
 }
@@ -285,7 +290,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 if !done.is_empty() {
                     eprint!("{}", human(input, &done, None));
                 }
-                eprintln!("imgsig: {input}: {:#}", f.error);
+                eprintln!("imgsig: {}: {}", shown(input), Lines(&format!("{:#}", f.error)));
                 doc.summary.failed += 1;
                 exit = exit.worst(f.exit);
                 img.error = Some(ErrorJson {

@@ -26,6 +26,7 @@ use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::claim::{ClaimError, UntrustedClaim};
 use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
+use imgsig::shown::shown;
 use imgsig::signature::{self, Opened, Rejection};
 use imgsig::time::{rfc3339, unix_seconds};
 
@@ -135,7 +136,12 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
 
     for r in &results {
         if let Err(e) = &r.envelope {
-            eprintln!("imgsig: {}: cannot inspect [{}]: {}", r.source, e.code, e.message);
+            eprintln!(
+                "imgsig: {}: cannot inspect [{}]: {}",
+                shown(&r.source),
+                e.code,
+                shown(&e.message)
+            );
         }
     }
     match format {
@@ -198,7 +204,7 @@ fn preview(bytes: &[u8], complete: bool) -> String {
 }
 
 fn human(r: &Inspected) -> String {
-    let mut out = format!("{}\n", r.source);
+    let mut out = format!("{}\n", shown(&r.source));
     let mut line = |label: &str, value: String| out.push_str(&format!("  {:<11}{value}\n", format!("{label}:")));
     match &r.verification {
         None if r.envelope.is_err() => line("status", "UNVERIFIED".into()),

@@ -56,7 +56,8 @@ pub fn print_json<T: Serialize>(doc: &T) {
 /// Report a failure: `imgsig: <error chain>` on stderr, and with
 /// `--output json` also an error document on stdout.
 pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
-    eprintln!("imgsig: {:#}", failure.error);
+    // Paths, URLs and registry answers in the chain: no control character reaches the terminal.
+    eprintln!("imgsig: {}", imgsig::shown::Lines(&format!("{:#}", failure.error)));
     if let Some(hint) = hint_for(failure.code) {
         eprintln!("hint: {hint}");
     }

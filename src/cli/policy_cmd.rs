@@ -14,6 +14,7 @@ use super::{Exit, Failure, OutputFormat};
 use imgsig::policy::identity::describe;
 use imgsig::policy::{lint::lint, ImageRef, Requirement};
 use imgsig::reference::DockerReference;
+use imgsig::shown::shown;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Validate and lint a policy (exit 0 clean, 1 findings, 2 invalid)
@@ -84,14 +85,20 @@ fn check(args: CheckArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let policy = load_policy(&args.file)?;
     let findings = lint(&policy, SystemTime::now());
     for f in &findings {
-        eprintln!("imgsig: {}: {} [{}]\n  hint: {}", f.path, f.message, f.code, f.hint);
+        eprintln!(
+            "imgsig: {}: {} [{}]\n  hint: {}",
+            shown(&f.path),
+            shown(&f.message),
+            f.code,
+            f.hint
+        );
     }
     if findings.is_empty() {
-        eprintln!("imgsig: {} is valid; no findings", args.file.display());
+        eprintln!("imgsig: {} is valid; no findings", shown(&args.file));
     } else {
         eprintln!(
             "imgsig: {} is valid, with {} finding(s)",
-            args.file.display(),
+            shown(&args.file),
             findings.len()
         );
     }
@@ -179,7 +186,7 @@ fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
     };
     let policy = load_policy(&path)?;
     let (scope, reqs) = policy.requirements_for(&image);
-    eprintln!("imgsig: policy {}", path.display());
+    eprintln!("imgsig: policy {}", shown(&path));
     eprintln!("imgsig: image {image} (transport {})", image.transport());
     eprintln!("imgsig: scopes tried, most specific first: {}", scope.tried_quoted());
     eprintln!(

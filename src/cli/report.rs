@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::output::SignerJson;
+use imgsig::shown::shown;
 use imgsig::signature::{Opened, Rejection};
 
 /// One signature's verdict as JSON (see docs/json-output.md).
@@ -59,7 +60,8 @@ impl Checked<'_> {
 
     /// `signature I/N (SOURCE): accepted: …` or `…: rejected [code] (key …): …`
     pub fn human(&self, total: usize) -> String {
-        let (index, source) = (self.index, self.source);
+        // The source (a file name, a URL) and the message may carry what an attacker chose.
+        let (index, source) = (self.index, shown(self.source));
         match (self.result, self.opened) {
             (Ok(()), Some(o)) => format!(
                 "signature {index}/{total} ({source}): accepted: key {} (signing key {}), identity {}, digest {}, signed {}",
@@ -75,7 +77,11 @@ impl Checked<'_> {
                     .as_ref()
                     .map(|s| format!(" (key {})", s.primary_fingerprint))
                     .unwrap_or_default();
-                format!("signature {index}/{total} ({source}): rejected [{}]{by}: {}", r.code, r.message)
+                format!(
+                    "signature {index}/{total} ({source}): rejected [{}]{by}: {}",
+                    r.code,
+                    shown(&r.message)
+                )
             }
             (Ok(()), None) => format!("signature {index}/{total} ({source}): accepted"),
         }

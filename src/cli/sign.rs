@@ -30,6 +30,7 @@ use imgsig::manifest;
 use imgsig::pgp::{KeyError, SigningKey};
 use imgsig::platform::list_instances;
 use imgsig::reference::DockerReference;
+use imgsig::shown::{shown, Lines};
 use imgsig::signer::{SignFailure, SignedBy, Source};
 use imgsig::store::lookaside::{self, StoreOutcome};
 
@@ -692,7 +693,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let mut exit = Exit::Ok;
     for input in &images {
         if let Err(f) = sign_image(&net, &mut source, &args, input, identity.as_ref(), &mut doc.signatures) {
-            eprintln!("imgsig: {input}: {:#}", f.error);
+            eprintln!("imgsig: {}: {}", shown(input), Lines(&format!("{:#}", f.error)));
             exit = exit.worst(f.exit);
             doc.errors.push(ImageError {
                 image: input.clone(),

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::output::SCHEMA_VERSION;
 use super::report::{Checked, SignatureJson};
 use imgsig::policy::{self, Decision, Requirement, SignatureResult};
+use imgsig::shown::shown;
 use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
 
 /// One line describing a requirement, e.g.
@@ -17,11 +18,11 @@ pub fn describe_requirement(req: &Requirement) -> String {
     match req {
         Requirement::SignedBy(sb) => {
             let keys = match &sb.key_source {
-                policy::KeySource::Path { resolved, .. } => format!("keyPath {}", resolved.display()),
+                policy::KeySource::Path { resolved, .. } => format!("keyPath {}", shown(resolved)),
                 policy::KeySource::Paths(ps) => format!(
                     "keyPaths [{}]",
                     ps.iter()
-                        .map(|(_, p)| p.display().to_string())
+                        .map(|(_, p)| imgsig::shown::escaped(p))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -68,7 +69,7 @@ fn manifest_label(report: &Report, check: &ManifestCheck) -> String {
 /// The report for people, policy form: one block per manifest judged.
 pub fn policy_human(policy_path: &Path, report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "imgsig: policy {}", policy_path.display());
+    let _ = writeln!(out, "imgsig: policy {}", shown(policy_path));
     for w in &report.warnings {
         let _ = writeln!(out, "imgsig: warning: {w}");
     }

@@ -9,6 +9,7 @@ use openpgp::policy::StandardPolicy;
 use openpgp::types::RevocationStatus;
 
 use crate::reference::DockerReference;
+use crate::shown::escaped;
 
 use super::{Policy, Requirement, SignedIdentity};
 
@@ -129,6 +130,31 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                         ),
                         "prefer matchRepoDigestOrExact (the default) or exactReference",
                     ));
+                }
+                let relative: Vec<(&str, &std::path::Path, String)> = match &sb.key_source {
+                    super::KeySource::Path { written, resolved } => {
+                        vec![(written.as_str(), resolved.as_path(), format!("{here}.keyPath"))]
+                    }
+                    super::KeySource::Paths(list) => list
+                        .iter()
+                        .enumerate()
+                        .map(|(j, (w, r))| (w.as_str(), r.as_path(), format!("{here}.keyPaths[{j}]")))
+                        .collect(),
+                    super::KeySource::Data => Vec::new(),
+                };
+                for (written, resolved, at) in relative {
+                    if std::path::Path::new(written).is_relative() {
+                        out.push(finding(
+                            "relative-key-path",
+                            at,
+                            format!(
+                                "key path {} is relative: it is read from the working directory of whoever runs the check (here {}), so whoever controls that directory (a build context, a checkout) chooses the trusted key",
+                                escaped(written),
+                                escaped(resolved)
+                            ),
+                            "give the absolute path of the key file (containers/image resolves a relative keyPath against the working directory too)",
+                        ));
+                    }
                 }
                 for e in &sb.keys.errors {
                     out.push(finding(

@@ -216,7 +216,10 @@ pub fn write_record(root: &Path, record: &TagRecord) -> Result<PathBuf, RecordEr
         reference: record.reference.to_string(),
     })?;
     let rel = path.strip_prefix(root).expect("a record lies below the root");
-    let (dir_rel, name) = (rel.parent().expect("a record has a directory"), rel.file_name().expect("a name"));
+    let (dir_rel, name) = (
+        rel.parent().expect("a record has a directory"),
+        rel.file_name().expect("a name"),
+    );
     let dir = files::create_dir_below(root, dir_rel).map_err(|e| RecordError::Unsafe(e.to_string()))?;
     let io = |source| RecordError::Io {
         path: path.clone(),
