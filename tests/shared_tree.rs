@@ -84,7 +84,9 @@ fn fetch_refuses_a_symlinked_directory_inside_the_mirror() {
     std::os::unix::fs::symlink(&real, &root_link).unwrap();
     let o = fetch(lab, &root_link);
     assert_exit(&o, 0);
-    assert_eq!(entries(&real.join("lab")).len(), 1);
+    // The image's directory and its tag record's directory (`app@tags`).
+    assert_eq!(entries(&real.join("lab")).len(), 2);
+    assert!(real.join("lab/app@tags/1.0.json").is_file());
 }
 
 #[test]
