@@ -21,9 +21,12 @@ use imgsig::registry::client::{parse_signature_list, MAX_SIGNATURES};
 use imgsig::signature::blob::{classify, Blob};
 use imgsig::store::registries_d::{Access, BuiltinDefault, RegistriesD};
 
+/// What a target does with one input.
+pub type Check = fn(&[u8]);
+
 /// Every target, by name (the names of `fuzz_targets/*.rs` and of the
 /// `seeds/` and `regressions/` directories).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("envelope", envelope),
     ("claim", claim),
     ("policy", policy),
