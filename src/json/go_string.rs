@@ -1,5 +1,6 @@
 //! Writing JSON strings exactly as Go's `json.Marshal` does
-//! ([`write_go_string`]), for byte-identical claims.
+//! ([`write_go_string`]), for byte-identical claims, and matching object keys to
+//! fields as Go's `encoding/json` does ([`go_fold`]).
 
 /// Appends `s` as a JSON string exactly as Go's `json.Marshal` writes it
 /// (Go ≥ 1.22): `"` `\` and `\b \f \n \r \t` as two-character escapes, other
@@ -23,6 +24,21 @@ pub fn write_go_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// Go `encoding/json`'s case-insensitive field-name key (how it matches an object's
+/// key to a struct field): each rune mapped through `ToUpper(ToLower(r))`.
+pub fn go_fold(s: &str) -> String {
+    fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
+        let c = it.next()?;
+        it.next().is_none().then_some(c)
+    }
+    s.chars()
+        .map(|c| {
+            let lower = single(c.to_lowercase()).unwrap_or(c);
+            single(lower.to_uppercase()).unwrap_or(lower)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ mod value;
 
 pub(crate) use error::{object_name, value_name};
 pub use error::{ErrorKind, JsonError, JsonErrors, SyntaxError};
-pub use go_string::write_go_string;
+pub use go_string::{go_fold, write_go_string};
 pub use parser::parse;
 pub use reader::{index_path, key_path, ObjectReader};
 pub use value::{JsonType, Kind, Member, Number, Position, Value};

@@ -47,7 +47,6 @@ use base64::Engine as _;
 use crate::reference::DockerReference;
 
 mod parse;
-pub(crate) use parse::go_fold;
 use parse::{parse_contents, Entry};
 
 /// Largest credentials file read, in bytes.
@@ -73,6 +72,20 @@ pub enum Credential {
     /// A `credHelpers` entry (or `credsStore`) names `docker-credential-<helper>` for `registry`:
     /// what [`AuthSources::find_key`] answers, which runs no helper.
     Helper { helper: String, registry: String },
+}
+
+impl From<super::cred_helper::HelperAnswer> for Credential {
+    fn from(a: super::cred_helper::HelperAnswer) -> Credential {
+        use super::cred_helper::HelperAnswer;
+        match a {
+            HelperAnswer::NotFound => Credential::None,
+            HelperAnswer::Basic { username, password } => Credential::Basic { username, password },
+            HelperAnswer::IdentityToken { token } => Credential::IdentityToken {
+                username: String::new(),
+                token,
+            },
+        }
+    }
 }
 
 impl fmt::Debug for Credential {

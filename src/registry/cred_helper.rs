@@ -20,7 +20,33 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::registry::auth_file::{go_fold, Credential};
+use crate::json::go_fold;
+
+/// What a helper answered (the caller turns it into its credential type).
+#[derive(Clone, PartialEq, Eq)]
+pub enum HelperAnswer {
+    /// The helper has no credentials for the server.
+    NotFound,
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// `Username` `<token>`: `Secret` is an identity (refresh) token.
+    IdentityToken {
+        token: String,
+    },
+}
+
+impl std::fmt::Debug for HelperAnswer {
+    // Never prints a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HelperAnswer::NotFound => f.write_str("NotFound"),
+            HelperAnswer::Basic { username, .. } => write!(f, "Basic {{ username: {username:?}, .. }}"),
+            HelperAnswer::IdentityToken { .. } => f.write_str("IdentityToken { .. }"),
+        }
+    }
+}
 
 /// Largest helper output read, in bytes.
 pub const MAX_HELPER_OUTPUT: usize = 1 << 20;
@@ -40,8 +66,8 @@ pub struct HelperError {
 }
 
 /// Ask `docker-credential-<helper>` for the credentials of `server`, within `timeout`.
-/// [`Credential::None`] when the helper has none.
-pub fn get(helper: &str, server: &str, timeout: Duration) -> Result<Credential, HelperError> {
+/// [`HelperAnswer::NotFound`] when the helper has none.
+pub fn get(helper: &str, server: &str, timeout: Duration) -> Result<HelperAnswer, HelperError> {
     let program = format!("docker-credential-{helper}");
     let fail = |message: String| HelperError {
         program: program.clone(),
@@ -112,7 +138,7 @@ pub fn get(helper: &str, server: &str, timeout: Duration) -> Result<Credential, 
         let text = String::from_utf8_lossy(&out);
         let text = text.trim();
         if text == NOT_FOUND_MESSAGE {
-            return Ok(Credential::None);
+            return Ok(HelperAnswer::NotFound);
         }
         let shown: String = text.chars().take(300).collect();
         let ellipsis = if shown.len() < text.len() { "…" } else { "" };
@@ -130,7 +156,7 @@ fn timed_out(timeout: Duration) -> String {
 
 /// The helper's JSON answer, read like Go's `json.Decoder.Decode` into
 /// `credentials.Credentials`.
-fn parse_output(out: &[u8]) -> Result<Credential, String> {
+fn parse_output(out: &[u8]) -> Result<HelperAnswer, String> {
     let value = serde_json::Deserializer::from_slice(out)
         .into_iter::<serde_json::Value>()
         .next()
@@ -164,17 +190,14 @@ fn parse_output(out: &[u8]) -> Result<Credential, String> {
     }
     Ok(if username == "<token>" {
         if secret.is_empty() {
-            Credential::None
+            HelperAnswer::NotFound
         } else {
-            Credential::IdentityToken {
-                username: String::new(),
-                token: secret,
-            }
+            HelperAnswer::IdentityToken { token: secret }
         }
     } else if username.is_empty() && secret.is_empty() {
-        Credential::None
+        HelperAnswer::NotFound
     } else {
-        Credential::Basic {
+        HelperAnswer::Basic {
             username,
             password: secret,
         }
@@ -187,7 +210,7 @@ mod tests {
 
     #[test]
     fn answers_are_read_like_go() {
-        let basic = |u: &str, p: &str| Credential::Basic {
+        let basic = |u: &str, p: &str| HelperAnswer::Basic {
             username: u.into(),
             password: p.into(),
         };
@@ -201,15 +224,12 @@ mod tests {
         );
         assert_eq!(
             parse_output(br#"{"Username":"<token>","Secret":"t"}"#).unwrap(),
-            Credential::IdentityToken {
-                username: String::new(),
-                token: "t".into()
-            }
+            HelperAnswer::IdentityToken { token: "t".into() }
         );
-        assert_eq!(parse_output(b"null").unwrap(), Credential::None);
+        assert_eq!(parse_output(b"null").unwrap(), HelperAnswer::NotFound);
         assert_eq!(
             parse_output(br#"{"Username":"","Secret":""}"#).unwrap(),
-            Credential::None
+            HelperAnswer::NotFound
         );
         for bad in [&b""[..], b"[]", b"\"s3cret\"", br#"{"Secret":5}"#, b"{"] {
             let e = parse_output(bad).unwrap_err();

@@ -293,12 +293,12 @@ impl Network {
                     h.server,
                     h.file.display()
                 );
-                cred_helper::get(h.helper, h.server, self.config.timeout.max(Duration::from_secs(1))).map_err(
-                    |mut e| {
+                cred_helper::get(h.helper, h.server, self.config.timeout.max(Duration::from_secs(1)))
+                    .map(Credential::from)
+                    .map_err(|mut e| {
                         e.message = format!("{} (named by {named_by} in {})", e.message, h.file.display());
                         e
-                    },
-                )
+                    })
             });
         answer.clone().map_err(AuthError::Helper)
     }

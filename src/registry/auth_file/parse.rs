@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Unexpected, Visitor};
 
 use super::AuthError;
+use crate::json::go_fold;
 
 /// One `auths` value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,20 +61,6 @@ pub(super) fn parse_contents(path: &Path, legacy: bool, bytes: &[u8]) -> Result<
         source,
     })?;
     Ok(contents)
-}
-
-/// Go's case-insensitive field-name key: each rune mapped through `ToUpper(ToLower(r))`.
-pub(crate) fn go_fold(s: &str) -> String {
-    fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
-        let c = it.next()?;
-        it.next().is_none().then_some(c)
-    }
-    s.chars()
-        .map(|c| {
-            let lower = single(c.to_lowercase()).unwrap_or(c);
-            single(lower.to_uppercase()).unwrap_or(lower)
-        })
-        .collect()
 }
 
 /// Reject strings without echoing them: a misplaced `auth` value must not reach an error message.
