@@ -10,21 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::servers::{run_bounded, StaticHttp};
-use common::{assert_exit, imgsig, json, lab, stderr, stdout, tempdir, Lab};
-
-const CMD_SECS: u64 = 60;
-const NOWHERE: &str = "/nonexistent/imgsig-offline-test";
-
-fn cmd() -> Command {
-    let mut c = imgsig();
-    c.env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("DOCKER_CONFIG")
-        .env("HOME", NOWHERE)
-        .env("XDG_RUNTIME_DIR", NOWHERE)
-        .env("XDG_CONFIG_HOME", NOWHERE);
-    c
-}
+use common::online::{cmd, go, image_dir, isolate, lab_net, lines};
+use common::servers::StaticHttp;
+use common::{assert_exit, json, lab, stderr, stdout, tempdir, Lab};
 
 /// `unshare -n` as root; `unshare -rn` (in a user namespace of its own) otherwise.
 fn unshare_flags() -> &'static str {
@@ -40,23 +28,16 @@ fn unshare_flags() -> &'static str {
 fn unshared() -> Command {
     let mut c = Command::new("unshare");
     c.arg(unshare_flags()).arg(env!("CARGO_BIN_EXE_imgsig"));
-    c.env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("DOCKER_CONFIG")
-        .env("HOME", NOWHERE)
-        .env("XDG_CONFIG_HOME", NOWHERE);
+    isolate(&mut c);
     c
 }
 
-fn go(c: &mut Command) -> Output {
-    run_bounded(c, CMD_SECS)
-}
-
-fn lab_net(lab: &Lab) -> [String; 3] {
-    [
-        "--registries-d".into(),
-        lab.var("LAB_REGISTRIES_D").into(),
-        "--tls-verify=false".into(),
-    ]
+/// `verify --offline --policy POLICY --lookaside MIRROR ARGS…` inside the namespace.
+fn verify_offline_unshared(policy: &str, mirror: &Path, args: &[&str]) -> Output {
+    go(unshared()
+        .args(["verify", "--offline", "--policy", policy, "--lookaside"])
+        .arg(mirror)
+        .args(args))
 }
 
 fn fetch(lab: &Lab, to: &Path, images: &[&str]) -> Output {
@@ -65,20 +46,6 @@ fn fetch(lab: &Lab, to: &Path, images: &[&str]) -> Output {
         .arg(to)
         .args(lab_net(lab))
         .args(images.iter().map(|i| format!("docker://{i}"))))
-}
-
-fn lines(o: &Output) -> Vec<String> {
-    stdout(o).lines().map(str::to_owned).collect()
-}
-
-fn hex_of(digest: &str) -> &str {
-    digest.strip_prefix("sha256:").unwrap()
-}
-
-/// `MIRROR/<repo>@sha256=<hex>` for `registry/repo:tag`.
-fn image_dir(mirror: &Path, identity: &str, digest: &str) -> PathBuf {
-    let repo = identity.split_once('/').unwrap().1.split(':').next().unwrap();
-    mirror.join(format!("{repo}@sha256={}", hex_of(digest)))
 }
 
 /// The namespace test needs `unshare -n` (root, as CI runs); fail loudly if it is missing.
@@ -135,17 +102,8 @@ fn fetch_records_tags_and_verify_offline_by_tag_in_a_namespace_without_network()
 
     // In a namespace with no network: by tag, accepted, the pinned name on stdout,
     // and the tag mapping said to be as of the fetch.
-    let o = go(unshared()
-        .args([
-            "verify",
-            "--offline",
-            "--policy",
-            lab.var("LAB_POLICY_ALICE"),
-            "--lookaside",
-        ])
-        .arg(&mirror)
-        .arg(format!("docker://{app1}"))
-        .arg(format!("docker://{multi}")));
+    let (img1, imgm) = (format!("docker://{app1}"), format!("docker://{multi}"));
+    let o = verify_offline_unshared(lab.var("LAB_POLICY_ALICE"), &mirror, &[&img1, &imgm]);
     assert_exit(&o, 0);
     let registry = lab.var("LAB_REGISTRY");
     assert_eq!(
@@ -164,36 +122,21 @@ fn fetch_records_tags_and_verify_offline_by_tag_in_a_namespace_without_network()
             "--registries-d",
         ])
         .arg(lab.var("LAB_REGISTRIES_D"))
-        .arg(format!("docker://{app1}")));
+        .arg(&img1));
     assert_exit(&o, 3);
 
     // The wrong key: rejected, offline too.
-    let o = go(unshared()
-        .args([
-            "verify",
-            "--offline",
-            "--policy",
-            lab.var("LAB_POLICY_BOB"),
-            "--lookaside",
-        ])
-        .arg(&mirror)
-        .arg(format!("docker://{app1}")));
+    let o = verify_offline_unshared(lab.var("LAB_POLICY_BOB"), &mirror, &[&img1]);
     assert_exit(&o, 1);
 
     // Bulk form with tag lines (bare and docker://) beside a digest line.
     let list = dir.path().join("list");
     std::fs::write(&list, format!("{app1}\ndocker://{multi}\n{registry}/lab/app@{d1}\n")).unwrap();
-    let o = go(unshared()
-        .args([
-            "verify",
-            "--offline",
-            "--policy",
-            lab.var("LAB_POLICY_ALICE"),
-            "--lookaside",
-        ])
-        .arg(&mirror)
-        .arg("--from-file")
-        .arg(&list));
+    let o = verify_offline_unshared(
+        lab.var("LAB_POLICY_ALICE"),
+        &mirror,
+        &["--from-file", list.to_str().unwrap()],
+    );
     assert_exit(&o, 0);
     assert_eq!(lines(&o).len(), 3, "{}", stdout(&o));
 }

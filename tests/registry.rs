@@ -18,40 +18,17 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
+use common::online::{cmd, go, hex_of, image_dir, lab_net, lines, CMD_SECS};
 use common::servers::{closed_port, run_bounded, Conn, Fake, PyHttps, Request, StaticHttp, TestCa, TlsRegistry};
-use common::{assert_exit, imgsig, json, lab, stderr, stdout, tempdir, Lab};
+use common::{assert_exit, json, lab, stderr, stdout, tempdir, Lab};
 use sha2::Digest as _;
-
-/// Most seconds any single command of these tests may take.
-const CMD_SECS: u64 = 60;
-/// A HOME etc. that does not exist: no ambient credentials, certs or registries.d.
-const NOWHERE: &str = "/nonexistent/imgsig-registry-test";
-
-/// imgsig, isolated from the developer's auth files and configuration.
-fn cmd() -> Command {
-    let mut c = imgsig();
-    c.env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("DOCKER_CONFIG")
-        .env("HOME", NOWHERE)
-        .env("XDG_RUNTIME_DIR", NOWHERE)
-        .env("XDG_CONFIG_HOME", NOWHERE);
-    c
-}
-
-fn go(c: &mut Command) -> Output {
-    run_bounded(c, CMD_SECS)
-}
 
 fn sha256_hex(b: &[u8]) -> String {
     sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn hex_of(digest: &str) -> &str {
-    digest.strip_prefix("sha256:").expect("a sha256 digest")
 }
 
 fn write(p: &Path, text: &str) -> PathBuf {
@@ -60,15 +37,6 @@ fn write(p: &Path, text: &str) -> PathBuf {
     }
     std::fs::write(p, text).unwrap();
     p.to_owned()
-}
-
-/// `--registries-d LAB --tls-verify=false` (the lab registry is plain HTTP).
-fn lab_net(lab: &Lab) -> [String; 3] {
-    [
-        "--registries-d".into(),
-        lab.var("LAB_REGISTRIES_D").into(),
-        "--tls-verify=false".into(),
-    ]
 }
 
 /// A registries.d whose every lookaside points at a closed port: proves that a command
@@ -142,10 +110,6 @@ fn decided_digests(doc: &serde_json::Value) -> Vec<&str> {
         .iter()
         .map(|d| d["manifest_digest"].as_str().unwrap())
         .collect()
-}
-
-fn lines(o: &Output) -> Vec<String> {
-    stdout(o).lines().map(str::to_owned).collect()
 }
 
 // ====================================================================== the peer lab
@@ -655,12 +619,6 @@ fn verify_mirror(lab: &Lab, mirror: &Path, policy: &str, identity: &str, digest:
         .arg(mirror)
         .args(["--identity", identity, "--manifest"])
         .arg(image_dir(mirror, identity, digest).join("manifest.json")))
-}
-
-/// `MIRROR/<repo>@sha256=<hex>` for `registry/repo:tag`.
-fn image_dir(mirror: &Path, identity: &str, digest: &str) -> PathBuf {
-    let repo = identity.split_once('/').unwrap().1.split(':').next().unwrap();
-    mirror.join(format!("{repo}@sha256={}", hex_of(digest)))
 }
 
 #[test]
