@@ -112,51 +112,62 @@ pub(super) fn after_compressed_stream(blob: &[u8]) -> Trailer {
     }
 }
 
-/// How many input bytes the deflate (`zlib`: with zlib header) stream takes,
-/// or `None` if it does not end within `input`.
-fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
-    use flate2::{Decompress, FlushDecompress, Status};
-    let mut d = Decompress::new(zlib);
+/// A decompressor as [`stream_length`] drives it (flate2's and bzip2's differ only in names).
+trait Stream {
+    fn totals(&self) -> (u64, u64);
+    /// Decompress from `input` into `out`; whether the stream ended.
+    fn step(&mut self, input: &[u8], out: &mut [u8]) -> Result<bool, String>;
+}
+
+impl Stream for flate2::Decompress {
+    fn totals(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
+    }
+    fn step(&mut self, input: &[u8], out: &mut [u8]) -> Result<bool, String> {
+        self.decompress(input, out, flate2::FlushDecompress::None)
+            .map(|s| s == flate2::Status::StreamEnd)
+            .map_err(|e| format!("decompressing: {e}"))
+    }
+}
+
+impl Stream for bzip2::Decompress {
+    fn totals(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
+    }
+    fn step(&mut self, input: &[u8], out: &mut [u8]) -> Result<bool, String> {
+        self.decompress(input, out)
+            .map(|s| s == bzip2::Status::StreamEnd)
+            .map_err(|e| format!("decompressing: {e}"))
+    }
+}
+
+/// How many input bytes the compressed stream takes, or `None` if it does not
+/// end within `input`; at most [`MAX_DECOMPRESSED`] bytes are decompressed.
+fn stream_length(mut d: impl Stream, input: &[u8]) -> Result<Option<usize>, String> {
     let mut out = vec![0u8; 32 * 1024];
     loop {
-        let at = usize::try_from(d.total_in()).unwrap_or(usize::MAX).min(input.len());
-        let before = (d.total_in(), d.total_out());
-        let status = d
-            .decompress(&input[at..], &mut out, FlushDecompress::None)
-            .map_err(|e| format!("decompressing: {e}"))?;
-        if status == Status::StreamEnd {
-            return Ok(Some(usize::try_from(d.total_in()).unwrap_or(usize::MAX)));
+        let before = d.totals();
+        let at = usize::try_from(before.0).unwrap_or(usize::MAX).min(input.len());
+        if d.step(&input[at..], &mut out)? {
+            return Ok(Some(usize::try_from(d.totals().0).unwrap_or(usize::MAX)));
         }
-        if d.total_out() > MAX_DECOMPRESSED {
+        if d.totals().1 > MAX_DECOMPRESSED {
             return Err(format!("more than {MAX_DECOMPRESSED} bytes of compressed content"));
         }
-        if (d.total_in(), d.total_out()) == before {
+        if d.totals() == before {
             return Ok(None);
         }
     }
 }
 
-/// [`inflate`] for bzip2.
+/// [`stream_length`] of a deflate (`zlib`: with zlib header) stream.
+fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
+    stream_length(flate2::Decompress::new(zlib), input)
+}
+
+/// [`stream_length`] of a bzip2 stream.
 fn bunzip(input: &[u8]) -> Result<Option<usize>, String> {
-    use bzip2::{Decompress, Status};
-    let mut d = Decompress::new(false);
-    let mut out = vec![0u8; 32 * 1024];
-    loop {
-        let at = usize::try_from(d.total_in()).unwrap_or(usize::MAX).min(input.len());
-        let before = (d.total_in(), d.total_out());
-        let status = d
-            .decompress(&input[at..], &mut out)
-            .map_err(|e| format!("decompressing: {e}"))?;
-        if status == Status::StreamEnd {
-            return Ok(Some(usize::try_from(d.total_in()).unwrap_or(usize::MAX)));
-        }
-        if d.total_out() > MAX_DECOMPRESSED {
-            return Err(format!("more than {MAX_DECOMPRESSED} bytes of compressed content"));
-        }
-        if (d.total_in(), d.total_out()) == before {
-            return Ok(None);
-        }
-    }
+    stream_length(bzip2::Decompress::new(false), input)
 }
 
 #[cfg(test)]
