@@ -12,7 +12,6 @@
 //! written, so an offline verify by tag cannot judge a set of signatures
 //! that differs from the registry's.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -250,7 +249,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     std::fs::create_dir_all(&args.to)
         .map_err(|e| Failure::input("unwritable-output", anyhow!("--to {}: {e}", args.to.display())))?;
     let net = Network::new(&args.registry)?;
-    let progress = std::io::stderr().is_terminal();
+    let progress = super::progress::Progress::new(Some(inputs.len()), format);
     let mut doc = FetchDoc {
         schema_version: SCHEMA_VERSION,
         command: "fetch",
@@ -262,18 +261,14 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let n = inputs.len();
     let now = imgsig::time::unix_seconds(std::time::SystemTime::now());
     for (i, input) in inputs.iter().enumerate() {
-        if progress {
-            eprint!("\r\x1b[2K[{}/{n}] {input}", i + 1);
-        }
+        progress.start(i + 1, input);
         let mut img = ImageJson {
             input: input.clone(),
             ..ImageJson::default()
         };
         let mut done = Vec::new();
         let result = fetch_one(&net, &args.to, input, now, &mut done);
-        if progress {
-            eprintln!();
-        }
+        progress.clear();
         for m in &done {
             doc.summary.manifests_written += usize::from(m.manifest_written);
             doc.summary.signatures_new += m.signatures_new;
@@ -303,9 +298,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         doc.images.push(img);
     }
     doc.summary.images = n;
-    if progress {
-        eprintln!();
-    }
+    progress.clear();
     eprintln!(
         "imgsig: fetched {} image(s) into {}: {} new signature(s), {} already there, {} manifest(s) written, {} failed",
         n - doc.summary.failed,

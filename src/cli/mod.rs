@@ -18,11 +18,13 @@ mod misc;
 mod net;
 mod output;
 mod policy_cmd;
+mod progress;
 mod report;
 mod sign;
 mod trust;
 mod verify;
 mod verify_batch;
+mod verify_json;
 mod verify_render;
 
 pub use output::report_usage_error;
@@ -50,12 +52,13 @@ impl Exit {
         }
     }
 
-    /// An image's `verdict` in batch JSON: `accepted` (0), `rejected` (1) or `error` (2, 3).
+    /// A `verdict` in verify's JSON: `accepted` (0), `rejected` (1) or
+    /// `failed` (2, 3: could not be verified).
     pub fn verdict(self) -> &'static str {
         match self {
             Exit::Ok => "accepted",
             Exit::No => "rejected",
-            Exit::Input | Exit::Outside => "error",
+            Exit::Input | Exit::Outside => "failed",
         }
     }
 }

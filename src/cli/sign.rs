@@ -22,6 +22,7 @@ use serde::Serialize;
 use super::io::{lookaside_failure, read_limited, stdout_is_terminal, write_atomic, write_stdout};
 use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
+use super::progress::Progress;
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::claim::Claim;
 use imgsig::digest::{Algorithm, Digest};
@@ -527,6 +528,7 @@ fn sign_image(
     input: &str,
     identity_override: Option<&DockerReference>,
     out: &mut Vec<SignatureJson>,
+    progress: &Progress,
 ) -> Result<(), Failure> {
     let text = input.strip_prefix("docker://").unwrap_or(input);
     let r = DockerReference::parse_docker_transport(text)
@@ -599,10 +601,10 @@ fn sign_image(
         // (where it is, written now?, primary fpr, signing fpr, claim timestamp)
         let (output, written, primary, signing, timestamp) =
             if let Some((at, o)) = already_signed(&existing, &own_keys, d, &identity) {
-                eprintln!(
+                progress.println(&format!(
                     "imgsig: {d}{label} is already signed as {identity} by key {} ({at}); nothing added",
                     o.signer.primary_fingerprint
-                );
+                ));
                 let timestamp = o.claim.timestamp().unwrap_or(o.signer.created);
                 (
                     at,
@@ -623,7 +625,7 @@ fn sign_image(
                         (path.display().to_string(), written)
                     }
                 };
-                eprintln!(
+                progress.println(&format!(
                     "imgsig: signed {d}{label} as {identity} with key {} -> {output}{}",
                     signed.by.primary_fingerprint,
                     if written {
@@ -631,7 +633,7 @@ fn sign_image(
                     } else {
                         " (identical signature already there)"
                     }
-                );
+                ));
                 (
                     output,
                     written,
@@ -691,9 +693,20 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         errors: Vec::new(),
     };
     let mut exit = Exit::Ok;
-    for input in &images {
-        if let Err(f) = sign_image(&net, &mut source, &args, input, identity.as_ref(), &mut doc.signatures) {
-            eprintln!("imgsig: {}: {}", shown(input), Lines(&format!("{:#}", f.error)));
+    let progress = Progress::new(Some(images.len()), format);
+    for (i, input) in images.iter().enumerate() {
+        progress.start(i + 1, input);
+        let signed = sign_image(
+            &net,
+            &mut source,
+            &args,
+            input,
+            identity.as_ref(),
+            &mut doc.signatures,
+            &progress,
+        );
+        if let Err(f) = signed {
+            progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&format!("{:#}", f.error))));
             exit = exit.worst(f.exit);
             doc.errors.push(ImageError {
                 image: input.clone(),
@@ -702,6 +715,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             });
         }
     }
+    progress.clear();
     eprintln!(
         "imgsig: {} signature(s) for {} image(s), {} failed",
         doc.signatures.len(),

@@ -23,7 +23,8 @@ use super::io::write_stdout;
 use super::net::{lookaside_url, network, RegistryArgs};
 use super::output::print_json;
 use super::verify_batch::{self, Batch};
-use super::verify_render::{keyring_doc, keyring_human, policy_doc, policy_human};
+use super::verify_json::{image_doc, TrustForm};
+use super::verify_render::{keyring_human, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::reference::DockerReference;
 use imgsig::registry::network::Network;
@@ -356,32 +357,47 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     let trust = Trust::Policy(load_policy(&policy_path)?);
     let verifier = Verifier::new(&trust, net.as_ref(), options);
     let report = verifier.verify(&request).map_err(verify_failure)?;
-    if report.checks.is_empty() {
-        if let Some(r) = &report.rejection {
-            return Err(Failure::no(r.code, anyhow!("{}", r.message)));
+    let form = TrustForm::Policy(&policy_path);
+    if let (Some(r), true) = (&report.rejection, report.checks.is_empty()) {
+        // Rejected as a whole before any decision: the reason, and what to do.
+        eprintln!("imgsig: {}", r.message);
+        if let Some(hint) = super::output::hint_for(r.code) {
+            eprintln!("hint: {hint}");
         }
+    } else {
+        // The report carries the warnings.
+        eprint!("{}", policy_human(&policy_path, &report));
     }
-    // The report carries the warnings.
-    eprint!("{}", policy_human(&policy_path, &report));
     if dir_without_identity_failed(&report) {
         eprintln!(
             "hint: a dir: image has no docker reference of its own; give --identity REF to judge it as that image"
         );
     }
+    render(format, &report, || image_doc(&form, 1, &single_input(&args), &report));
+    Ok(if report.accepted { Exit::Ok } else { Exit::No })
+}
+
+/// The image as given, for the document's `input`: the `dir:PATH` argument,
+/// or the `--manifest` file.
+fn single_input(args: &VerifyArgs) -> String {
+    match (args.inputs.as_slice(), &args.manifest) {
+        ([one], _) if one.to_string_lossy().starts_with("dir:") => one.to_string_lossy().into_owned(),
+        (_, Some(m)) => m.to_string_lossy().into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The single image's document with `--output json`; else the verified
+/// `name@digest` on stdout, for scripts (a closed pipe does not change the verdict).
+fn render(format: OutputFormat, report: &imgsig::verify::Report, doc: impl FnOnce() -> super::verify_json::ImageDoc) {
     match format {
-        OutputFormat::Json => {
-            if let Some(doc) = policy_doc(&policy_path, &report) {
-                print_json(&doc);
-            }
-        }
+        OutputFormat::Json => print_json(&doc()),
         OutputFormat::Human => {
             if let Some(v) = &report.verified_reference {
-                // Data for scripts; a closed pipe does not change the verdict.
                 let _ = write_stdout(format!("{v}\n").as_bytes());
             }
         }
     }
-    Ok(if report.accepted { Exit::Ok } else { Exit::No })
 }
 
 fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Result<Exit, Failure> {
@@ -403,22 +419,16 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
         )));
     }
     let (request, _) = single_request(&args)?;
-    let trust = Trust::Keyring(load_keyrings(&args.keyring)?);
+    let keyring = load_keyrings(&args.keyring)?;
+    let form = TrustForm::Keyring {
+        paths: &args.keyring,
+        keys: keyring.describe(),
+    };
+    let trust = Trust::Keyring(keyring);
     let verifier = Verifier::new(&trust, None, options);
     let report = verifier.verify(&request).map_err(verify_failure)?;
     eprint!("{}", keyring_human(&report));
-    match format {
-        OutputFormat::Json => {
-            if let Some(doc) = keyring_doc(&report, &args.keyring) {
-                print_json(&doc);
-            }
-        }
-        OutputFormat::Human => {
-            if let Some(v) = &report.verified_reference {
-                let _ = write_stdout(format!("{v}\n").as_bytes());
-            }
-        }
-    }
+    render(format, &report, || image_doc(&form, 1, &single_input(&args), &report));
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
 }
 

@@ -9,14 +9,15 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::anyhow;
-use serde::Serialize;
 
 use super::inputs::verify_failure;
-use super::output::SCHEMA_VERSION;
-use super::verify_render::{check_docs, policy_human, ErrorJson, PolicyDoc};
+use super::progress::Progress;
+use super::verify_json::{failed_doc, image_doc, summary_doc, ErrorJson, TrustForm};
+use super::verify_render::policy_human;
 use super::{Exit, Failure, OutputFormat, Tally};
-use imgsig::policy::{Decision, SignatureResult};
+use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
+use imgsig::shown::{shown, Lines};
 use imgsig::verify::{for_each_ordered, ImageSource, Judgement, Report, Request, SignatureSource, Verifier};
 
 /// Where the images come from.
@@ -37,10 +38,6 @@ const REGISTRY_WORKERS: usize = 8;
 const REGISTRY_CHUNK: usize = 256;
 const MIRROR_CHUNK: usize = 1024;
 
-/// The registry mode's schema: 2 since its output became JSON Lines (one line per
-/// image, then a summary) instead of one document (schema 1).
-const REGISTRY_SCHEMA_VERSION: u32 = 2;
-
 /// One image's outcome, rendered in the worker (which never writes to the
 /// terminal itself: the caller holds stderr while a chunk is emitted).
 struct Item {
@@ -49,7 +46,16 @@ struct Item {
     exit: Exit,
     verified: Option<String>,
     human: String,
+    /// The image document (docs/json-output.md), one JSON Line.
     json: Option<String>,
+}
+
+/// One image of the list: its position among the images (from 1), its line
+/// in the list (for people), and the text.
+struct Input {
+    index: usize,
+    line: usize,
+    text: String,
 }
 
 /// Run a batch. `inputs` yields (line number, text).
@@ -65,6 +71,7 @@ pub fn run(
         return Err(Failure::input("usage", anyhow!("--from-file lists no images")));
     }
     let json = format == OutputFormat::Json;
+    let form = TrustForm::Policy(policy_path);
     let (workers, chunk_size) = match batch {
         Batch::Registry => (REGISTRY_WORKERS, REGISTRY_CHUNK),
         Batch::Mirror { .. } => (
@@ -75,14 +82,19 @@ pub fn run(
     if let Batch::Mirror { root, reports: false } = &batch {
         eprintln!("imgsig: policy {}; mirror {}", policy_path.display(), root.display());
     }
+    // The list is streamed: how many images it holds is not known up front.
+    let progress = Progress::new(None, format);
     let mut tally = Tally::default();
     let mut warned = std::collections::HashSet::new();
+    let mut index = 0;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     loop {
-        let mut chunk: Vec<(usize, String)> = Vec::with_capacity(chunk_size);
+        let mut chunk: Vec<Input> = Vec::with_capacity(chunk_size);
         for l in inputs.by_ref() {
-            chunk.push(l?);
+            let (line, text) = l?;
+            index += 1;
+            chunk.push(Input { index, line, text });
             if chunk.len() == chunk_size {
                 break;
             }
@@ -95,47 +107,43 @@ pub fn run(
         for_each_ordered(
             &chunk,
             workers,
-            |(n, input)| one(verifier, policy_path, &batch, *n, input, json),
+            |input| one(verifier, &form, policy_path, &batch, input, json),
             |it: Item| {
                 tally.add(it.exit);
+                let mut text = String::new();
                 for w in it.warnings {
                     if warned.insert(w.clone()) {
-                        let _ = writeln!(err, "imgsig: warning: {w}");
+                        text.push_str(&format!("imgsig: warning: {w}\n"));
                     }
                 }
-                let _ = err.write_all(it.human.as_bytes());
+                text.push_str(&it.human);
+                if progress.is_on() && !text.is_empty() {
+                    // Written at once, with the bar out of the way.
+                    progress.suspend(|| {
+                        let _ = err.write_all(text.as_bytes());
+                        let _ = err.flush();
+                    });
+                } else {
+                    let _ = err.write_all(text.as_bytes());
+                }
                 if let Some(j) = &it.json {
                     let _ = writeln!(out, "{j}");
                 } else if let Some(v) = &it.verified {
                     let _ = writeln!(out, "{v}");
                 }
+                progress.done(&tally.human());
             },
         );
         let _ = out.flush();
         let _ = err.flush();
     }
+    progress.clear();
     let exit = tally.exit;
     if matches!(batch, Batch::Mirror { .. }) || tally.images > 1 {
         eprintln!("{}", tally.human());
     }
     if json {
-        let summary = match batch {
-            Batch::Registry => serde_json::to_string(&RegistrySummary {
-                schema_version: REGISTRY_SCHEMA_VERSION,
-                command: "verify",
-                mode: "registry",
-                summary: true,
-                verdict: if exit == Exit::Ok { "accepted" } else { "rejected" },
-                policy: policy_path.display().to_string(),
-                tally,
-            }),
-            Batch::Mirror { .. } => serde_json::to_string(&MirrorSummary {
-                schema_version: SCHEMA_VERSION,
-                command: "verify",
-                summary: true,
-                tally,
-            }),
-        };
+        let summary = serde_json::to_string(&summary_doc(&form, tally));
         let _ = writeln!(stdout.lock(), "{}", summary.unwrap_or_default());
     }
     Ok(exit)
@@ -177,32 +185,33 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
     }
 }
 
-fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usize, input: &str, json: bool) -> Item {
+fn one(
+    verifier: &Verifier<'_>,
+    form: &TrustForm<'_>,
+    policy_path: &Path,
+    batch: &Batch<'_>,
+    input: &Input,
+    json: bool,
+) -> Item {
+    let Input { index, line, text } = input;
+    let (index, line, input) = (*index, *line, text.as_str());
     let outcome = request(batch, input).and_then(|req| verifier.verify(&req).map_err(verify_failure));
-    // An image rejected as a whole before any decision (no instance for this
-    // platform, a registry serving other bytes) is reported like an error, exit 1.
-    let outcome = match outcome {
-        Ok(r) if r.checks.is_empty() => match &r.rejection {
-            Some(rej) => Err(Failure::no(rej.code, anyhow!("{}", rej.message))),
-            None => Ok(r),
-        },
-        other => other,
-    };
     match outcome {
         Ok(report) => {
             let exit = if report.accepted { Exit::Ok } else { Exit::No };
-            let human = match batch {
-                Batch::Registry => policy_human(policy_path, &report),
-                Batch::Mirror { reports: true, .. } => policy_human(policy_path, &report),
-                Batch::Mirror { .. } => mirror_human(line, input, &report),
-            };
-            let json = json.then(|| match batch {
-                Batch::Registry => {
-                    let docs = check_docs(policy_path, &report);
-                    registry_line(line, input, exit, report.verified_reference.as_deref(), &docs, None)
+            let human = match (batch, &report.rejection) {
+                // Rejected as a whole before any decision (no instance for this
+                // platform, a registry serving other bytes): the reason, and what to do.
+                (Batch::Registry | Batch::Mirror { reports: true, .. }, Some(r)) if report.checks.is_empty() => {
+                    let hint = super::output::hint_for(r.code)
+                        .map(|h| format!("hint: {h}\n"))
+                        .unwrap_or_default();
+                    format!("imgsig: {}: {}\n{hint}", shown(input), Lines(&r.message))
                 }
-                Batch::Mirror { .. } => mirror_line(line, input, exit, Ok(&report)),
-            });
+                (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => policy_human(policy_path, &report),
+                (Batch::Mirror { .. }, _) => mirror_human(line, input, &report),
+            };
+            let json = json.then(|| serde_json::to_string(&image_doc(form, index, input, &report)).unwrap_or_default());
             Item {
                 warnings: match batch {
                     Batch::Mirror { reports: false, .. } => report.warnings.clone(),
@@ -223,16 +232,11 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
                 .unwrap_or_default();
             let human = match batch {
                 Batch::Registry => format!("imgsig: {input}: {message}\n{hint}"),
-                Batch::Mirror { .. } => format!(
-                    "imgsig: line {line}: {input}: {}: [{}] {message}\n",
-                    label(f.exit),
-                    f.code
-                ),
+                Batch::Mirror { .. } => format!("imgsig: line {line}: {input}: NOT VERIFIED: [{}] {message}\n", f.code),
             };
-            let error = ErrorJson { code: f.code, message };
-            let json = json.then(|| match batch {
-                Batch::Registry => registry_line(line, input, f.exit, None, &[], Some(&error)),
-                Batch::Mirror { .. } => mirror_line(line, input, f.exit, Err(&error)),
+            let json = json.then(|| {
+                let error = ErrorJson { code: f.code, message };
+                serde_json::to_string(&failed_doc(form, index, input, f.exit, error)).unwrap_or_default()
             });
             Item {
                 warnings: Vec::new(),
@@ -245,194 +249,12 @@ fn one(verifier: &Verifier<'_>, policy_path: &Path, batch: &Batch<'_>, line: usi
     }
 }
 
-fn label(exit: Exit) -> &'static str {
-    if exit == Exit::No {
-        "REJECTED"
-    } else {
-        "NOT VERIFIED"
-    }
-}
-
-/// One registry JSON line per image.
-#[derive(Serialize)]
-struct RegistryLine<'a> {
-    schema_version: u32,
-    command: &'static str,
-    mode: &'static str,
-    /// Position among the images (arguments first, then --from-file lines), from 1.
-    index: usize,
-    input: &'a str,
-    verdict: &'static str,
-    exit_code: u8,
-    verified_reference: Option<&'a str>,
-    /// One decision per manifest checked (several for --all-platforms).
-    decisions: &'a [PolicyDoc],
-    error: Option<&'a ErrorJson>,
-}
-
-#[derive(Serialize)]
-struct RegistrySummary {
-    schema_version: u32,
-    command: &'static str,
-    mode: &'static str,
-    summary: bool,
-    verdict: &'static str,
-    policy: String,
-    #[serde(flatten)]
-    tally: Tally,
-}
-
-fn registry_line(
-    index: usize,
-    input: &str,
-    exit: Exit,
-    verified: Option<&str>,
-    decisions: &[PolicyDoc],
-    error: Option<&ErrorJson>,
-) -> String {
-    serde_json::to_string(&RegistryLine {
-        schema_version: REGISTRY_SCHEMA_VERSION,
-        command: "verify",
-        mode: "registry",
-        index,
-        input,
-        verdict: exit.verdict(),
-        exit_code: exit as u8,
-        verified_reference: verified,
-        decisions,
-        error,
-    })
-    .unwrap_or_default()
-}
-
-/// One mirror JSON line per list line.
-#[derive(Serialize)]
-struct MirrorLine<'a> {
-    schema_version: u32,
-    command: &'static str,
-    line: usize,
-    input: &'a str,
-    verdict: &'static str,
-    exit_code: u8,
-    verified_reference: Option<&'a str>,
-    manifest_digest: Option<String>,
-    scope: Option<String>,
-    requirements: Vec<ReqLine>,
-    error: Option<&'a ErrorJson>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ReqLine {
-    index: usize,
-    #[serde(rename = "type")]
-    type_name: &'static str,
-    verdict: &'static str,
-    reason: Option<&'static str>,
-    message: Option<String>,
-    signatures: Vec<SigLine>,
-    /// For a multi-platform image: which manifest this requirement judged.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    manifest: Option<String>,
-}
-
-#[derive(Serialize)]
-struct SigLine {
-    index: usize,
-    source: String,
-    verdict: &'static str,
-    reason: Option<&'static str>,
-    /// Why it was rejected (names the key), when it was.
-    message: Option<String>,
-    signer: Option<String>,
-}
-
-#[derive(Serialize)]
-struct MirrorSummary {
-    schema_version: u32,
-    command: &'static str,
-    summary: bool,
-    #[serde(flatten)]
-    tally: Tally,
-}
-
-fn sig_line(s: &SignatureResult) -> SigLine {
-    SigLine {
-        index: s.index,
-        source: s.source.clone(),
-        verdict: if s.result.is_ok() { "accepted" } else { "rejected" },
-        reason: s.result.as_ref().err().map(|e| e.code),
-        message: s.result.as_ref().err().map(|e| e.message.clone()),
-        signer: s
-            .opened
-            .as_ref()
-            .map(|o| o.signer.primary_fingerprint.clone())
-            .or_else(|| {
-                s.result
-                    .as_ref()
-                    .err()
-                    .and_then(|e| e.signer.as_ref())
-                    .map(|g| g.primary_fingerprint.clone())
-            }),
-    }
-}
-
 fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision)> {
     let multi = report.checks.len() > 1 || report.checks.iter().any(|c| c.role != imgsig::verify::Role::Image);
     report.checks.iter().filter_map(move |c| match &c.judgement {
         Judgement::Policy(d) => Some((multi.then(|| c.role.describe()), d)),
         Judgement::Keyring(_) => None,
     })
-}
-
-/// One mirror JSON line: the image's report, or the error that stopped it.
-fn mirror_line(line: usize, input: &str, exit: Exit, outcome: Result<&Report, &ErrorJson>) -> String {
-    let mut requirements = Vec::new();
-    let mut scope = None;
-    let report = outcome.ok();
-    for (manifest, d) in report.into_iter().flat_map(decisions) {
-        scope.get_or_insert_with(|| d.scope.describe());
-        if let Some(e) = &d.image_error {
-            requirements.push(ReqLine {
-                index: 0,
-                type_name: "image",
-                verdict: "rejected",
-                reason: Some(e.code),
-                message: Some(e.message.clone()),
-                signatures: Vec::new(),
-                manifest: manifest.clone(),
-            });
-        }
-        for q in &d.requirements {
-            requirements.push(ReqLine {
-                index: q.index,
-                type_name: q.requirement.type_name(),
-                verdict: if q.result.is_ok() { "accepted" } else { "rejected" },
-                reason: q.result.as_ref().err().map(|e| e.code),
-                message: q.result.as_ref().err().map(|e| e.message.clone()),
-                signatures: q.signatures.iter().map(sig_line).collect(),
-                manifest: manifest.clone(),
-            });
-        }
-    }
-    serde_json::to_string(&MirrorLine {
-        schema_version: SCHEMA_VERSION,
-        command: "verify",
-        line,
-        input,
-        verdict: exit.verdict(),
-        exit_code: exit as u8,
-        verified_reference: report.and_then(|r| r.verified_reference.as_deref()),
-        manifest_digest: report
-            .and_then(|r| r.manifest_digest.as_ref().ok())
-            .map(|d| d.to_string()),
-        scope,
-        requirements,
-        error: outcome.err(),
-        warnings: report.map(|r| r.warnings.clone()).unwrap_or_default(),
-    })
-    .unwrap_or_default()
 }
 
 /// A mirror image's report for people: nothing when accepted (the summary
