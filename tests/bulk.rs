@@ -79,38 +79,40 @@ fn mirror_with_bad_missing_and_foreign_signatures() {
         .map(|l| {
             let why = l["error"]["code"]
                 .as_str()
-                .or_else(|| l["requirements"][0]["reason"].as_str())
+                .or_else(|| l["manifests"][0]["requirements"][0]["reason"].as_str())
                 .unwrap_or("-");
-            (l["line"].as_u64().unwrap(), l["verdict"].as_str().unwrap(), why)
+            (l["index"].as_u64().unwrap(), l["verdict"].as_str().unwrap(), why)
         })
         .collect();
     assert_eq!(
         got,
         [
-            (2, "accepted", "-"),
-            (4, "rejected", "no-valid-signature"),
-            (5, "rejected", "policy-reject"),
-            (6, "error", "missing-manifest"),
+            (1, "accepted", "-"),
+            (2, "rejected", "no-valid-signature"),
+            (3, "rejected", "policy-reject"),
+            (4, "failed", "missing-manifest"),
             // A tag line is resolved through the record fetch wrote.
-            (7, "accepted", "-"),
+            (5, "accepted", "-"),
         ],
         "{}",
         stderr(&o)
     );
     // The first image's garbage signature was rejected, alice's accepted.
-    let sigs = &lines[0]["requirements"][0]["signatures"];
+    let sigs = &lines[0]["manifests"][0]["requirements"][0]["signatures"];
     assert_eq!(sigs[0]["verdict"], "rejected");
     assert_eq!(sigs[1]["verdict"], "accepted");
-    assert_eq!(sigs[1]["signer"], lab.var("LAB_ALICE_FPR"));
+    assert_eq!(sigs[1]["signer"]["primary_fingerprint"], lab.var("LAB_ALICE_FPR"));
     // app:2.0's only signature is bob's: foreign to this policy.
-    assert_eq!(lines[1]["requirements"][0]["signatures"][0]["reason"], "unknown-key");
-    let bob = lines[1]["requirements"][0]["signatures"][0]["message"]
-        .as_str()
-        .unwrap_or("");
+    let bob = &lines[1]["manifests"][0]["requirements"][0]["signatures"][0];
+    assert_eq!(bob["reason"], "unknown-key");
+    let bob = bob["message"].as_str().unwrap_or("");
     assert!(bob.contains(lab.var("LAB_BOB_FPR")), "{bob}");
-    assert_eq!(sigs[1]["message"], serde_json::Value::Null);
+    assert_eq!(sigs[1]["message"], "accepted by this requirement");
     let summary = &lines[5];
     assert_eq!(summary["summary"], true);
+    // An image could not be verified: the run failed, it did not merely say no.
+    assert_eq!(summary["verdict"], "failed");
+    assert_eq!(summary["exit_code"], 2);
     assert_eq!(
         (summary["images"].as_u64(), summary["accepted"].as_u64()),
         (Some(5), Some(2))

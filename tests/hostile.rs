@@ -151,7 +151,7 @@ impl Case {
         let sig = self.write_sig("signature", blob);
         let o = verify_with(&self.keyring, &sig, &[]);
         let doc = json(&o);
-        let s = doc["signatures"][0].clone();
+        let s = doc["manifests"][0]["requirements"][0]["signatures"][0].clone();
         (o, s)
     }
 
@@ -179,7 +179,7 @@ fn assert_rejected(o: &Output, reason: &str) {
     let doc = json(o);
     assert_eq!(doc["verdict"], "rejected", "{}", stderr(o));
     assert_eq!(doc["verified_reference"], Value::Null);
-    let s = &doc["signatures"][0];
+    let s = &doc["manifests"][0]["requirements"][0]["signatures"][0];
     assert_eq!(s["verdict"], "rejected");
     assert_eq!(
         s["reason"],
@@ -760,7 +760,7 @@ fn keys_come_only_from_the_keyring_argument() {
         &[("GNUPGHOME", g.path()), ("HOME", fake_home.path())],
     );
     assert_rejected(&o, "unknown-key");
-    assert_names(&json(&o)["signatures"][0], &fpr);
+    assert_names(&json(&o)["manifests"][0]["requirements"][0]["signatures"][0], &fpr);
 }
 
 // ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ fn assert_rejected_with(o: &std::process::Output, reason: &str) {
     let doc = json(o);
     assert_eq!(doc["verdict"], "rejected");
     assert_eq!(doc["verified_reference"], serde_json::Value::Null);
-    let reasons: Vec<&str> = doc["signatures"]
+    let reasons: Vec<&str> = doc["manifests"][0]["requirements"][0]["signatures"]
         .as_array()
         .unwrap()
         .iter()
@@ -55,7 +55,7 @@ fn skopeo_rsa_signature_from_lookaside_verifies() {
     let doc = json(&o);
     assert_eq!(doc["verdict"], "accepted");
     assert_eq!(doc["manifest_digest"], lab.var("LAB_IMG_APP1_DIGEST"));
-    let sig = &doc["signatures"][0];
+    let sig = &doc["manifests"][0]["requirements"][0]["signatures"][0];
     assert_eq!(sig["signer"]["primary_fingerprint"], lab.var("LAB_ALICE_FPR"));
     assert_eq!(sig["signed_identity"], lab.var("LAB_IMG_APP1"));
     assert_eq!(sig["creator"], "atomic 5.23.1");
@@ -75,7 +75,7 @@ fn skopeo_ed25519_signature_verifies_with_armored_key() {
     );
     assert_exit(&o, 0);
     assert_eq!(
-        json(&o)["signatures"][0]["signer"]["primary_fingerprint"],
+        json(&o)["manifests"][0]["requirements"][0]["signatures"][0]["signer"]["primary_fingerprint"],
         lab.var("LAB_BOB_FPR")
     );
 }
@@ -255,9 +255,18 @@ fn one_valid_signature_among_bad_ones_accepts() {
     );
     assert_exit(&o, 0);
     let doc = json(&o);
-    assert_eq!(doc["signatures"][0]["verdict"], "rejected");
-    assert_eq!(doc["signatures"][0]["reason"], "unknown-key");
-    assert_eq!(doc["signatures"][1]["verdict"], "accepted");
+    assert_eq!(
+        doc["manifests"][0]["requirements"][0]["signatures"][0]["verdict"],
+        "rejected"
+    );
+    assert_eq!(
+        doc["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
+        "unknown-key"
+    );
+    assert_eq!(
+        doc["manifests"][0]["requirements"][0]["signatures"][1]["verdict"],
+        "accepted"
+    );
 }
 
 /// imgsig signs with alice's key (exported from the lab's GnuPG home).
@@ -385,5 +394,8 @@ fn imgsig_round_trip_with_its_own_verify() {
     );
     assert_exit(&o, 0);
     let doc = json(&o);
-    assert!(doc["signatures"][0]["creator"].as_str().unwrap().starts_with("imgsig "));
+    assert!(doc["manifests"][0]["requirements"][0]["signatures"][0]["creator"]
+        .as_str()
+        .unwrap()
+        .starts_with("imgsig "));
 }

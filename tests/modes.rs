@@ -27,9 +27,16 @@
 //! skopeo's `--all` layout), so the files and sigdir modes, which name only
 //! the index's signatures, are not run for them.
 //!
+//! Every run is made with `--output json`, and its stdout must be verify's
+//! one documented shape (docs/json-output.md, checked field by field by
+//! `doc_shape`): one image document in the single-image modes, JSON Lines of
+//! image documents and a summary in the bulk and online modes, with the
+//! verdict the exit code says.
+//!
 //! All disagreements are collected and reported together.
 
 mod common;
+mod doc_shape;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -213,7 +220,7 @@ fn imgsig_cmd(mode: Mode, case: &Case, layout: &Layout) -> Command {
     let top_dir = store_dir(&layout.store, case.repo, &top.key);
     let manifest = top_dir.join("manifest.json");
     let mut c = imgsig();
-    c.args(["verify", "--policy"]).arg(&case.policy);
+    c.args(["verify", "--output", "json", "--policy"]).arg(&case.policy);
     if case.multi == Some(true) {
         c.arg("--all-platforms");
     }
@@ -258,6 +265,41 @@ fn imgsig_cmd(mode: Mode, case: &Case, layout: &Layout) -> Command {
         }
     }
     c
+}
+
+/// The run's stdout is the documented shape for its mode, and says what its exit code says.
+fn check_document(
+    tables: &doc_shape::Tables,
+    mode: Mode,
+    case: &Case,
+    o: &Output,
+    checked: &mut BTreeMap<Mode, usize>,
+) {
+    let what = format!("{} | {}", case.name, mode.name());
+    let many = matches!(mode, Mode::Bulk | Mode::Online);
+    let images = doc_shape::assert_verify_output(tables, &stdout(o), many, &what);
+    assert_eq!(images.len(), 1, "{what}");
+    let d = &images[0];
+    let code = o.status.code().expect("an exit code");
+    assert_eq!(d["exit_code"], code, "{what}");
+    let verdict = match code {
+        0 => "accepted",
+        1 => "rejected",
+        _ => "failed",
+    };
+    assert_eq!(d["verdict"], verdict, "{what}");
+    assert_eq!(d["mode"], "policy", "{what}");
+    assert_eq!(d["policy"], case.policy.display().to_string(), "{what}");
+    if code == 0 {
+        // What was verified, to pull: the top-level manifest by digest.
+        let pinned = d["verified_reference"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: accepted, no reference"));
+        let want = format!("/{}@{}", case.repo, case.entries[0].key);
+        assert!(pinned.ends_with(&want), "{what}: {pinned}, not …{want}");
+        assert!(!d["manifests"].as_array().unwrap().is_empty(), "{what}");
+    }
+    *checked.entry(mode).or_default() += 1;
 }
 
 /// The first lines of imgsig's report that say something about the verdict
@@ -551,6 +593,8 @@ fn every_mode_gives_skopeos_verdict() {
     let mut runs: BTreeMap<Mode, usize> = BTreeMap::new();
     let mut planned = 0;
     let mut skopeo_verdicts = Vec::new();
+    let tables = doc_shape::Tables::from_docs();
+    let mut shapes: BTreeMap<Mode, usize> = BTreeMap::new();
     for (i, case) in cases.iter().enumerate() {
         let dir = work.path().join(format!("case-{i}"));
         let layout = lay_out(lab, case, &dir);
@@ -585,6 +629,7 @@ fn every_mode_gives_skopeos_verdict() {
             let o = run(&mut imgsig_cmd(mode, case, &layout));
             *runs.entry(mode).or_default() += 1;
             let got = o.status.code();
+            check_document(&tables, mode, case, &o, &mut shapes);
             row.push(format!(
                 "{}={}",
                 mode.name(),
@@ -611,6 +656,8 @@ fn every_mode_gives_skopeos_verdict() {
         skopeo_verdicts.len()
     );
     assert_eq!(runs.values().sum::<usize>(), planned);
+    // Every run's document was checked against the docs.
+    assert_eq!(shapes, runs, "documents checked per mode");
     for mode in ALL_MODES {
         assert!(
             runs.get(&mode).copied().unwrap_or(0) >= 10,

@@ -299,7 +299,7 @@ fn imgsig_and_skopeo_agree_on_every_case() {
                         image.reference,
                         if theirs { "accepts" } else { "rejects" },
                         if ours { "accepts" } else { "rejects" },
-                        doc["requirements"]
+                        doc["manifests"][0]["requirements"]
                     ));
                 }
             }

@@ -36,7 +36,7 @@ fn sign_app1(lab: &Lab, key: &Path, out: &Path) {
 }
 
 fn requirement_verdicts(doc: &serde_json::Value) -> Vec<String> {
-    doc["requirements"]
+    doc["manifests"][0]["requirements"]
         .as_array()
         .unwrap()
         .iter()
@@ -92,7 +92,7 @@ fn podman_trust_set_policy_requires_both_keys() {
     assert_eq!(requirement_verdicts(&doc), ["accepted:-", "accepted:-"]);
     assert_eq!(doc["scope"]["scope"], scope.as_str());
     // Each requirement accepted its own party's signature only.
-    let r = &doc["requirements"];
+    let r = &doc["manifests"][0]["requirements"];
     assert_eq!(r[0]["signatures"][0]["verdict"], "accepted");
     assert_eq!(r[0]["signatures"][1]["reason"], "unknown-key");
     assert_eq!(r[1]["signatures"][0]["reason"], "unknown-key");
@@ -176,13 +176,15 @@ fn three_parties_must_all_sign_and_each_counts_once() {
     // Who is missing: the third requirement's key, by user ID and fingerprint, in the
     // final line and as structured fields; alice's and bob's signatures are named as
     // trusted by requirements 1 and 2, not as unknown keys.
-    let ours_fpr = doc["requirements"][2]["keys"][0]["fingerprint"]
+    let ours_fpr = doc["manifests"][0]["requirements"][2]["keys"][0]["fingerprint"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(ours_fpr.len(), 40, "{doc:#}");
     assert!(
-        doc["requirements"][2]["keys"][0]["user_ids"][0].as_str().is_some(),
+        doc["manifests"][0]["requirements"][2]["keys"][0]["user_ids"][0]
+            .as_str()
+            .is_some(),
         "{doc:#}"
     );
     let err = stderr(&o);
@@ -193,7 +195,7 @@ fn three_parties_must_all_sign_and_each_counts_once() {
             && last.contains(&ours_fpr),
         "{last}"
     );
-    let sigs = &doc["requirements"][2]["signatures"];
+    let sigs = &doc["manifests"][0]["requirements"][2]["signatures"];
     let msg = |i: usize| sigs[i]["message"].as_str().unwrap_or_default().to_owned();
     assert!(
         msg(0).contains("requirement 1 trusts but this requirement does not"),
@@ -306,17 +308,20 @@ fn dir_images_from_the_reference_fixtures() {
         assert_exit(&o, code);
         let doc = json(&o);
         assert_eq!(
-            doc["requirements"][0]["reason"].as_str(),
+            doc["manifests"][0]["requirements"][0]["reason"].as_str(),
             reason,
             "{img}: {}",
             stderr(&o)
         );
         if img == "dir-img-modified-manifest" {
-            assert_eq!(doc["requirements"][0]["signatures"][0]["reason"], "digest-mismatch");
+            assert_eq!(
+                doc["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
+                "digest-mismatch"
+            );
         }
         if img == "dir-img-manifest-digest-error" {
             assert_eq!(
-                doc["requirements"][0]["signatures"][0]["reason"],
+                doc["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
                 "manifest-digest-error"
             );
         }
@@ -329,7 +334,7 @@ fn dir_images_from_the_reference_fixtures() {
         .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
     assert_exit(&o, 1);
     assert_eq!(
-        json(&o)["requirements"][0]["signatures"][0]["reason"],
+        json(&o)["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
         "identity-mismatch"
     );
     // Without --identity a dir: image has no docker reference: matchExact cannot match…
@@ -704,5 +709,5 @@ fn accepted_without_any_check_says_so() {
         &[&lab.path("LAB_SIGNATURES").join("app-1.0.alice.sig")],
     );
     assert_exit(&o, 0);
-    assert!(json(&o).get("warnings").is_none(), "{}", stderr(&o));
+    assert_eq!(json(&o)["warnings"], serde_json::json!([]), "{}", stderr(&o));
 }

@@ -104,7 +104,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
 /// The lines of stdout.
 /// The manifest digests the first image's decisions judged, in order.
 fn decided_digests(doc: &serde_json::Value) -> Vec<&str> {
-    doc["images"][0]["decisions"]
+    doc["images"][0]["manifests"]
         .as_array()
         .unwrap()
         .iter()
@@ -144,7 +144,7 @@ fn lab_skopeo_signed_image_is_accepted_online() {
     let doc = batch(&o);
     assert_eq!(doc["summary"]["verdict"], "accepted");
     assert_eq!(doc["images"][0]["verified_reference"], want.as_str());
-    let d = &doc["images"][0]["decisions"][0];
+    let d = &doc["images"][0]["manifests"][0];
     assert_eq!(d["manifest_digest"], lab.var("LAB_IMG_APP1_DIGEST"));
     assert_eq!(
         d["requirements"][0]["signatures"][0]["signer"]["primary_fingerprint"],
@@ -165,7 +165,7 @@ fn lab_wrong_key_policy_rejects() {
     assert_eq!(doc["images"][0]["verdict"], "rejected");
     assert_eq!(doc["images"][0]["error"], serde_json::Value::Null);
     assert_eq!(
-        doc["images"][0]["decisions"][0]["requirements"][0]["signatures"][0]["reason"],
+        doc["images"][0]["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
         "unknown-key"
     );
 }
@@ -183,7 +183,7 @@ fn lab_missing_signatures_name_the_lookaside() {
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 1);
     let doc = batch(&o);
-    let req = &doc["images"][0]["decisions"][0]["requirements"][0];
+    let req = &doc["images"][0]["manifests"][0]["requirements"][0];
     assert_eq!(req["reason"], "no-signatures", "{doc:#}");
     let looked = format!(
         "file://{}/lab/app@sha256={}/signature-N",
@@ -221,7 +221,7 @@ fn lab_multi_arch_host_platform_and_all_platforms() {
     let doc = batch(&o);
     let decided = decided_digests(&doc);
     assert_eq!(decided, [host.as_str()]);
-    assert_eq!(doc["images"][0]["decisions"][0]["role"]["platform"], "linux/amd64");
+    assert_eq!(doc["images"][0]["manifests"][0]["platform"], "linux/amd64");
     let o = go(cmd()
         .args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")])
         .args(lab_net(lab))
@@ -365,25 +365,27 @@ fn lab_batch_reports_each_image_and_exits_with_the_worst() {
     let doc = batch(&o);
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"schema_version": 2, "command": "verify", "mode": "registry", "summary": true,
-            "verdict": "rejected", "policy": policy, "images": 3, "accepted": 1, "rejected": 1, "failed": 1})
+        // The registry that cannot be reached makes the run fail: nothing was rejected for it.
+        serde_json::json!({"schema_version": 3, "command": "verify", "summary": true, "mode": "policy",
+            "policy": policy, "verdict": "failed", "exit_code": 3,
+            "images": 3, "accepted": 1, "rejected": 1, "failed": 1})
     );
     let imgs = doc["images"].as_array().unwrap();
     let inputs: Vec<&str> = imgs.iter().map(|i| i["input"].as_str().unwrap()).collect();
     assert_eq!(inputs, [gone.as_str(), app1.as_str(), tool.as_str()]);
-    assert_eq!(imgs[0]["verdict"], "error");
+    assert_eq!(imgs[0]["verdict"], "failed");
     assert_eq!(imgs[0]["exit_code"], 3);
     assert_eq!(imgs[0]["error"]["code"], "network-error");
-    assert_eq!(imgs[0]["decisions"], serde_json::json!([]));
+    assert_eq!(imgs[0]["manifests"], serde_json::json!([]));
     assert_eq!(imgs[1]["verdict"], "accepted");
     assert_eq!(imgs[1]["exit_code"], 0);
     assert_eq!(imgs[1]["verified_reference"], app1_pinned.as_str());
-    assert_eq!(imgs[1]["decisions"][0]["verdict"], "accepted");
+    assert_eq!(imgs[1]["manifests"][0]["verdict"], "accepted");
     assert_eq!(imgs[1]["error"], serde_json::Value::Null);
     assert_eq!(imgs[2]["verdict"], "rejected");
     assert_eq!(imgs[2]["exit_code"], 1);
     assert_eq!(imgs[2]["verified_reference"], serde_json::Value::Null);
-    assert_eq!(imgs[2]["decisions"][0]["requirements"][0]["type"], "reject");
+    assert_eq!(imgs[2]["manifests"][0]["requirements"][0]["type"], "reject");
 
     // Two accepted images -> 0, both on stdout in argument order; also via --from-file.
     let dir = tempdir();
@@ -565,7 +567,7 @@ fn tls_registry_with_htpasswd_auth() {
     let o = via_https(&["--cert-dir", cert_dir]);
     assert_exit(&o, 0);
     let doc = batch(&o);
-    let src = doc["images"][0]["decisions"][0]["signatures"][0]["source"]
+    let src = doc["images"][0]["manifests"][0]["signatures"][0]["source"]
         .as_str()
         .unwrap();
     assert!(src.starts_with(&https_look.url), "{src}");
@@ -884,7 +886,7 @@ fn mirror_served_over_http_is_a_lookaside() {
             .arg(format!("docker://{image}")));
         assert_exit(&o, 0);
         let doc = batch(&o);
-        let src = doc["images"][0]["decisions"][0]["signatures"][0]["source"]
+        let src = doc["images"][0]["manifests"][0]["signatures"][0]["source"]
             .as_str()
             .unwrap_or("");
         assert!(
@@ -1221,7 +1223,7 @@ fn fake_huge_signature_is_not_used() {
         assert_exit(&o, 1);
         let doc = batch(&o);
         // As containers/image: a body over the limit fails reading the image's signatures.
-        let req = &doc["images"][0]["decisions"][0]["requirements"][0];
+        let req = &doc["images"][0]["manifests"][0]["requirements"][0];
         assert_eq!(req["reason"], "signature-too-large", "{doc:#}");
         assert!(
             req["message"].as_str().unwrap_or("").contains(&sig_path(&app1(lab), 1)),
@@ -1442,7 +1444,16 @@ fn fake_registry_serving_other_bytes_for_a_digest() {
         .args(["--lookaside", &format!("{}/sigs", fake.url())])
         .arg(&image));
     assert_exit(&o, 1);
-    let (code, msg) = image_error(&o);
+    // A "no" about the image as a whole: a rejection, not an error.
+    let doc = batch(&o);
+    assert_eq!(doc["images"][0]["verdict"], "rejected");
+    assert_eq!(doc["images"][0]["error"], serde_json::Value::Null);
+    assert_eq!(doc["images"][0]["manifests"], serde_json::json!([]));
+    let rejection = &doc["images"][0]["rejection"];
+    let (code, msg) = (
+        rejection["code"].as_str().unwrap(),
+        rejection["message"].as_str().unwrap(),
+    );
     assert_eq!(code, "manifest-digest-mismatch");
     assert!(
         msg.contains(&want) && msg.contains(lab.var("LAB_IMG_APP2_DIGEST")),
@@ -1583,9 +1594,10 @@ fn batch(o: &Output) -> serde_json::Value {
     let summary = lines.pop().expect("a summary line");
     assert_eq!(summary["summary"], true, "{summary}");
     for (i, l) in lines.iter().enumerate() {
-        assert_eq!(l["schema_version"], 2, "{l}");
+        assert_eq!(l["schema_version"], 3, "{l}");
         assert_eq!(l["command"], "verify", "{l}");
-        assert_eq!(l["mode"], "registry", "{l}");
+        assert_eq!(l["summary"], false, "{l}");
+        assert_eq!(l["mode"], "policy", "{l}");
         assert_eq!(l["index"], i + 1, "{l}");
     }
     assert_eq!(summary["images"], lines.len(), "{summary}");

@@ -24,7 +24,12 @@ fn expect_reason(key: &str, identity: &str, sig: &str, reason: &str) {
     assert_exit(&o, 1);
     let doc = json(&o);
     assert_eq!(doc["verdict"], "rejected", "{sig}");
-    assert_eq!(doc["signatures"][0]["reason"], reason, "{sig}: {}", stderr(&o));
+    assert_eq!(
+        doc["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
+        reason,
+        "{sig}: {}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -42,7 +47,7 @@ fn image_signature_is_valid_by_key_a() {
         );
         assert_exit(&o, 0);
         let doc = json(&o);
-        let s = &doc["signatures"][0];
+        let s = &doc["manifests"][0]["requirements"][0]["signatures"][0];
         assert_eq!(s["signer"]["primary_fingerprint"], KEY_A);
         assert_eq!(s["signed_digest"], DIGEST);
         assert_eq!(s["signed_identity"], "testing/manifest");
@@ -75,7 +80,10 @@ fn no_optional_fields_is_valid() {
         "signature/no-optional-fields.signature",
     );
     assert_exit(&o, 0);
-    assert_eq!(json(&o)["signatures"][0]["creator"], serde_json::Value::Null);
+    assert_eq!(
+        json(&o)["manifests"][0]["requirements"][0]["signatures"][0]["creator"],
+        serde_json::Value::Null
+    );
 }
 
 #[test]
@@ -101,7 +109,7 @@ fn invalid_blob_payload_is_rejected_after_good_crypto() {
             sig,
         );
         assert_exit(&o, 1);
-        let s = &json(&o)["signatures"][0];
+        let s = &json(&o)["manifests"][0]["requirements"][0]["signatures"][0];
         assert_eq!(s["reason"], "malformed-claim", "{sig}");
         // The crypto was good, so the signer is known.
         assert_eq!(s["signer"]["primary_fingerprint"], KEY_A, "{sig}");
@@ -161,7 +169,7 @@ fn subkey_signature_is_valid_and_reports_both_fingerprints() {
             sig,
         );
         assert_exit(&o, 0);
-        let s = &json(&o)["signatures"][0];
+        let s = &json(&o)["manifests"][0]["requirements"][0]["signatures"][0];
         assert_eq!(
             s["signer"]["primary_fingerprint"], "B9F4CDB9FD8C475BFA340AC38D54A947EE396F36",
             "{sig}"
@@ -227,7 +235,10 @@ fn dir_images_give_documented_results() {
         let o = run(&mut c);
         assert_exit(&o, if accepted { 0 } else { 1 });
         if !accepted {
-            assert_eq!(json(&o)["signatures"][0]["reason"], "digest-mismatch");
+            assert_eq!(
+                json(&o)["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
+                "digest-mismatch"
+            );
         }
     }
     // With another tag the valid image is rejected on identity.
@@ -238,7 +249,10 @@ fn dir_images_give_documented_results() {
         "signature/dir-img-valid/signature-1",
     );
     assert_exit(&o, 1);
-    assert_eq!(json(&o)["signatures"][0]["reason"], "identity-mismatch");
+    assert_eq!(
+        json(&o)["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
+        "identity-mismatch"
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ use super::OutputFormat;
 
 pub struct Progress {
     on: bool,
-    len: Option<u64>,
+    len: Option<usize>,
+    /// Items done, for [`Progress::done`].
+    done: std::sync::atomic::AtomicUsize,
     /// The bar while it is drawn; `None` after [`Progress::clear`].
     bar: Mutex<Option<ProgressBar>>,
 }
@@ -35,7 +37,8 @@ impl Progress {
         let on = allowed(|k| std::env::var(k).ok(), std::io::stderr().is_terminal(), format);
         Progress {
             on,
-            len: len.map(|n| n as u64),
+            len,
+            done: Default::default(),
             bar: Mutex::new(None),
         }
     }
@@ -45,32 +48,24 @@ impl Progress {
             return;
         }
         let mut guard = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        // One message is the whole line, so that each update draws once.
         let bar = guard.get_or_insert_with(|| {
-            let template = match self.len {
-                Some(_) => "[{pos}/{len}] {wide_msg}",
-                None => "[{pos}] {wide_msg}",
-            };
-            let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
-            ProgressBar::with_draw_target(self.len, ProgressDrawTarget::stderr()).with_style(style)
+            let style = ProgressStyle::with_template("{wide_msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
         });
         f(bar);
     }
 
     /// Working on item `pos` (from 1) of a sequential run: `[pos/len] message`.
     pub fn start(&self, pos: usize, message: &str) {
-        self.with_bar(|b| {
-            b.set_position(pos as u64);
-            b.set_message(message.to_owned());
-            b.force_draw();
-        });
+        let of = self.len.map(|n| format!("/{n}")).unwrap_or_default();
+        self.with_bar(|b| b.set_message(format!("[{pos}{of}] {message}")));
     }
 
     /// One more item done (a concurrent run counts finished items).
     pub fn done(&self, message: &str) {
-        self.with_bar(|b| {
-            b.inc(1);
-            b.set_message(message.to_owned());
-        });
+        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        self.with_bar(|b| b.set_message(format!("[{n}] {message}")));
     }
 
     /// Print a line for people on stderr, above the bar when it is drawn.

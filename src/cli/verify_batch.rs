@@ -131,7 +131,10 @@ pub fn run(
                 } else if let Some(v) = &it.verified {
                     let _ = writeln!(out, "{v}");
                 }
-                progress.done(&tally.human());
+                progress.done(&format!(
+                    "images: {} accepted, {} rejected, {} could not be verified",
+                    tally.accepted, tally.rejected, tally.failed
+                ));
             },
         );
         let _ = out.flush();
