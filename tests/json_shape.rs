@@ -125,6 +125,39 @@ fn unreachable_registry_fails_the_run_it_does_not_reject_it() {
     );
 }
 
+#[test]
+fn image_rejected_as_a_whole_is_an_image_document() {
+    // A multi-platform index with no instance for any machine this runs on.
+    let dir = tempdir();
+    let index = dir.path().join("index.json");
+    std::fs::write(
+        &index,
+        r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":100,"platform":{"os":"plan9","architecture":"s390x"}}]}"#,
+    )
+    .unwrap();
+    let look = dir.path().join("lookaside");
+    std::fs::create_dir(&look).unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--output", "json", "--policy"])
+        .arg(repo().join("tests/cmd/fixtures/policy.json"))
+        .args(["--identity", "docker.io/testing/manifest:1", "--manifest"])
+        .arg(&index)
+        .arg("--lookaside")
+        .arg(&look));
+    assert_exit(&o, 1);
+    let images = assert_verify_output(&Tables::from_docs(), &stdout(&o), false, "no matching platform");
+    let d = &images[0];
+    assert_eq!(d["verdict"], "rejected");
+    assert_eq!(d["error"], Value::Null);
+    assert_eq!(d["rejection"]["code"], "no-matching-platform");
+    assert_eq!(d["manifests"], json!([]));
+    assert!(
+        common::stderr(&o).contains("hint: use --all-platforms"),
+        "{}",
+        common::stderr(&o)
+    );
+}
+
 // ---------------------------------------------------------------- progress
 
 /// Run `cmd` on a terminal (`script` gives it a pseudo-terminal), with `env`;

@@ -117,19 +117,26 @@ pub fn run(
                     }
                 }
                 text.push_str(&it.human);
-                if progress.is_on() && !text.is_empty() {
-                    // Written at once, with the bar out of the way.
-                    progress.suspend(|| {
-                        let _ = err.write_all(text.as_bytes());
-                        let _ = err.flush();
-                    });
-                } else {
+                let data = match (&it.json, &it.verified) {
+                    (Some(j), _) => Some(j),
+                    (None, Some(v)) => Some(v),
+                    (None, None) => None,
+                };
+                let write = |out: &mut dyn Write, err: &mut dyn Write, flush: bool| {
                     let _ = err.write_all(text.as_bytes());
-                }
-                if let Some(j) = &it.json {
-                    let _ = writeln!(out, "{j}");
-                } else if let Some(v) = &it.verified {
-                    let _ = writeln!(out, "{v}");
+                    if let Some(d) = data {
+                        let _ = writeln!(out, "{d}");
+                    }
+                    if flush {
+                        let _ = out.flush();
+                        let _ = err.flush();
+                    }
+                };
+                if progress.is_on() {
+                    // At once and with the bar out of the way (stdout may be the terminal too).
+                    progress.suspend(|| write(&mut out, &mut err, true));
+                } else {
+                    write(&mut out, &mut err, false);
                 }
                 progress.done(&format!(
                     "images: {} accepted, {} rejected, {} could not be verified",
