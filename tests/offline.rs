@@ -139,6 +139,27 @@ fn fetch_records_tags_and_verify_offline_by_tag_in_a_namespace_without_network()
     );
     assert_exit(&o, 0);
     assert_eq!(lines(&o).len(), 3, "{}", stdout(&o));
+
+    // In JSON, an image verified by tag carries the record it was resolved through
+    // (and when it was made); a digest line carries none.
+    let o = verify_offline_unshared(
+        lab.var("LAB_POLICY_ALICE"),
+        &mirror,
+        &["--output", "json", "--from-file", list.to_str().unwrap()],
+    );
+    assert_exit(&o, 0);
+    let docs: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(docs.len(), 4, "{}", stdout(&o));
+    assert_eq!(docs[1]["tag_record"]["reference"], multi);
+    assert_eq!(docs[1]["tag_record"]["digest"], dm);
+    assert_eq!(docs[1]["tag_record"]["fetched_at"], rec["fetched_at"]);
+    assert_eq!(docs[0]["tag_record"]["digest"], d1);
+    assert_eq!(docs[2]["tag_record"], serde_json::Value::Null);
+    assert!(
+        docs[1]["warnings"].to_string().contains("as of the fetch at"),
+        "{}",
+        docs[1]
+    );
 }
 
 #[test]

@@ -706,7 +706,11 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             &progress,
         );
         if let Err(f) = signed {
-            progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&format!("{:#}", f.error))));
+            progress.println(&format!(
+                "imgsig: {}: {}",
+                shown(input),
+                Lines(&format!("{:#}", f.error))
+            ));
             exit = exit.worst(f.exit);
             doc.errors.push(ImageError {
                 image: input.clone(),

@@ -75,8 +75,18 @@ pub struct ImageDoc {
     verified_reference: Option<String>,
     scope: Option<ScopeJson>,
     rejection: Option<ErrorJson>,
+    tag_record: Option<TagRecordJson>,
     warnings: Vec<String>,
     manifests: Vec<ManifestJson>,
+}
+
+/// The mirror's record of what a tag resolved to, as a tag was verified
+/// offline: the mapping is as of `fetched_at`.
+#[derive(Debug, Serialize)]
+struct TagRecordJson {
+    reference: String,
+    digest: String,
+    fetched_at: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -324,6 +334,11 @@ pub fn image_doc(form: &TrustForm<'_>, index: usize, input: &str, report: &Repor
             code: r.code,
             message: r.message.clone(),
         }),
+        tag_record: report.tag_record.as_ref().map(|t| TagRecordJson {
+            reference: t.reference.to_string(),
+            digest: t.digest.to_string(),
+            fetched_at: t.fetched_at,
+        }),
         warnings: report.warnings.clone(),
         manifests: report.checks.iter().map(|c| manifest_json(form, c)).collect(),
     }
@@ -354,6 +369,7 @@ pub fn failed_doc(form: &TrustForm<'_>, index: usize, input: &str, exit: Exit, e
         verified_reference: None,
         scope: None,
         rejection: None,
+        tag_record: None,
         warnings: Vec::new(),
         manifests: Vec::new(),
     }
