@@ -21,7 +21,7 @@ blob          4096  openpgp.dict
 # ASan.
 case "${FUZZ_SANITIZER:-address}" in
     address) FUZZ_BUILD_FLAGS=(-O -a) ;;
-    none) FUZZ_BUILD_FLAGS=(-O -a -s none) ;;
+    none) FUZZ_BUILD_FLAGS=(-O -a -s none --target-dir target/nosan) ;;
     *) echo "FUZZ_SANITIZER: address or none, not ${FUZZ_SANITIZER}" >&2; exit 2 ;;
 esac
 

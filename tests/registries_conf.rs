@@ -59,7 +59,7 @@ fn outcome(o: &Output) -> (String, String, String) {
             s(&doc["error"]["code"])
         },
         s(&doc["error"]["message"]),
-        s(&doc["decisions"][0]["manifest_digest"]),
+        s(&doc["manifest_digest"]),
     )
 }
 

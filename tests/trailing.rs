@@ -50,7 +50,12 @@ fn assert_verify_rejects(lab: &Lab, sig: &Path, reason: &str) {
     assert_exit(&o, 1);
     let doc = json(&o);
     assert_eq!(doc["verdict"], "rejected", "{}", stderr(&o));
-    assert_eq!(doc["signatures"][0]["reason"], reason, "{}", stderr(&o));
+    assert_eq!(
+        doc["manifests"][0]["requirements"][0]["signatures"][0]["reason"],
+        reason,
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `imgsig inspect` calls the envelope unacceptable, with `reason`, in JSON and in text.
@@ -91,7 +96,10 @@ fn skopeo_signature_with_bytes_appended_is_rejected() {
     assert_verify_rejects(lab, &junk, "malformed-signature");
     assert_inspect_rejects(&junk, "malformed-signature");
     let o = verify(lab, &junk);
-    let msg = json(&o)["signatures"][0]["message"].as_str().unwrap().to_owned();
+    let msg = json(&o)["manifests"][0]["requirements"][0]["signatures"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(msg.contains("3000 byte(s) of trailing data"), "{msg}");
 
     // One byte is enough.
@@ -111,7 +119,7 @@ fn skopeo_signature_with_a_second_message_appended_is_rejected() {
     let bob = std::fs::read(lab.path("LAB_SIGNATURES").join("app-1.0.bob.sig")).unwrap();
     let mixed = write(dir.path(), "mixed.sig", &[good, bob].concat());
     assert_verify_rejects(lab, &mixed, "multiple-signatures");
-    let msg = json(&verify(lab, &mixed))["signatures"][0]["message"]
+    let msg = json(&verify(lab, &mixed))["manifests"][0]["requirements"][0]["signatures"][0]["message"]
         .as_str()
         .unwrap()
         .to_owned();

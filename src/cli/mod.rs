@@ -102,8 +102,12 @@ impl Tally {
     /// The summary line for people (stderr).
     pub fn human(&self) -> String {
         format!(
-            "imgsig: {} images: {} accepted, {} rejected, {} could not be verified",
-            self.images, self.accepted, self.rejected, self.failed
+            "imgsig: {} image{}: {} accepted, {} rejected, {} could not be verified",
+            self.images,
+            if self.images == 1 { "" } else { "s" },
+            self.accepted,
+            self.rejected,
+            self.failed
         )
     }
 }

@@ -17,7 +17,6 @@ use super::verify_render::policy_human;
 use super::{Exit, Failure, OutputFormat, Tally};
 use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
-use imgsig::shown::{shown, Lines};
 use imgsig::verify::{for_each_ordered, ImageSource, Judgement, Report, Request, SignatureSource, Verifier};
 
 /// Where the images come from.
@@ -216,7 +215,7 @@ fn one(
                     let hint = super::output::hint_for(r.code)
                         .map(|h| format!("hint: {h}\n"))
                         .unwrap_or_default();
-                    format!("imgsig: {}: {}\n{hint}", shown(input), Lines(&r.message))
+                    format!("{}{hint}", policy_human(policy_path, &report))
                 }
                 (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => policy_human(policy_path, &report),
                 (Batch::Mirror { .. }, _) => mirror_human(line, input, &report),

@@ -140,7 +140,13 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
         return out;
     }
     if let Some(r) = &report.rejection {
-        let _ = writeln!(out, "imgsig: REJECTED: {} [{}]: {}", report.image, r.code, r.message);
+        let _ = writeln!(
+            out,
+            "imgsig: REJECTED: {} [{}]: {}",
+            shown(&report.image.to_string()),
+            r.code,
+            imgsig::shown::Lines(&r.message)
+        );
         return out;
     }
     let mut failed = Vec::new();
