@@ -248,3 +248,62 @@ fn progress_only_for_a_person_at_a_terminal() {
         }
     }
 }
+
+/// Every command's error document names the command as typed (`policy check`,
+/// not `policy`), and docs/json-output.md says exactly that: in the error
+/// document's `command` row, and in the command's own section's example.
+#[test]
+fn error_documents_name_the_command_as_the_docs_do() {
+    let docs = std::fs::read_to_string(repo().join("docs/json-output.md")).unwrap();
+    let row = docs
+        .lines()
+        .find(|l| l.starts_with("| `command` | string | the command as typed:"))
+        .expect("the error document's command row");
+    let dir = tempdir();
+    let missing = dir.path().join("missing");
+    let m = missing.to_str().unwrap();
+    let no_dir = dir.path().join("no/such/dir/policy.json");
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("sign", vec!["sign", "--key", m, "--identity", "a/b", "--manifest", m]),
+        (
+            "verify",
+            vec!["verify", "--keyring", m, "--identity", "a/b", "--manifest", m, m],
+        ),
+        ("fetch", vec!["fetch", "--to", m, "--from-file", m]),
+        ("inspect", vec!["inspect", m]),
+        ("policy check", vec!["policy", "check", m]),
+        (
+            "policy explain",
+            vec!["policy", "explain", "--policy", m, "docker://a/b"],
+        ),
+        ("trust show", vec!["trust", "show", "--policy", m]),
+        (
+            "trust set",
+            vec![
+                "trust",
+                "set",
+                "--policy",
+                no_dir.to_str().unwrap(),
+                "--type",
+                "reject",
+                "docker.io",
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let o = run(imgsig().args(&args).args(["--output", "json"]));
+        assert_exit(&o, 2);
+        let doc: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{name}: {e}: {}", stdout(&o)));
+        assert_eq!(doc["command"], name, "{doc}");
+        assert!(doc["error"]["code"].is_string(), "{doc}");
+        assert!(
+            row.contains(&format!("`{name}`")),
+            "docs' command row lacks `{name}`: {row}"
+        );
+        // The command's section shows the same name in its example.
+        assert!(
+            docs.contains(&format!("\"command\": \"{name}\"")),
+            "docs/json-output.md has no example with \"command\": \"{name}\""
+        );
+    }
+}
