@@ -142,13 +142,13 @@ impl Stream for bzip2::Decompress {
 }
 
 /// How many input bytes the compressed stream takes, or `None` if it does not
-/// end within `input`; at most [`MAX_DECOMPRESSED`] bytes are decompressed.
-fn stream_length(mut d: impl Stream, input: &[u8]) -> Result<Option<usize>, String> {
-    let mut out = vec![0u8; 32 * 1024];
+/// end within `input`; at most [`MAX_DECOMPRESSED`] bytes are decompressed
+/// (into `out`, over and over: only the input position matters).
+fn stream_length(d: &mut impl Stream, input: &[u8], out: &mut [u8]) -> Result<Option<usize>, String> {
     loop {
         let before = d.totals();
         let at = usize::try_from(before.0).unwrap_or(usize::MAX).min(input.len());
-        if d.step(&input[at..], &mut out)? {
+        if d.step(&input[at..], out)? {
             return Ok(Some(usize::try_from(d.totals().0).unwrap_or(usize::MAX)));
         }
         if d.totals().1 > MAX_DECOMPRESSED {
@@ -160,14 +160,47 @@ fn stream_length(mut d: impl Stream, input: &[u8]) -> Result<Option<usize>, Stri
     }
 }
 
-/// [`stream_length`] of a deflate (`zlib`: with zlib header) stream.
-fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
-    stream_length(flate2::Decompress::new(zlib), input)
+/// The output buffer every stream is decompressed into.
+const SCRATCH_SIZE: usize = 32 * 1024;
+
+/// Per thread, the inflate states (raw deflate, zlib) and the output buffer,
+/// reset and reused for every signature: a bulk run checks tens of thousands
+/// of compressed messages per thread, and allocating (and zeroing) about
+/// 75 KiB of decompressor state and buffer for each was a measurable part of
+/// it.
+struct Scratch {
+    raw: flate2::Decompress,
+    zlib: flate2::Decompress,
+    out: Box<[u8]>,
 }
 
-/// [`stream_length`] of a bzip2 stream.
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
+}
+
+/// [`stream_length`] of a deflate (`zlib`: with zlib header) stream.
+fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
+    SCRATCH.with(|cell| {
+        let Ok(mut guard) = cell.try_borrow_mut() else {
+            // Re-entered (cannot happen: nothing here calls back); work without the cache.
+            let mut out = vec![0u8; SCRATCH_SIZE];
+            return stream_length(&mut flate2::Decompress::new(zlib), input, &mut out);
+        };
+        let s = guard.get_or_insert_with(|| Scratch {
+            raw: flate2::Decompress::new(false),
+            zlib: flate2::Decompress::new(true),
+            out: vec![0u8; SCRATCH_SIZE].into_boxed_slice(),
+        });
+        let d = if zlib { &mut s.zlib } else { &mut s.raw };
+        d.reset(zlib);
+        stream_length(d, input, &mut s.out)
+    })
+}
+
+/// [`stream_length`] of a bzip2 stream (rare: gpg writes ZIP by default; not cached).
 fn bunzip(input: &[u8]) -> Result<Option<usize>, String> {
-    stream_length(bzip2::Decompress::new(false), input)
+    let mut out = vec![0u8; SCRATCH_SIZE];
+    stream_length(&mut bzip2::Decompress::new(false), input, &mut out)
 }
 
 #[cfg(test)]
@@ -215,5 +248,46 @@ mod tests {
         assert_eq!(after_compressed_stream(&[0xA3, 1, 0x00]), Trailer::None);
         // Not compressed data.
         assert_eq!(after_compressed_stream(&[0x90, 0x0D]), Trailer::None);
+    }
+
+    #[test]
+    fn the_reused_inflate_state_starts_afresh_for_each_message() {
+        use std::io::Write;
+        let deflate = |zlib: bool, data: &[u8]| {
+            if zlib {
+                let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+                z.write_all(data).unwrap();
+                z.finish().unwrap()
+            } else {
+                let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+                z.write_all(data).unwrap();
+                z.finish().unwrap()
+            }
+        };
+        for zlib in [false, true] {
+            let algo = if zlib { 2u8 } else { 1u8 };
+            let good = deflate(zlib, b"one message");
+            // A corrupt stream, a stream cut short, then good ones: each judged on its own.
+            let mut corrupt = vec![0xA3, algo, 0xFF, 0xFF, 0xFF];
+            corrupt.extend_from_slice(&good);
+            assert!(
+                matches!(after_compressed_stream(&corrupt), Trailer::Unreadable(_)),
+                "zlib {zlib}"
+            );
+            let cut = [vec![0xA3, algo], good[..good.len() / 2].to_vec()].concat();
+            assert_eq!(after_compressed_stream(&cut), Trailer::None, "zlib {zlib}");
+            let mut blob = [vec![0xA3, algo], good.clone()].concat();
+            assert_eq!(after_compressed_stream(&blob), Trailer::None, "zlib {zlib}");
+            blob.push(7);
+            assert_eq!(after_compressed_stream(&blob), Trailer::Bytes(vec![7]), "zlib {zlib}");
+            // A large stream (more output than the buffer) after small ones.
+            let big = deflate(zlib, &vec![b'x'; 200_000]);
+            let blob = [vec![0xA3, algo], big, b"tail".to_vec()].concat();
+            assert_eq!(
+                after_compressed_stream(&blob),
+                Trailer::Bytes(b"tail".to_vec()),
+                "zlib {zlib}"
+            );
+        }
     }
 }
