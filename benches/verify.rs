@@ -259,6 +259,7 @@ fn benches(c: &mut Criterion) {
                     image: &image,
                     manifest_digest: Ok(digest),
                     signatures: Ok(&sigs),
+                    sigstore: &[],
                     looked_in: "bench",
                     instance_of: None,
                     now,

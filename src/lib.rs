@@ -3,7 +3,8 @@
 //! The library implements containers/image "simple signing": the claim
 //! ([`claim`]), manifest digests ([`manifest`], [`digest`]), docker
 //! references ([`reference`]), the OpenPGP envelope ([`pgp`]), one
-//! signature's checks ([`signature`]), policies ([`policy`]), where
+//! signature's checks ([`signature`]), sigstore (cosign) signatures'
+//! cryptography ([`sigstore`]), policies ([`policy`]), where
 //! signatures are stored ([`store`], [`registry`]) and, on top of them, the
 //! one verification pipeline every input mode goes through ([`verify`]).
 //! The `imgsig` command line is a thin layer over it, part of the binary only.
@@ -68,6 +69,7 @@ pub mod registry;
 pub mod shown;
 pub mod signature;
 pub mod signer;
+pub mod sigstore;
 pub mod store;
 pub mod time;
 pub mod verify;

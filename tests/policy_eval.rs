@@ -585,6 +585,7 @@ fn library_evaluate_checks_the_digest_pin() {
                 image: &pinned,
                 manifest_digest: Ok(manifest),
                 signatures: Ok(&[]),
+                sigstore: &[],
                 looked_in: "nowhere",
                 instance_of,
                 now: std::time::SystemTime::now(),

@@ -160,7 +160,7 @@ fn needs(req: &Requirement, image: &ImageRef) -> String {
         Requirement::InsecureAcceptAnything => "nothing: any image is accepted, signed or not".into(),
         Requirement::Reject => "impossible: the image is always rejected".into(),
         Requirement::SignedBaseLayer => "impossible: signedBaseLayer is not implemented".into(),
-        Requirement::SigstoreSigned => "impossible in imgsig: sigstore signatures are not supported".into(),
+        Requirement::SigstoreSigned(ss) => format!("a sigstore signature {}", ss.describe_trust()),
         Requirement::SignedBy(sb) => {
             let keys = sb.keys.keyring.fingerprints();
             let keys = if !sb.keys.errors.is_empty() {

@@ -16,7 +16,7 @@ use crate::reference::DockerReference;
 use crate::signature::{self, Opened, Rejection};
 
 use super::identity::{self, Mismatch};
-use super::{KeyType, Policy, Requirement, SignedBy};
+use super::{KeyType, Policy, Requirement, SignedBy, SigstoreSigned};
 
 /// The image being evaluated, as a transport sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +147,15 @@ pub struct SignatureInput {
     pub blob: Result<Vec<u8>, Rejection>,
 }
 
+/// One sigstore signature handed to the evaluator, read from the typed blob
+/// format (`\0sigstore-json\n{…}`) or a registry attachment.
+#[derive(Debug, Clone)]
+pub struct SigstoreInput {
+    /// Where it came from (path or URL), for reports.
+    pub source: String,
+    pub signature: crate::sigstore::SigstoreSignature,
+}
+
 /// Everything the evaluator needs about the image.
 #[derive(Debug)]
 pub struct Subject<'a> {
@@ -157,6 +166,8 @@ pub struct Subject<'a> {
     /// (e.g. an unrecognised blob): every requirement that needs signatures
     /// then rejects with that reason, as containers/image does.
     pub signatures: Result<&'a [SignatureInput], &'a RequirementRejection>,
+    /// The image's sigstore signatures (empty when `signatures` is an error).
+    pub sigstore: &'a [SigstoreInput],
     /// Human description of where signatures were looked for.
     pub looked_in: &'a str,
     /// When this manifest is an instance of a multi-platform image: the
@@ -337,10 +348,11 @@ fn evaluate_requirement(index: usize, req: &Requirement, subject: &Subject) -> R
             "unsupported-requirement",
             "signedBaseLayer is not implemented (by containers/image either); it never accepts",
         )),
-        Requirement::SigstoreSigned => Err(rr(
-            "sigstore-unsupported",
-            "sigstoreSigned requires sigstore (cosign) signatures, which imgsig does not support",
-        )),
+        Requirement::SigstoreSigned(ss) => {
+            let (result, sigs) = evaluate_sigstore(ss, subject);
+            signatures = sigs;
+            result
+        }
         Requirement::SignedBy(sb) => {
             let (result, sigs) = evaluate_signed_by(sb, subject);
             signatures = sigs;
@@ -457,35 +469,179 @@ fn check_signature(index: usize, input: &SignatureInput, sb: &SignedBy, subject:
         Ok(d) => signature::check_digest(&opened, d),
     }
     .and_then(|()| {
-        let intended = subject.image.docker_reference();
-        identity::matches(&sb.signed_identity, intended, opened.claim.docker_reference()).map_err(|m| {
-            let rule = sb.signed_identity.type_name();
-            match m {
-                Mismatch::InvalidSigned(e) => Rejection {
-                    code: "invalid-signed-identity",
-                    message: format!("invalid docker reference {:?} in signature: {e}", opened.claim.docker_reference()),
-                    signer: signer.clone(),
-                },
-                Mismatch::NoImageIdentity => Rejection {
-                    code: "identity-mismatch",
-                    message: format!(
-                        "signedIdentity {rule} needs the image's docker reference, and {} has none (use exactReference or exactRepository, or verify it under its docker identity)",
-                        subject.image
-                    ),
-                    signer: signer.clone(),
-                },
-                Mismatch::Different => Rejection {
-                    code: "identity-mismatch",
-                    message: format!(
-                        "signature is for {:?}, but {} ({rule})",
-                        opened.claim.docker_reference(),
-                        identity::describe(&sb.signed_identity, intended)
-                    ),
-                    signer: signer.clone(),
-                },
-            }
+        identity::matches(
+            &sb.signed_identity,
+            subject.image.docker_reference(),
+            opened.claim.docker_reference(),
+        )
+        .map_err(|m| {
+            identity_rejection(
+                m,
+                &sb.signed_identity,
+                opened.claim.docker_reference(),
+                subject,
+                signer.clone(),
+            )
         })
     });
     out.opened = Some(opened);
     out
+}
+
+/// Why a signed identity does not satisfy `rule` for the image, for people.
+fn identity_rejection(
+    m: Mismatch,
+    rule: &super::SignedIdentity,
+    signed: &str,
+    subject: &Subject,
+    signer: Option<crate::signature::Signer>,
+) -> Rejection {
+    let name = rule.type_name();
+    match m {
+        Mismatch::InvalidSigned(e) => Rejection {
+            code: "invalid-signed-identity",
+            message: format!("invalid docker reference {signed:?} in signature: {e}"),
+            signer,
+        },
+        Mismatch::NoImageIdentity => Rejection {
+            code: "identity-mismatch",
+            message: format!(
+                "signedIdentity {name} needs the image's docker reference, and {} has none (use exactReference or exactRepository, or verify it under its docker identity)",
+                subject.image
+            ),
+            signer,
+        },
+        Mismatch::Different => Rejection {
+            code: "identity-mismatch",
+            message: format!(
+                "signature is for {signed:?}, but {} ({name})",
+                identity::describe(rule, subject.image.docker_reference())
+            ),
+            signer,
+        },
+    }
+}
+
+/// `sigstoreSigned`, as containers/image's `prSigstoreSigned.isRunningImageAllowed`:
+/// simple-signing signatures and sigstore attachments that are not signatures
+/// are skipped; one accepted signature suffices.
+fn evaluate_sigstore(
+    ss: &SigstoreSigned,
+    subject: &Subject,
+) -> (Result<(), RequirementRejection>, Vec<SignatureResult>) {
+    let simple = match subject.signatures {
+        Ok(s) => s.len(),
+        Err(e) => return (Err(e.clone()), Vec::new()),
+    };
+    let candidates: Vec<(usize, &SigstoreInput)> = subject
+        .sigstore
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.signature.is_signature())
+        .map(|(i, s)| (i + 1, s))
+        .collect();
+    let other_attachments = subject.sigstore.len() - candidates.len();
+    if candidates.is_empty() {
+        let found = if simple == 0 && other_attachments == 0 {
+            String::new()
+        } else {
+            format!(" ({simple} non-sigstore signatures, {other_attachments} sigstore non-signature attachments)")
+        };
+        return (
+            Err(rr(
+                "no-signatures",
+                format!(
+                    "a sigstore signature was required, but no signature exists{found} (looked in {}); it needs one {}",
+                    subject.looked_in,
+                    ss.describe_trust()
+                ),
+            )),
+            Vec::new(),
+        );
+    }
+    let prepared = super::sigstore::prepare(ss);
+    let results: Vec<SignatureResult> = candidates
+        .into_iter()
+        .map(|(index, input)| SignatureResult {
+            index,
+            source: input.source.clone(),
+            result: match &prepared {
+                Err(e) => Err(Rejection {
+                    code: "key-unusable",
+                    message: e.clone(),
+                    signer: None,
+                }),
+                Ok(p) => check_sigstore(input, p, ss, subject),
+            },
+            opened: None,
+        })
+        .collect();
+    if results.iter().any(|r| r.result.is_ok()) {
+        return (Ok(()), results);
+    }
+    let reasons: Vec<String> = results
+        .iter()
+        .map(|r| {
+            format!(
+                "signature {} ({}): {}",
+                r.index,
+                r.source,
+                r.result.as_ref().err().map(|e| e.message.as_str()).unwrap_or("")
+            )
+        })
+        .collect();
+    let message = if reasons.len() == 1 {
+        format!("{}; it needs a sigstore signature {}", reasons[0], ss.describe_trust())
+    } else {
+        format!(
+            "none of the {} signatures was accepted: {}; it needs a sigstore signature {}",
+            reasons.len(),
+            reasons.join("; "),
+            ss.describe_trust()
+        )
+    };
+    (Err(rr("no-valid-signature", message)), results)
+}
+
+/// One sigstore signature: the signature (and Rekor, certificate) checks, then
+/// the signed digest, then the signed identity (containers/image's order).
+fn check_sigstore(
+    input: &SigstoreInput,
+    p: &super::sigstore::Prepared,
+    ss: &SigstoreSigned,
+    subject: &Subject,
+) -> Result<(), Rejection> {
+    let now = crate::time::unix_seconds(subject.now);
+    let payload = crate::sigstore::verify_at(&input.signature, &p.root, &p.rekor, now).map_err(|e| Rejection {
+        code: e.code,
+        message: e.message,
+        signer: None,
+    })?;
+    match subject.manifest_digest {
+        Err(why) => {
+            return Err(Rejection {
+                code: "manifest-digest-error",
+                message: format!("the manifest's digest cannot be computed: {why}"),
+                signer: None,
+            })
+        }
+        Ok(d) => {
+            if payload.docker_manifest_digest != d.to_string() {
+                return Err(Rejection {
+                    code: "digest-mismatch",
+                    message: format!(
+                        "signature is for manifest digest {}, but the manifest's digest is {d}",
+                        payload.docker_manifest_digest
+                    ),
+                    signer: None,
+                });
+            }
+        }
+    }
+    identity::matches(
+        &ss.signed_identity,
+        subject.image.docker_reference(),
+        &payload.docker_reference,
+    )
+    .map_err(|m| identity_rejection(m, &ss.signed_identity, &payload.docker_reference, subject, None))
 }

@@ -93,12 +93,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
     for (i, req) in reqs.iter().enumerate() {
         let here = format!("{path}[{i}]");
         match req {
-            Requirement::SigstoreSigned => out.push(finding(
-                "sigstore-unsupported",
-                here,
-                "sigstoreSigned requirements always reject in imgsig (sigstore signatures are not supported)".into(),
-                "verify sigstore-signed images with a sigstore-capable tool",
-            )),
+            Requirement::SigstoreSigned(ss) => lint_sigstore(ss, &here, out),
             Requirement::SignedBaseLayer => out.push(finding(
                 "unsupported-requirement",
                 here,
@@ -229,6 +224,33 @@ fn lint_cert(cert: &openpgp::Cert, path: &str, now: SystemTime, out: &mut Vec<Fi
             path.to_owned(),
             format!("key {fpr} has no valid signing-capable (sub)key"),
             "export the signer's key including its signing subkey",
+        ));
+    }
+}
+
+/// A sigstoreSigned requirement: key material that cannot be used (it then
+/// rejects every image), a scope wide enough for rollbacks.
+fn lint_sigstore(ss: &super::SigstoreSigned, here: &str, out: &mut Vec<Finding>) {
+    if matches!(
+        ss.signed_identity,
+        SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)
+    ) {
+        out.push(finding(
+            "rollback-risk",
+            format!("{here}.signedIdentity"),
+            format!(
+                "{} accepts a signature for any tag of the repository, so an old (perhaps vulnerable) signed image can be served in place of the current one",
+                ss.signed_identity.type_name()
+            ),
+            "prefer matchRepoDigestOrExact (the default) or exactReference",
+        ));
+    }
+    for problem in crate::policy::sigstore_material_problems(ss) {
+        out.push(finding(
+            "key-unusable",
+            here.to_owned(),
+            problem,
+            "fix the path or the file; until then this requirement rejects every image",
         ));
     }
 }

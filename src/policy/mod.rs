@@ -12,12 +12,14 @@ mod eval;
 pub mod identity;
 pub mod lint;
 mod parse;
+mod sigstore;
 
 pub use eval::{
     evaluate, Decision, ImageRef, RequirementRejection, RequirementResult, ScopeMatch, SignatureInput, SignatureResult,
-    Subject,
+    SigstoreInput, Subject,
 };
 pub use parse::{parse, ParseOptions, PolicyError, Problem};
+pub use sigstore::sigstore_material_problems;
 
 /// Transport names containers/image knows. Policies may name others (they
 /// are accepted and ignored, as in the reference).
@@ -75,8 +77,8 @@ pub enum Requirement {
     SignedBy(SignedBy),
     /// `signedBaseLayer`: parsed; never satisfied (not implemented by the reference either).
     SignedBaseLayer,
-    /// `sigstoreSigned`: parsed; evaluated as a rejection (sigstore signatures are not supported).
-    SigstoreSigned,
+    /// `sigstoreSigned`
+    SigstoreSigned(SigstoreSigned),
 }
 
 impl Requirement {
@@ -87,7 +89,7 @@ impl Requirement {
             Requirement::Reject => "reject",
             Requirement::SignedBy(_) => "signedBy",
             Requirement::SignedBaseLayer => "signedBaseLayer",
-            Requirement::SigstoreSigned => "sigstoreSigned",
+            Requirement::SigstoreSigned(_) => "sigstoreSigned",
         }
     }
 }
@@ -157,6 +159,53 @@ pub struct SignedBy {
     pub key_type: KeyType,
     pub key_source: KeySource,
     pub keys: LoadedKeys,
+    pub signed_identity: SignedIdentity,
+}
+
+/// Key material of a `sigstoreSigned` requirement (a public key, a CA
+/// bundle, a Rekor key), read when the policy is built. As with `signedBy`, a
+/// file that cannot be read does not invalidate the policy: containers/image
+/// reads these when it evaluates the requirement, and fails only that
+/// requirement (every signature it judges is rejected with the error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Material {
+    /// Where it came from, for people: `"/etc/pki/cosign.pub"` (with the
+    /// absolute path it resolved to, if relative) or `keyData`, `keyDatas[1]`.
+    pub origin: String,
+    /// The bytes, or why they could not be read.
+    pub bytes: Result<Vec<u8>, String>,
+}
+
+/// What a `sigstoreSigned` requirement trusts: exactly one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigstoreTrust {
+    /// `keyPath`, `keyPaths`, `keyData` or `keyDatas`: one of these public keys.
+    PublicKeys(Vec<Material>),
+    /// `fulcio`: a certificate issued by this CA for this OIDC issuer and e-mail
+    /// (a Rekor key is then required).
+    Fulcio {
+        ca: Material,
+        oidc_issuer: String,
+        subject_email: String,
+    },
+    /// `pki`: a certificate chaining to these roots (through these
+    /// intermediates) for this e-mail and/or host name.
+    Pki {
+        roots: Material,
+        intermediates: Option<Material>,
+        subject_email: Option<String>,
+        subject_hostname: Option<String>,
+    },
+}
+
+/// A `sigstoreSigned` requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigstoreSigned {
+    pub trust: SigstoreTrust,
+    /// `rekorPublicKeyPath(s)` / `rekorPublicKeyData(s)`: when present, a
+    /// signature must carry a Rekor SET signed by one of these keys.
+    pub rekor: Option<Vec<Material>>,
+    /// Defaults to `matchRepoDigestOrExact`, as for `signedBy`.
     pub signed_identity: SignedIdentity,
 }
 

@@ -102,9 +102,13 @@ impl<'a> Verifier<'a> {
             Trust::Policy(p) => {
                 let mut needs = false;
                 for r in p.requirements_for(&top.image).1 {
-                    if let Requirement::SignedBy(sb) = r {
-                        needs = true;
-                        warnings.extend(sb.keys.warnings.iter().cloned());
+                    match r {
+                        Requirement::SignedBy(sb) => {
+                            needs = true;
+                            warnings.extend(sb.keys.warnings.iter().cloned());
+                        }
+                        Requirement::SigstoreSigned(_) => needs = true,
+                        _ => {}
                     }
                 }
                 needs
@@ -252,13 +256,13 @@ impl<'a> Verifier<'a> {
                 None,
                 Ok(source::Classified {
                     simple: Vec::new(),
-                    sigstore: 0,
+                    sigstore: Vec::new(),
                 }),
             )
         };
         let (simple, sigstore, read_error) = match sigs {
             Ok(c) => (c.simple, c.sigstore, None),
-            Err(e) => (Vec::new(), 0, Some(e)),
+            Err(e) => (Vec::new(), Vec::new(), Some(e)),
         };
         let now = self.options.now;
         let judgement = match self.trust {
@@ -271,6 +275,7 @@ impl<'a> Verifier<'a> {
                         None => Ok(&simple),
                         Some(e) => Err(e),
                     },
+                    sigstore: &sigstore,
                     looked_in: &looked,
                     instance_of: instance.and(top.digest.as_ref().ok()),
                     now,
@@ -292,7 +297,10 @@ impl<'a> Verifier<'a> {
             digest,
             looked_in,
             signatures: simple,
-            sigstore_ignored: sigstore,
+            sigstore_ignored: match self.trust {
+                Trust::Policy(p) if uses_sigstore(p, &top.image) => 0,
+                _ => sigstore.len(),
+            },
             judgement,
         }))
     }
@@ -339,4 +347,13 @@ fn judge_keyring(
         signatures,
         accepted,
     }
+}
+
+/// Whether a requirement of `image`'s scope judges sigstore signatures (then
+/// they are not "ignored").
+fn uses_sigstore(p: &policy::Policy, image: &ImageRef) -> bool {
+    p.requirements_for(image)
+        .1
+        .iter()
+        .any(|r| matches!(r, Requirement::SigstoreSigned(_)))
 }

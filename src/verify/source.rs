@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::digest::Digest;
 use crate::limits::{MAX_MANIFEST_SIZE, MAX_SIGNATURE_SIZE};
 use crate::manifest;
-use crate::policy::{ImageRef, RequirementRejection, SignatureInput};
+use crate::policy::{ImageRef, RequirementRejection, SignatureInput, SigstoreInput};
 use crate::reference::DockerReference;
 use crate::registry::network::{self, Network};
 use crate::signature::blob::{self, Blob};
@@ -50,7 +50,7 @@ pub(super) struct Raw {
 /// The classified signatures of one manifest.
 pub(super) struct Classified {
     pub simple: Vec<SignatureInput>,
-    pub sigstore: usize,
+    pub sigstore: Vec<SigstoreInput>,
 }
 
 /// Read a file the user named, bounded: a missing or unreadable file is unusable input.
@@ -424,7 +424,7 @@ pub fn no_source(r: &DockerReference) -> VerifyError {
 pub(super) fn classify(raw: Raw) -> Result<Classified, RequirementRejection> {
     let mut out = Classified {
         simple: Vec::with_capacity(raw.blobs.len()),
-        sigstore: 0,
+        sigstore: Vec::new(),
     };
     for b in raw.blobs {
         let bytes = match b.bytes {
@@ -464,7 +464,23 @@ pub(super) fn classify(raw: Raw) -> Result<Classified, RequirementRejection> {
                     blob: Ok(unwrapped),
                 });
             }
-            Ok(Blob::Sigstore(_)) => out.sigstore += 1,
+            // containers/image parses a sigstore blob when it reads the signatures
+            // (`signature.FromBlob`): one that does not parse fails the whole set.
+            Ok(Blob::Sigstore(json)) => match crate::sigstore::SigstoreSignature::parse(json) {
+                Ok(signature) => out.sigstore.push(SigstoreInput {
+                    source: b.source,
+                    signature,
+                }),
+                Err(e) => {
+                    return Err(RequirementRejection {
+                        code: e.code,
+                        message: format!(
+                            "reading the signatures failed: {} is not a valid sigstore signature: {} (containers/image rejects the image)",
+                            b.source, e.message
+                        ),
+                    })
+                }
+            },
             Err(e) => {
                 return Err(RequirementRejection {
                     code: e.code(),
@@ -494,7 +510,7 @@ pub(super) fn unclassified(raw: Raw) -> Classified {
                 }),
             })
             .collect(),
-        sigstore: 0,
+        sigstore: Vec::new(),
     }
 }
 

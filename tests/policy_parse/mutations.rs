@@ -481,7 +481,7 @@ fn sigstore_signed() {
     ]);
     assert!(matches!(
         ok(&REQUIREMENT.doc(v)).default[1],
-        Requirement::SigstoreSigned
+        Requirement::SigstoreSigned(_)
     ));
 }
 

@@ -78,7 +78,7 @@ impl Entry {
                 Requirement::InsecureAcceptAnything => "accept",
                 Requirement::Reject => "reject",
                 Requirement::SignedBy(_) => "signed",
-                Requirement::SigstoreSigned => "sigstoreSigned",
+                Requirement::SigstoreSigned(_) => "sigstoreSigned",
                 Requirement::SignedBaseLayer => "signedBaseLayer",
             },
             signed_identity: None,

@@ -123,7 +123,7 @@ fn parse(bytes: &[u8]) -> Parsed {
 }
 
 /// `"written"`, plus where it resolved to when that differs.
-fn describe(written: &str, resolved: &Path) -> String {
+pub(super) fn describe(written: &str, resolved: &Path) -> String {
     if Path::new(written) == resolved {
         format!("{written:?}")
     } else {
@@ -132,7 +132,7 @@ fn describe(written: &str, resolved: &Path) -> String {
 }
 
 /// A regular file's contents, refusing more than `limit` bytes.
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+pub(super) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     crate::files::read_required(path, limit).map_err(|e| e.replace("-byte limit", "-byte limit for key files"))
 }
 

@@ -1,7 +1,9 @@
 //! Requirement objects, by `type`.
 
 use crate::json::{ObjectReader, Value};
-use crate::policy::{KeySource, KeyType, LoadedKeys, Requirement, SignedBy, SignedIdentity};
+use crate::policy::{
+    KeySource, KeyType, LoadedKeys, Material, Requirement, SignedBy, SignedIdentity, SigstoreSigned, SigstoreTrust,
+};
 
 use super::{keys, Cx, Field};
 
@@ -163,37 +165,42 @@ impl Cx {
         }
     }
 
-    /// `sigstoreSigned`: validated like c/image `newPRSigstoreSigned`; nothing kept.
+    /// `sigstoreSigned`: validated like c/image `newPRSigstoreSigned`; key
+    /// files are read now (their errors kept for evaluation, as for signedBy).
     fn sigstore_signed(&mut self, mut r: ObjectReader<'_>) -> Option<Requirement> {
         let before = self.errors.len();
         let key_path = self.string(&mut r, "keyPath");
-        let key_paths = self.non_empty(&mut r, "keyPaths", |cx, r, k| cx.strings(r, k).map_len());
+        let key_paths = self.strings(&mut r, "keyPaths");
         let key_data = self.bytes(&mut r, "keyData");
-        let key_datas = self.non_empty(&mut r, "keyDatas", |cx, r, k| cx.bytes_list(r, k).map_len());
+        let key_datas = self.bytes_list(&mut r, "keyDatas");
         let fulcio = self.sub_object(&mut r, "fulcio", Cx::fulcio);
         let pki = self.sub_object(&mut r, "pki", Cx::pki);
         let rekor_path = self.string(&mut r, "rekorPublicKeyPath");
-        let rekor_paths = self.non_empty(&mut r, "rekorPublicKeyPaths", |cx, r, k| cx.strings(r, k).map_len());
+        let rekor_paths = self.strings(&mut r, "rekorPublicKeyPaths");
         let rekor_data = self.bytes(&mut r, "rekorPublicKeyData");
-        let rekor_datas = self.non_empty(&mut r, "rekorPublicKeyDatas", |cx, r, k| cx.bytes_list(r, k).map_len());
+        let rekor_datas = self.bytes_list(&mut r, "rekorPublicKeyDatas");
         let identity = self.signed_identity(&mut r);
         self.close(&r, "a sigstoreSigned requirement", SIGSTORE_KEYS);
 
+        let key_paths_v = self.non_empty(&r, "keyPaths", &key_paths);
+        let key_datas_v = self.non_empty(&r, "keyDatas", &key_datas);
+        let rekor_paths_v = self.non_empty(&r, "rekorPublicKeyPaths", &rekor_paths);
+        let rekor_datas_v = self.non_empty(&r, "rekorPublicKeyDatas", &rekor_datas);
         let keys = [
             ("keyPath", path_given(&r, "keyPath", &key_path)),
-            ("keyPaths", key_paths),
+            ("keyPaths", key_paths_v),
             ("keyData", given(&r, "keyData", &key_data)),
-            ("keyDatas", key_datas),
-            ("fulcio", fulcio),
-            ("pki", pki),
+            ("keyDatas", key_datas_v),
+            ("fulcio", fulcio.as_ref().map(|(v, _)| *v)),
+            ("pki", pki.as_ref().map(|(v, _)| *v)),
         ];
         let names = "keyPath, keyPaths, keyData, keyDatas, fulcio and pki";
         let one = self.exactly_one(&r, names, &keys);
         let rekor = [
             ("rekorPublicKeyPath", path_given(&r, "rekorPublicKeyPath", &rekor_path)),
-            ("rekorPublicKeyPaths", rekor_paths),
+            ("rekorPublicKeyPaths", rekor_paths_v),
             ("rekorPublicKeyData", given(&r, "rekorPublicKeyData", &rekor_data)),
-            ("rekorPublicKeyDatas", rekor_datas),
+            ("rekorPublicKeyDatas", rekor_datas_v),
         ];
         let rekor_names = "rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas";
         let mut rekor_given: Vec<(&str, &Value)> = rekor.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
@@ -204,54 +211,87 @@ impl Cx {
             self.invalid(r.child_path(key), v.position, message);
         }
         // The rules that depend on the key source only once that is unambiguous.
-        if let (true, Some(f), None) = (one, fulcio, first_rekor) {
+        if let (true, Some((f, _)), None) = (one, &fulcio, first_rekor) {
             let message = format!("one of {rekor_names} is required when fulcio is used");
             self.invalid(r.child_path("fulcio"), f.position, message);
         }
-        if let (true, Some(_), Some((key, v))) = (one, pki, first_rekor) {
+        if let (true, Some(_), Some((key, v))) = (one, &pki, first_rekor) {
             self.invalid(
                 r.child_path(key),
                 v.position,
                 "Rekor public keys are not supported with pki",
             );
         }
-        let _ = identity?;
-        (self.errors.len() == before).then_some(Requirement::SigstoreSigned)
+        let signed_identity = identity?;
+        if self.errors.len() != before {
+            return None;
+        }
+        let trust = if let Field::Ok(p, _) = key_path.filter_empty() {
+            SigstoreTrust::PublicKeys(vec![read_material(p)])
+        } else if let Some(list) = key_paths.ok() {
+            SigstoreTrust::PublicKeys(list.into_iter().map(read_material).collect())
+        } else if let Some(data) = key_data.ok() {
+            SigstoreTrust::PublicKeys(vec![data_material("keyData".into(), data)])
+        } else if let Some(list) = key_datas.ok() {
+            SigstoreTrust::PublicKeys(
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, d)| data_material(format!("keyDatas[{i}]"), d))
+                    .collect(),
+            )
+        } else if let Some((_, Some(f))) = fulcio {
+            f
+        } else if let Some((_, Some(p))) = pki {
+            p
+        } else {
+            return None;
+        };
+        let rekor = if let Field::Ok(p, _) = rekor_path.filter_empty() {
+            Some(vec![read_material(p)])
+        } else if let Some(list) = rekor_paths.ok() {
+            Some(list.into_iter().map(read_material).collect())
+        } else if let Some(data) = rekor_data.ok() {
+            Some(vec![data_material("rekorPublicKeyData".into(), data)])
+        } else {
+            rekor_datas.ok().map(|list| {
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, d)| data_material(format!("rekorPublicKeyDatas[{i}]"), d))
+                    .collect()
+            })
+        };
+        Some(Requirement::SigstoreSigned(SigstoreSigned {
+            trust,
+            rekor,
+            signed_identity,
+        }))
     }
 
     /// A list member that must not be empty when present (sigstore `…Paths`/`…Datas`).
-    fn non_empty<'v>(
-        &mut self,
-        r: &mut ObjectReader<'v>,
-        key: &str,
-        read: impl FnOnce(&mut Cx, &mut ObjectReader<'v>, &str) -> Field<'v, usize>,
-    ) -> Option<&'v Value> {
-        match read(self, r, key) {
-            Field::Ok(0, v) => {
+    fn non_empty<'v, T>(&mut self, r: &ObjectReader<'v>, key: &str, f: &Field<'v, Vec<T>>) -> Option<&'v Value> {
+        if let Field::Ok(list, v) = f {
+            if list.is_empty() {
                 self.invalid(r.child_path(key), v.position, "must not be empty");
-                Some(v)
             }
-            Field::Ok(_, v) => Some(v),
-            f => given(r, key, &f),
         }
+        given(r, key, f)
     }
 
-    /// An optional nested object checked by `check`; its value if present.
-    fn sub_object<'v>(
+    /// An optional nested object checked (and read) by `check`; its value if present.
+    fn sub_object<'v, T>(
         &mut self,
         r: &mut ObjectReader<'v>,
         key: &str,
-        check: fn(&mut Cx, ObjectReader<'v>),
-    ) -> Option<&'v Value> {
+        check: fn(&mut Cx, ObjectReader<'v>) -> Option<T>,
+    ) -> Option<(&'v Value, Option<T>)> {
         let v = r.optional(key)?;
-        if let Some(o) = self.open(v, &r.child_path(key)) {
-            check(self, o);
-        }
-        Some(v)
+        let read = self.open(v, &r.child_path(key)).and_then(|o| check(self, o));
+        Some((v, read))
     }
 
     /// c/image `newPRSigstoreSignedFulcio`.
-    fn fulcio(&mut self, mut o: ObjectReader<'_>) {
+    fn fulcio(&mut self, mut o: ObjectReader<'_>) -> Option<SigstoreTrust> {
+        let before = self.errors.len();
         let ca_path = self.string(&mut o, "caPath");
         let ca_data = self.bytes(&mut o, "caData");
         let issuer = self.string(&mut o, "oidcIssuer");
@@ -261,10 +301,19 @@ impl Cx {
         for (key, f) in [("oidcIssuer", &issuer), ("subjectEmail", &email)] {
             self.non_empty_string(&o, key, f);
         }
+        if self.errors.len() != before {
+            return None;
+        }
+        Some(SigstoreTrust::Fulcio {
+            ca: material(ca_path, ca_data, "caData")?,
+            oidc_issuer: issuer.ok()?.to_owned(),
+            subject_email: email.ok()?.to_owned(),
+        })
     }
 
     /// c/image `newPRSigstoreSignedPKI`.
-    fn pki(&mut self, mut o: ObjectReader<'_>) {
+    fn pki(&mut self, mut o: ObjectReader<'_>) -> Option<SigstoreTrust> {
+        let before = self.errors.len();
         let roots_path = self.string(&mut o, "caRootsPath");
         let roots_data = self.bytes(&mut o, "caRootsData");
         let inter_path = self.string(&mut o, "caIntermediatesPath");
@@ -284,6 +333,16 @@ impl Cx {
             let message = "at least one of subjectEmail and subjectHostname must be present and not empty";
             self.invalid(o.path(), o.position(), message);
         }
+        if self.errors.len() != before {
+            return None;
+        }
+        let non_empty = |f: Field<'_, &str>| f.ok().filter(|s| !s.is_empty()).map(str::to_owned);
+        Some(SigstoreTrust::Pki {
+            roots: material(roots_path, roots_data, "caRootsData")?,
+            intermediates: material(inter_path, inter_data, "caIntermediatesData"),
+            subject_email: non_empty(email),
+            subject_hostname: non_empty(hostname),
+        })
     }
 
     /// A `…Path` / `…Data` pair: not both; with `required`, at least one (an empty path counts as absent).
@@ -340,13 +399,37 @@ fn path_given<'v>(r: &ObjectReader<'v>, key: &str, f: &Field<'v, &str>) -> Optio
     }
 }
 
-impl<'v, T> Field<'v, Vec<T>> {
-    /// The list's length instead of its items.
-    fn map_len(self) -> Field<'v, usize> {
+/// The key material a `…Path` (not empty) or `…Data` member names, if either is given.
+fn material(path: Field<'_, &str>, data: Field<'_, Vec<u8>>, data_key: &str) -> Option<Material> {
+    match (path.filter_empty(), data) {
+        (Field::Ok(p, _), _) => Some(read_material(p)),
+        (_, Field::Ok(d, _)) => Some(data_material(data_key.to_owned(), d)),
+        _ => None,
+    }
+}
+
+/// A key file of a sigstoreSigned requirement, read now (bounded like GPG key files).
+fn read_material(written: &str) -> Material {
+    let resolved = keys::resolve(written);
+    Material {
+        origin: keys::describe(written, &resolved),
+        bytes: keys::read_limited(&resolved, keys::MAX_KEY_FILE_SIZE),
+    }
+}
+
+fn data_material(origin: String, bytes: Vec<u8>) -> Material {
+    Material {
+        origin,
+        bytes: Ok(bytes),
+    }
+}
+
+impl<'v> Field<'v, &'v str> {
+    /// An empty string counts as absent (c/image tests `!= ""`).
+    fn filter_empty(self) -> Field<'v, &'v str> {
         match self {
-            Field::Ok(items, v) => Field::Ok(items.len(), v),
-            Field::Bad => Field::Bad,
-            Field::Absent => Field::Absent,
+            Field::Ok("", _) => Field::Absent,
+            f => f,
         }
     }
 }

@@ -1,0 +1,288 @@
+//! Public keys as sigstore's `cryptoutils.UnmarshalPEMToPublicKey` and
+//! `signature.LoadVerifier(key, SHA256)` accept them, and the signature
+//! checks c/image makes with them.
+
+use der::{Decode, Tagged};
+use ecdsa::signature::hazmat::PrehashVerifier;
+use rsa::traits::PublicKeyParts;
+use sha2::{Digest, Sha256};
+
+use super::{pem, SigstoreError};
+
+const OID_RSA: &str = "1.2.840.113549.1.1.1";
+const OID_EC: &str = "1.2.840.10045.2.1";
+const OID_ED25519: &str = "1.3.101.112";
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+const OID_P384: &str = "1.3.132.0.34";
+
+#[derive(Clone)]
+enum Inner {
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    Rsa(rsa::RsaPublicKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// A public key: ECDSA P-256 or P-384, RSA, or Ed25519.
+#[derive(Clone)]
+pub struct PublicKey {
+    inner: Inner,
+    /// The DER SubjectPublicKeyInfo, as Go's `MarshalPKIXPublicKey` writes it.
+    spki: Vec<u8>,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({})", self.algorithm())
+    }
+}
+
+/// A hash named by a certificate signature algorithm.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Hash::Sha256 => Sha256::digest(data).to_vec(),
+            Hash::Sha384 => sha2::Sha384::digest(data).to_vec(),
+            Hash::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        }
+    }
+}
+
+fn key_err(msg: impl Into<String>) -> SigstoreError {
+    SigstoreError::new("sigstore-key-invalid", msg)
+}
+
+impl PublicKey {
+    /// `ecdsa-p256`, `ecdsa-p384`, `rsa` or `ed25519`.
+    pub fn algorithm(&self) -> &'static str {
+        match self.inner {
+            Inner::P256(_) => "ecdsa-p256",
+            Inner::P384(_) => "ecdsa-p384",
+            Inner::Rsa(_) => "rsa",
+            Inner::Ed25519(_) => "ed25519",
+        }
+    }
+
+    /// Whether this is an ECDSA key (the only kind c/image takes as a Rekor key).
+    pub fn is_ecdsa(&self) -> bool {
+        matches!(self.inner, Inner::P256(_) | Inner::P384(_))
+    }
+
+    /// The DER SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
+    }
+
+    /// Go `x509.ParsePKIXPublicKey`, limited to the key types sigstore can verify with.
+    pub fn from_spki_der(der_bytes: &[u8]) -> Result<Self, SigstoreError> {
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(der_bytes)
+            .map_err(|e| key_err(format!("parsing public key: {e}")))?;
+        let oid = spki.algorithm.oid.to_string();
+        let key_bytes = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| key_err("public key bit string is not octet aligned"))?;
+        let params = spki.algorithm.parameters.as_ref();
+        let inner = match oid.as_str() {
+            OID_RSA => {
+                if params.map(|p| p.tag()) != Some(der::Tag::Null) {
+                    return Err(key_err("RSA key missing NULL parameters"));
+                }
+                return Self::from_pkcs1_der(key_bytes).map(|k| Self {
+                    spki: der_bytes.to_vec(),
+                    ..k
+                });
+            }
+            OID_EC => {
+                let curve = params
+                    .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
+                    .ok_or_else(|| key_err("ECDSA key without a named curve"))?
+                    .to_string();
+                // Go's elliptic.Unmarshal takes only the uncompressed form.
+                if key_bytes.first() != Some(&4) {
+                    return Err(key_err("failed to unmarshal elliptic curve point"));
+                }
+                match curve.as_str() {
+                    OID_P256 => Inner::P256(
+                        p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                            .map_err(|_| key_err("failed to unmarshal elliptic curve point"))?,
+                    ),
+                    OID_P384 => Inner::P384(
+                        p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                            .map_err(|_| key_err("failed to unmarshal elliptic curve point"))?,
+                    ),
+                    other => {
+                        return Err(SigstoreError::new(
+                            "sigstore-unsupported-key",
+                            format!("unsupported elliptic curve {other} (only P-256 and P-384 are supported)"),
+                        ))
+                    }
+                }
+            }
+            OID_ED25519 => {
+                if params.is_some() {
+                    return Err(key_err("Ed25519 key encoded with illegal parameters"));
+                }
+                let bytes: [u8; 32] = key_bytes
+                    .try_into()
+                    .map_err(|_| key_err("Ed25519 public key has the wrong size"))?;
+                Inner::Ed25519(
+                    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                        .map_err(|e| key_err(format!("Ed25519 key: {e}")))?,
+                )
+            }
+            other => {
+                return Err(SigstoreError::new(
+                    "sigstore-unsupported-key",
+                    format!("unsupported public key algorithm {other}"),
+                ))
+            }
+        };
+        Ok(Self {
+            inner,
+            spki: der_bytes.to_vec(),
+        })
+    }
+
+    /// Go `x509.ParsePKCS1PublicKey` (an `RSA PUBLIC KEY` PEM block).
+    fn from_pkcs1_der(der_bytes: &[u8]) -> Result<Self, SigstoreError> {
+        let k = rsa::pkcs1::RsaPublicKey::from_der(der_bytes).map_err(|e| key_err(format!("RSA public key: {e}")))?;
+        let n = rsa::BigUint::from_bytes_be(k.modulus.as_bytes());
+        let e = rsa::BigUint::from_bytes_be(k.public_exponent.as_bytes());
+        let key =
+            rsa::RsaPublicKey::new_with_max_size(n, e, 16384).map_err(|e| key_err(format!("RSA public key: {e}")))?;
+        let spki = rsa::pkcs8::EncodePublicKey::to_public_key_der(&key)
+            .map_err(|e| key_err(format!("RSA public key: {e}")))?
+            .as_bytes()
+            .to_vec();
+        Ok(Self {
+            inner: Inner::Rsa(key),
+            spki,
+        })
+    }
+
+    /// `cryptoutils.UnmarshalPEMToPublicKey`: the first PEM block (anything
+    /// after it is ignored), `PUBLIC KEY` (PKIX) or `RSA PUBLIC KEY` (PKCS #1).
+    pub fn from_pem(data: &[u8]) -> Result<Self, SigstoreError> {
+        let (block, _) = pem::decode(data).ok_or_else(|| key_err("PEM decoding failed"))?;
+        match block.kind.as_str() {
+            "PUBLIC KEY" => Self::from_spki_der(&block.bytes),
+            "RSA PUBLIC KEY" => Self::from_pkcs1_der(&block.bytes),
+            other => Err(key_err(format!(
+                "unknown Public key PEM file type: {other}. Are you trying to use a private key instead?"
+            ))),
+        }
+    }
+
+    /// sigstore `LoadVerifier(key, SHA256).VerifySignature`: ECDSA (ASN.1) and
+    /// RSA PKCS #1 v1.5 over SHA-256 of `message`; Ed25519 over `message` itself.
+    pub(crate) fn verify_message(&self, message: &[u8], sig: &[u8]) -> Result<(), String> {
+        match &self.inner {
+            Inner::Ed25519(k) => {
+                let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| "invalid signature".to_string())?;
+                k.verify_strict_or_plain(message, &sig)
+            }
+            _ => self.verify_digest(Hash::Sha256, &Hash::Sha256.digest(message), sig),
+        }
+    }
+
+    /// A signature over a digest made with `hash` (Go `ecdsa.VerifyASN1`,
+    /// `rsa.VerifyPKCS1v15`); Ed25519 signs the message, not a digest: see
+    /// [`Self::verify_cert_signature`].
+    pub(crate) fn verify_digest(&self, hash: Hash, digest: &[u8], sig: &[u8]) -> Result<(), String> {
+        match &self.inner {
+            Inner::P256(k) => {
+                let s = p256::ecdsa::Signature::from_der(sig).map_err(|_| "invalid ECDSA signature encoding")?;
+                k.verify_prehash(digest, &s)
+                    .map_err(|_| "invalid signature when validating ASN.1 encoded signature".into())
+            }
+            Inner::P384(k) => {
+                let s = p384::ecdsa::Signature::from_der(sig).map_err(|_| "invalid ECDSA signature encoding")?;
+                k.verify_prehash(digest, &s)
+                    .map_err(|_| "invalid signature when validating ASN.1 encoded signature".into())
+            }
+            Inner::Rsa(k) => {
+                if k.n().bits() < 1024 {
+                    return Err("RSA key smaller than 1024 bits".into());
+                }
+                let scheme = match hash {
+                    Hash::Sha256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    Hash::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+                    Hash::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+                };
+                k.verify(scheme, digest, sig)
+                    .map_err(|_| "crypto/rsa: verification error".into())
+            }
+            Inner::Ed25519(_) => Err("an Ed25519 key cannot verify a digest".into()),
+        }
+    }
+
+    /// A certificate signature: `alg` as the certificate names it.
+    pub(crate) fn verify_cert_signature(&self, alg: CertSigAlg, tbs: &[u8], sig: &[u8]) -> Result<(), String> {
+        match (alg, &self.inner) {
+            (CertSigAlg::Ed25519, Inner::Ed25519(k)) => {
+                let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| "invalid signature".to_string())?;
+                k.verify_strict_or_plain(tbs, &sig)
+            }
+            (CertSigAlg::Ecdsa(h), Inner::P256(_) | Inner::P384(_)) | (CertSigAlg::RsaPkcs1(h), Inner::Rsa(_)) => {
+                self.verify_digest(h, &h.digest(tbs), sig)
+            }
+            (alg, _) => Err(format!(
+                "signature algorithm {alg:?} does not match the issuer's {} public key",
+                self.algorithm()
+            )),
+        }
+    }
+}
+
+/// A certificate signature algorithm Go's `x509` verifies.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CertSigAlg {
+    RsaPkcs1(Hash),
+    Ecdsa(Hash),
+    Ed25519,
+}
+
+trait PlainVerify {
+    fn verify_strict_or_plain(&self, msg: &[u8], sig: &ed25519_dalek::Signature) -> Result<(), String>;
+}
+
+impl PlainVerify for ed25519_dalek::VerifyingKey {
+    /// Go's `ed25519.Verify` is the plain (cofactorless) check, not dalek's `verify_strict`.
+    fn verify_strict_or_plain(&self, msg: &[u8], sig: &ed25519_dalek::Signature) -> Result<(), String> {
+        use ed25519_dalek::Verifier as _;
+        self.verify(msg, sig).map_err(|_| "failed to verify signature".into())
+    }
+}
+
+/// What c/image does with one key file (`keyPath`, each of `keyPaths`):
+/// `cryptoutils.UnmarshalPEMToPublicKey`, which reads the **first** PEM block
+/// only. The result therefore always holds exactly one key; several files give
+/// several keys (call this once per file).
+pub fn parse_public_keys(pem_data: &[u8]) -> Result<Vec<PublicKey>, SigstoreError> {
+    if pem_data.len() > crate::limits::MAX_KEY_FILE_SIZE {
+        return Err(SigstoreError::new("sigstore-too-large", "public key file too large"));
+    }
+    Ok(vec![PublicKey::from_pem(pem_data)?])
+}
+
+/// A Rekor key file (`rekorPublicKeyPath`, each of `rekorPublicKeyPaths`): as
+/// [`parse_public_keys`], and it must be ECDSA (c/image: "Rekor public key N
+/// is not using ECDSA").
+pub fn parse_rekor_public_key(pem_data: &[u8]) -> Result<PublicKey, SigstoreError> {
+    let k = parse_public_keys(pem_data)?.remove(0);
+    if !k.is_ecdsa() {
+        return Err(SigstoreError::new(
+            "sigstore-rekor-key-not-ecdsa",
+            "Rekor public key is not using ECDSA",
+        ));
+    }
+    Ok(k)
+}

@@ -1,0 +1,154 @@
+//! The signed payload: c/image `UntrustedSigstorePayload.strictUnmarshalJSON`.
+
+use super::gojson::{self, J};
+use super::SigstoreError;
+
+/// The payload's type (`critical.type`).
+pub const SIGSTORE_SIGNATURE_TYPE: &str = "cosign container image signature";
+
+/// The contents of a sigstore payload. [`super::verify`] returns it only
+/// after the signature verified; matching `docker_manifest_digest` against
+/// the image and `docker_reference` against the policy's identity is the
+/// caller's job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntrustedPayload {
+    /// `critical.image.docker-manifest-digest`, a valid `algorithm:hex` digest.
+    pub docker_manifest_digest: String,
+    /// `critical.identity.docker-reference`, as signed (not parsed).
+    pub docker_reference: String,
+    /// `optional.creator`, if present.
+    pub creator: Option<String>,
+    /// `optional.timestamp` (integral), if present.
+    pub timestamp: Option<i64>,
+}
+
+fn malformed(msg: impl Into<String>) -> SigstoreError {
+    SigstoreError::new("sigstore-malformed", msg)
+}
+
+/// go-digest `Parse` for the algorithms it registers (sha256, sha384, sha512).
+fn valid_digest(s: &str) -> Result<(), String> {
+    let Some((alg, hex)) = s.split_once(':') else {
+        return Err("invalid checksum digest format".into());
+    };
+    let len = match alg {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ if alg.is_empty() || hex.is_empty() => return Err("invalid checksum digest format".into()),
+        _ if !alg
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+._-".contains(&c)) =>
+        {
+            return Err("invalid checksum digest format".into())
+        }
+        _ => return Err("unsupported digest algorithm".into()),
+    };
+    if hex.len() != len {
+        return Err("invalid checksum digest length".into());
+    }
+    if !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        return Err("invalid checksum digest format".into());
+    }
+    Ok(())
+}
+
+impl UntrustedPayload {
+    /// Parses payload bytes as c/image does, after the signature verified.
+    pub fn parse(data: &[u8]) -> Result<Self, SigstoreError> {
+        let v = gojson::parse(data).map_err(malformed)?;
+        let [critical, optional] = gojson::exact_fields(&v, ["critical", "optional"]).map_err(malformed)?;
+        let mut creator = None;
+        let mut timestamp = None;
+        // cosign writes "optional": null without annotations.
+        if *optional != J::Null {
+            for (k, val) in gojson::distinct_members(optional).map_err(malformed)? {
+                match k.as_str() {
+                    "creator" => creator = Some(gojson::go_string(val, "optional.creator").map_err(malformed)?),
+                    "timestamp" => {
+                        let t = match val {
+                            J::Null => 0.0,
+                            J::Num(n) => *n,
+                            other => {
+                                return Err(malformed(format!(
+                                    "cannot unmarshal {} into optional.timestamp of type float64",
+                                    other.kind()
+                                )))
+                            }
+                        };
+                        if t.fract() != 0.0
+                            || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&t)
+                        {
+                            return Err(malformed("Field optional.timestamp is not an integer"));
+                        }
+                        timestamp = Some(t as i64);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let [t, image, identity] = gojson::exact_fields(critical, ["type", "image", "identity"]).map_err(malformed)?;
+        let t = gojson::go_string(t, "critical.type").map_err(malformed)?;
+        if t != SIGSTORE_SIGNATURE_TYPE {
+            return Err(malformed(format!("Unrecognized signature type {t}")));
+        }
+        let [digest] = gojson::exact_fields(image, ["docker-manifest-digest"]).map_err(malformed)?;
+        let digest = gojson::go_string(digest, "docker-manifest-digest").map_err(malformed)?;
+        valid_digest(&digest)
+            .map_err(|e| malformed(format!("invalid docker-manifest-digest value {digest:?}: {e}")))?;
+        let [reference] = gojson::exact_fields(identity, ["docker-reference"]).map_err(malformed)?;
+        let reference = gojson::go_string(reference, "docker-reference").map_err(malformed)?;
+        Ok(Self {
+            docker_manifest_digest: digest,
+            docker_reference: reference,
+            creator,
+            timestamp,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00";
+
+    fn p(s: &str) -> Result<UntrustedPayload, SigstoreError> {
+        UntrustedPayload::parse(s.as_bytes())
+    }
+
+    #[test]
+    fn sigstore_payload_strict() {
+        let ok = format!(
+            r#"{{"critical":{{"identity":{{"docker-reference":"r"}},"image":{{"docker-manifest-digest":"{D}"}},"type":"cosign container image signature"}},"optional":null}}"#
+        );
+        let v = p(&ok).unwrap();
+        assert_eq!(
+            (
+                v.docker_reference.as_str(),
+                v.docker_manifest_digest.as_str(),
+                v.timestamp
+            ),
+            ("r", D, None)
+        );
+        let with_opt = ok.replace("null", r#"{"creator":"me","timestamp":1700000000,"x":[1]}"#);
+        let v = p(&with_opt).unwrap();
+        assert_eq!((v.creator.as_deref(), v.timestamp), (Some("me"), Some(1700000000)));
+        for bad in [
+            ok.replace("null", r#"{"timestamp":1.5}"#),
+            ok.replace("null", r#"{"creator":"a","creator":"b"}"#),
+            ok.replace("null", "[]"),
+            ok.replace("cosign container image signature", "atomic container signature"),
+            ok.replace(r#","optional":null"#, ""),
+            ok.replace(r#""optional":null"#, r#""optional":null,"extra":1"#),
+            ok.replace(D, "sha256:abc"),
+            ok.replace(r#""docker-reference":"r""#, r#""docker-reference":"r","x":1"#),
+            ok.replace(r#""docker-reference":"r""#, r#""docker-reference":1"#),
+            format!("{ok} x"),
+            "".into(),
+            "{".into(),
+        ] {
+            assert_eq!(p(&bad).unwrap_err().code, "sigstore-malformed", "{bad}");
+        }
+    }
+}
