@@ -29,6 +29,8 @@ pub struct Checked<'a> {
     pub index: usize,
     pub source: &'a str,
     pub opened: Option<&'a Opened>,
+    /// A sigstore signature's authenticated payload.
+    pub sigstore: Option<&'a imgsig::sigstore::UntrustedPayload>,
     pub result: &'a Result<(), Rejection>,
 }
 
@@ -51,10 +53,18 @@ impl Checked<'_> {
             signer: signer.map(SignerJson::from),
             signature_created: signer.map(|s| s.created),
             hash_algorithm: signer.map(|s| s.hash_algorithm.clone()),
-            signed_identity: claim.map(|c| c.docker_reference().to_owned()),
-            signed_digest: claim.map(|c| c.manifest_digest().to_string()),
-            creator: claim.and_then(|c| c.creator().map(str::to_owned)),
-            timestamp: claim.and_then(|c| c.timestamp()),
+            signed_identity: claim
+                .map(|c| c.docker_reference().to_owned())
+                .or_else(|| self.sigstore.map(|p| p.docker_reference.clone())),
+            signed_digest: claim
+                .map(|c| c.manifest_digest().to_string())
+                .or_else(|| self.sigstore.map(|p| p.docker_manifest_digest.clone())),
+            creator: claim
+                .and_then(|c| c.creator().map(str::to_owned))
+                .or_else(|| self.sigstore.and_then(|p| p.creator.clone())),
+            timestamp: claim
+                .and_then(|c| c.timestamp())
+                .or_else(|| self.sigstore.and_then(|p| p.timestamp)),
         }
     }
 
@@ -83,7 +93,14 @@ impl Checked<'_> {
                     shown(&r.message)
                 )
             }
-            (Ok(()), None) => format!("signature {index}/{total} ({source}): accepted"),
+            (Ok(()), None) => match self.sigstore {
+                Some(p) => format!(
+                    "signature {index}/{total} ({source}): accepted: sigstore signature, identity {}, digest {}",
+                    shown(&p.docker_reference),
+                    shown(&p.docker_manifest_digest)
+                ),
+                None => format!("signature {index}/{total} ({source}): accepted"),
+            },
         }
     }
 }

@@ -173,6 +173,7 @@ fn checked(s: &SignatureResult) -> Checked<'_> {
         index: s.index,
         source: &s.source,
         opened: s.opened.as_ref(),
+        sigstore: s.sigstore.as_ref(),
         result: &s.result,
     }
 }

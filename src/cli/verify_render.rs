@@ -33,6 +33,11 @@ pub fn describe_requirement(req: &Requirement) -> String {
                 sb.signed_identity.type_name()
             )
         }
+        Requirement::SigstoreSigned(ss) => format!(
+            "sigstoreSigned {}, signedIdentity {}",
+            shown(&ss.describe_trust()),
+            ss.signed_identity.type_name()
+        ),
         other => other.type_name().to_owned(),
     }
 }
@@ -42,6 +47,7 @@ fn checked(s: &SignatureResult) -> Checked<'_> {
         index: s.index,
         source: &s.source,
         opened: s.opened.as_ref(),
+        sigstore: s.sigstore.as_ref(),
         result: &s.result,
     }
 }
@@ -79,10 +85,14 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
         match &check.looked_in {
             Some(_) => drop(writeln!(
                 out,
-                "imgsig: image {} ({}), {} signature(s)",
+                "imgsig: image {} ({}), {} signature(s){}",
                 report.image,
                 manifest_label(report, check),
-                check.signatures.len()
+                check.signatures.len() + check.sigstore_found,
+                match check.sigstore_found {
+                    0 => String::new(),
+                    n => format!(" ({n} sigstore)"),
+                }
             )),
             None => drop(writeln!(
                 out,

@@ -185,6 +185,9 @@ pub struct SignatureResult {
     pub result: Result<(), Rejection>,
     /// Set when the envelope was authentic and the claim parsed.
     pub opened: Option<Opened>,
+    /// A sigstore signature's payload, set when the signature (and its Rekor
+    /// entry or certificate) verified.
+    pub sigstore: Option<crate::sigstore::UntrustedPayload>,
 }
 
 /// The verdict on one requirement.
@@ -444,6 +447,7 @@ fn check_signature(index: usize, input: &SignatureInput, sb: &SignedBy, subject:
         source: input.source.clone(),
         result: Ok(()),
         opened: None,
+        sigstore: None,
     };
     let blob = match &input.blob {
         Ok(b) => b,
@@ -562,18 +566,25 @@ fn evaluate_sigstore(
     let prepared = super::sigstore::prepare(ss);
     let results: Vec<SignatureResult> = candidates
         .into_iter()
-        .map(|(index, input)| SignatureResult {
-            index,
-            source: input.source.clone(),
-            result: match &prepared {
-                Err(e) => Err(Rejection {
-                    code: "key-unusable",
-                    message: e.clone(),
-                    signer: None,
-                }),
+        .map(|(index, input)| {
+            let (result, payload) = match &prepared {
+                Err(e) => (
+                    Err(Rejection {
+                        code: "key-unusable",
+                        message: e.clone(),
+                        signer: None,
+                    }),
+                    None,
+                ),
                 Ok(p) => check_sigstore(input, p, ss, subject),
-            },
-            opened: None,
+            };
+            SignatureResult {
+                index,
+                source: input.source.clone(),
+                result,
+                opened: None,
+                sigstore: payload,
+            }
         })
         .collect();
     if results.iter().any(|r| r.result.is_ok()) {
@@ -610,38 +621,39 @@ fn check_sigstore(
     p: &super::sigstore::Prepared,
     ss: &SigstoreSigned,
     subject: &Subject,
-) -> Result<(), Rejection> {
+) -> (Result<(), Rejection>, Option<crate::sigstore::UntrustedPayload>) {
     let now = crate::time::unix_seconds(subject.now);
-    let payload = crate::sigstore::verify_at(&input.signature, &p.root, &p.rekor, now).map_err(|e| Rejection {
-        code: e.code,
-        message: e.message,
-        signer: None,
-    })?;
-    match subject.manifest_digest {
-        Err(why) => {
-            return Err(Rejection {
-                code: "manifest-digest-error",
-                message: format!("the manifest's digest cannot be computed: {why}"),
+    let payload = match crate::sigstore::verify_at(&input.signature, &p.root, &p.rekor, now) {
+        Ok(payload) => payload,
+        Err(e) => {
+            let rejection = Rejection {
+                code: e.code,
+                message: e.message,
                 signer: None,
-            })
+            };
+            return (Err(rejection), None);
         }
-        Ok(d) => {
-            if payload.docker_manifest_digest != d.to_string() {
-                return Err(Rejection {
-                    code: "digest-mismatch",
-                    message: format!(
-                        "signature is for manifest digest {}, but the manifest's digest is {d}",
-                        payload.docker_manifest_digest
-                    ),
-                    signer: None,
-                });
-            }
-        }
-    }
-    identity::matches(
-        &ss.signed_identity,
-        subject.image.docker_reference(),
-        &payload.docker_reference,
-    )
-    .map_err(|m| identity_rejection(m, &ss.signed_identity, &payload.docker_reference, subject, None))
+    };
+    let result = match subject.manifest_digest {
+        Err(why) => Err(Rejection {
+            code: "manifest-digest-error",
+            message: format!("the manifest's digest cannot be computed: {why}"),
+            signer: None,
+        }),
+        Ok(d) if payload.docker_manifest_digest != d.to_string() => Err(Rejection {
+            code: "digest-mismatch",
+            message: format!(
+                "signature is for manifest digest {}, but the manifest's digest is {d}",
+                payload.docker_manifest_digest
+            ),
+            signer: None,
+        }),
+        Ok(_) => identity::matches(
+            &ss.signed_identity,
+            subject.image.docker_reference(),
+            &payload.docker_reference,
+        )
+        .map_err(|m| identity_rejection(m, &ss.signed_identity, &payload.docker_reference, subject, None)),
+    };
+    (result, Some(payload))
 }

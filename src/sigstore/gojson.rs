@@ -9,6 +9,9 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
+/// 2^63: the bound of Go's `int64`, exactly representable as a double.
+pub(crate) const TWO_63: f64 = (1u64 << 63) as f64;
+
 /// A parsed JSON value; objects keep all members, in document order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum J {

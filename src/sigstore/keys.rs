@@ -286,3 +286,90 @@ pub fn parse_rekor_public_key(pem_data: &[u8]) -> Result<PublicKey, SigstoreErro
     }
     Ok(k)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    const MSG: &[u8] = b"hello sigstore";
+    const ED_PUB: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAHj4PfxV5ocPKBC9DtSBqzr6ujnFeBnbjz+keMS3Kx/s=
+-----END PUBLIC KEY-----";
+    const ED_SIG: &str = "tiOAU0egW1Juo/nKiTm4xJ6wu6Nnu2TrTiSEIkVXh438ct7+nsJDp2Pr4ClHzPAjunFM2dFIx81u2f6vy1jXBQ==";
+    const P384_PUB: &str = "-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEcSoWz7DF9a5mX9uT9+fdieugiwSAabac
+yx/Z3IEjmh/NAYWzQsAwSIhjaPVLRh+McpepuwbFLKUlvsdmd9UgrfhBkCANeCEZ
+KcfK9vXjYBfGbKCoFZgKpwGLUl59XWgI
+-----END PUBLIC KEY-----";
+    const P384_SIG: &str = "MGQCMBf/uyvMChUSMaQDo5HasXNc+ER3AdKlGByb7BiSYEFp0XcKFcfVOgBFly2yVpyNBwIwEOJBP/xDQ/V/HXytRYrLnH7+4+lJEsQyheNhKW6M6sxwwnlYNp8KmwifkCwGGMlE";
+    const P256_COMPRESSED: &str = "-----BEGIN PUBLIC KEY-----
+MDkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDIgADM/tNFqPeZ+FoyUj1d05g91eOY3CO
+socRuHQGd2MWJDA=
+-----END PUBLIC KEY-----";
+    const RSA_PKCS1: &str = "-----BEGIN RSA PUBLIC KEY-----
+MIIBCgKCAQEA1IUcAxYRT1a8kZ3EUHsJhGSm+mhfjOPJ6j623+8yQMACsHwpMAv2
+UT6yEe2kKy56MkCMmni9Jd9hf2Cgviw4WAOx888gNFl1XIPKVgKc4gzRIWGUV4Ew
+j5TWGLJPJWsFo+DT81muM8pQE5nf9a5wiv5MjOuvvsDO1hAm2NytwibVsrc+sJQQ
+PlaVpIb98nMvGklyXDZBAwqpF1U/QcmpdjZY7Sz6YdqrVeawLcfJk+p7McvywWkw
+j/mi4jrdWUFgHFODuIwwbt5W7Z6coLUoPmkRxOfJZkywDO3eBSem+RfCdue8CeTb
+0ii5Ggu+wyqOd6yxL86m0jSwTplcUnaXDwIDAQAB
+-----END RSA PUBLIC KEY-----";
+    const RSA_PKIX: &str = "-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1IUcAxYRT1a8kZ3EUHsJ
+hGSm+mhfjOPJ6j623+8yQMACsHwpMAv2UT6yEe2kKy56MkCMmni9Jd9hf2Cgviw4
+WAOx888gNFl1XIPKVgKc4gzRIWGUV4Ewj5TWGLJPJWsFo+DT81muM8pQE5nf9a5w
+iv5MjOuvvsDO1hAm2NytwibVsrc+sJQQPlaVpIb98nMvGklyXDZBAwqpF1U/Qcmp
+djZY7Sz6YdqrVeawLcfJk+p7McvywWkwj/mi4jrdWUFgHFODuIwwbt5W7Z6coLUo
+PmkRxOfJZkywDO3eBSem+RfCdue8CeTb0ii5Ggu+wyqOd6yxL86m0jSwTplcUnaX
+DwIDAQAB
+-----END PUBLIC KEY-----";
+    const RSA_SIG: &str = "OXzx8LqHWTA8v2ZXWlUJ2K5c/BnD63+Fp35EBFOv8g6YCTeeM1e9kbw5CdnGcHg4nWqAvvbay9+ZKhDIAu7DGoPd92TOp2wxgEBYyBpAq1km8vq/FzHWsyPpQYV+RW7V9TMVLrBQwkdOctKRC9YmeD5paEF0v52QSPPtLRGLr5q0MzxOEBr7cQSN9AJl22iOowV00fcER6Z896dY7XRc6TY19l+OBlDJn/HmWB/T4iIRSO3FfsZ4i+z0cx/Ws4kXoKAcRdH75OXRBG8uHwoZ9p6YRWtb3+2WJaRANetdkuM3Y3gHm7sDBpdH2sAK/YwpStJv/XYM3krXiL0ZfE8J4A==";
+    const X25519: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VuAyEAc9IHQUoBxiPASkw6PC1Ms6O12+wu3a733Iir9bJTTFM=
+-----END PUBLIC KEY-----";
+
+    fn b64(s: &str) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+    }
+
+    #[test]
+    fn sigstore_key_types() {
+        // Signatures made with openssl (Ed25519 over the message; ECDSA and RSA over its SHA-256).
+        let ed = PublicKey::from_pem(ED_PUB.as_bytes()).unwrap();
+        assert_eq!(ed.algorithm(), "ed25519");
+        assert!(ed.verify_message(MSG, &b64(ED_SIG)).is_ok());
+        assert!(ed.verify_message(b"other", &b64(ED_SIG)).is_err());
+        let p384 = PublicKey::from_pem(P384_PUB.as_bytes()).unwrap();
+        assert!(p384.is_ecdsa());
+        assert!(p384.verify_message(MSG, &b64(P384_SIG)).is_ok());
+        assert!(p384.verify_message(b"other", &b64(P384_SIG)).is_err());
+        let pkcs1 = PublicKey::from_pem(RSA_PKCS1.as_bytes()).unwrap();
+        let pkix = PublicKey::from_pem(RSA_PKIX.as_bytes()).unwrap();
+        // The PKCS #1 form is re-encoded as Go's MarshalPKIXPublicKey would.
+        assert_eq!(pkcs1.spki_der(), pkix.spki_der());
+        assert!(pkcs1.verify_message(MSG, &b64(RSA_SIG)).is_ok());
+        assert!(pkix.verify_message(b"other", &b64(RSA_SIG)).is_err());
+        // Go's ParsePKIXPublicKey refuses compressed points; X25519 is not a signing key.
+        assert_eq!(
+            PublicKey::from_pem(P256_COMPRESSED.as_bytes()).unwrap_err().code,
+            "sigstore-key-invalid"
+        );
+        assert_eq!(
+            PublicKey::from_pem(X25519.as_bytes()).unwrap_err().code,
+            "sigstore-unsupported-key"
+        );
+        // First block only; text before it is skipped; other block types refused.
+        let two = format!("junk\n{ED_PUB}\n{P384_PUB}\n");
+        assert_eq!(parse_public_keys(two.as_bytes()).unwrap()[0].algorithm(), "ed25519");
+        let cert = ED_PUB.replace("PUBLIC KEY", "CERTIFICATE");
+        assert_eq!(
+            PublicKey::from_pem(cert.as_bytes()).unwrap_err().code,
+            "sigstore-key-invalid"
+        );
+        assert_eq!(
+            parse_rekor_public_key(ED_PUB.as_bytes()).unwrap_err().code,
+            "sigstore-rekor-key-not-ecdsa"
+        );
+    }
+}

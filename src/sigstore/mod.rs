@@ -420,6 +420,10 @@ pub fn verify_at(
             format!("Rekor public key {} is not using ECDSA", i + 1),
         ));
     }
+    let size = sig.payload.len() + sig.annotations.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    if size > crate::limits::MAX_SIGNATURE_SIZE {
+        return Err(SigstoreError::new("sigstore-too-large", "sigstore signature too large"));
+    }
     if !sig.is_signature() {
         return Err(SigstoreError::new(
             "sigstore-not-a-signature",

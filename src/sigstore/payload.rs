@@ -76,9 +76,7 @@ impl UntrustedPayload {
                                 )))
                             }
                         };
-                        if t.fract() != 0.0
-                            || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&t)
-                        {
+                        if t.fract() != 0.0 || !(-gojson::TWO_63..gojson::TWO_63).contains(&t) {
                             return Err(malformed("Field optional.timestamp is not an integer"));
                         }
                         timestamp = Some(t as i64);

@@ -17,11 +17,7 @@ fn go_int64(v: &J, what: &str) -> Result<i64, SigstoreError> {
         J::Null => Ok(0),
         J::Num(n) => {
             // The canonical text of n is what Go's decoder sees; it must be an integer literal in range.
-            if n.fract() != 0.0
-                || n.abs() >= 1e21
-                || *n < -9.223_372_036_854_775_808e18
-                || *n >= 9.223_372_036_854_775_808e18
-            {
+            if n.fract() != 0.0 || n.abs() >= 1e21 || *n < -gojson::TWO_63 || *n >= gojson::TWO_63 {
                 return Err(invalid(format!(
                     "parsing Rekor SET payload: cannot unmarshal number into {what} of type int64"
                 )));
@@ -205,4 +201,45 @@ fn hex_decode(s: &str) -> Result<Vec<u8>, String> {
         out.push(nib(pair[0])? << 4 | nib(pair[1])?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigstore_rekor_helpers() {
+        assert_eq!(hex_decode("0aFf").unwrap(), [0x0a, 0xff]);
+        assert!(hex_decode("abc").is_err());
+        assert!(hex_decode("zz").is_err());
+        assert_eq!(go_int64(&J::Num(1674251859.0), "t").unwrap(), 1674251859);
+        assert_eq!(go_int64(&J::Null, "t").unwrap(), 0);
+        assert!(go_int64(&J::Num(1.5), "t").is_err());
+        assert!(go_int64(&J::Num(1e21), "t").is_err());
+        assert!(go_int64(&J::Str("1".into()), "t").is_err());
+    }
+
+    #[test]
+    fn sigstore_rekor_set_shape() {
+        let k = PublicKey::from_pem(
+            b"-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFNLqFhf4fiN6o/glAuYnq2jYUeL0
+vRuLu/z39pmbVwS9ff5AYnlwaP9sxREajdLY9ynM6G1sy6AAmb7Z63TsLg==
+-----END PUBLIC KEY-----",
+        )
+        .unwrap();
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"{}",
+            br#"{"SignedEntryTimestamp":"","Payload":{},"x":1}"#,
+            br#"{"SignedEntryTimestamp":"","SignedEntryTimestamp":"","Payload":{}}"#,
+            br#"{"SignedEntryTimestamp":"!","Payload":{}}"#,
+            br#"{"SignedEntryTimestamp":"","Payload":{"a":1,"a":2}}"#,
+            br#"{"SignedEntryTimestamp":"MEUCIQ==","Payload":{}}"#,
+        ] {
+            let e = verify_set(std::slice::from_ref(&k), bad, b"", "", b"").unwrap_err();
+            assert_eq!(e.code, "sigstore-rekor-invalid");
+        }
+    }
 }

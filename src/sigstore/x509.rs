@@ -8,13 +8,14 @@ use std::net::IpAddr;
 use der::{Decode, Encode};
 use x509_cert::certificate::{CertificateInner, Raw};
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectAltName};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
 use super::keys::{CertSigAlg, Hash, PublicKey};
 use super::pem;
 
 const OID_SAN: &str = "2.5.29.17";
 const OID_BC: &str = "2.5.29.19";
+const OID_KU: &str = "2.5.29.15";
 const OID_EKU: &str = "2.5.29.37";
 const OID_NAME_CONSTRAINTS: &str = "2.5.29.30";
 const OID_EKU_ANY: &str = "2.5.29.37.0";
@@ -51,6 +52,10 @@ pub(crate) struct Cert {
     signature: Vec<u8>,
     spki: Vec<u8>,
     bc: Option<(bool, Option<u8>)>,
+    /// Whether this is a version 3 certificate.
+    v3: bool,
+    /// Key usage present (non-zero) without keyCertSign.
+    ku_forbids_cert_sign: bool,
     eku: Option<Vec<String>>,
     name_constraints: bool,
     pub(crate) emails: Vec<String>,
@@ -112,6 +117,8 @@ impl Cert {
                 .to_vec(),
             spki: enc(tbs.subject_public_key_info.to_der())?,
             bc: None,
+            v3: tbs.version == x509_cert::certificate::Version::V3,
+            ku_forbids_cert_sign: false,
             eku: None,
             name_constraints: false,
             emails: vec![],
@@ -134,6 +141,10 @@ impl Cert {
                     let bc = BasicConstraints::from_der(value)
                         .map_err(|e| format!("x509: invalid basic constraints: {e}"))?;
                     cert.bc = Some((bc.ca, bc.path_len_constraint));
+                }
+                OID_KU => {
+                    let ku = KeyUsage::from_der(value).map_err(|e| format!("x509: invalid key usage: {e}"))?;
+                    cert.ku_forbids_cert_sign = !ku.0.is_empty() && !ku.key_cert_sign();
                 }
                 OID_EKU => {
                     let eku = ExtendedKeyUsage::from_der(value)
@@ -186,7 +197,12 @@ impl Cert {
         PublicKey::from_spki_der(&self.spki)
     }
 
+    /// Go `Certificate.CheckSignatureFrom`.
     fn check_signed_by(&self, parent: &Cert) -> Result<(), String> {
+        // RFC 5280 4.2.1.9, as Go applies it to every parent, roots included.
+        if (parent.v3 && parent.bc.is_none()) || matches!(parent.bc, Some((false, _))) || parent.ku_forbids_cert_sign {
+            return Err("x509: invalid signature: parent certificate cannot sign this kind of certificate".into());
+        }
         let alg = self.sig_alg.clone()?;
         let key = parent.public_key().map_err(|e| e.message)?;
         key.verify_cert_signature(alg, &self.tbs, &self.signature)
@@ -278,7 +294,7 @@ fn match_exactly(a: &str, b: &str) -> bool {
     if a.is_empty() || a == "." || b.is_empty() || b == "." {
         return false;
     }
-    a.to_ascii_lowercase() == b.to_ascii_lowercase()
+    a.eq_ignore_ascii_case(b)
 }
 
 fn match_hostnames(pattern: &str, host: &str) -> bool {
@@ -467,5 +483,115 @@ mod tests {
         assert!(!valid_hostname("-a.example.com", false));
         assert!(!valid_hostname("*", true));
         assert!(match_exactly("a..b", "A..B"));
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    // Made with openssl on 2026-12-02, valid until 2051/2054 (P-256 throughout).
+    const ROOT: &str = "-----BEGIN CERTIFICATE-----
+MIIBkDCCATWgAwIBAgIUcK1hVcZpJhOknxt02CtfIUYrAlgwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJVGVzdCBSb290MCAXDTI2MTIwMjE5MTczMVoYDzIwNTQwNDE5
+MTkxNzMxWjAUMRIwEAYDVQQDDAlUZXN0IFJvb3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAReZUZ3Q3okAfalE+i0fOvovbYqj1TT7BUH2LsH4mrCdce2DBnXZ42H
+49lQCJyytQMza4TeqqBxK8Qgt24jc7bMo2MwYTAdBgNVHQ4EFgQUBVvNzq6HocRG
+mN0qlWhVovOdkYwwHwYDVR0jBBgwFoAUBVvNzq6HocRGmN0qlWhVovOdkYwwDwYD
+VR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAgQwCgYIKoZIzj0EAwIDSQAwRgIh
+AI1Px/Ag+lQyDV/rlylxKletjhu4FmqfFN0XT2PMchbFAiEAupqhDUvVk6LPCN1D
+sAhda0YMW77VaH1/IqcsJ21iCv8=
+-----END CERTIFICATE-----";
+    const NOTCA: &str = "-----BEGIN CERTIFICATE-----
+MIIBdzCCAR6gAwIBAgIUU4NwIxZFnIwPeCSq4zBkPAI7JiYwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJVGVzdCBSb290MCAXDTI2MTIwMjE5MTczMVoYDzIwNTEwNzI0
+MTkxNzMxWjAQMQ4wDAYDVQQDDAVub3RjYTBZMBMGByqGSM49AgEGCCqGSM49AwEH
+A0IABIECmpeSA3AiX3bNBR4ABir4SdO0Mx4MP78dlSwkjBetPpZB7j2eig3d2CWo
+GNk/CSHBge3JfatFaMmKieh8tdCjUDBOMAwGA1UdEwEB/wQCMAAwHQYDVR0OBBYE
+FM+IMoJwMXhbPS13LwqUJ+gftPLmMB8GA1UdIwQYMBaAFAVbzc6uh6HERpjdKpVo
+VaLznZGMMAoGCCqGSM49BAMCA0cAMEQCIG2oGqv+uv4WEJJ6B3SlNodo8VharY9h
+0jiUvtOyIqsyAiBBjJWXVUH8oTJ1UZrEleOI232vozqAwdOsVTfgrYDGoA==
+-----END CERTIFICATE-----";
+    const LEAF: &str = "-----BEGIN CERTIFICATE-----
+MIIBrzCCAVWgAwIBAgIUU4NwIxZFnIwPeCSq4zBkPAI7JicwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJVGVzdCBSb290MCAXDTI2MTIwMjE5MTczMVoYDzIwNTEwNzI0
+MTkxNzMxWjAPMQ0wCwYDVQQDDARsZWFmMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcD
+QgAEoN4ZEAeefW+GfSNr2DkP/lXK7o+ypoUHV17yBPEMXAgz2+kxtZA7fiUI4Lvm
++1awBFcrjr69K/SctYFk9WO856OBhzCBhDATBgNVHSUEDDAKBggrBgEFBQcDAzAt
+BgNVHREEJjAkgQ1hQGV4YW1wbGUuY29tgg0qLmV4YW1wbGUuY29thwQKAAABMB0G
+A1UdDgQWBBQ1zVfGMQ16RItImYPUUwkwykMVWjAfBgNVHSMEGDAWgBQFW83Oroeh
+xEaY3SqVaFWi852RjDAKBggqhkjOPQQDAgNIADBFAiBTgMWWim8/QOyDhPhHeEJo
+HUc3TKIsaVHu6JBdHikMdgIhAKxyf/D+TuHO4rEOA5uiMPfUduy0VYaOFyZdezO0
+3LHA
+-----END CERTIFICATE-----";
+    const SRV: &str = "-----BEGIN CERTIFICATE-----
+MIIBmDCCAT2gAwIBAgIUU4NwIxZFnIwPeCSq4zBkPAI7JigwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJVGVzdCBSb290MCAXDTI2MTIwMjE5MTczMVoYDzIwNTEwNzI0
+MTkxNzMxWjAOMQwwCgYDVQQDDANzcnYwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC
+AASVQ8QnL0+ZX6W90QrYW/7rEq2oyXU4O8BLbs7/J5DacnOUYdyQ9Gka1ZTcI1s7
+QrqIacoppFL6qw8Xgn9M+4hFo3EwbzATBgNVHSUEDDAKBggrBgEFBQcDATAYBgNV
+HREEETAPgQ1hQGV4YW1wbGUuY29tMB0GA1UdDgQWBBSRx3ODXfRWK1ZCF4vnEPI4
+rIR4bDAfBgNVHSMEGDAWgBQFW83OroehxEaY3SqVaFWi852RjDAKBggqhkjOPQQD
+AgNJADBGAiEAksH5K56IoTtQMCNpESaZ6Ow71CoWeWYiOeF4AUbCeLICIQCLxMUI
+fpuMsZqmHivs3f9qjn7wBfA0lSJJRRw1/qJPbg==
+-----END CERTIFICATE-----";
+    const LEAF2: &str = "-----BEGIN CERTIFICATE-----
+MIIBljCCATugAwIBAgIUZxRfxvcRcAOaytCyVjR3LEK718IwCgYIKoZIzj0EAwIw
+EDEOMAwGA1UEAwwFbm90Y2EwIBcNMjYxMjAyMTkxNzMxWhgPMjA1MTA3MjQxOTE3
+MzFaMBAxDjAMBgNVBAMMBWxlYWYyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+eGt6n6uqW0VbiLWYrVXpGPLYvMT/r4sNTNItzppC5qmRBpVJ3a2iJj7BB/7liHOI
+LXj/oLc8nkIikqJv8jGTxKNxMG8wEwYDVR0lBAwwCgYIKwYBBQUHAwMwGAYDVR0R
+BBEwD4ENYUBleGFtcGxlLmNvbTAdBgNVHQ4EFgQUuEJL0Ldljz6Nh2eEdAMf3lqn
++aEwHwYDVR0jBBgwFoAUz4gygnAxeFs9LXcvCpQn6B+08uYwCgYIKoZIzj0EAwID
+SQAwRgIhAIa57+68dkSypMXqDIzn+AlxfrJsRJ4t53ya+TRqMAg2AiEA85+90YCx
+XqplEh+4Jyl5aleGt54kGZPWr9vlNeRGooM=
+-----END CERTIFICATE-----";
+
+    fn one(pem: &str) -> Cert {
+        certificates_from_pem(pem.as_bytes()).unwrap().remove(0)
+    }
+
+    fn pool(pems: &[&str]) -> CertPool {
+        let mut p = CertPool::default();
+        for pem in pems {
+            assert_eq!(p.append_from_pem(pem.as_bytes()), 1);
+        }
+        p
+    }
+
+    const IN_2030: i64 = 1_900_000_000;
+
+    #[test]
+    fn sigstore_chain_rules_like_go() {
+        let roots = pool(&[ROOT]);
+        let none = CertPool::default();
+        let leaf = one(LEAF);
+        assert!(verify_chain(&leaf, &none, &roots, IN_2030, false).is_ok());
+        // Validity: before notBefore, after notAfter.
+        assert!(verify_chain(&leaf, &none, &roots, 1_700_000_000, false)
+            .unwrap_err()
+            .contains("expired"));
+        assert!(verify_chain(&leaf, &none, &roots, 2_600_000_000, false)
+            .unwrap_err()
+            .contains("expired"));
+        // EKU serverAuth only: not for code signing.
+        let e = verify_chain(&one(SRV), &none, &roots, IN_2030, false).unwrap_err();
+        assert!(e.contains("incompatible key usage"), "{e}");
+        // Issued by a CA:FALSE certificate.
+        let e = verify_chain(&one(LEAF2), &pool(&[NOTCA]), &roots, IN_2030, false).unwrap_err();
+        assert!(e.contains("authority") || e.contains("cannot sign"), "{e}");
+        // Unknown root.
+        assert!(verify_chain(&leaf, &none, &pool(&[NOTCA]), IN_2030, false).is_err());
+        // A root that is the leaf itself.
+        assert!(verify_chain(&leaf, &none, &pool(&[LEAF]), IN_2030, false).is_ok());
+        // Subject checks.
+        assert_eq!(leaf.emails, ["a@example.com"]);
+        assert!(leaf.verify_hostname("x.example.com").is_ok());
+        assert!(leaf.verify_hostname("X.EXAMPLE.COM.").is_ok());
+        assert!(leaf.verify_hostname("example.com").is_err());
+        assert!(leaf.verify_hostname("10.0.0.1").is_ok());
+        assert!(leaf.verify_hostname("[10.0.0.1]").is_ok());
+        assert!(leaf.verify_hostname("::ffff:10.0.0.1").is_ok());
+        assert!(leaf.verify_hostname("10.0.0.2").is_err());
     }
 }

@@ -297,6 +297,7 @@ impl<'a> Verifier<'a> {
             digest,
             looked_in,
             signatures: simple,
+            sigstore_found: sigstore.len(),
             sigstore_ignored: match self.trust {
                 Trust::Policy(p) if uses_sigstore(p, &top.image) => 0,
                 _ => sigstore.len(),
@@ -325,6 +326,7 @@ fn judge_keyring(
                 source: s.source.clone(),
                 result: Ok(()),
                 opened: None,
+                sigstore: None,
             };
             match &s.blob {
                 Err(r) => out.result = Err(r.clone()),

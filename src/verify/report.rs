@@ -62,7 +62,10 @@ pub struct ManifestCheck {
     pub looked_in: Option<String>,
     /// The simple-signing signatures found, in order (typed blobs unwrapped).
     pub signatures: Vec<SignatureInput>,
-    /// Sigstore signatures found beside them (ignored by `signedBy`).
+    /// How many sigstore signatures (and other sigstore attachments) were found.
+    pub sigstore_found: usize,
+    /// Of those, how many no requirement judged (`signedBy` judges
+    /// simple-signing signatures only; `sigstoreSigned` judges them).
     pub sigstore_ignored: usize,
     pub judgement: Judgement,
 }
