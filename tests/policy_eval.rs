@@ -429,7 +429,7 @@ fn scope_lookup_order_most_specific_wins() {
 }
 
 #[test]
-fn sigstore_requirements_reject_with_a_reason() {
+fn sigstore_requirements_are_not_satisfied_by_simple_signing() {
     let dir = tempdir();
     let policy = dir.path().join("policy.json");
     std::fs::write(
@@ -443,7 +443,14 @@ fn sigstore_requirements_reject_with_a_reason() {
         .args(["--identity", "testing/manifest:latest"])
         .arg(format!("dir:{}", fixture("signature/dir-img-valid").display())));
     assert_exit(&o, 1);
-    assert_eq!(requirement_verdicts(&json(&o)), ["rejected:sigstore-unsupported"]);
+    // containers/image: "A signature was required, but no signature exists (1 non-sigstore signatures, …)".
+    let doc = json(&o);
+    assert_eq!(requirement_verdicts(&doc), ["rejected:no-signatures"]);
+    let message = doc["manifests"][0]["requirements"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("1 non-sigstore signatures"), "{message}");
 }
 
 #[test]
