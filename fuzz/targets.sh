@@ -10,6 +10,7 @@ auth_file     4096  auth_file.dict
 manifest      16384 manifest.dict
 signature_api 8192  signature_api.dict
 blob          4096  openpgp.dict
+sigstore      16384 sigstore.dict
 "
 
 # The cargo-fuzz build flags shared by every build and run: release with

@@ -101,3 +101,16 @@ fn the_envelope_seeds_include_an_authentic_signature() {
         .count();
     assert!(authentic >= 2, "only {authentic} authentic envelope seeds");
 }
+
+/// The sigstore target verifies under the fixture trust roots: its seeds
+/// include a signature accepted under each kind (keys, key + Rekor, Fulcio +
+/// Rekor, pki), so the fuzzer starts past every cryptographic check.
+#[test]
+fn the_sigstore_seeds_verify_under_every_kind_of_trust_root() {
+    let accepted: usize = inputs("seeds", "sigstore")
+        .iter()
+        .map(|p| fuzz_checks::sigstore_accepted(&fs::read(p).unwrap()))
+        .sum();
+    // cosign-valid (keys), key-rekor (keys, keys + Rekor), fulcio-rekor, pki.
+    assert!(accepted >= 5, "only {accepted} acceptances among the sigstore seeds");
+}

@@ -36,6 +36,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("manifest", manifest),
     ("signature_api", signature_api),
     ("blob", blob),
+    ("sigstore", sigstore),
 ];
 
 /// A fixed clock, so that a run can be replayed (2025-11-24, after every fixture signature was made).
@@ -226,4 +227,69 @@ pub fn blob(blob: &[u8]) {
         Ok(Blob::Sigstore(json)) => assert!(json.len() < blob.len()),
         Err(e) => assert_eq!(e.code(), "unrecognized-signature-blob"),
     }
+}
+
+/// The trust roots of containers/image's sigstore fixtures: keys, key + Rekor,
+/// Fulcio + Rekor, pki (the fixture files are in `fuzz/keys/sigstore/`).
+static SIGSTORE_ROOTS: LazyLock<Vec<(imgsig::sigstore::TrustRoot, Vec<imgsig::sigstore::PublicKey>)>> =
+    LazyLock::new(|| {
+        use imgsig::sigstore::{parse_public_keys, parse_rekor_public_key, FulcioRoot, PkiRoot, TrustRoot};
+        let key = |pem: &[u8]| parse_public_keys(pem).expect("a fixture key").remove(0);
+        let cosign = key(include_bytes!("../keys/sigstore/cosign.pub"));
+        let cosign2 = key(include_bytes!("../keys/sigstore/cosign2.pub"));
+        let rekor = parse_rekor_public_key(include_bytes!("../keys/sigstore/rekor.pub")).expect("the Rekor key");
+        let fulcio = FulcioRoot::new(
+            include_bytes!("../keys/sigstore/fulcio_v1.crt.pem"),
+            "https://github.com/login/oauth",
+            "mitr@redhat.com",
+        )
+        .expect("the Fulcio CA");
+        let pki = PkiRoot::new(
+            include_bytes!("../keys/sigstore/pki_root_crts.pem"),
+            Some(include_bytes!("../keys/sigstore/pki_intermediate_crts.pem")),
+            Some("qiwan@redhat.com"),
+            None,
+        )
+        .expect("the pki roots");
+        vec![
+            (TrustRoot::PublicKeys(vec![cosign.clone(), cosign2.clone()]), Vec::new()),
+            (TrustRoot::PublicKeys(vec![cosign, cosign2]), vec![rekor.clone()]),
+            (TrustRoot::Fulcio(fulcio), vec![rekor]),
+            (TrustRoot::Pki(pki), Vec::new()),
+        ]
+    });
+
+/// A sigstore signature (the typed blob's JSON, or a registry attachment's
+/// parts): read as containers/image reads it, then verified under every
+/// fixture trust root (keys, Rekor SET, Fulcio and pki certificate chains,
+/// the payload); the input is also read as a PEM key and as a CA bundle.
+pub fn sigstore(data: &[u8]) {
+    use imgsig::sigstore::{parse_public_keys, FulcioRoot};
+    let _ = parse_public_keys(data);
+    let _ = FulcioRoot::new(data, "i", "e");
+    sigstore_accepted(data);
+}
+
+/// Under how many of the fixture trust roots `data` (a sigstore signature's
+/// JSON) verifies.
+pub fn sigstore_accepted(data: &[u8]) -> usize {
+    use imgsig::sigstore::{verify_at, SigstoreSignature};
+    let Ok(sig) = SigstoreSignature::parse(data) else {
+        return 0;
+    };
+    let mut accepted = 0;
+    // 2025-11-24: the pki fixture certificates are valid then.
+    let at = 1_764_000_000;
+    for (root, rekor) in SIGSTORE_ROOTS.iter() {
+        if let Ok(payload) = verify_at(&sig, root, rekor, at) {
+            // An accepted payload names a well-formed digest.
+            let (alg, hex) = payload
+                .docker_manifest_digest
+                .split_once(':')
+                .expect("an accepted payload names an algorithm:hex digest");
+            assert!(!alg.is_empty() && !hex.is_empty());
+            accepted += 1;
+        }
+    }
+    accepted
 }
