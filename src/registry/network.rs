@@ -551,19 +551,29 @@ impl Network {
         let source = self.source_for(r)?;
         let (p, insecure) = (&source.reference, source.insecure);
         let tls = self.tls_for(p, insecure, warnings)?;
-        if self.client()?.supports_signature_api(p, &tls)? {
+        let simple = if self.client()?.supports_signature_api(p, &tls)? {
             let auth = self.auth_for(p)?;
             tracing::debug!("signatures of {r}: the registry signature API of {}", p.domain());
             let signatures = self.client()?.api_signatures(p, d, &auth, &tls)?;
-            return Ok(Fetched {
+            Fetched {
                 signatures,
                 looked_in: format!("the registry signature API of {}", p.domain()),
                 from_api: true,
                 remote: true,
-            });
+            }
+        } else {
+            let base = self.read_base(p)?;
+            self.lookaside_signatures_with(&base, p, d, insecure, warnings)?
+        };
+        if !self.config.registries_d.use_sigstore_attachments(p) {
+            return Ok(simple);
         }
-        let base = self.read_base(p)?;
-        self.lookaside_signatures_with(&base, p, d, insecure, warnings)
+        // containers/image appends the sigstore attachments after the simple-signing signatures.
+        let auth = self.auth_for(p)?;
+        let tag = crate::registry::client::attachment_tag(d);
+        tracing::debug!("signatures of {r}: sigstore attachments at {}:{tag}", p.name());
+        let attachments = self.client()?.sigstore_attachments(p, d, &auth, &tls)?;
+        Ok(with_attachments(simple, attachments, p, &tag))
     }
 
     /// Does the registry of `r` take signatures through its signature API (for pushing:
@@ -586,6 +596,35 @@ impl Network {
         let tls = self.tls_for(r, self.conf_insecure(r)?, warnings)?;
         Ok(self.client()?.api_put_signature(r, d, blob, &auth, &tls)?)
     }
+}
+
+/// `simple` followed by the sigstore attachments: signatures from the signature
+/// API (simple-signing content by definition, not classified) are wrapped in
+/// the typed `\0simple-signing\n` format, so that the whole set can be
+/// classified blob by blob.
+fn with_attachments(
+    mut simple: Fetched,
+    attachments: Vec<crate::registry::client::FetchedSignature>,
+    r: &DockerReference,
+    tag: &str,
+) -> Fetched {
+    if simple.from_api {
+        for s in &mut simple.signatures {
+            if let Ok(b) = &mut s.blob {
+                let mut typed = b"\0simple-signing\n".to_vec();
+                typed.extend_from_slice(b);
+                *b = typed;
+            }
+        }
+        simple.from_api = false;
+    }
+    simple.looked_in = format!(
+        "{} and the sigstore attachments at {}:{tag}",
+        simple.looked_in,
+        r.name()
+    );
+    simple.signatures.extend(attachments);
+    simple
 }
 
 fn looked_in(base: &Url, r: &DockerReference, d: &Digest) -> String {

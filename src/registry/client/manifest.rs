@@ -60,7 +60,7 @@ impl Registries {
         self.manifest_by(&state, r, &d.to_string(), auth)
     }
 
-    fn manifest_by(
+    pub(super) fn manifest_by(
         &self,
         state: &HostState,
         r: &DockerReference,

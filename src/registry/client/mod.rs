@@ -25,6 +25,7 @@ use reqwest::{StatusCode, Url};
 
 use crate::reference::DockerReference;
 
+mod attachments;
 mod auth;
 mod error;
 mod http;
@@ -32,6 +33,7 @@ mod lookaside;
 mod manifest;
 mod signature_api;
 
+pub use attachments::{attachment_tag, OCI_MANIFEST};
 pub use auth::Auth;
 pub use error::{redact_url, RegistryError};
 pub use http::{HostTls, Options};
