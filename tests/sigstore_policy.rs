@@ -386,3 +386,58 @@ fn a_mixed_policy_judges_each_scope_by_its_own_rules() {
     let o = run(imgsig().args(["policy", "check", "--output", "json"]).arg(&p));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("sigstore-unsupported"));
 }
+
+#[test]
+fn policy_check_lints_sigstore_requirements() {
+    let dir = tempdir();
+    let junk = dir.path().join("junk.pub");
+    std::fs::write(&junk, "not a key").unwrap();
+    let p = dir.path().join("policy.json");
+    std::fs::write(
+        &p,
+        serde_json::to_vec(&json!({
+            "default": [{"type": "reject"}],
+            "transports": {"docker": {
+                "example.com/missing": [{"type": "sigstoreSigned", "keyPath": dir.path().join("missing.pub")}],
+                "example.com/junk": [{"type": "sigstoreSigned", "keyPath": junk}],
+                "example.com/repo": [{"type": "sigstoreSigned", "keyPath": path_of("cosign.pub"),
+                    "signedIdentity": {"type": "matchRepository"}}],
+                "example.com/fulcio": [{"type": "sigstoreSigned",
+                    "fulcio": {"caPath": path_of("fulcio_v1.crt.pem"), "oidcIssuer": "https://github.com/login/oauth", "subjectEmail": "a@b.c"},
+                    "rekorPublicKeyPath": path_of("rekor.pub")}]
+            }}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let o = run(imgsig().args(["policy", "check", "--output", "json"]).arg(&p));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let findings: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has = |code: &str, scope: &str| findings.iter().any(|(c, p)| c == code && p.contains(scope));
+    assert!(has("key-unusable", "example.com/missing"), "{findings:?}");
+    assert!(has("key-unusable", "example.com/junk"), "{findings:?}");
+    assert!(has("rollback-risk", "example.com/repo"), "{findings:?}");
+    // A usable Fulcio + Rekor requirement draws no key finding.
+    assert!(!has("key-unusable", "example.com/fulcio"), "{findings:?}");
+    assert!(!findings.iter().any(|(c, _)| c == "sigstore-unsupported"));
+    // policy explain says whose signature each scope needs.
+    let o = run(imgsig()
+        .args(["policy", "explain", "--policy"])
+        .arg(&p)
+        .arg("example.com/fulcio/app:1"));
+    let err = stderr(&o);
+    assert!(
+        err.contains("Fulcio certificate") && err.contains("a@b.c") && err.contains("Rekor"),
+        "{err}"
+    );
+}
