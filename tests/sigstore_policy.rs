@@ -430,6 +430,22 @@ fn policy_check_lints_sigstore_requirements() {
     // A usable Fulcio + Rekor requirement draws no key finding.
     assert!(!has("key-unusable", "example.com/fulcio"), "{findings:?}");
     assert!(!findings.iter().any(|(c, _)| c == "sigstore-unsupported"));
+    // A relative key path is read from the working directory: a finding.
+    let rel = dir.path().join("relative.json");
+    std::fs::write(
+        &rel,
+        r#"{"default": [{"type": "sigstoreSigned", "keyPath": "cosign.pub", "rekorPublicKeyPath": "keys/rekor.pub"}]}"#,
+    )
+    .unwrap();
+    let o = run(imgsig().args(["policy", "check", "--output", "json"]).arg(&rel));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let relative = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "relative-key-path")
+        .count();
+    assert_eq!(relative, 2, "{doc}");
     // policy explain says whose signature each scope needs.
     let o = run(imgsig()
         .args(["policy", "explain", "--policy"])

@@ -245,6 +245,22 @@ fn lint_sigstore(ss: &super::SigstoreSigned, here: &str, out: &mut Vec<Finding>)
             "prefer matchRepoDigestOrExact (the default) or exactReference",
         ));
     }
+    for m in ss.materials() {
+        if let Some((written, resolved)) = &m.path {
+            if std::path::Path::new(written).is_relative() {
+                out.push(finding(
+                    "relative-key-path",
+                    here.to_owned(),
+                    format!(
+                        "key path {} is relative: it is read from the working directory of whoever runs the check (here {}), so whoever controls that directory (a build context, a checkout) chooses the trusted key",
+                        escaped(written),
+                        escaped(resolved)
+                    ),
+                    "give the absolute path of the file (containers/image resolves a relative path against the working directory too)",
+                ));
+            }
+        }
+    }
     for problem in crate::policy::sigstore_material_problems(ss) {
         out.push(finding(
             "key-unusable",

@@ -174,6 +174,8 @@ pub struct Material {
     pub origin: String,
     /// The bytes, or why they could not be read.
     pub bytes: Result<Vec<u8>, String>,
+    /// For a file: the path as written, and as resolved (`None` for inline data).
+    pub path: Option<(String, PathBuf)>,
 }
 
 /// What a `sigstoreSigned` requirement trusts: exactly one of these.

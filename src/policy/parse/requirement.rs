@@ -414,6 +414,7 @@ fn read_material(written: &str) -> Material {
     Material {
         origin: keys::describe(written, &resolved),
         bytes: keys::read_limited(&resolved, keys::MAX_KEY_FILE_SIZE),
+        path: Some((written.to_owned(), resolved)),
     }
 }
 
@@ -421,6 +422,7 @@ fn data_material(origin: String, bytes: Vec<u8>) -> Material {
     Material {
         origin,
         bytes: Ok(bytes),
+        path: None,
     }
 }
 
