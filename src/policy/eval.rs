@@ -414,31 +414,7 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
         .enumerate()
         .map(|(i, s)| check_signature(i + 1, s, sb, subject))
         .collect();
-    if results.iter().any(|r| r.result.is_ok()) {
-        return (Ok(()), results);
-    }
-    let reasons: Vec<String> = results
-        .iter()
-        .map(|r| {
-            format!(
-                "signature {} ({}): {}",
-                r.index,
-                r.source,
-                r.result.as_ref().err().map(|e| e.message.as_str()).unwrap_or("")
-            )
-        })
-        .collect();
-    let message = if reasons.len() == 1 {
-        format!("{}; it needs a signature by {}", reasons[0], sb.keys.describe())
-    } else {
-        format!(
-            "none of the {} signatures was accepted: {}; it needs a signature by {}",
-            reasons.len(),
-            reasons.join("; "),
-            sb.keys.describe()
-        )
-    };
-    (Err(rr("no-valid-signature", message)), results)
+    decide(results, format!("a signature by {}", sb.keys.describe()))
 }
 
 fn check_signature(index: usize, input: &SignatureInput, sb: &SignedBy, subject: &Subject) -> SignatureResult {
@@ -587,31 +563,7 @@ fn evaluate_sigstore(
             }
         })
         .collect();
-    if results.iter().any(|r| r.result.is_ok()) {
-        return (Ok(()), results);
-    }
-    let reasons: Vec<String> = results
-        .iter()
-        .map(|r| {
-            format!(
-                "signature {} ({}): {}",
-                r.index,
-                r.source,
-                r.result.as_ref().err().map(|e| e.message.as_str()).unwrap_or("")
-            )
-        })
-        .collect();
-    let message = if reasons.len() == 1 {
-        format!("{}; it needs a sigstore signature {}", reasons[0], ss.describe_trust())
-    } else {
-        format!(
-            "none of the {} signatures was accepted: {}; it needs a sigstore signature {}",
-            reasons.len(),
-            reasons.join("; "),
-            ss.describe_trust()
-        )
-    };
-    (Err(rr("no-valid-signature", message)), results)
+    decide(results, format!("a sigstore signature {}", ss.describe_trust()))
 }
 
 /// One sigstore signature: the signature (and Rekor, certificate) checks, then
@@ -656,4 +608,33 @@ fn check_sigstore(
         .map_err(|m| identity_rejection(m, &ss.signed_identity, &payload.docker_reference, subject, None)),
     };
     (result, Some(payload))
+}
+
+/// Accepted when one signature is; else `no-valid-signature`, with every
+/// signature's reason and what would satisfy the requirement (`needs`).
+fn decide(results: Vec<SignatureResult>, needs: String) -> (Result<(), RequirementRejection>, Vec<SignatureResult>) {
+    if results.iter().any(|r| r.result.is_ok()) {
+        return (Ok(()), results);
+    }
+    let reasons: Vec<String> = results
+        .iter()
+        .map(|r| {
+            format!(
+                "signature {} ({}): {}",
+                r.index,
+                r.source,
+                r.result.as_ref().err().map(|e| e.message.as_str()).unwrap_or("")
+            )
+        })
+        .collect();
+    let message = if reasons.len() == 1 {
+        format!("{}; it needs {needs}", reasons[0])
+    } else {
+        format!(
+            "none of the {} signatures was accepted: {}; it needs {needs}",
+            reasons.len(),
+            reasons.join("; ")
+        )
+    };
+    (Err(rr("no-valid-signature", message)), results)
 }

@@ -112,20 +112,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                         "use \"GPGKeys\"",
                     ));
                 }
-                if matches!(
-                    sb.signed_identity,
-                    SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)
-                ) {
-                    out.push(finding(
-                        "rollback-risk",
-                        format!("{here}.signedIdentity"),
-                        format!(
-                            "{} accepts a signature for any tag of the repository, so an old (perhaps vulnerable) signed image can be served in place of the current one",
-                            sb.signed_identity.type_name()
-                        ),
-                        "prefer matchRepoDigestOrExact (the default) or exactReference",
-                    ));
-                }
+                rollback_risk(&sb.signed_identity, &here, out);
                 let relative: Vec<(&str, &std::path::Path, String)> = match &sb.key_source {
                     super::KeySource::Path { written, resolved } => {
                         vec![(written.as_str(), resolved.as_path(), format!("{here}.keyPath"))]
@@ -231,20 +218,7 @@ fn lint_cert(cert: &openpgp::Cert, path: &str, now: SystemTime, out: &mut Vec<Fi
 /// A sigstoreSigned requirement: key material that cannot be used (it then
 /// rejects every image), a scope wide enough for rollbacks.
 fn lint_sigstore(ss: &super::SigstoreSigned, here: &str, out: &mut Vec<Finding>) {
-    if matches!(
-        ss.signed_identity,
-        SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)
-    ) {
-        out.push(finding(
-            "rollback-risk",
-            format!("{here}.signedIdentity"),
-            format!(
-                "{} accepts a signature for any tag of the repository, so an old (perhaps vulnerable) signed image can be served in place of the current one",
-                ss.signed_identity.type_name()
-            ),
-            "prefer matchRepoDigestOrExact (the default) or exactReference",
-        ));
-    }
+    rollback_risk(&ss.signed_identity, here, out);
     for m in ss.materials() {
         if let Some((written, resolved)) = &m.path {
             if std::path::Path::new(written).is_relative() {
@@ -267,6 +241,24 @@ fn lint_sigstore(ss: &super::SigstoreSigned, here: &str, out: &mut Vec<Finding>)
             here.to_owned(),
             problem,
             "fix the path or the file; until then this requirement rejects every image",
+        ));
+    }
+}
+
+/// `matchRepository` / `exactRepository`: any signed tag of the repository is accepted.
+fn rollback_risk(identity: &SignedIdentity, here: &str, out: &mut Vec<Finding>) {
+    if matches!(
+        identity,
+        SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)
+    ) {
+        out.push(finding(
+            "rollback-risk",
+            format!("{here}.signedIdentity"),
+            format!(
+                "{} accepts a signature for any tag of the repository, so an old (perhaps vulnerable) signed image can be served in place of the current one",
+                identity.type_name()
+            ),
+            "prefer matchRepoDigestOrExact (the default) or exactReference",
         ));
     }
 }
