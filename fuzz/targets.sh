@@ -32,11 +32,7 @@ esac
 # allocation and a quarantine, ASan costs less on these allocation-heavy
 # parsers; it still reports every invalid access.
 export RUST_LIB_BACKTRACE=0
-# auth_file writes each input to a file and reads it back: on a tmpfs that is
-# 16 times faster than on the disk (17,000 against 400 exec/s here).
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
-    export TMPDIR=/dev/shm
-fi
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0:quarantine_size_mb=0}
 
 fuzz_target_names() {
