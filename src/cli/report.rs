@@ -34,7 +34,18 @@ pub struct Checked<'a> {
     pub result: &'a Result<(), Rejection>,
 }
 
-impl Checked<'_> {
+impl<'a> Checked<'a> {
+    /// What the policy evaluator found about one signature.
+    pub fn of(s: &'a imgsig::policy::SignatureResult) -> Checked<'a> {
+        Checked {
+            index: s.index,
+            source: &s.source,
+            opened: s.opened.as_ref(),
+            sigstore: s.sigstore.as_ref(),
+            result: &s.result,
+        }
+    }
+
     pub fn to_json(&self, accepted_message: &str) -> SignatureJson {
         let signer = self
             .opened

@@ -12,7 +12,7 @@ use super::report::{Checked, SignatureJson};
 use super::verify_render::describe_requirement;
 use super::{Exit, Tally};
 use imgsig::pgp::KeyInfo;
-use imgsig::policy::{Decision, Requirement, SignatureResult};
+use imgsig::policy::{Decision, Requirement};
 use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
 
 /// Schema version of every verify document. 3 since one image document
@@ -168,16 +168,6 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-fn checked(s: &SignatureResult) -> Checked<'_> {
-    Checked {
-        index: s.index,
-        source: &s.source,
-        opened: s.opened.as_ref(),
-        sigstore: s.sigstore.as_ref(),
-        result: &s.result,
-    }
-}
-
 fn policy_requirements(d: &Decision) -> Vec<RequirementJson> {
     let mut out = Vec::new();
     if let Some(e) = &d.image_error {
@@ -207,7 +197,7 @@ fn policy_requirements(d: &Decision) -> Vec<RequirementJson> {
             signatures: r
                 .signatures
                 .iter()
-                .map(|s| checked(s).to_json("accepted by this requirement"))
+                .map(|s| Checked::of(s).to_json("accepted by this requirement"))
                 .collect(),
         }
     }));
@@ -241,7 +231,7 @@ fn keyring_requirement(k: &KeyringDecision, keys: Vec<KeyInfo>, digest: &str) ->
         signatures: k
             .signatures
             .iter()
-            .map(|s| checked(s).to_json("valid signature by a trusted key for this image and digest"))
+            .map(|s| Checked::of(s).to_json("valid signature by a trusted key for this image and digest"))
             .collect(),
     }
 }
@@ -310,20 +300,6 @@ pub fn image_doc(form: &TrustForm<'_>, index: usize, input: &str, report: &Repor
         (Ok(_), _) => None,
     };
     ImageDoc {
-        schema_version: VERIFY_SCHEMA_VERSION,
-        command: "verify",
-        summary: false,
-        mode: form.mode(),
-        index,
-        input: input.to_owned(),
-        verdict: exit.verdict(),
-        exit_code: exit as u8,
-        error: None,
-        policy: form.policy(),
-        keyrings: match form {
-            TrustForm::Keyring { paths, .. } => Some(paths.iter().map(|p| p.display().to_string()).collect()),
-            TrustForm::Policy(_) => None,
-        },
         image: Some(report.image.to_string()),
         transport: Some(report.image.transport()),
         identity: report.image.docker_reference().map(|r| r.to_string()),
@@ -342,11 +318,20 @@ pub fn image_doc(form: &TrustForm<'_>, index: usize, input: &str, report: &Repor
         }),
         warnings: report.warnings.clone(),
         manifests: report.checks.iter().map(|c| manifest_json(form, c)).collect(),
+        ..head(form, index, input, exit)
     }
 }
 
 /// The document of an image that could not be verified (exit 2 or 3).
 pub fn failed_doc(form: &TrustForm<'_>, index: usize, input: &str, exit: Exit, error: ErrorJson) -> ImageDoc {
+    ImageDoc {
+        error: Some(error),
+        ..head(form, index, input, exit)
+    }
+}
+
+/// The fields every image document has, and nothing about the image itself.
+fn head(form: &TrustForm<'_>, index: usize, input: &str, exit: Exit) -> ImageDoc {
     ImageDoc {
         schema_version: VERIFY_SCHEMA_VERSION,
         command: "verify",
@@ -356,7 +341,7 @@ pub fn failed_doc(form: &TrustForm<'_>, index: usize, input: &str, exit: Exit, e
         input: input.to_owned(),
         verdict: exit.verdict(),
         exit_code: exit as u8,
-        error: Some(error),
+        error: None,
         policy: form.policy(),
         keyrings: match form {
             TrustForm::Keyring { paths, .. } => Some(paths.iter().map(|p| p.display().to_string()).collect()),

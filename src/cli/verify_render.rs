@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::report::Checked;
-use imgsig::policy::{self, Requirement, SignatureResult};
+use imgsig::policy::{self, Requirement};
 use imgsig::shown::shown;
 use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
 
@@ -39,16 +39,6 @@ pub fn describe_requirement(req: &Requirement) -> String {
             ss.signed_identity.type_name()
         ),
         other => other.type_name().to_owned(),
-    }
-}
-
-fn checked(s: &SignatureResult) -> Checked<'_> {
-    Checked {
-        index: s.index,
-        source: &s.source,
-        opened: s.opened.as_ref(),
-        sigstore: s.sigstore.as_ref(),
-        result: &s.result,
     }
 }
 
@@ -134,7 +124,7 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
             }
             let total = r.signatures.len();
             for s in &r.signatures {
-                let _ = writeln!(out, "imgsig:   {}", checked(s).human(total));
+                let _ = writeln!(out, "imgsig:   {}", Checked::of(s).human(total));
             }
         }
     }
@@ -213,7 +203,7 @@ pub fn keyring_human(report: &Report) -> String {
     let digest = digest_text(&check.digest);
     let total = k.signatures.len();
     for s in &k.signatures {
-        let _ = writeln!(out, "imgsig: {}", checked(s).human(total));
+        let _ = writeln!(out, "imgsig: {}", Checked::of(s).human(total));
     }
     if report.accepted {
         let _ = writeln!(

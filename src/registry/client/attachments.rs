@@ -10,13 +10,11 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
-use reqwest::StatusCode;
 
 use crate::digest::Digest;
 use crate::reference::DockerReference;
 
-use super::error::transport_err;
-use super::http::{read_body, send, Deadline};
+use super::http::read_body;
 use super::{Auth, FetchedSignature, HostTls, Registries, RegistryError, MAX_SIGNATURES, MAX_SIGNATURE_SIZE};
 
 /// The media type the attachment manifest must have (containers/image checks it).
@@ -144,17 +142,7 @@ impl Registries {
                     ),
                 ));
             }
-            let req = state.client.get(&url);
-            let req = Registries::authorize(&state, req, auth, &format!("repository:{}:pull", r.path()))?;
-            let deadline = Deadline::after(state.timeout);
-            let resp = send(req, "GET", &url).map_err(|e| transport_err(&url, e))?;
-            if resp.status() != StatusCode::OK {
-                return Err(RegistryError::Status {
-                    url,
-                    status: resp.status().as_u16(),
-                    detail: " (a sigstore attachment)".into(),
-                });
-            }
+            let (resp, deadline) = Registries::get_ok(&state, r, &url, auth, " (a sigstore attachment)")?;
             let payload = read_body(resp, MAX_SIGNATURE_SIZE, &url, deadline)?;
             if !content_matches(&layer.digest, &payload) || payload.len() as u64 != layer.size {
                 return Err(protocol(

@@ -177,3 +177,33 @@ pub(super) fn read_body(resp: Response, limit: usize, url: &str, deadline: Deadl
     }
     Ok(buf)
 }
+
+impl super::Registries {
+    /// `GET url` with `r`'s pull credentials: the response when the registry
+    /// answers 200 OK (and the deadline for reading its body), else the status
+    /// as an error whose message ends with `detail`.
+    pub(super) fn get_ok(
+        state: &super::HostState,
+        r: &crate::reference::DockerReference,
+        url: &str,
+        auth: &super::Auth,
+        detail: &str,
+    ) -> Result<(reqwest::blocking::Response, Deadline), super::RegistryError> {
+        let req = super::Registries::authorize(
+            state,
+            state.client.get(url),
+            auth,
+            &format!("repository:{}:pull", r.path()),
+        )?;
+        let deadline = Deadline::after(state.timeout);
+        let resp = send(req, "GET", url).map_err(|e| super::error::transport_err(url, e))?;
+        if resp.status() != reqwest::StatusCode::OK {
+            return Err(super::RegistryError::Status {
+                url: url.to_owned(),
+                status: resp.status().as_u16(),
+                detail: detail.to_owned(),
+            });
+        }
+        Ok((resp, deadline))
+    }
+}

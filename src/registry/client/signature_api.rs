@@ -8,7 +8,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 
 use super::error::transport_err;
-use super::http::{read_body, send, Deadline};
+use super::http::{read_body, send};
 use super::{Auth, FetchedSignature, HostTls, Registries, RegistryError, MAX_SIGNATURES};
 
 /// Largest signature-list body from the signature API.
@@ -30,17 +30,7 @@ impl Registries {
     ) -> Result<Vec<FetchedSignature>, RegistryError> {
         let state = self.host(r, tls)?;
         let url = format!("{}extensions/v2/{}/signatures/{d}", state.base, r.path());
-        let req = state.client.get(&url);
-        let req = Registries::authorize(&state, req, auth, &format!("repository:{}:pull", r.path()))?;
-        let deadline = Deadline::after(state.timeout);
-        let resp = send(req, "GET", &url).map_err(|e| transport_err(&url, e))?;
-        if resp.status() != StatusCode::OK {
-            return Err(RegistryError::Status {
-                url,
-                status: resp.status().as_u16(),
-                detail: " from the signature API".into(),
-            });
-        }
+        let (resp, deadline) = Registries::get_ok(&state, r, &url, auth, " from the signature API")?;
         let body = read_body(resp, MAX_SIGNATURE_LIST_SIZE, &url, deadline)?;
         parse_signature_list(&body, &url)
     }
