@@ -15,11 +15,16 @@ mod gojson;
 mod keys;
 mod payload;
 mod pem;
+mod privkey;
 mod rekor;
 mod x509;
 
 pub use keys::{parse_public_keys, parse_rekor_public_key, PublicKey};
 pub use payload::{UntrustedPayload, SIGSTORE_SIGNATURE_TYPE};
+pub use privkey::{
+    GeneratedKey, PrivateKey, PrivateKeyError, COSIGN_PRIVATE_KEY_PEM_TYPE, MAX_SCRYPT_MEMORY,
+    SIGSTORE_PRIVATE_KEY_PEM_TYPE,
+};
 pub use x509::CertPool;
 
 /// The MIME type of a signature (others are other attachments; c/image skips them).
@@ -122,6 +127,60 @@ impl SigstoreSignature {
             }
         }
         Ok(out)
+    }
+
+    /// The typed blob c/image writes (`Sigstore.MarshalJSON` after the prefix):
+    /// `{"mimeType","payload" (base64),"annotations"}` in that order, annotations sorted.
+    pub fn to_blob(&self) -> Vec<u8> {
+        let doc = serde_json::json!({
+            "mimeType": self.mime_type,
+            "payload": base64::engine::general_purpose::STANDARD.encode(&self.payload),
+            "annotations": self.annotations,
+        });
+        let mut out = TYPED_BLOB_PREFIX.to_vec();
+        out.extend(serde_json::to_vec(&doc).expect("a JSON value serializes"));
+        out
+    }
+
+    /// A new signature, as c/image's sigstore signer makes it with a private
+    /// key (no Fulcio certificate, no Rekor upload): the payload for
+    /// `manifest_digest` as `docker_reference`, signed, the base64 signature
+    /// in the `dev.cosignproject.cosign/signature` annotation. Checked before
+    /// it is returned: it verifies with the key's public key and says what
+    /// was asked.
+    pub fn sign(
+        key: &PrivateKey,
+        manifest_digest: &str,
+        docker_reference: &str,
+        creator: Option<&str>,
+        timestamp: Option<i64>,
+    ) -> Result<Self, PrivateKeyError> {
+        let want = UntrustedPayload {
+            docker_manifest_digest: manifest_digest.to_owned(),
+            docker_reference: docker_reference.to_owned(),
+            creator: creator.map(str::to_owned),
+            timestamp,
+        };
+        let payload = want.to_json();
+        let signature = key.sign_message(&payload)?;
+        let mut annotations = BTreeMap::new();
+        annotations.insert(
+            SIGNATURE_ANNOTATION.to_owned(),
+            base64::engine::general_purpose::STANDARD.encode(signature),
+        );
+        let sig = Self::from_components(SIGSTORE_SIGNATURE_MIME_TYPE.to_owned(), payload, annotations);
+        let root = TrustRoot::PublicKeys(vec![key.public_key().clone()]);
+        match verify(&sig, &root, &[]) {
+            Ok(got) if got == want => Ok(sig),
+            Ok(_) => Err(PrivateKeyError {
+                code: "signing-failed",
+                message: "the new sigstore signature reads back differently from what was signed".into(),
+            }),
+            Err(e) => Err(PrivateKeyError {
+                code: "signing-failed",
+                message: format!("the new sigstore signature does not verify: {e}"),
+            }),
+        }
     }
 
     /// A whole typed blob: [`TYPED_BLOB_PREFIX`] then the JSON.
@@ -277,6 +336,13 @@ fn cert_invalid(msg: impl Into<String>) -> SigstoreError {
 
 fn identity(msg: impl Into<String>) -> SigstoreError {
     SigstoreError::new("sigstore-certificate-identity", msg)
+}
+
+/// How imgsig names a sigstore public key: `sha256:<hex>` of its DER
+/// SubjectPublicKeyInfo (the same for the key file and its PEM copy).
+pub fn key_fingerprint(k: &PublicKey) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", crate::digest::to_hex(&sha2::Sha256::digest(k.spki_der())))
 }
 
 fn spki_pem(der_bytes: &[u8]) -> Vec<u8> {

@@ -53,7 +53,40 @@ fn valid_digest(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A JSON string as Go's `encoding/json` writes it (`<`, `>`, `&`, U+2028
+/// and U+2029 escaped too).
+fn go_json_string(s: &str) -> String {
+    serde_json::to_string(s)
+        .expect("a string serializes")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
 impl UntrustedPayload {
+    /// The payload bytes c/image `UntrustedSigstorePayload.MarshalJSON` writes
+    /// (what `skopeo copy --sign-by-sigstore-private-key` signs): Go's
+    /// `json.Marshal` of maps, so members sorted and no white space.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut optional = Vec::new();
+        if let Some(c) = &self.creator {
+            optional.push(format!("\"creator\":{}", go_json_string(c)));
+        }
+        if let Some(t) = self.timestamp {
+            optional.push(format!("\"timestamp\":{t}"));
+        }
+        format!(
+            "{{\"critical\":{{\"identity\":{{\"docker-reference\":{}}},\"image\":{{\"docker-manifest-digest\":{}}},\"type\":{}}},\"optional\":{{{}}}}}",
+            go_json_string(&self.docker_reference),
+            go_json_string(&self.docker_manifest_digest),
+            go_json_string(SIGSTORE_SIGNATURE_TYPE),
+            optional.join(",")
+        )
+        .into_bytes()
+    }
+
     /// Parses payload bytes as c/image does, after the signature verified.
     pub fn parse(data: &[u8]) -> Result<Self, SigstoreError> {
         let v = gojson::parse(data).map_err(malformed)?;
@@ -148,5 +181,32 @@ mod tests {
         ] {
             assert_eq!(p(&bad).unwrap_err().code, "sigstore-malformed", "{bad}");
         }
+    }
+
+    #[test]
+    fn written_as_go_writes_it_and_read_back() {
+        let v = UntrustedPayload {
+            docker_manifest_digest: D.into(),
+            docker_reference: "registry.example.com/ns/app:1.0".into(),
+            creator: Some("imgsig <1> & \u{2028}".into()),
+            timestamp: Some(1700000000),
+        };
+        let json = String::from_utf8(v.to_json()).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"critical":{{"identity":{{"docker-reference":"registry.example.com/ns/app:1.0"}},"image":{{"docker-manifest-digest":"{D}"}},"type":"cosign container image signature"}},"optional":{{"creator":"imgsig \u003c1\u003e \u0026 \u2028","timestamp":1700000000}}}}"#
+            )
+        );
+        assert_eq!(p(&json).unwrap(), v);
+        let bare = UntrustedPayload {
+            creator: None,
+            timestamp: None,
+            ..v
+        };
+        assert!(String::from_utf8(bare.to_json())
+            .unwrap()
+            .ends_with(r#""optional":{}}"#));
+        assert_eq!(p(std::str::from_utf8(&bare.to_json()).unwrap()).unwrap(), bare);
     }
 }

@@ -9,10 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-
 use crate::digest::Digest;
 use crate::reference::DockerReference;
+use crate::sigstore::SigstoreSignature;
 
 use super::http::read_body;
 use super::{Auth, FetchedSignature, HostTls, Registries, RegistryError, MAX_SIGNATURES, MAX_SIGNATURE_SIZE};
@@ -96,14 +95,7 @@ fn content_matches(d: &Digest, bytes: &[u8]) -> bool {
 
 /// The typed blob for one attachment.
 fn typed_blob(media_type: &str, payload: &[u8], annotations: &BTreeMap<String, String>) -> Vec<u8> {
-    let doc = serde_json::json!({
-        "mimeType": media_type,
-        "payload": base64::engine::general_purpose::STANDARD.encode(payload),
-        "annotations": annotations,
-    });
-    let mut out = crate::sigstore::TYPED_BLOB_PREFIX.to_vec();
-    out.extend(serde_json::to_vec(&doc).unwrap_or_default());
-    out
+    SigstoreSignature::from_components(media_type.to_owned(), payload.to_vec(), annotations.clone()).to_blob()
 }
 
 impl Registries {

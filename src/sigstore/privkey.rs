@@ -1,0 +1,511 @@
+//! Sigstore (cosign) private keys: the files `cosign generate-key-pair`,
+//! `skopeo generate-sigstore-key` and containers/image's
+//! `sigstore.GenerateKeyPair` write, and `skopeo copy --sign-by-sigstore-private-key`
+//! reads (c/image `signature/sigstore/copied.go`).
+//!
+//! A file is one PEM block of type `ENCRYPTED COSIGN PRIVATE KEY` (what
+//! c/image and older cosign write) or `ENCRYPTED SIGSTORE PRIVATE KEY`
+//! (newer cosign). Its bytes are go-securesystemslib's `encrypted` JSON:
+//!
+//! ```text
+//! {"kdf":{"name":"scrypt","params":{"N":32768,"r":8,"p":1},"salt":"<base64>"},
+//!  "cipher":{"name":"nacl/secretbox","nonce":"<base64, 24 bytes>"},
+//!  "ciphertext":"<base64>"}
+//! ```
+//!
+//! The key is scrypt(passphrase, salt, N, r, p) (32 bytes); the plaintext,
+//! opened with NaCl secretbox (XSalsa20-Poly1305), is a PKCS #8 DER private
+//! key: ECDSA (P-256, P-384), RSA or Ed25519, signing as sigstore's
+//! `LoadSignerVerifier(key, SHA256)` does. The public key is written as
+//! `PUBLIC KEY` (SPKI) PEM, as `cryptoutils.MarshalPublicKeyToPEM` does.
+//!
+//! A hostile file cannot make scrypt take unbounded memory or time: its
+//! parameters are bounded (see [`MAX_SCRYPT_MEMORY`]).
+
+use crypto_secretbox::aead::{Aead, KeyInit};
+use crypto_secretbox::XSalsa20Poly1305;
+use ecdsa::signature::hazmat::PrehashSigner;
+use pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use sha2::{Digest as _, Sha256};
+
+use super::gojson::{self, J};
+use super::{pem, PublicKey};
+
+/// The PEM type c/image (and cosign before 2.0) write, and every version reads.
+pub const COSIGN_PRIVATE_KEY_PEM_TYPE: &str = "ENCRYPTED COSIGN PRIVATE KEY";
+/// The PEM type newer cosign writes.
+pub const SIGSTORE_PRIVATE_KEY_PEM_TYPE: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
+
+/// go-securesystemslib's defaults (`scryptN`, `scryptR`, `scryptP`), used for new keys.
+const SCRYPT_N: u64 = 32768;
+const SCRYPT_R: u64 = 8;
+const SCRYPT_P: u64 = 1;
+/// Most memory scrypt may use for a key file (128 · N · r bytes): 64× the
+/// default's 32 MiB. Files asking for more are refused, not tried.
+pub const MAX_SCRYPT_MEMORY: u64 = 2 << 30;
+/// Most scrypt work (N · r · p) for a key file: 64× the default.
+const MAX_SCRYPT_WORK: u64 = 64 * SCRYPT_N * SCRYPT_R * SCRYPT_P;
+const SALT_SIZE: usize = 32;
+const NONCE_SIZE: usize = 24;
+
+/// Why a private key file is unusable. `code` is stable kebab-case:
+/// `invalid-key`, `wrong-passphrase`, `unsupported-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateKeyError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for PrivateKeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PrivateKeyError {}
+
+fn invalid(msg: impl Into<String>) -> PrivateKeyError {
+    PrivateKeyError {
+        code: "invalid-key",
+        message: msg.into(),
+    }
+}
+
+enum Signer {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+/// A decrypted sigstore private key, and its public key.
+pub struct PrivateKey {
+    signer: Signer,
+    public: PublicKey,
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrivateKey({})", self.public.algorithm())
+    }
+}
+
+/// A new key pair: the encrypted private key file and the public key PEM.
+pub struct GeneratedKey {
+    pub private_pem: Vec<u8>,
+    pub public_pem: Vec<u8>,
+    pub key: PrivateKey,
+}
+
+fn random(buf: &mut [u8]) -> Result<(), PrivateKeyError> {
+    getrandom::getrandom(buf).map_err(|e| PrivateKeyError {
+        code: "no-randomness",
+        message: format!("the operating system gave no random bytes: {e}"),
+    })
+}
+
+/// scrypt with go-securesystemslib's parameters, bounded.
+fn derive(passphrase: &[u8], salt: &[u8], n: u64, r: u64, p: u64) -> Result<[u8; 32], PrivateKeyError> {
+    if n < 2 || !n.is_power_of_two() || r == 0 || p == 0 {
+        return Err(invalid(format!(
+            "scrypt parameters N={n}, r={r}, p={p} are invalid (N must be a power of two above 1)"
+        )));
+    }
+    let memory = 128u64.saturating_mul(n).saturating_mul(r);
+    let work = n.saturating_mul(r).saturating_mul(p);
+    if memory > MAX_SCRYPT_MEMORY || work > MAX_SCRYPT_WORK || r > u32::MAX as u64 || p > u32::MAX as u64 {
+        return Err(PrivateKeyError {
+            code: "unsupported-key",
+            message: format!(
+                "scrypt parameters N={n}, r={r}, p={p} would take {} MiB and {}× the usual work; refusing (at most {} MiB, 64×)",
+                memory >> 20,
+                work / (SCRYPT_N * SCRYPT_R * SCRYPT_P),
+                MAX_SCRYPT_MEMORY >> 20
+            ),
+        });
+    }
+    let params = scrypt::Params::new(n.trailing_zeros() as u8, r as u32, p as u32, 32)
+        .map_err(|e| invalid(format!("scrypt parameters N={n}, r={r}, p={p}: {e}")))?;
+    let mut key = [0u8; 32];
+    scrypt::scrypt(passphrase, salt, &params, &mut key).map_err(|e| invalid(format!("scrypt: {e}")))?;
+    Ok(key)
+}
+
+fn member<'a>(members: &'a [(String, J)], name: &str, what: &str) -> Result<&'a J, PrivateKeyError> {
+    gojson::go_field(members, name).ok_or_else(|| invalid(format!("{what}: no {name:?}")))
+}
+
+fn object<'a>(v: &'a J, what: &str) -> Result<&'a [(String, J)], PrivateKeyError> {
+    gojson::go_struct(Some(v), what)
+        .map_err(invalid)?
+        .ok_or_else(|| invalid(format!("{what} is null")))
+}
+
+fn int(v: &J, what: &str) -> Result<u64, PrivateKeyError> {
+    match v {
+        J::Num(n) if n.fract() == 0.0 && *n >= 0.0 && *n < 9.0e15 => Ok(*n as u64),
+        _ => Err(invalid(format!("{what} is not a non-negative integer"))),
+    }
+}
+
+fn bytes(v: &J, what: &str) -> Result<Vec<u8>, PrivateKeyError> {
+    gojson::go_bytes(Some(v), what)
+        .map_err(invalid)?
+        .ok_or_else(|| invalid(format!("{what} is null")))
+}
+
+/// go-securesystemslib `encrypted.Decrypt`.
+fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
+    let v = gojson::parse(json).map_err(|e| invalid(format!("the encrypted key is not JSON: {e}")))?;
+    let top = object(&v, "the encrypted key")?;
+    let kdf = object(member(top, "kdf", "the encrypted key")?, "kdf")?;
+    let kdf_name = gojson::go_string(member(kdf, "name", "kdf")?, "kdf name").map_err(invalid)?;
+    if kdf_name != "scrypt" {
+        return Err(PrivateKeyError {
+            code: "unsupported-key",
+            message: format!("unknown kdf name {kdf_name:?} (only scrypt)"),
+        });
+    }
+    let params = object(member(kdf, "params", "kdf")?, "kdf params")?;
+    let n = int(member(params, "N", "kdf params")?, "N")?;
+    let r = int(member(params, "r", "kdf params")?, "r")?;
+    let p = int(member(params, "p", "kdf params")?, "p")?;
+    let salt = bytes(member(kdf, "salt", "kdf")?, "salt")?;
+    let cipher = object(member(top, "cipher", "the encrypted key")?, "cipher")?;
+    let cipher_name = gojson::go_string(member(cipher, "name", "cipher")?, "cipher name").map_err(invalid)?;
+    if cipher_name != "nacl/secretbox" {
+        return Err(PrivateKeyError {
+            code: "unsupported-key",
+            message: format!("unknown cipher name {cipher_name:?} (only nacl/secretbox)"),
+        });
+    }
+    let nonce = bytes(member(cipher, "nonce", "cipher")?, "nonce")?;
+    if nonce.len() != NONCE_SIZE {
+        return Err(invalid(format!(
+            "incorrect nonce size {} (expected {NONCE_SIZE})",
+            nonce.len()
+        )));
+    }
+    let ciphertext = bytes(member(top, "ciphertext", "the encrypted key")?, "ciphertext")?;
+    let key = derive(passphrase, &salt, n, r, p)?;
+    XSalsa20Poly1305::new(&key.into())
+        .decrypt(nonce.as_slice().into(), ciphertext.as_slice())
+        .map_err(|_| PrivateKeyError {
+            code: "wrong-passphrase",
+            message: "decryption failed: wrong passphrase (or a damaged key file)".into(),
+        })
+}
+
+/// go-securesystemslib `encrypted.Encrypt` with its default parameters;
+/// members in Go's `encoding/json` order.
+fn encrypt(plaintext: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut salt = [0u8; SALT_SIZE];
+    let mut nonce = [0u8; NONCE_SIZE];
+    random(&mut salt)?;
+    random(&mut nonce)?;
+    let key = derive(passphrase, &salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)?;
+    let ciphertext = XSalsa20Poly1305::new(&key.into())
+        .encrypt(&nonce.into(), plaintext)
+        .map_err(|_| invalid("secretbox encryption failed"))?;
+    let doc = serde_json::json!({
+        "kdf": {
+            "name": "scrypt",
+            "params": {"N": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P},
+            "salt": b64(&salt),
+        },
+        "cipher": {"name": "nacl/secretbox", "nonce": b64(&nonce)},
+        "ciphertext": b64(&ciphertext),
+    });
+    Ok(serde_json::to_vec(&doc).expect("a JSON value serializes"))
+}
+
+/// Go `pem.EncodeToMemory`: 64-character lines.
+fn pem_encode(kind: &str, der: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {kind}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {kind}-----\n"));
+    out.into_bytes()
+}
+
+/// Go `x509.ParsePKCS8PrivateKey`, limited to the kinds sigstore signs with.
+fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
+    let unsupported = |what: &str| PrivateKeyError {
+        code: "unsupported-key",
+        message: format!("parsing private key: {what}"),
+    };
+    let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| invalid(format!("parsing private key: {e}")))?;
+    let oid = info.algorithm.oid.to_string();
+    let signer = match oid.as_str() {
+        "1.2.840.10045.2.1" => {
+            let curve = info
+                .algorithm
+                .parameters_oid()
+                .map(|o| o.to_string())
+                .map_err(|_| invalid("parsing private key: ECDSA key without a named curve"))?;
+            match curve.as_str() {
+                "1.2.840.10045.3.1.7" => Signer::P256(
+                    p256::ecdsa::SigningKey::from_pkcs8_der(der)
+                        .map_err(|e| invalid(format!("parsing P-256 private key: {e}")))?,
+                ),
+                "1.3.132.0.34" => Signer::P384(
+                    p384::ecdsa::SigningKey::from_pkcs8_der(der)
+                        .map_err(|e| invalid(format!("parsing P-384 private key: {e}")))?,
+                ),
+                other => {
+                    return Err(unsupported(&format!(
+                        "ECDSA curve {other} (imgsig signs with P-256 and P-384)"
+                    )))
+                }
+            }
+        }
+        "1.2.840.113549.1.1.1" => {
+            let k = rsa::RsaPrivateKey::from_pkcs8_der(der)
+                .map_err(|e| invalid(format!("parsing RSA private key: {e}")))?;
+            Signer::Rsa(Box::new(k))
+        }
+        "1.3.101.112" => Signer::Ed25519(
+            ed25519_dalek::SigningKey::from_pkcs8_der(der)
+                .map_err(|e| invalid(format!("parsing Ed25519 private key: {e}")))?,
+        ),
+        other => return Err(unsupported(&format!("unsupported key type {other}"))),
+    };
+    let spki = match &signer {
+        Signer::P256(k) => spki_der(k.verifying_key()),
+        Signer::P384(k) => spki_der(k.verifying_key()),
+        Signer::Rsa(k) => spki_der(&k.to_public_key()),
+        Signer::Ed25519(k) => spki_der(&k.verifying_key()),
+    }?;
+    let public =
+        PublicKey::from_spki_der(&spki).map_err(|e| invalid(format!("the key's public part: {}", e.message)))?;
+    Ok(PrivateKey { signer, public })
+}
+
+fn spki_der(k: &impl spki::EncodePublicKey) -> Result<Vec<u8>, PrivateKeyError> {
+    k.to_public_key_der()
+        .map(|d| d.as_bytes().to_vec())
+        .map_err(|e| invalid(format!("encoding the public key: {e}")))
+}
+
+impl PrivateKey {
+    /// c/image `loadPrivateKey`: the first PEM block (of either type),
+    /// decrypted with `passphrase` (cosign allows an empty one).
+    pub fn from_file_bytes(data: &[u8], passphrase: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
+        let (block, _) = pem::decode(data).ok_or_else(|| invalid("invalid pem block (not a PEM file)"))?;
+        if block.kind != COSIGN_PRIVATE_KEY_PEM_TYPE && block.kind != SIGSTORE_PRIVATE_KEY_PEM_TYPE {
+            let hint = if block.kind.contains("PGP") {
+                " (an OpenPGP key: give it with --key)"
+            } else {
+                ""
+            };
+            return Err(invalid(format!(
+                "unsupported pem type: {:?}{hint}; expected {COSIGN_PRIVATE_KEY_PEM_TYPE:?} or {SIGSTORE_PRIVATE_KEY_PEM_TYPE:?}",
+                block.kind
+            )));
+        }
+        let der = decrypt(&block.bytes, passphrase)?;
+        from_pkcs8(&der)
+    }
+
+    /// c/image `GenerateKeyPair`: a new ECDSA P-256 key (the one kind cosign's
+    /// specification requires every verifier to support), encrypted with
+    /// `passphrase`, in a `ENCRYPTED COSIGN PRIVATE KEY` block (read by every
+    /// version of cosign and skopeo).
+    pub fn generate(passphrase: &[u8]) -> Result<GeneratedKey, PrivateKeyError> {
+        let key = loop {
+            let mut bytes = [0u8; 32];
+            random(&mut bytes)?;
+            // Scalars outside [1, n) are (astronomically rarely) drawn: draw again.
+            if let Ok(k) = p256::ecdsa::SigningKey::from_slice(&bytes) {
+                break k;
+            }
+        };
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| invalid(format!("encoding the private key: {e}")))?;
+        let encrypted = encrypt(der.as_bytes(), passphrase)?;
+        let key = from_pkcs8(der.as_bytes())?;
+        Ok(GeneratedKey {
+            private_pem: pem_encode(COSIGN_PRIVATE_KEY_PEM_TYPE, &encrypted),
+            public_pem: key.public_pem(),
+            key,
+        })
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The public key as `PUBLIC KEY` PEM (for `keyPath` in policy.json).
+    pub fn public_pem(&self) -> Vec<u8> {
+        pem_encode("PUBLIC KEY", self.public.spki_der())
+    }
+
+    /// `sha256:<hex>` of the public key's DER SubjectPublicKeyInfo: how imgsig names a sigstore key.
+    pub fn fingerprint(&self) -> String {
+        super::key_fingerprint(&self.public)
+    }
+
+    /// sigstore `SignMessage` with SHA-256: ECDSA (ASN.1 DER; RFC 6979
+    /// nonces) and RSA PKCS #1 v1.5 over SHA-256 of `message`, Ed25519 over
+    /// `message` itself.
+    pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
+        let failed = |e: String| PrivateKeyError {
+            code: "signing-failed",
+            message: e,
+        };
+        let digest = Sha256::digest(message);
+        match &self.signer {
+            Signer::P256(k) => {
+                let s: p256::ecdsa::Signature = k.sign_prehash(&digest).map_err(|e| failed(e.to_string()))?;
+                Ok(s.to_der().as_bytes().to_vec())
+            }
+            Signer::P384(k) => {
+                let s: p384::ecdsa::Signature = k.sign_prehash(&digest).map_err(|e| failed(e.to_string()))?;
+                Ok(s.to_der().as_bytes().to_vec())
+            }
+            Signer::Rsa(k) => k
+                .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
+                .map_err(|e| failed(e.to_string())),
+            Signer::Ed25519(k) => {
+                use ed25519_dalek::Signer as _;
+                Ok(k.sign(message).to_bytes().to_vec())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_decrypt_with_their_passphrase_only() {
+        let g = PrivateKey::generate(b"pass").unwrap();
+        let text = String::from_utf8(g.private_pem.clone()).unwrap();
+        assert!(text.starts_with("-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\n"));
+        assert!(text.lines().all(|l| l.len() <= 64));
+        let back = PrivateKey::from_file_bytes(&g.private_pem, b"pass").unwrap();
+        assert_eq!(back.public_key().spki_der(), g.key.public_key().spki_der());
+        assert_eq!(back.public_key().algorithm(), "ecdsa-p256");
+        assert_eq!(
+            PrivateKey::from_file_bytes(&g.private_pem, b"other").unwrap_err().code,
+            "wrong-passphrase"
+        );
+        // The public PEM is what the verifier reads.
+        let keys = super::super::parse_public_keys(&g.public_pem).unwrap();
+        assert_eq!(keys[0].spki_der(), g.key.public_key().spki_der());
+        // A signature verifies with the public key, and not over other bytes.
+        let sig = back.sign_message(b"payload").unwrap();
+        assert!(keys[0].verify_message(b"payload", &sig).is_ok());
+        assert!(keys[0].verify_message(b"payloae", &sig).is_err());
+    }
+
+    #[test]
+    fn the_sigstore_pem_type_is_read_too_and_others_are_not() {
+        let g = PrivateKey::generate(b"").unwrap();
+        let text = String::from_utf8(g.private_pem).unwrap();
+        let sigstore = text.replace("COSIGN", "SIGSTORE");
+        assert!(PrivateKey::from_file_bytes(sigstore.as_bytes(), b"").is_ok());
+        let e = PrivateKey::from_file_bytes(text.replace("COSIGN", "PGP").as_bytes(), b"").unwrap_err();
+        assert!(e.message.contains("--key"), "{e}");
+        assert_eq!(
+            PrivateKey::from_file_bytes(b"garbage", b"").unwrap_err().code,
+            "invalid-key"
+        );
+    }
+
+    fn encrypted_with(n: u64, r: u64, p: u64) -> Vec<u8> {
+        let doc = format!(
+            r#"{{"kdf":{{"name":"scrypt","params":{{"N":{n},"r":{r},"p":{p}}},"salt":"AAAA"}},"cipher":{{"name":"nacl/secretbox","nonce":"{}"}},"ciphertext":"AAAA"}}"#,
+            "A".repeat(32)
+        );
+        pem_encode(COSIGN_PRIVATE_KEY_PEM_TYPE, doc.as_bytes())
+    }
+
+    #[test]
+    fn hostile_scrypt_parameters_are_refused_before_any_work() {
+        for (n, r, p) in [(1u64 << 40, 8, 1), (1 << 20, 1 << 20, 1), (32768, 8, 1 << 30)] {
+            let e = PrivateKey::from_file_bytes(&encrypted_with(n, r, p), b"").unwrap_err();
+            assert_eq!(e.code, "unsupported-key", "{n} {r} {p}: {e}");
+        }
+        for (n, r, p) in [(3u64, 8, 1), (0, 8, 1), (32768, 0, 1)] {
+            assert_eq!(
+                PrivateKey::from_file_bytes(&encrypted_with(n, r, p), b"")
+                    .unwrap_err()
+                    .code,
+                "invalid-key"
+            );
+        }
+        // Sane parameters get as far as the (wrong) ciphertext.
+        assert_eq!(
+            PrivateKey::from_file_bytes(&encrypted_with(1024, 8, 1), b"")
+                .unwrap_err()
+                .code,
+            "wrong-passphrase"
+        );
+    }
+
+    #[test]
+    fn every_key_kind_signs_what_its_public_key_verifies() {
+        use rand_free::*;
+        for der in [p384_der(), ed25519_der(), rsa_der()] {
+            let k = from_pkcs8(&der).unwrap();
+            let sig = k.sign_message(b"m").unwrap();
+            assert!(
+                k.public_key().verify_message(b"m", &sig).is_ok(),
+                "{}",
+                k.public_key().algorithm()
+            );
+            assert!(k.public_key().verify_message(b"n", &sig).is_err());
+        }
+    }
+
+    /// Fixed test keys, built without a random number generator crate.
+    mod rand_free {
+        use pkcs8::EncodePrivateKey;
+        use rsa::rand_core::{CryptoRng, Error, RngCore};
+        /// Deterministic, for test keys only.
+        struct Xorshift(u64);
+        impl RngCore for Xorshift {
+            fn next_u32(&mut self) -> u32 {
+                self.next_u64() as u32
+            }
+            fn next_u64(&mut self) -> u64 {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                self.0
+            }
+            fn fill_bytes(&mut self, dest: &mut [u8]) {
+                for b in dest {
+                    *b = self.next_u64() as u8;
+                }
+            }
+            fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Error> {
+                self.fill_bytes(dest);
+                Ok(())
+            }
+        }
+        impl CryptoRng for Xorshift {}
+        pub fn p384_der() -> Vec<u8> {
+            let k = p384::ecdsa::SigningKey::from_slice(&[7u8; 48]).unwrap();
+            k.to_pkcs8_der().unwrap().as_bytes().to_vec()
+        }
+        pub fn ed25519_der() -> Vec<u8> {
+            let k = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+            k.to_pkcs8_der().unwrap().as_bytes().to_vec()
+        }
+        pub fn rsa_der() -> Vec<u8> {
+            let k = rsa::RsaPrivateKey::new(&mut Xorshift(0x9e37_79b9_7f4a_7c15), 2048).unwrap();
+            k.to_pkcs8_der().unwrap().as_bytes().to_vec()
+        }
+    }
+}
