@@ -111,10 +111,18 @@ pub fn create_dirs(dir: &Path) -> io::Result<()> {
 /// `bytes` in a flushed `.imgsig-*.tmp` file (mode 0644 before umask) in
 /// `dir`, removed when dropped unless linked or renamed into place.
 pub fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    write_temp_mode(dir, bytes, 0o644)
+}
+
+/// [`write_temp`] with the file created with `mode` (before umask), so that
+/// a secret is never readable by others, not even for a moment.
+fn write_temp_mode(dir: &Path, bytes: &[u8], mode: u32) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".imgsig-").suffix(".tmp");
     #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut temp = builder.tempfile_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
@@ -136,13 +144,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> io::Result<()> 
     write_atomic_as(path, bytes, replace, None)
 }
 
+/// A new file at `path` that only its owner can read (mode 0600 from its
+/// creation on): for secret keys. An existing `path` is never touched
+/// (`AlreadyExists`); the parent directory must exist.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    clean_stale_temps_in(dir);
+    let temp = write_temp_mode(dir, bytes, 0o600)?;
+    fs::hard_link(temp.path(), path)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 /// [`write_atomic`], giving the new file the mode and (when permitted, i.e.
 /// as root) the owner of `like` — what replacing a configuration file wants.
 pub fn write_atomic_as(path: &Path, bytes: &[u8], replace: bool, like: Option<&fs::Metadata>) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     clean_stale_temps_in(dir);
     let temp = write_temp(dir, bytes)?;
     #[cfg(unix)]

@@ -1,13 +1,36 @@
 //! Key sources for signing: a secret key file (or any sequoia signer, e.g.
-//! gpg-agent), or an external signing command (signing servers, HSM
-//! wrappers). Whatever the source, the signature is checked before anyone
-//! stores it: valid, over exactly this claim, by the expected key.
+//! gpg-agent), an external signing command (signing servers, HSM
+//! wrappers), or a sigstore (cosign) private key. Whatever the source, the
+//! signature is checked before anyone stores it: valid, over exactly this
+//! claim, by the expected key.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
+use crate::claim::Claim;
+use crate::digest::Digest;
 use crate::pgp::{self, Keyring, SigningKey, MAX_SIGNATURE_SIZE};
+use crate::reference::DockerReference;
+use crate::sigstore::{PrivateKey, SigstoreSignature, TrustRoot};
+
+/// The creator string written into claims and sigstore payloads.
+pub fn creator() -> String {
+    format!("imgsig {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A signature of one image, ready to store.
+#[derive(Debug, Clone)]
+pub struct ImageSignature {
+    /// What is stored: an OpenPGP signed message (simple signing), or a
+    /// sigstore signature in the typed blob format (`\0sigstore-json\n…`).
+    pub blob: Vec<u8>,
+    pub by: SignedBy,
+    /// The claim's timestamp (Unix seconds).
+    pub timestamp: i64,
+    /// For a sigstore signature: its parts (for registry attachments).
+    pub sigstore: Option<SigstoreSignature>,
+}
 
 /// Who made a signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +59,8 @@ pub enum Source {
     /// `sh -c COMMAND`: the claim on stdin, a signed message on stdout;
     /// checked against `cert`.
     Command { command: String, cert: Keyring },
+    /// A sigstore (cosign) private key: sigstore signatures, not OpenPGP.
+    Sigstore(Box<PrivateKey>),
 }
 
 impl std::fmt::Debug for Source {
@@ -43,6 +68,7 @@ impl std::fmt::Debug for Source {
         match self {
             Source::Key(k) => write!(f, "Key({k:?})"),
             Source::Command { command, .. } => write!(f, "Command({command:?})"),
+            Source::Sigstore(k) => write!(f, "Sigstore({k:?})"),
         }
     }
 }
@@ -116,7 +142,99 @@ fn run_command(command: &str, payload: &[u8]) -> Result<Vec<u8>, SignFailure> {
 }
 
 impl Source {
-    /// The certificate(s) this source's signatures are made and checked with.
+    /// Whether this source makes sigstore signatures.
+    pub fn is_sigstore(&self) -> bool {
+        matches!(self, Source::Sigstore(_))
+    }
+
+    /// Who signs, for a sigstore key: its fingerprint for both names.
+    fn sigstore_by(key: &PrivateKey) -> SignedBy {
+        SignedBy {
+            primary_fingerprint: key.fingerprint(),
+            signing_fingerprint: key.fingerprint(),
+        }
+    }
+
+    /// Sign manifest `digest` as `identity` at `now`: a simple-signing claim
+    /// in an OpenPGP message, or a sigstore payload, checked before it is returned.
+    pub fn sign_image(
+        &mut self,
+        digest: &Digest,
+        identity: &DockerReference,
+        now: SystemTime,
+    ) -> Result<ImageSignature, SignFailure> {
+        let timestamp = crate::time::unix_seconds(now);
+        if let Source::Sigstore(key) = self {
+            let sig = SigstoreSignature::sign(
+                key,
+                &digest.to_string(),
+                &identity.to_string(),
+                Some(&creator()),
+                Some(timestamp),
+            )
+            .map_err(|e| SignFailure::Failed(e.to_string()))?;
+            return Ok(ImageSignature {
+                blob: sig.to_blob(),
+                by: Source::sigstore_by(key),
+                timestamp,
+                sigstore: Some(sig),
+            });
+        }
+        let claim = Claim {
+            manifest_digest: digest.clone(),
+            docker_reference: identity.to_string(),
+            creator: Some(creator()),
+            timestamp: Some(timestamp),
+        };
+        let (blob, by) = self.sign(&claim.to_json(), now)?;
+        Ok(ImageSignature {
+            blob,
+            by,
+            timestamp,
+            sigstore: None,
+        })
+    }
+
+    /// A signature among `existing` (where, bytes) that is valid now, made by
+    /// this source's key, for `digest` as `identity`: where it is, who made
+    /// it, and its timestamp. Signing again what is already signed would add
+    /// one more signature on every run of a sign job.
+    pub fn already_signed(
+        &self,
+        existing: &[(String, Vec<u8>)],
+        digest: &Digest,
+        identity: &DockerReference,
+    ) -> Option<(String, SignedBy, i64)> {
+        let want = identity.to_string();
+        if let Source::Sigstore(key) = self {
+            let root = TrustRoot::PublicKeys(vec![key.public_key().clone()]);
+            return existing.iter().find_map(|(at, blob)| {
+                let sig = SigstoreSignature::parse_blob(blob).ok()?;
+                let p = crate::sigstore::verify(&sig, &root, &[]).ok()?;
+                (p.docker_manifest_digest == digest.to_string() && p.docker_reference == want)
+                    .then(|| (at.clone(), Source::sigstore_by(key), p.timestamp.unwrap_or(0)))
+            });
+        }
+        let keys = self.keyring();
+        let now = SystemTime::now();
+        existing.iter().find_map(|(at, blob)| {
+            let o = crate::signature::open(blob, &keys, now).ok()?;
+            (o.claim.manifest_digest() == digest && o.claim.docker_reference() == want).then(|| {
+                let timestamp = o.claim.timestamp().unwrap_or(o.signer.created);
+                (
+                    at.clone(),
+                    SignedBy {
+                        primary_fingerprint: o.signer.primary_fingerprint,
+                        signing_fingerprint: o.signer.signing_fingerprint,
+                    },
+                    timestamp,
+                )
+            })
+        })
+    }
+
+    /// The certificate(s) this source's signatures are made and checked with
+    /// (none for a sigstore key).
     pub fn keyring(&self) -> Keyring {
         match self {
             Source::Key(key) => {
@@ -125,6 +243,7 @@ impl Source {
                 own
             }
             Source::Command { cert, .. } => cert.clone(),
+            Source::Sigstore(_) => Keyring::new(),
         }
     }
 
@@ -145,6 +264,9 @@ impl Source {
                 let by = check(&blob, payload, cert, now)?;
                 Ok((blob, by))
             }
+            Source::Sigstore(_) => Err(SignFailure::Failed(
+                "a sigstore key signs images (sign_image), not OpenPGP messages".into(),
+            )),
         }
     }
 }

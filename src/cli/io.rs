@@ -90,6 +90,15 @@ pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>,
 /// directory, flushed and synced, then renamed into place. Without `force`
 /// an existing file is never replaced (the final step is a no-clobber link).
 pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<(), Failure> {
+    write_checked(path, force, || imgsig::files::write_atomic(path, data, force))
+}
+
+/// A new file only its owner can read (a secret key): never replaces one.
+pub fn write_new_private(path: &Path, data: &[u8]) -> Result<(), Failure> {
+    write_checked(path, false, || imgsig::files::write_new_private(path, data))
+}
+
+fn write_checked(path: &Path, force: bool, write: impl FnOnce() -> io::Result<()>) -> Result<(), Failure> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -117,7 +126,7 @@ pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<(), Failure
             ),
         ));
     }
-    match imgsig::files::write_atomic(path, data, force) {
+    match write() {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists_failure(path)),
         Err(e) => Err(classify(e)),

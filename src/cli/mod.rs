@@ -14,6 +14,7 @@ mod fetch;
 mod inputs;
 mod inspect;
 mod io;
+mod keygen;
 mod misc;
 mod net;
 mod output;
@@ -222,6 +223,9 @@ pub enum Command {
     /// Show what a signature claims and who made it, without trusting it
     #[command(after_help = inspect::EXAMPLES)]
     Inspect(inspect::InspectArgs),
+    /// Generate a sigstore (cosign) key pair: `generate-key --sigstore`
+    #[command(name = "generate-key", after_help = keygen::EXAMPLES)]
+    GenerateKey(keygen::GenerateKeyArgs),
     /// Show or change the trust policy (policy.json), like `podman image trust`
     #[command(after_help = trust::EXAMPLES)]
     Trust(trust::TrustArgs),
@@ -244,6 +248,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Verify(_) => "verify",
         Command::Fetch(_) => "fetch",
         Command::Inspect(_) => "inspect",
+        Command::GenerateKey(_) => "generate-key",
         Command::Trust(t) => match t.command {
             trust::TrustCommand::Show(_) => "trust show",
             trust::TrustCommand::Set(_) => "trust set",
@@ -260,6 +265,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Verify(args) => verify::run(args, format),
         Command::Fetch(args) => fetch::run(args, format),
         Command::Inspect(args) => inspect::run(args, format),
+        Command::GenerateKey(args) => keygen::run(args, format),
         Command::Trust(args) => trust::run(args, format),
         Command::Policy(args) => policy_cmd::run(args, format),
         Command::Completions(args) => misc::completions(args, format),

@@ -207,4 +207,13 @@ impl Net {
     pub fn put_signature(&self, r: &DockerReference, d: &Digest, blob: &[u8]) -> Result<bool, Failure> {
         self.call(|n, w| n.put_signature(r, d, blob, w))
     }
+
+    pub fn put_sigstore_attachment(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        sig: &imgsig::sigstore::SigstoreSignature,
+    ) -> Result<bool, Failure> {
+        self.call(|n, w| n.put_sigstore_attachment(r, d, sig, w))
+    }
 }

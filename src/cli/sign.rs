@@ -8,8 +8,13 @@
 //!   instance signed (unless `--index-only`), stored in `--lookaside-dir` or
 //!   the registries.d `lookaside-staging` of the image.
 //!
+//! With `--sigstore-key` the signature is a sigstore (cosign) one: the
+//! typed blob `\0sigstore-json\n{…}` in a file or lookaside, or for
+//! `docker://` images a layer of the registry's `sha256-<hex>.sig`
+//! attachment manifest (when registries.d sets `use-sigstore-attachments`).
+//!
 //! Signatures are never overwritten: a lookaside takes the next free
-//! `signature-N`, claimed atomically.
+//! `signature-N`, claimed atomically; an attachment manifest only grows.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -24,7 +29,6 @@ use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::progress::Progress;
 use super::{Exit, Failure, FileArg, OutputFormat};
-use imgsig::claim::Claim;
 use imgsig::digest::{Algorithm, Digest};
 use imgsig::limits::MAX_MANIFEST_SIZE;
 use imgsig::manifest;
@@ -32,7 +36,7 @@ use imgsig::pgp::{KeyError, SigningKey};
 use imgsig::platform::list_instances;
 use imgsig::reference::DockerReference;
 use imgsig::shown::{shown, Lines};
-use imgsig::signer::{SignFailure, SignedBy, Source};
+use imgsig::signer::{ImageSignature, SignFailure, SignedBy, Source};
 use imgsig::store::lookaside::{self, StoreOutcome};
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -53,13 +57,18 @@ pub const EXAMPLES: &str = "EXAMPLES:
 
   # A signing server or HSM wrapper: claim on stdin, signed message on stdout
   imgsig sign --sign-cmd 'gpg --batch --sign -u ci@example.com' --signer-cert ci.pub \\
-      --lookaside-dir /srv/sigstore docker://registry.example.com/ns/app:1.0";
+      --lookaside-dir /srv/sigstore docker://registry.example.com/ns/app:1.0
+
+  # A sigstore (cosign) signature with a cosign/skopeo private key, stored as a
+  # registry attachment (registries.d: use-sigstore-attachments: true)
+  imgsig sign --sigstore-key cosign.key --passphrase-file pass.txt \\
+      docker://registry.example.com/ns/app:1.0";
 
 /// Largest manifest read (the reference's manifest size limit).
 use imgsig::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd"])))]
+#[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd", "sigstore_key"])))]
 pub struct SignArgs {
     /// OpenPGP secret key file (armored or binary) holding exactly one key
     #[arg(long, value_name = "KEYFILE")]
@@ -73,6 +82,9 @@ pub struct SignArgs {
     /// The public key the --sign-cmd signature must verify against
     #[arg(long = "signer-cert", value_name = "FILE", requires = "sign_cmd")]
     pub signer_cert: Option<PathBuf>,
+    /// Make a sigstore (cosign) signature with this private key: the encrypted key file cosign generate-key-pair, skopeo generate-sigstore-key or `imgsig generate-key --sigstore` write
+    #[arg(long = "sigstore-key", value_name = "KEYFILE")]
+    pub sigstore_key: Option<PathBuf>,
     /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference)
     #[arg(long, value_name = "REF")]
     pub identity: Option<String>,
@@ -114,6 +126,7 @@ pub struct SignArgs {
 struct SignDoc {
     schema_version: u32,
     command: &'static str,
+    format: &'static str,
     output: String,
     identity: String,
     manifest_digest: String,
@@ -125,7 +138,16 @@ struct SignDoc {
 
 /// The creator string written into claims.
 pub fn creator() -> String {
-    format!("imgsig {}", env!("CARGO_PKG_VERSION"))
+    imgsig::signer::creator()
+}
+
+/// What kind of signature a source makes, for reports.
+fn format_name(source: &Source) -> &'static str {
+    if source.is_sigstore() {
+        "sigstore"
+    } else {
+        "simple-signing"
+    }
 }
 
 fn first_line(bytes: &[u8]) -> Result<String, Failure> {
@@ -134,19 +156,41 @@ fn first_line(bytes: &[u8]) -> Result<String, Failure> {
     Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
-fn load_key(path: &Path, passphrase_file: Option<&Path>, now: SystemTime) -> Result<SigningKey, Failure> {
-    let key_arg = FileArg::Path(path.to_path_buf());
-    let key_bytes = read_limited("key file", &key_arg, MAX_KEY_SIZE)?;
-    // The passphrase never comes from a flag value (it would show in `ps`).
-    let passphrase = match passphrase_file {
+/// The passphrase: the first line of `--passphrase-file`, else `$IMGSIG_PASSPHRASE`.
+/// It never comes from a flag value (it would show in `ps`).
+pub(super) fn passphrase(passphrase_file: Option<&Path>) -> Result<Option<String>, Failure> {
+    Ok(match passphrase_file {
         Some(p) => Some(first_line(&read_limited(
             "passphrase file",
             &FileArg::from(p.as_os_str()),
             64 * 1024,
         )?)?),
         None => std::env::var("IMGSIG_PASSPHRASE").ok(),
-    };
-    let password = passphrase.map(|p| p.into());
+    })
+}
+
+fn load_sigstore_key(path: &Path, passphrase_file: Option<&Path>) -> Result<imgsig::sigstore::PrivateKey, Failure> {
+    let key_bytes = read_limited("sigstore key file", &FileArg::Path(path.to_path_buf()), MAX_KEY_SIZE)?;
+    let given = passphrase(passphrase_file)?;
+    // cosign allows an empty passphrase: without one, try that.
+    imgsig::sigstore::PrivateKey::from_file_bytes(&key_bytes, given.as_deref().unwrap_or("").as_bytes()).map_err(|e| {
+        let (code, message) = match (e.code, &given) {
+            ("wrong-passphrase", None) => (
+                "passphrase-needed",
+                "the key is encrypted with a passphrase: give --passphrase-file FILE or IMGSIG_PASSPHRASE".to_owned(),
+            ),
+            ("wrong-passphrase", Some(_)) => ("wrong-passphrase", e.message),
+            ("unsupported-key", _) => ("unsupported-key", e.message),
+            _ => ("invalid-key", e.message),
+        };
+        Failure::input(code, anyhow!("sigstore key file {}: {message}", path.display()))
+    })
+}
+
+fn load_key(path: &Path, passphrase_file: Option<&Path>, now: SystemTime) -> Result<SigningKey, Failure> {
+    let key_arg = FileArg::Path(path.to_path_buf());
+    let key_bytes = read_limited("key file", &key_arg, MAX_KEY_SIZE)?;
+    let password = passphrase(passphrase_file)?.map(|p| p.into());
     SigningKey::from_bytes(&key_bytes, password.as_ref(), now).map_err(|e| {
         let code = match e {
             KeyError::PassphraseNeeded => "passphrase-needed",
@@ -270,17 +314,7 @@ fn agent_source(selector: &str, passphrase_file: Option<&Path>, now: SystemTime)
     } else {
         fpr.to_owned()
     };
-    let passphrase = match passphrase_file {
-        Some(p) => Some(
-            first_line(&read_limited(
-                "passphrase file",
-                &FileArg::from(p.as_os_str()),
-                64 * 1024,
-            )?)?
-            .into(),
-        ),
-        None => std::env::var("IMGSIG_PASSPHRASE").ok().map(|p| p.into()),
-    };
+    let passphrase = passphrase(passphrase_file)?.map(|p| p.into());
     let home = std::env::var_os("GNUPGHOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
@@ -290,6 +324,12 @@ fn agent_source(selector: &str, passphrase_file: Option<&Path>, now: SystemTime)
 }
 
 fn load_source(args: &SignArgs, now: SystemTime) -> Result<Source, Failure> {
+    if let Some(path) = &args.sigstore_key {
+        return Ok(Source::Sigstore(Box::new(load_sigstore_key(
+            path,
+            args.passphrase_file.as_deref(),
+        )?)));
+    }
     if let Some(fpr) = &args.sign_by {
         return agent_source(fpr, args.passphrase_file.as_deref(), now);
     }
@@ -343,41 +383,25 @@ fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
     Ok(identity)
 }
 
-/// Build the claim for `digest` as `identity`, sign and check it.
-fn make_signature(source: &mut Source, digest: &Digest, identity: &DockerReference) -> Result<Signed, Failure> {
-    let now = SystemTime::now();
-    let timestamp = imgsig::time::unix_seconds(now);
-    let claim = Claim {
-        manifest_digest: digest.clone(),
-        docker_reference: identity.to_string(),
-        creator: Some(creator()),
-        timestamp: Some(timestamp),
-    };
-    let payload = claim.to_json();
-    let (blob, by) = source.sign(&payload, now).map_err(sign_failure)?;
-    Ok(Signed { blob, by, timestamp })
+/// Build the claim (or sigstore payload) for `digest` as `identity`, sign and check it.
+fn make_signature(source: &mut Source, digest: &Digest, identity: &DockerReference) -> Result<ImageSignature, Failure> {
+    source
+        .sign_image(digest, identity, SystemTime::now())
+        .map_err(sign_failure)
 }
 
-struct Signed {
-    blob: Vec<u8>,
-    by: SignedBy,
-    timestamp: i64,
-}
-
-/// A signature among `existing` that is valid now, by one of `keys`, for
-/// `digest` as `identity`: where it is, and what it says.
-fn already_signed(
-    existing: &[(String, Vec<u8>)],
-    keys: &imgsig::pgp::Keyring,
-    digest: &Digest,
-    identity: &DockerReference,
-) -> Option<(String, imgsig::signature::Opened)> {
-    let now = SystemTime::now();
-    let want = identity.to_string();
-    existing.iter().find_map(|(at, blob)| {
-        let o = imgsig::signature::open(blob, keys, now).ok()?;
-        (o.claim.manifest_digest() == digest && o.claim.docker_reference() == want).then(|| (at.clone(), o))
-    })
+/// How a signer is named in messages.
+fn signer_text(source: &Source, by: &SignedBy) -> String {
+    if source.is_sigstore() {
+        format!("sigstore key {}", by.primary_fingerprint)
+    } else if by.primary_fingerprint == by.signing_fingerprint {
+        format!("key {}", by.primary_fingerprint)
+    } else {
+        format!(
+            "key {} (signing key {})",
+            by.primary_fingerprint, by.signing_fingerprint
+        )
+    }
 }
 
 /// Store in a lookaside directory; returns the file written (or already there).
@@ -468,13 +492,14 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         }
     };
     eprintln!(
-        "imgsig: signed {digest} as {identity} with key {} (signing key {}) -> {output}",
-        signed.by.primary_fingerprint, signed.by.signing_fingerprint
+        "imgsig: signed {digest} as {identity} with {} -> {output}",
+        signer_text(&source, &signed.by)
     );
     if format == OutputFormat::Json {
         print_json(&SignDoc {
             schema_version: SCHEMA_VERSION,
             command: "sign",
+            format: format_name(&source),
             output,
             identity: identity.to_string(),
             manifest_digest: digest.to_string(),
@@ -501,6 +526,7 @@ struct ImagesDoc {
 #[derive(Debug, Serialize)]
 struct SignatureJson {
     image: String,
+    format: &'static str,
     identity: String,
     manifest_digest: String,
     /// For a multi-platform image: `index`, or `instance` with its platform.
@@ -550,10 +576,18 @@ fn sign_image(
             digests.push((i.digest, Some("instance"), Some(platform)));
         }
     }
-    // Where: --lookaside-dir, else the registry signature API when the
-    // registry offers it, else registries.d lookaside-staging.
-    let use_api = args.lookaside_dir.is_none() && net.signature_api(&r)?;
-    let own_keys = source.keyring();
+    // Where: --lookaside-dir, else for sigstore signatures the registry's
+    // attachments (as c/image: only when registries.d enables them), else the
+    // registry signature API when the registry offers it, else registries.d
+    // lookaside-staging.
+    let sigstore = source.is_sigstore();
+    if sigstore && args.lookaside_dir.is_none() && !net.0.uses_sigstore_attachments(&r) {
+        let e = imgsig::registry::network::NetworkError::SigstoreAttachmentsDisabled {
+            reference: r.to_string(),
+        };
+        return Err(super::net::network_failure(e));
+    }
+    let use_api = args.lookaside_dir.is_none() && (sigstore || net.signature_api(&r)?);
     for (d, role, platform) in &digests {
         let label = match (role, platform) {
             (Some(_), Some(p)) => format!(" (instance {p})"),
@@ -600,34 +634,38 @@ fn sign_image(
         };
         // (where it is, written now?, primary fpr, signing fpr, claim timestamp)
         let (output, written, primary, signing, timestamp) =
-            if let Some((at, o)) = already_signed(&existing, &own_keys, d, &identity) {
+            if let Some((at, by, timestamp)) = source.already_signed(&existing, d, &identity) {
                 progress.println(&format!(
-                    "imgsig: {d}{label} is already signed as {identity} by key {} ({at}); nothing added",
-                    o.signer.primary_fingerprint
+                    "imgsig: {d}{label} is already signed as {identity} by {} ({at}); nothing added",
+                    signer_text(source, &by)
                 ));
-                let timestamp = o.claim.timestamp().unwrap_or(o.signer.created);
-                (
-                    at,
-                    false,
-                    o.signer.primary_fingerprint,
-                    o.signer.signing_fingerprint,
-                    timestamp,
-                )
+                (at, false, by.primary_fingerprint, by.signing_fingerprint, timestamp)
             } else {
                 let signed = make_signature(source, d, &identity)?;
-                let (output, written) = match &dir {
-                    None => {
+                let (output, written) = match (&dir, &signed.sigstore) {
+                    (None, Some(sig)) => {
+                        let written = net.put_sigstore_attachment(&r, d, sig)?;
+                        (
+                            format!(
+                                "the sigstore attachments at {}:{}",
+                                r.name(),
+                                imgsig::registry::client::attachment_tag(d)
+                            ),
+                            written,
+                        )
+                    }
+                    (None, None) => {
                         let written = net.put_signature(&r, d, &signed.blob)?;
                         (format!("the signature API of {}", r.domain()), written)
                     }
-                    Some(dir) => {
+                    (Some(dir), _) => {
                         let (path, written) = store(dir, &signed.blob)?;
                         (path.display().to_string(), written)
                     }
                 };
                 progress.println(&format!(
-                    "imgsig: signed {d}{label} as {identity} with key {} -> {output}{}",
-                    signed.by.primary_fingerprint,
+                    "imgsig: signed {d}{label} as {identity} with {} -> {output}{}",
+                    signer_text(source, &signed.by),
                     if written {
                         ""
                     } else {
@@ -644,6 +682,7 @@ fn sign_image(
             };
         out.push(SignatureJson {
             image: input.to_owned(),
+            format: format_name(source),
             identity: identity.to_string(),
             manifest_digest: d.to_string(),
             role: *role,

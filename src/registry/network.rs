@@ -71,6 +71,11 @@ pub enum NetworkError {
     /// registries.conf is unusable for this image, or blocks its registry.
     #[error("{0}")]
     RegistriesConf(#[from] ConfError),
+    /// A sigstore signature was to be stored as a registry attachment, but
+    /// registries.d does not set `use-sigstore-attachments: true` for the image
+    /// (c/image: "writing sigstore attachments is disabled by configuration").
+    #[error("writing sigstore attachments for {reference} is disabled by configuration (registries.d use-sigstore-attachments is not true for it)")]
+    SigstoreAttachmentsDisabled { reference: String },
     /// Every pull source failed: the registry's own error, and the mirrors'.
     #[error("{primary} (mirrors also failed: {mirrors})")]
     Mirrors {
@@ -91,6 +96,7 @@ impl NetworkError {
             NetworkError::RegistriesConf(ConfError::Blocked { .. }) => "registry-blocked",
             NetworkError::RegistriesConf(_) => "invalid-registries-conf",
             NetworkError::Mirrors { primary, .. } => primary.code(),
+            NetworkError::SigstoreAttachmentsDisabled { .. } => "sigstore-attachments-disabled",
         }
     }
 
@@ -99,6 +105,9 @@ impl NetworkError {
         match self {
             NetworkError::Registry(e) => Some(e.hint()),
             NetworkError::Mirrors { primary, .. } => primary.hint(),
+            NetworkError::SigstoreAttachmentsDisabled { .. } => Some(
+                "set `use-sigstore-attachments: true` for the registry or namespace in registries.d (readers need it too), or store the signature with --lookaside-dir DIR",
+            ),
             _ => None,
         }
     }
@@ -595,6 +604,34 @@ impl Network {
         let auth = self.auth_for(r)?;
         let tls = self.tls_for(r, self.conf_insecure(r)?, warnings)?;
         Ok(self.client()?.api_put_signature(r, d, blob, &auth, &tls)?)
+    }
+}
+
+impl Network {
+    /// Store a sigstore signature as a registry attachment of manifest `d` of
+    /// `r` (the image itself, not a mirror), when registries.d sets
+    /// `use-sigstore-attachments: true` for it; `false` when an identical
+    /// attachment was already there.
+    pub fn put_sigstore_attachment(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        sig: &crate::sigstore::SigstoreSignature,
+        warnings: &mut Vec<String>,
+    ) -> Result<bool, NetworkError> {
+        if !self.config.registries_d.use_sigstore_attachments(r) {
+            return Err(NetworkError::SigstoreAttachmentsDisabled {
+                reference: r.to_string(),
+            });
+        }
+        let auth = self.auth_for(r)?;
+        let tls = self.tls_for(r, self.conf_insecure(r)?, warnings)?;
+        Ok(self.client()?.put_sigstore_attachment(r, d, sig, &auth, &tls)?)
+    }
+
+    /// Whether sigstore signatures of `r` go to registry attachments (registries.d).
+    pub fn uses_sigstore_attachments(&self, r: &DockerReference) -> bool {
+        self.config.registries_d.use_sigstore_attachments(r)
     }
 }
 

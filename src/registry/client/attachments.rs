@@ -151,6 +151,164 @@ impl Registries {
     }
 }
 
+/// The media type of the attachment manifest's config.
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// Largest attachment config read (c/image `MaxConfigBodySize`).
+const MAX_CONFIG_SIZE: usize = 4 << 20;
+
+/// What Go's `json.Marshal` writes for an empty `imgspecv1.Image` with
+/// `rootfs.type` "layers", as c/image starts a new attachment config.
+fn new_config() -> serde_json::Value {
+    serde_json::json!({
+        "architecture": "",
+        "os": "",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    })
+}
+
+/// Whether a layer already holds this signature (c/image `layerMatchesSigstoreSignature`).
+fn layer_matches(layer: &serde_json::Value, sig: &SigstoreSignature) -> bool {
+    let annotations: BTreeMap<String, String> = layer
+        .get("annotations")
+        .and_then(|a| a.as_object())
+        .map(|a| {
+            a.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    layer.get("mediaType").and_then(|m| m.as_str()) == Some(sig.mime_type())
+        && layer.get("size").and_then(|s| s.as_u64()) == Some(sig.payload().len() as u64)
+        && layer.get("digest").and_then(|d| d.as_str()) == Some(Digest::sha256(sig.payload()).to_string().as_str())
+        && &annotations == sig.annotations()
+}
+
+impl Registries {
+    /// Add `sig` to the sigstore attachments of manifest `d` of `r`, as c/image
+    /// `putSignaturesToSigstoreAttachments` does: the existing manifest at
+    /// `sha256-<hex>.sig` (if any) and its config are read, the payload is
+    /// uploaded as a new layer with the signature's annotations, appended to
+    /// the layers and to the config's `rootfs.diff_ids`, and the new config
+    /// and manifest are stored. Every existing layer (and every other member
+    /// of the manifest and config) is kept. Returns `false` when an identical
+    /// layer is already there (nothing is written).
+    pub fn put_sigstore_attachment(
+        &self,
+        r: &DockerReference,
+        d: &Digest,
+        sig: &SigstoreSignature,
+        auth: &Auth,
+        tls: &HostTls,
+    ) -> Result<bool, RegistryError> {
+        let state = self.host(r, tls)?;
+        let tag = attachment_tag(d);
+        let (mut manifest, mut config) = match self.manifest_by(&state, r, &tag, auth) {
+            Err(RegistryError::Status { status: 404, .. }) => (
+                serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": {"mediaType": OCI_CONFIG, "digest": "", "size": 0},
+                    "layers": [],
+                }),
+                new_config(),
+            ),
+            Err(e) => return Err(e),
+            Ok(m) => {
+                if m.media_type.as_deref() != Some(OCI_MANIFEST) {
+                    return Err(protocol(
+                        &m.url,
+                        format!(
+                            "the sigstore attachment manifest has MIME type {:?}, not {OCI_MANIFEST}; not changing it",
+                            m.media_type.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+                let bad =
+                    |what: &str| protocol(&m.url, format!("sigstore attachment manifest: {what}; not changing it"));
+                let manifest: serde_json::Value = serde_json::from_slice(&m.bytes).map_err(|e| bad(&e.to_string()))?;
+                // Read as the reader reads it, so that nothing unreadable is extended.
+                let layers = layers(&m.bytes, &m.url)?;
+                if layers.len() >= MAX_SIGNATURES {
+                    return Err(bad(&format!(
+                        "it already has {} layers, and readers read at most {MAX_SIGNATURES}",
+                        layers.len()
+                    )));
+                }
+                let config_desc = manifest.get("config").ok_or_else(|| bad("no config"))?;
+                let config_digest = config_desc
+                    .get("digest")
+                    .and_then(|d| d.as_str())
+                    .and_then(|d| Digest::parse(d).ok())
+                    .ok_or_else(|| bad("the config has no valid digest"))?;
+                let url = format!("{}v2/{}/blobs/{config_digest}", state.base, r.path());
+                let (resp, deadline) = Registries::get_ok(&state, r, &url, auth, " (the sigstore attachment config)")?;
+                let bytes = read_body(resp, MAX_CONFIG_SIZE, &url, deadline)?;
+                if !content_matches(&config_digest, &bytes) {
+                    return Err(protocol(
+                        &url,
+                        format!("the config does not match its digest {config_digest}"),
+                    ));
+                }
+                let config: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| protocol(&url, format!("parsing the sigstore attachment config: {e}")))?;
+                if !config.is_object() {
+                    return Err(protocol(&url, "the sigstore attachment config is not a JSON object"));
+                }
+                (manifest, config)
+            }
+        };
+        let layer_list = manifest
+            .as_object_mut()
+            .ok_or_else(|| protocol(&tag, "the sigstore attachment manifest is not a JSON object"))?
+            .entry("layers")
+            .or_insert_with(|| serde_json::json!([]));
+        if layer_list.is_null() {
+            *layer_list = serde_json::json!([]);
+        }
+        let layer_list = layer_list
+            .as_array_mut()
+            .ok_or_else(|| protocol(&tag, "layers is not an array"))?;
+        if layer_list.iter().any(|l| layer_matches(l, sig)) {
+            return Ok(false);
+        }
+        let payload_digest = Registries::put_blob(&state, r, sig.payload(), auth)?;
+        layer_list.push(serde_json::json!({
+            "mediaType": sig.mime_type(),
+            "digest": payload_digest.to_string(),
+            "size": sig.payload().len(),
+            "annotations": sig.annotations(),
+        }));
+        // rootfs.diff_ids gains the layer (created when the config has none, as Go's
+        // json.Unmarshal into imgspecv1.Image would leave it empty).
+        let obj = config.as_object_mut().expect("checked to be an object");
+        let rootfs = obj
+            .entry("rootfs")
+            .or_insert_with(|| serde_json::json!({"type": "layers", "diff_ids": []}));
+        if !rootfs.is_object() {
+            *rootfs = serde_json::json!({"type": "layers", "diff_ids": []});
+        }
+        let rootfs = rootfs.as_object_mut().expect("an object");
+        let ids = rootfs.entry("diff_ids").or_insert_with(|| serde_json::json!([]));
+        if !ids.is_array() {
+            *ids = serde_json::json!([]);
+        }
+        ids.as_array_mut()
+            .expect("an array")
+            .push(serde_json::json!(payload_digest.to_string()));
+        let config_bytes = serde_json::to_vec(&config).expect("a JSON value serializes");
+        let config_digest = Registries::put_blob(&state, r, &config_bytes, auth)?;
+        manifest["config"] = serde_json::json!({
+            "mediaType": OCI_CONFIG,
+            "digest": config_digest.to_string(),
+            "size": config_bytes.len(),
+        });
+        let bytes = serde_json::to_vec(&manifest).expect("a JSON value serializes");
+        Registries::put_manifest(&state, r, &tag, OCI_MANIFEST, bytes, auth)?;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

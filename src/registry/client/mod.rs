@@ -31,9 +31,10 @@ mod error;
 mod http;
 mod lookaside;
 mod manifest;
+mod push;
 mod signature_api;
 
-pub use attachments::{attachment_tag, OCI_MANIFEST};
+pub use attachments::{attachment_tag, OCI_CONFIG, OCI_MANIFEST};
 pub use auth::Auth;
 pub use error::{redact_url, RegistryError};
 pub use http::{HostTls, Options};
