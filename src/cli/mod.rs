@@ -211,7 +211,7 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign an image's manifest digest with an OpenPGP key
+    /// Sign an image's manifest digest with an OpenPGP key (or a sigstore one)
     #[command(after_help = sign::EXAMPLES)]
     Sign(sign::SignArgs),
     /// Verify an image's signatures
