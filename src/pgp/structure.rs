@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use openpgp::packet::{OnePassSig, Signature, Tag};
+use openpgp::packet::{CompressedData, OnePassSig, Signature, Tag};
 use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
 use openpgp::policy::Policy;
 use openpgp::types::SignatureType;
@@ -13,7 +13,7 @@ use openpgp::Packet;
 use sequoia_openpgp as openpgp;
 
 use super::error::{err_text, issuer_of, malformed};
-use super::trailer::{after_compressed_stream, Trailer};
+use super::trailer::{self, after_compressed_stream, Trailer};
 use super::{policy, EnvelopeError, MAX_PAYLOAD_SIZE};
 
 /// First-byte sniffing exactly as containers/image `FromBlob` does
@@ -53,6 +53,16 @@ pub(super) const MAX_PACKET_SIZE: u32 = 64 * 1024;
 /// bytes there are `malformed-signature`, a second signed message there is
 /// `multiple-signatures`, as after an uncompressed message.
 pub(super) fn check_structure(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
+    match gpg_form(blob) {
+        Some(parsed) => Ok(parsed),
+        None => general(blob),
+    }
+}
+
+/// [`check_structure`] for any form: the message parsed from its first byte
+/// (decompressing inside sequoia's parser), then the look after the
+/// compressed stream.
+fn general(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
     let parsed = check_message(blob)?;
     match after_compressed_stream(blob) {
         Trailer::None => Ok(parsed),
@@ -86,19 +96,51 @@ fn trailing_message(first: &Parsed, rest: &[u8]) -> EnvelopeError {
     }
 }
 
+/// The message as gpg and skopeo write it — one compressed data packet
+/// running to the end of the blob, whose deflate or zlib stream ends exactly
+/// where the packet does — checked with a single decompression into a
+/// per-thread reused inflate state ([`trailer::whole_compressed`]), and the
+/// decompressed packets parsed from memory as if at depth 1 of the
+/// compressed packet ([`check_packets`] with `inside_compression`).
+///
+/// `None` for any other form and for anything this check does not accept:
+/// the general path then parses the blob from the start and names what is
+/// wrong, so every rejection (and its reason) is the general path's own, and
+/// what is accepted here is exactly what the general path accepts — the same
+/// packet checks on the same decompressed bytes, the same policy check on
+/// the compressed data packet, and the trailer check's condition (nothing
+/// after the end of the stream) required up front. It saves sequoia's
+/// decompressing reader (a fresh inflate state and zeroed buffers per
+/// message) and the trailer check's second decompression.
+fn gpg_form(blob: &[u8]) -> Option<Parsed> {
+    let (algo, inner) = trailer::whole_compressed(blob)?;
+    let container = Packet::CompressedData(CompressedData::new(algo));
+    policy().packet(&container).ok()?;
+    check_packets(&inner, true).ok()
+}
+
 /// [`check_structure`] without the look after the compressed stream.
 fn check_message(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
-    let mut ppr = PacketParserBuilder::from_bytes(blob)
+    check_packets(blob, false)
+}
+
+/// The packet checks of [`check_structure`] on `bytes`: a whole message, or
+/// (`inside_compression`) the decompressed content of a compressed data
+/// packet that was the first and only packet of the message, checked at the
+/// depths and packet counts it has inside that packet.
+fn check_packets(bytes: &[u8], inside_compression: bool) -> Result<Parsed, EnvelopeError> {
+    let outer = usize::from(inside_compression);
+    let mut ppr = PacketParserBuilder::from_bytes(bytes)
         .and_then(|b| {
             b.dearmor(Dearmor::Disabled)
-                .max_recursion_depth(1)
+                .max_recursion_depth((1 - outer) as u8)
                 .max_packet_size(MAX_PACKET_SIZE)
                 .build()
         })
         .map_err(|e| EnvelopeError::Malformed(err_text(&e)))?;
-    let mut count = 0usize;
+    let mut count = outer;
     let mut payload = Vec::new();
-    let mut compressed = false;
+    let mut compressed = inside_compression;
     let mut order: Vec<Tag> = Vec::new();
     let mut opss: Vec<OnePassSig> = Vec::new();
     let mut sigs: Vec<Signature> = Vec::new();
@@ -109,7 +151,7 @@ fn check_message(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
                 "more than {MAX_PACKETS} packets; a signed message has at most 4"
             )));
         }
-        let depth = pp.recursion_depth();
+        let depth = pp.recursion_depth() + outer as isize;
         let tag = pp.packet.tag();
         if let Packet::Unknown(u) = &pp.packet {
             if u.tag() == Tag::Reserved && count > 1 {
@@ -256,4 +298,136 @@ fn check_message(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
 pub(super) struct Parsed {
     pub(super) payload: Vec<u8>,
     pub(super) sig: Signature,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::time::SystemTime;
+
+    use openpgp::cert::{CertBuilder, CipherSuite};
+    use openpgp::serialize::SerializeInto;
+
+    use super::*;
+    use crate::pgp::SigningKey;
+
+    /// A signed message as imgsig writes it (uncompressed), made with a fresh key.
+    fn signed(payload: &[u8]) -> Vec<u8> {
+        let (cert, _) = CertBuilder::new()
+            .add_userid("gpg form <g@imgsig.invalid>")
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .add_signing_subkey()
+            .generate()
+            .unwrap();
+        let now = SystemTime::now();
+        let mut key = SigningKey::from_bytes(&cert.as_tsk().to_vec().unwrap(), None, now).unwrap();
+        key.sign(payload, now).unwrap()
+    }
+
+    /// `inner` wrapped as gpg writes it: old-format compressed data of
+    /// indeterminate length (0xA3), ZIP (raw deflate) or ZLIB.
+    fn gpg_wrap(inner: &[u8], zlib: bool) -> Vec<u8> {
+        let stream = if zlib {
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            z.write_all(inner).unwrap();
+            z.finish().unwrap()
+        } else {
+            let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            z.write_all(inner).unwrap();
+            z.finish().unwrap()
+        };
+        [vec![0xA3, if zlib { 2 } else { 1 }], stream].concat()
+    }
+
+    /// A verdict in a comparable form: the payload and the signature with its
+    /// computed digest (its Debug form shows it), or the error.
+    fn verdict(r: Result<Parsed, EnvelopeError>) -> Result<(Vec<u8>, String), String> {
+        r.map(|p| (p.payload, format!("{:?}", p.sig)))
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    fn same_verdict(blob: &[u8], what: &str) {
+        assert_eq!(
+            verdict(check_structure(blob)),
+            verdict(general(blob)),
+            "{what}: the gpg-form shortcut and the general path disagree"
+        );
+    }
+
+    #[test]
+    fn the_gpg_form_is_checked_with_one_decompression_and_gives_the_general_verdict() {
+        let inner = signed(br#"{"critical":{}}"#);
+        for zlib in [false, true] {
+            let blob = gpg_wrap(&inner, zlib);
+            let fast = gpg_form(&blob).expect("gpg's own form takes the shortcut");
+            let slow = general(&blob).unwrap();
+            assert_eq!(fast.payload, br#"{"critical":{}}"#);
+            assert_eq!(format!("{:?}", fast.sig), format!("{:?}", slow.sig), "zlib {zlib}");
+            assert!(fast.sig.computed_digest().is_some());
+            // Definite old-format lengths (one, two and four octets) take it too.
+            let body = &blob[1..];
+            let one = [&[0xA0, body.len() as u8][..], body].concat();
+            let two = [&[0xA1][..], &(body.len() as u16).to_be_bytes(), body].concat();
+            let four = [&[0xA2][..], &(body.len() as u32).to_be_bytes(), body].concat();
+            for b in [&one, &two, &four] {
+                assert!(gpg_form(b).is_some(), "zlib {zlib}: {:02x}", b[0]);
+                same_verdict(b, "definite length");
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_gpg_form_messages_get_the_general_verdict() {
+        let inner = signed(b"claim");
+        for zlib in [false, true] {
+            let blob = gpg_wrap(&inner, zlib);
+            same_verdict(&blob, "intact");
+            // Every cut, and every byte damaged two ways, of the outer message.
+            for cut in 0..blob.len() {
+                same_verdict(&blob[..cut], &format!("cut at {cut}"));
+            }
+            for at in 0..blob.len() {
+                for flip in [0x01, 0x80] {
+                    let mut b = blob.clone();
+                    b[at] ^= flip;
+                    same_verdict(&b, &format!("outer byte {at} ^ {flip:#x}"));
+                }
+            }
+            // Every byte of the content damaged before compression: valid
+            // streams around broken packets.
+            for at in 0..inner.len() {
+                for flip in [0x01, 0x40, 0x80] {
+                    let mut i = inner.clone();
+                    i[at] ^= flip;
+                    same_verdict(&gpg_wrap(&i, zlib), &format!("inner byte {at} ^ {flip:#x}"));
+                }
+            }
+            // Bytes after the stream, and a second message, inside the packet.
+            for tail in [&b"junk"[..], &inner[..], &blob[..]] {
+                let b = [&blob[..], tail].concat();
+                assert!(gpg_form(&b).is_none());
+                same_verdict(&b, "trailer");
+            }
+            // Bytes after a definite-length packet.
+            let body = &blob[1..];
+            let b = [&[0xA1][..], &(body.len() as u16).to_be_bytes(), body, b"x"].concat();
+            assert!(gpg_form(&b).is_none());
+            same_verdict(&b, "after a definite-length packet");
+            // Two messages, compressed together; nested compression; no content.
+            for content in [[&inner[..], &inner[..]].concat(), gpg_wrap(&inner, zlib), Vec::new()] {
+                same_verdict(&gpg_wrap(&content, zlib), "odd content");
+            }
+        }
+    }
+
+    #[test]
+    fn more_output_than_the_bound_is_left_to_the_general_path() {
+        // A literal far past MAX_PAYLOAD_SIZE compresses to little.
+        let inner = signed(&vec![b'x'; 400 * 1024]);
+        let blob = gpg_wrap(&inner, false);
+        assert!(blob.len() < 8 * 1024);
+        assert!(gpg_form(&blob).is_none());
+        same_verdict(&blob, "bomb");
+        assert!(matches!(check_structure(&blob), Err(EnvelopeError::PayloadTooLarge(_))));
+    }
 }

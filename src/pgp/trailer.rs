@@ -15,6 +15,8 @@
 //! message is known to be small (at most a few packets of bounded size);
 //! [`MAX_DECOMPRESSED`] is a second, independent bound.
 
+use sequoia_openpgp::types::CompressionAlgorithm;
+
 use super::{MAX_PACKET_SIZE, MAX_PAYLOAD_SIZE};
 
 /// The most output decompressed here before giving up: more than any message
@@ -174,6 +176,16 @@ struct Scratch {
     out: Box<[u8]>,
 }
 
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            raw: flate2::Decompress::new(false),
+            zlib: flate2::Decompress::new(true),
+            out: vec![0u8; SCRATCH_SIZE].into_boxed_slice(),
+        }
+    }
+}
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
 }
@@ -186,14 +198,74 @@ fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
             let mut out = vec![0u8; SCRATCH_SIZE];
             return stream_length(&mut flate2::Decompress::new(zlib), input, &mut out);
         };
-        let s = guard.get_or_insert_with(|| Scratch {
-            raw: flate2::Decompress::new(false),
-            zlib: flate2::Decompress::new(true),
-            out: vec![0u8; SCRATCH_SIZE].into_boxed_slice(),
-        });
+        let s = guard.get_or_insert_with(Scratch::new);
         let d = if zlib { &mut s.zlib } else { &mut s.raw };
         d.reset(zlib);
         stream_length(d, input, &mut s.out)
+    })
+}
+
+/// The decompressed content of `blob` when it is exactly one compressed
+/// data packet in the old format gpg writes (tag 8, any length type; for a
+/// definite length the packet must end where `blob` does), compressed with
+/// ZIP or ZLIB, whose stream ends exactly at the end of the packet body and
+/// decompresses to at most [`MAX_DECOMPRESSED`] bytes. `None` for anything
+/// else: other forms, bzip2, a stream that is corrupt, cut short, too large
+/// or followed by bytes.
+///
+/// It decompresses once, with the per-thread inflate state of
+/// [`after_compressed_stream`], into a buffer that grows as needed (no
+/// zeroing).
+pub(super) fn whole_compressed(blob: &[u8]) -> Option<(CompressionAlgorithm, Vec<u8>)> {
+    let (&first, rest) = blob.split_first()?;
+    if !(0xA0..=0xA3).contains(&first) {
+        return None;
+    }
+    let body = match first & 0x03 {
+        0 => rest.get(1..).filter(|b| b.len() == usize::from(rest[0]))?,
+        1 => {
+            let len = usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?));
+            rest.get(2..).filter(|b| b.len() == len)?
+        }
+        2 => {
+            let len = usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?;
+            rest.get(4..).filter(|b| b.len() == len)?
+        }
+        _ => rest,
+    };
+    let (&algo, stream) = body.split_first()?;
+    let (algo, zlib) = match algo {
+        1 => (CompressionAlgorithm::Zip, false),
+        2 => (CompressionAlgorithm::Zlib, true),
+        _ => return None,
+    };
+    SCRATCH.with(|cell| {
+        let mut guard = cell.try_borrow_mut().ok()?;
+        let s = guard.get_or_insert_with(Scratch::new);
+        let d = if zlib { &mut s.zlib } else { &mut s.raw };
+        d.reset(zlib);
+        let mut out = Vec::with_capacity(4096);
+        loop {
+            if out.capacity() - out.len() < 1024 {
+                out.reserve(out.capacity());
+            }
+            let before = (d.total_in(), d.total_out());
+            let at = usize::try_from(before.0).ok()?.min(stream.len());
+            let status = d
+                .decompress_vec(&stream[at..], &mut out, flate2::FlushDecompress::None)
+                .ok()?;
+            if out.len() as u64 > MAX_DECOMPRESSED {
+                return None;
+            }
+            if status == flate2::Status::StreamEnd {
+                let consumed = usize::try_from(d.total_in()).ok()?;
+                return (consumed == stream.len()).then_some((algo, out));
+            }
+            if (d.total_in(), d.total_out()) == before {
+                // Cut short: the stream does not end within the packet.
+                return None;
+            }
+        }
     })
 }
 
