@@ -169,25 +169,46 @@ const SCRATCH_SIZE: usize = 32 * 1024;
 /// reset and reused for every signature: a bulk run checks tens of thousands
 /// of compressed messages per thread, and allocating (and zeroing) about
 /// 75 KiB of decompressor state and buffer for each was a measurable part of
-/// it.
+/// it. Each part is made when first needed (a one-shot verify of a gpg
+/// signature needs only the raw deflate state: each unused part would be
+/// pages of memory touched for nothing).
+#[derive(Default)]
 struct Scratch {
-    raw: flate2::Decompress,
-    zlib: flate2::Decompress,
-    out: Box<[u8]>,
+    raw: Option<flate2::Decompress>,
+    zlib: Option<flate2::Decompress>,
+    out: Option<Box<[u8]>>,
 }
 
 impl Scratch {
-    fn new() -> Self {
-        Scratch {
-            raw: flate2::Decompress::new(false),
-            zlib: flate2::Decompress::new(true),
-            out: vec![0u8; SCRATCH_SIZE].into_boxed_slice(),
+    /// The inflate state for raw deflate or zlib, reset for a new stream, and
+    /// the output buffer (for [`stream_length`]).
+    fn parts(&mut self, zlib: bool) -> (&mut flate2::Decompress, &mut [u8]) {
+        let slot = if zlib { &mut self.zlib } else { &mut self.raw };
+        let out = self
+            .out
+            .get_or_insert_with(|| vec![0u8; SCRATCH_SIZE].into_boxed_slice());
+        (fresh(slot, zlib), out)
+    }
+
+    /// The inflate state alone (for [`whole_compressed`], which needs no buffer).
+    fn inflater(&mut self, zlib: bool) -> &mut flate2::Decompress {
+        fresh(if zlib { &mut self.zlib } else { &mut self.raw }, zlib)
+    }
+}
+
+/// The inflate state in `slot`, reset, or a new one.
+fn fresh(slot: &mut Option<flate2::Decompress>, zlib: bool) -> &mut flate2::Decompress {
+    match slot {
+        Some(d) => {
+            d.reset(zlib);
+            d
         }
+        None => slot.insert(flate2::Decompress::new(zlib)),
     }
 }
 
 thread_local! {
-    static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// [`stream_length`] of a deflate (`zlib`: with zlib header) stream.
@@ -198,10 +219,8 @@ fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
             let mut out = vec![0u8; SCRATCH_SIZE];
             return stream_length(&mut flate2::Decompress::new(zlib), input, &mut out);
         };
-        let s = guard.get_or_insert_with(Scratch::new);
-        let d = if zlib { &mut s.zlib } else { &mut s.raw };
-        d.reset(zlib);
-        stream_length(d, input, &mut s.out)
+        let (d, out) = guard.parts(zlib);
+        stream_length(d, input, out)
     })
 }
 
@@ -241,9 +260,7 @@ pub(super) fn whole_compressed(blob: &[u8]) -> Option<(CompressionAlgorithm, Vec
     };
     SCRATCH.with(|cell| {
         let mut guard = cell.try_borrow_mut().ok()?;
-        let s = guard.get_or_insert_with(Scratch::new);
-        let d = if zlib { &mut s.zlib } else { &mut s.raw };
-        d.reset(zlib);
+        let d = guard.inflater(zlib);
         let mut out = Vec::with_capacity(4096);
         loop {
             if out.capacity() - out.len() < 1024 {

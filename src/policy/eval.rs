@@ -414,7 +414,7 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
         .enumerate()
         .map(|(i, s)| check_signature(i + 1, s, sb, subject))
         .collect();
-    decide(results, format!("a signature by {}", sb.keys.describe()))
+    decide(results, || format!("a signature by {}", sb.keys.describe()))
 }
 
 fn check_signature(index: usize, input: &SignatureInput, sb: &SignedBy, subject: &Subject) -> SignatureResult {
@@ -563,7 +563,7 @@ fn evaluate_sigstore(
             }
         })
         .collect();
-    decide(results, format!("a sigstore signature {}", ss.describe_trust()))
+    decide(results, || format!("a sigstore signature {}", ss.describe_trust()))
 }
 
 /// One sigstore signature: the signature (and Rekor, certificate) checks, then
@@ -612,10 +612,16 @@ fn check_sigstore(
 
 /// Accepted when one signature is; else `no-valid-signature`, with every
 /// signature's reason and what would satisfy the requirement (`needs`).
-fn decide(results: Vec<SignatureResult>, needs: String) -> (Result<(), RequirementRejection>, Vec<SignatureResult>) {
+/// `needs` (whose signature would do, for the rejection message) is only
+/// built when every signature was rejected.
+fn decide(
+    results: Vec<SignatureResult>,
+    needs: impl FnOnce() -> String,
+) -> (Result<(), RequirementRejection>, Vec<SignatureResult>) {
     if results.iter().any(|r| r.result.is_ok()) {
         return (Ok(()), results);
     }
+    let needs = needs();
     let reasons: Vec<String> = results
         .iter()
         .map(|r| {
