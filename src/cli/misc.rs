@@ -74,7 +74,9 @@ fn pages(cmd: &clap::Command, name: &str, out: &mut Vec<(String, clap::Command)>
 
 pub fn man(args: ManArgs, format: OutputFormat) -> Result<Exit, Failure> {
     reject_json(format, "man")?;
-    let cmd = Cli::command();
+    let mut cmd = Cli::command();
+    // Subcommands' arguments (and nested subcommands) are deferred until built.
+    cmd.build();
     match args.dir {
         None => {
             let page = render(cmd)?;

@@ -17,7 +17,9 @@ use imgsig::registry::network::{Fetched, Network, NetworkConfig, NetworkError};
 use imgsig::registry::registries_conf::{ConfPaths, RegistriesConf};
 use imgsig::store::registries_d::{BuiltinDefault, RegistriesD};
 
-/// Flags for reaching registries and lookasides (verify and fetch).
+// Flags for reaching registries and lookasides (verify, fetch and sign). A
+// plain comment, not a doc comment: as a doc comment it would become the
+// `about` of every deferred subcommand that flattens it.
 #[derive(Debug, Args, Clone)]
 pub struct RegistryArgs {
     /// Directory of registries.d YAML files (default: $HOME/.config/containers/registries.d if it exists, else /etc/containers/registries.d)

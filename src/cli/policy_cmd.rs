@@ -25,6 +25,10 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig policy explain --policy policy.json dir:/srv/images/app";
 
 #[derive(Debug, Subcommand)]
+// Each subcommand's arguments are built only when it is the one run (or for
+// help, completions and man pages): building them all cost a one-shot verify
+// about a tenth of its instructions (docs/performance.md).
+#[command(defer = true)]
 pub enum PolicyCommand {
     /// Validate a policy file and report likely mistakes
     #[command(after_help = EXAMPLES)]
