@@ -15,6 +15,8 @@
 //! message is known to be small (at most a few packets of bounded size);
 //! [`MAX_DECOMPRESSED`] is a second, independent bound.
 
+use miniz_oxide::inflate::core::DecompressorOxide;
+use miniz_oxide::inflate::TINFLStatus;
 use sequoia_openpgp::types::CompressionAlgorithm;
 
 use super::{MAX_PACKET_SIZE, MAX_PAYLOAD_SIZE};
@@ -165,18 +167,21 @@ fn stream_length(d: &mut impl Stream, input: &[u8], out: &mut [u8]) -> Result<Op
 /// The output buffer every stream is decompressed into.
 const SCRATCH_SIZE: usize = 32 * 1024;
 
-/// Per thread, the inflate states (raw deflate, zlib) and the output buffer,
-/// reset and reused for every signature: a bulk run checks tens of thousands
-/// of compressed messages per thread, and allocating (and zeroing) about
-/// 75 KiB of decompressor state and buffer for each was a measurable part of
-/// it. Each part is made when first needed (a one-shot verify of a gpg
-/// signature needs only the raw deflate state: each unused part would be
-/// pages of memory touched for nothing).
+/// Per thread, the decompressor states and the output buffer, reset and
+/// reused for every signature: a bulk run checks tens of thousands of
+/// compressed messages per thread, and allocating (and zeroing) tens of KiB
+/// of decompressor state and buffer for each was a measurable part of it.
+/// Each part is made when first needed (a one-shot verify of a gpg
+/// signature needs only the bare decoder: each unused part would be pages
+/// of memory touched for nothing).
 #[derive(Default)]
 struct Scratch {
     raw: Option<flate2::Decompress>,
     zlib: Option<flate2::Decompress>,
     out: Option<Box<[u8]>>,
+    /// The bare decoder for [`whole_compressed`] (about 11 KiB; reset with
+    /// `init`, which leaves its tables to be rebuilt by each stream).
+    core: Option<Box<DecompressorOxide>>,
 }
 
 impl Scratch {
@@ -188,11 +193,6 @@ impl Scratch {
             .out
             .get_or_insert_with(|| vec![0u8; SCRATCH_SIZE].into_boxed_slice());
         (fresh(slot, zlib), out)
-    }
-
-    /// The inflate state alone (for [`whole_compressed`], which needs no buffer).
-    fn inflater(&mut self, zlib: bool) -> &mut flate2::Decompress {
-        fresh(if zlib { &mut self.zlib } else { &mut self.raw }, zlib)
     }
 }
 
@@ -232,9 +232,8 @@ fn inflate(input: &[u8], zlib: bool) -> Result<Option<usize>, String> {
 /// else: other forms, bzip2, a stream that is corrupt, cut short, too large
 /// or followed by bytes.
 ///
-/// It decompresses once, with the per-thread inflate state of
-/// [`after_compressed_stream`], into a buffer that grows as needed (no
-/// zeroing).
+/// It decompresses once, with a per-thread decoder reset for each stream,
+/// into one buffer that grows as needed ([`inflate_whole`]).
 pub(super) fn whole_compressed(blob: &[u8]) -> Option<(CompressionAlgorithm, Vec<u8>)> {
     let (&first, rest) = blob.split_first()?;
     if !(0xA0..=0xA3).contains(&first) {
@@ -260,30 +259,43 @@ pub(super) fn whole_compressed(blob: &[u8]) -> Option<(CompressionAlgorithm, Vec
     };
     SCRATCH.with(|cell| {
         let mut guard = cell.try_borrow_mut().ok()?;
-        let d = guard.inflater(zlib);
-        let mut out = Vec::with_capacity(4096);
-        loop {
-            if out.capacity() - out.len() < 1024 {
-                out.reserve(out.capacity());
-            }
-            let before = (d.total_in(), d.total_out());
-            let at = usize::try_from(before.0).ok()?.min(stream.len());
-            let status = d
-                .decompress_vec(&stream[at..], &mut out, flate2::FlushDecompress::None)
-                .ok()?;
-            if out.len() as u64 > MAX_DECOMPRESSED {
-                return None;
-            }
-            if status == flate2::Status::StreamEnd {
-                let consumed = usize::try_from(d.total_in()).ok()?;
-                return (consumed == stream.len()).then_some((algo, out));
-            }
-            if (d.total_in(), d.total_out()) == before {
-                // Cut short: the stream does not end within the packet.
-                return None;
-            }
-        }
+        let d = guard.core.get_or_insert_with(Box::default);
+        d.init();
+        inflate_whole(d, stream, zlib).map(|out| (algo, out))
     })
+}
+
+/// The whole output of the deflate (`zlib`: with zlib header and checksum)
+/// stream `stream`, if it ends exactly at the end of `stream` and is at most
+/// [`MAX_DECOMPRESSED`] bytes; decoded with `d` into one growing buffer (so
+/// no window buffer is needed: back-references point into the output).
+fn inflate_whole(d: &mut DecompressorOxide, stream: &[u8], zlib: bool) -> Option<Vec<u8>> {
+    use miniz_oxide::inflate::core::{decompress, inflate_flags as f};
+    let mut flags = f::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    if zlib {
+        flags |= f::TINFL_FLAG_PARSE_ZLIB_HEADER | f::TINFL_FLAG_COMPUTE_ADLER32;
+    }
+    let max = usize::try_from(MAX_DECOMPRESSED).ok()?;
+    let mut out = vec![0u8; (stream.len() * 4).clamp(1024, max)];
+    let (mut in_pos, mut out_pos) = (0usize, 0usize);
+    loop {
+        let (status, consumed, written) = decompress(d, stream.get(in_pos..)?, &mut out, out_pos, flags);
+        in_pos += consumed;
+        out_pos += written;
+        match status {
+            TINFLStatus::Done => {
+                out.truncate(out_pos);
+                // Nothing may follow the end of the stream inside the packet.
+                return (in_pos == stream.len()).then_some(out);
+            }
+            TINFLStatus::HasMoreOutput if out.len() < max => {
+                let grown = out.len().saturating_mul(2).min(max);
+                out.resize(grown, 0);
+            }
+            // Too large, corrupt, cut short: left to the general path.
+            _ => return None,
+        }
+    }
 }
 
 /// [`stream_length`] of a bzip2 stream (rare: gpg writes ZIP by default; not cached).
