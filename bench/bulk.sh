@@ -11,7 +11,7 @@ n=${1:-10000}
 algo=${2:-rsa2048}
 echo "key: $algo" >&2
 scripts/deps --test
-cargo build --release --locked --quiet --bin imgsig --example gen_mirror
+cargo build --release --locked --quiet --bin imgsig --example gen_mirror --example sequoia_floor
 work=$(mktemp -d /tmp/imgsig-bulk.XXXXXX)
 export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"
 trap 'gpgconf --kill gpg-agent >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
@@ -51,8 +51,26 @@ if res:
         f.write(f"{key}_images={n}\n{key}_secs={secs:.3f}\n{key}_rate={n/secs:.0f}\n{key}_rss_mb={kb/1024:.1f}\n")
 PY
 }
+# The floor: bare sequoia verification of the same signatures, already in
+# memory, on one core and on all (examples/sequoia_floor.rs).
+floor() { # corpus-dir label key-prefix
+  target/release/examples/sequoia_floor "$work/key.pub" "$1" > "$work/floor"
+  python3 - "$work/floor" "$2" "$3" <<'PY'
+import os, sys
+f = dict(l.strip().split("=", 1) for l in open(sys.argv[1]))
+label, key = sys.argv[2], sys.argv[3]
+print(f"   floor, {label}: bare sequoia on the same signatures in memory {float(f['floor1_rate']):,.0f}/s on one core, "
+      f"{float(f['floorall_rate']):,.0f}/s on {f['floor_cores']} cores")
+res = os.environ.get("BENCH_RESULTS")
+if res:
+    with open(res, "a") as out:
+        out.write(f"{key}_floor1_rate={f['floor1_rate']}\n{key}_floorall_rate={f['floorall_rate']}\n")
+PY
+}
 measure "$work/gmirror" "$algo gpg-made (compressed, SHA-512)" p2
+floor "$work/gmirror" "gpg-made" p2
 measure "$work/mirror" "$algo imgsig-made (uncompressed)" p2imgsig
+floor "$work/mirror" "imgsig-made" p2imgsig
 [ "$algo" = rsa2048 ] || exit 0   # P5 is measured with the headline key only
 m=$(find "$work/mirror" -name manifest.json -print -quit)
 echo claim > "$work/claim"
