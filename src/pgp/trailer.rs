@@ -39,6 +39,25 @@ pub(super) enum Trailer {
     Unreadable(String),
 }
 
+/// An old-format packet's body and what follows it, from its first octet
+/// and the bytes after it: a one-, two- or four-octet length, or an
+/// indeterminate length (the body is all of `rest`).
+fn old_format_body(first: u8, rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = match first & 0x03 {
+        0 => (usize::from(*rest.first()?), rest.get(1..)?),
+        1 => (
+            usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)),
+            rest.get(2..)?,
+        ),
+        2 => (
+            usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?,
+            rest.get(4..)?,
+        ),
+        _ => return Some((rest, &[])),
+    };
+    Some((rest.get(..len)?, &rest[len..]))
+}
+
 /// The first packet's tag and body, if its header is well-formed: the body of
 /// an indeterminate-length packet is the rest of `blob`; partial body chunks
 /// are concatenated.
@@ -50,19 +69,8 @@ fn first_packet_body(blob: &[u8]) -> Option<(u8, Vec<u8>)> {
     if first & 0x40 == 0 {
         // Old format: tag in bits 5..2, length type in bits 1..0.
         let tag = (first >> 2) & 0x0F;
-        let (len, rest) = match first & 0x03 {
-            0 => (usize::from(*rest.first()?), rest.get(1..)?),
-            1 => (
-                usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)),
-                rest.get(2..)?,
-            ),
-            2 => (
-                usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?,
-                rest.get(4..)?,
-            ),
-            _ => return Some((tag, rest.to_vec())),
-        };
-        return Some((tag, rest.get(..len)?.to_vec()));
+        let (body, _after) = old_format_body(first, rest)?;
+        return Some((tag, body.to_vec()));
     }
     // New format: one-, two-, five-octet or partial body lengths.
     let tag = first & 0x3F;
@@ -239,18 +247,10 @@ pub(super) fn whole_compressed(blob: &[u8]) -> Option<(CompressionAlgorithm, Vec
     if !(0xA0..=0xA3).contains(&first) {
         return None;
     }
-    let body = match first & 0x03 {
-        0 => rest.get(1..).filter(|b| b.len() == usize::from(rest[0]))?,
-        1 => {
-            let len = usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?));
-            rest.get(2..).filter(|b| b.len() == len)?
-        }
-        2 => {
-            let len = usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?;
-            rest.get(4..).filter(|b| b.len() == len)?
-        }
-        _ => rest,
-    };
+    let (body, after) = old_format_body(first, rest)?;
+    if !after.is_empty() {
+        return None;
+    }
     let (&algo, stream) = body.split_first()?;
     let (algo, zlib) = match algo {
         1 => (CompressionAlgorithm::Zip, false),
