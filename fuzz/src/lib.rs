@@ -65,10 +65,17 @@ fn images() -> impl Iterator<Item = DockerReference> {
         .map(|s| DockerReference::parse_docker_transport(s).expect("a fixed reference"))
 }
 
-/// The signature envelope: the bounded OpenPGP structure check and the
+/// The signature envelope: the bounded OpenPGP structure check (its
+/// shortcut for gpg's form checked against the general path) and the
 /// signature check against the fixed keyring, then the claim inside
 /// (`signature::open`), plus the untrusted dump `imgsig inspect` shows.
 pub fn envelope(blob: &[u8]) {
+    // The shortcut for gpg's form never accepts what the general path
+    // rejects, and gives the same payload and signature.
+    assert!(
+        pgp::__gpg_form_agrees(blob),
+        "the gpg-form shortcut and the general path disagree"
+    );
     let _ = pgp::inspect(blob);
     if let Ok(opened) = imgsig::signature::open(blob, &KEYS, now()) {
         // Only authentic signatures by the fixed keys get here.

@@ -53,6 +53,16 @@ pub const MAX_PAYLOAD_SIZE: usize = 64 * 1024;
 /// How far in the future a signature's creation time may be (clock skew).
 pub const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
+/// Not part of the API: for the fuzz target `envelope`, whether the
+/// structure check's shortcut for gpg's form (one compressed packet,
+/// decompressed once) agrees with the general path on `blob` — it may only
+/// accept what the general path accepts, with the same payload and
+/// signature.
+#[doc(hidden)]
+pub fn __gpg_form_agrees(blob: &[u8]) -> bool {
+    structure::gpg_form_agrees(blob)
+}
+
 fn policy() -> &'static StandardPolicy<'static> {
     static POLICY: StandardPolicy<'static> = StandardPolicy::new();
     &POLICY

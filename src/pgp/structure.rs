@@ -59,6 +59,20 @@ pub(super) fn check_structure(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
     }
 }
 
+/// Whether [`gpg_form`] agrees with the general path on `blob`: when the
+/// shortcut accepts, the general path accepts too, with the same payload
+/// and the same signature (with its computed digest). For the fuzz target
+/// `envelope` (through [`super::__gpg_form_agrees`]) and the unit tests.
+pub(super) fn gpg_form_agrees(blob: &[u8]) -> bool {
+    match gpg_form(blob) {
+        None => true,
+        Some(fast) => match general(blob) {
+            Ok(slow) => fast.payload == slow.payload && format!("{:?}", fast.sig) == format!("{:?}", slow.sig),
+            Err(_) => false,
+        },
+    }
+}
+
 /// [`check_structure`] for any form: the message parsed from its first byte
 /// (decompressing inside sequoia's parser), then the look after the
 /// compressed stream.
@@ -347,6 +361,7 @@ mod tests {
     }
 
     fn same_verdict(blob: &[u8], what: &str) {
+        assert!(gpg_form_agrees(blob), "{what}");
         assert_eq!(
             verdict(check_structure(blob)),
             verdict(general(blob)),
