@@ -5,7 +5,7 @@
 #   P1     bench/verify-one.sh  one signature, whole process, vs gpg and skopeo
 #   P2,P4,P5 bench/bulk.sh      10,000-image mirror offline; sign vs gpg --sign
 #   P3     bench/online.sh      200 lab images online vs a skopeo copy loop
-#   bench/all.sh        (about 5 minutes on 2 cores; IMGSIG_LAB_DIR=DIR reuses a lab for P3)
+#   bench/all.sh        (about 12 minutes on 2 cores from a warm build; IMGSIG_LAB_DIR=DIR reuses a lab for P3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_RESULTS=$(mktemp /tmp/imgsig-bench-results.XXXXXX)
