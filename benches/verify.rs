@@ -25,12 +25,16 @@ use imgsig::policy::{self, ImageRef, ParseOptions, SignatureInput, Subject};
 use imgsig::reference::DockerReference;
 use sequoia_openpgp as openpgp;
 
+#[path = "support/floor_helper.rs"]
+mod floor_helper;
+use floor_helper::FloorHelper;
+
 use openpgp::cert::prelude::*;
-use openpgp::parse::stream::{MessageLayer, MessageStructure, VerificationHelper, VerifierBuilder};
+use openpgp::parse::stream::VerifierBuilder;
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::SerializeInto;
-use openpgp::{Cert, KeyHandle};
+use openpgp::Cert;
 
 /// Messages in the pool: enough for every verifying benchmark below with
 /// the measurement times configured in `config()`.
@@ -146,35 +150,6 @@ fn load_or_make_pool() -> Pool {
         cert,
         items: all.into_iter().map(|(i, m)| (digest_for(i), m)).collect(),
         next: AtomicUsize::new(0),
-    }
-}
-
-/// Bare sequoia verification, as `../shared/reference/deps-eval.md`
-/// measured its floor: `VerifierBuilder` + a helper whose `get_certs`
-/// returns the certificates matching the issuers, then read the content.
-struct FloorHelper<'a> {
-    certs: &'a [Cert],
-}
-
-impl VerificationHelper for FloorHelper<'_> {
-    fn get_certs(&mut self, ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        Ok(self
-            .certs
-            .iter()
-            .filter(|c| c.keys().any(|k| ids.iter().any(|id| id.aliases(k.key().key_handle()))))
-            .cloned()
-            .collect())
-    }
-
-    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        for layer in structure {
-            if let MessageLayer::SignatureGroup { results } = layer {
-                if results.iter().any(|r| r.is_ok()) {
-                    return Ok(());
-                }
-            }
-        }
-        Err(anyhow::anyhow!("no good signature"))
     }
 }
 

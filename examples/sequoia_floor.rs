@@ -23,36 +23,14 @@ use std::time::{Instant, SystemTime};
 
 use sequoia_openpgp as openpgp;
 
-use openpgp::parse::stream::{MessageLayer, MessageStructure, VerificationHelper, VerifierBuilder};
+#[path = "../benches/support/floor_helper.rs"]
+mod floor_helper;
+use floor_helper::FloorHelper;
+
+use openpgp::parse::stream::VerifierBuilder;
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
-use openpgp::{Cert, KeyHandle};
-
-struct Helper<'a> {
-    certs: &'a [Cert],
-}
-
-impl VerificationHelper for Helper<'_> {
-    fn get_certs(&mut self, ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        Ok(self
-            .certs
-            .iter()
-            .filter(|c| c.keys().any(|k| ids.iter().any(|id| id.aliases(k.key().key_handle()))))
-            .cloned()
-            .collect())
-    }
-
-    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        for layer in structure {
-            if let MessageLayer::SignatureGroup { results } = layer {
-                if results.iter().any(|r| r.is_ok()) {
-                    return Ok(());
-                }
-            }
-        }
-        Err(anyhow::anyhow!("no good signature"))
-    }
-}
+use openpgp::Cert;
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).expect("read mirror directory") {
@@ -71,7 +49,7 @@ fn verify_all(msgs: &[Vec<u8>], certs: &[Cert], policy: &StandardPolicy, now: Sy
     let mut bad = 0;
     for m in msgs {
         let ok = VerifierBuilder::from_bytes(m)
-            .and_then(|b| b.with_policy(policy, now, Helper { certs }))
+            .and_then(|b| b.with_policy(policy, now, FloorHelper { certs }))
             .and_then(|mut v| {
                 let mut content = Vec::new();
                 v.read_to_end(&mut content)?;

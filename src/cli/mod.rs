@@ -212,7 +212,7 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 // Each subcommand's arguments are built only when it is the one run (or for
 // help, completions and man pages): building them all cost a one-shot verify
-// about a tenth of its instructions (docs/performance.md).
+// about 7 % of its instructions (docs/performance.md).
 #[command(defer = true)]
 pub enum Command {
     /// Sign an image's manifest digest with an OpenPGP key (or a sigstore one)

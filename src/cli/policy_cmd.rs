@@ -27,7 +27,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[derive(Debug, Subcommand)]
 // Each subcommand's arguments are built only when it is the one run (or for
 // help, completions and man pages): building them all cost a one-shot verify
-// about a tenth of its instructions (docs/performance.md).
+// about 7 % of its instructions (docs/performance.md).
 #[command(defer = true)]
 pub enum PolicyCommand {
     /// Validate a policy file and report likely mistakes

@@ -41,7 +41,7 @@ pub struct TrustArgs {
 #[derive(Debug, Subcommand)]
 // Each subcommand's arguments are built only when it is the one run (or for
 // help, completions and man pages): building them all cost a one-shot verify
-// about a tenth of its instructions (docs/performance.md).
+// about 7 % of its instructions (docs/performance.md).
 #[command(defer = true)]
 pub enum TrustCommand {
     /// Show the trust policy: one row per requirement, with key user IDs and signature stores
