@@ -145,7 +145,7 @@ impl DockerReference {
         if self.domain.is_empty() {
             self.path.clone()
         } else {
-            format!("{}/{}", self.domain, self.path)
+            [self.domain.as_str(), "/", self.path.as_str()].concat()
         }
     }
 
@@ -193,7 +193,7 @@ impl DockerReference {
         let mut rest = host;
         while let Some(i) = rest.find('.') {
             rest = &rest[i + 1..];
-            res.push(format!("*.{rest}"));
+            res.push(["*.", rest].concat());
         }
         res
     }
@@ -201,12 +201,16 @@ impl DockerReference {
 
 impl fmt::Display for DockerReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Plain writes, no format arguments: references are shown for every
+        // image of a bulk run.
         if !self.domain.is_empty() {
-            write!(f, "{}/", self.domain)?;
+            f.write_str(&self.domain)?;
+            f.write_str("/")?;
         }
         f.write_str(&self.path)?;
         if let Some(tag) = &self.tag {
-            write!(f, ":{tag}")?;
+            f.write_str(":")?;
+            f.write_str(tag)?;
         }
         if let Some(digest) = &self.digest {
             write!(f, "@{digest}")?;

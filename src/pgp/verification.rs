@@ -46,6 +46,18 @@ fn weak_hash(algo: HashAlgorithm) -> bool {
             | HashAlgorithm::SHA3_512
     )
 }
+/// The fingerprint in upper-case hex, as `Fingerprint::to_hex` writes it,
+/// without its one `format!` per byte: every accepted signature reports two.
+fn hex(fpr: &Fingerprint) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(fpr.as_bytes().len() * 2);
+    for &b in fpr.as_bytes() {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
 /// "PRIMARY" or "SUBKEY (subkey of PRIMARY)".
 fn key_name(primary: &Fingerprint, signing: &Fingerprint) -> String {
     if primary == signing {
@@ -286,9 +298,27 @@ pub fn verify(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<VerifiedEn
     let good = check_signature(&policy, &sig, keys, now)?;
     Ok(VerifiedEnvelope {
         payload,
-        primary_fingerprint: good.primary.to_hex(),
-        signing_fingerprint: good.signing.to_hex(),
+        primary_fingerprint: hex(&good.primary),
+        signing_fingerprint: hex(&good.signing),
         created: good.created,
         hash_algorithm: good.hash.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_writes_what_to_hex_writes() {
+        for text in [
+            "2F419EFCCB780844C3FF08B061EC053D55435615",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "00ff10",
+        ] {
+            let fpr: Fingerprint = text.parse().unwrap();
+            assert_eq!(hex(&fpr), fpr.to_hex(), "{text}");
+            assert_eq!(hex(&fpr), text.to_ascii_uppercase());
+        }
+    }
 }
