@@ -108,18 +108,21 @@ fn tune_allocator() {
     }
 }
 
-/// What std's entry point (`lang_start`) does before `main`, less what costs.
+/// What std's entry point (`lang_start`) does before `main`, without its
+/// costly part.
 ///
 /// std's start-up also prepares its "has overflowed its stack" message. To
 /// find the main thread's stack guard it calls glibc's `pthread_getattr_np`,
 /// which opens /proc/self/maps and parses it with `sscanf`: about 104,000
-/// instructions and 7 page faults in every run, 0.27–0.41 ms of a one-shot
-/// verify's 2.7–3.7 ms on the project machine (docs/performance.md).
+/// instructions and 7 page faults in every run, and 0.41 ms of a one-shot
+/// verify's 3.7 ms when timed interleaved on the project machine
+/// (docs/performance.md).
 /// imgsig's entry point does the rest of what std's does on Linux:
 /// - closed descriptors 0, 1 and 2 are opened on /dev/null, so that no file
 ///   imgsig opens can become its stdout or stderr;
-/// - SIGPIPE is ignored, so a closed pipe is a write error that imgsig
-///   reports, and not a silent death;
+/// - SIGPIPE is ignored, so when a reader goes away (`imgsig … | head -1`)
+///   the write fails and imgsig still ends with its verdict's exit code,
+///   instead of being killed by the signal;
 /// - a panic exits with 101 after the panic hook printed it (`main`);
 /// - stdout is flushed at exit (`std::process::exit` does it).
 ///
