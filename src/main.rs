@@ -17,18 +17,20 @@ mod cli;
 #[cfg(not(test))]
 #[allow(unsafe_code)]
 #[no_mangle]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     start::prepare();
+    // SAFETY: argc and argv are what the C runtime passes to main.
+    let args = unsafe { start::args(argc, argv) };
     // As std's entry does: a panic has already been printed by the panic
     // hook (with its backtrace under RUST_BACKTRACE); the process exits 101.
-    let code = std::panic::catch_unwind(run).unwrap_or(101);
+    let code = std::panic::catch_unwind(|| run(args)).unwrap_or(101);
     // std::process::exit flushes stdout first, as returning from std's main does.
     std::process::exit(code)
 }
 
-/// Everything the binary does; returns the exit code.
+/// Everything the binary does, given its arguments; returns the exit code.
 #[cfg_attr(test, allow(dead_code))]
-fn run() -> i32 {
+fn run(args: Vec<std::ffi::OsString>) -> i32 {
     // sequoia builds and drops `anyhow` errors on good paths (e.g. looking up
     // binding signatures while checking that a key is alive); with
     // RUST_BACKTRACE set in the environment each of them would capture a
@@ -39,7 +41,6 @@ fn run() -> i32 {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
     tune_allocator();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -164,5 +165,25 @@ mod start {
             }
             libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         }
+    }
+
+    /// The arguments from `main`'s own `argc`/`argv`. Without std's entry
+    /// point, `std::env::args` has them only where std can take them from
+    /// the C library's initialisers (glibc passes them there; other C
+    /// libraries need not), so they are taken from `main` everywhere.
+    ///
+    /// # Safety
+    /// `argv` must hold `argc` pointers to NUL-terminated strings, as the C
+    /// runtime passes them to `main`.
+    pub unsafe fn args(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<std::ffi::OsString> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let n = usize::try_from(argc).unwrap_or(0);
+        (0..n)
+            .map(|i| {
+                // SAFETY: i < argc, and each entry is a NUL-terminated string (the caller's promise).
+                let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+                std::ffi::OsStr::from_bytes(arg.to_bytes()).to_owned()
+            })
+            .collect()
     }
 }
