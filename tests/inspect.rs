@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{assert_exit, fixture, imgsig, json, repo, run, stderr, stdout, tempdir};
+use common::{assert_exit, fixture, imgsig, json, repo, run, sign_demo, stderr, stdout, tempdir, DEMO_ID};
 use imgsig::pgp::{self, EnvelopeError, PacketDetails, MAX_PAYLOAD_SIZE};
 use openpgp::cert::prelude::*;
 use openpgp::crypto::KeyPair;
@@ -28,7 +28,6 @@ const DIGEST: &str = "sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01
 const KEY_A: &str = "08CD26E446E2E95249B7A405E932F44B23E8DD43";
 const KEY_A_ID: &str = "E932F44B23E8DD43";
 const DEMO_FPR: &str = "37DB2F6C2B9199F47001B496AF5DF7145C9D7765";
-const DEMO_ID: &str = "registry.example.com/demo/app:1.0";
 
 fn sig(name: &str) -> PathBuf {
     fixture(&format!("signature/{name}"))
@@ -363,19 +362,6 @@ fn agrees_with_skopeo_untrusted_dump() {
 
 // ---------------------------------------------------------------------------
 // An imgsig-made signature
-
-fn sign_demo(dir: &Path) -> PathBuf {
-    let out = dir.join("signature-1");
-    let o = run(imgsig()
-        .args(["sign", "--key"])
-        .arg(repo().join("examples/demo-signer.secret.asc"))
-        .args(["--identity", DEMO_ID, "--manifest"])
-        .arg(repo().join("examples/manifest.json"))
-        .arg("-o")
-        .arg(&out));
-    assert_exit(&o, 0);
-    out
-}
 
 #[test]
 fn imgsig_signature_inspected_with_and_without_keyring() {

@@ -11,9 +11,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{assert_exit, imgsig, online, repo, run, stderr, tempdir};
-
-const ID: &str = "registry.example.com/demo/app:1.0";
+use common::{assert_exit, imgsig, online, repo, sign_demo, stderr, tempdir, DEMO_ID};
 
 fn manifest() -> PathBuf {
     repo().join("examples/manifest.json")
@@ -22,24 +20,10 @@ fn manifest() -> PathBuf {
 fn verify_args(sig: &Path) -> Vec<std::ffi::OsString> {
     let mut a: Vec<std::ffi::OsString> = ["verify", "--keyring"].map(Into::into).to_vec();
     a.push(repo().join("examples/demo-signer.pub.asc").into());
-    a.extend(["--identity", ID, "--manifest"].map(Into::into));
+    a.extend(["--identity", DEMO_ID, "--manifest"].map(Into::into));
     a.push(manifest().into());
     a.push(sig.into());
     a
-}
-
-/// A signature by the demo key, made by imgsig itself.
-fn demo_signature(dir: &Path) -> PathBuf {
-    let sig = dir.join("demo.sig");
-    let o = run(imgsig()
-        .args(["sign", "--key"])
-        .arg(repo().join("examples/demo-signer.secret.asc"))
-        .args(["--identity", ID, "--manifest"])
-        .arg(manifest())
-        .arg("-o")
-        .arg(&sig));
-    assert_exit(&o, 0);
-    sig
 }
 
 /// Started with stdout or stderr closed (`2>&-`), the descriptors imgsig
@@ -120,7 +104,7 @@ fn files_below(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn a_closed_pipe_does_not_kill_imgsig() {
     let dir = tempdir();
-    let sig = demo_signature(dir.path());
+    let sig = sign_demo(dir.path());
     let mut fds = [0; 2];
     // SAFETY: pipe writes two new descriptors into the array; each is owned
     // exactly once below.

@@ -49,12 +49,8 @@ fn weak_hash(algo: HashAlgorithm) -> bool {
 /// The fingerprint in upper-case hex, as `Fingerprint::to_hex` writes it,
 /// without its one `format!` per byte: every accepted signature reports two.
 fn hex(fpr: &Fingerprint) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(fpr.as_bytes().len() * 2);
-    for &b in fpr.as_bytes() {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
+    let mut s = crate::digest::to_hex(fpr.as_bytes());
+    s.make_ascii_uppercase();
     s
 }
 

@@ -31,6 +31,25 @@ pub fn fixture(rel: &str) -> PathBuf {
     p
 }
 
+/// The identity the demo key (examples/demo-signer.*.asc) signs the demo
+/// manifest (examples/manifest.json) as, in tests.
+pub const DEMO_ID: &str = "registry.example.com/demo/app:1.0";
+
+/// `dir/signature-1`: the demo manifest signed as [`DEMO_ID`] with the demo
+/// key, by `imgsig sign`.
+pub fn sign_demo(dir: &Path) -> PathBuf {
+    let out = dir.join("signature-1");
+    let o = run(imgsig()
+        .args(["sign", "--key"])
+        .arg(repo().join("examples/demo-signer.secret.asc"))
+        .args(["--identity", DEMO_ID, "--manifest"])
+        .arg(repo().join("examples/manifest.json"))
+        .arg("-o")
+        .arg(&out));
+    assert_exit(&o, 0);
+    out
+}
+
 /// A command running the imgsig binary under test, with an environment
 /// that cannot leak the developer's configuration into the test.
 pub fn imgsig() -> Command {
