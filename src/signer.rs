@@ -58,7 +58,7 @@ pub enum Source {
     Key(Box<SigningKey>),
     /// `sh -c COMMAND`: the claim on stdin, a signed message on stdout;
     /// checked against `cert`.
-    Command { command: String, cert: Keyring },
+    Command { command: String, cert: Box<Keyring> },
     /// A sigstore (cosign) private key: sigstore signatures, not OpenPGP.
     Sigstore(Box<PrivateKey>),
 }
@@ -242,7 +242,7 @@ impl Source {
                 own.add([key.cert().clone()]);
                 own
             }
-            Source::Command { cert, .. } => cert.clone(),
+            Source::Command { cert, .. } => (**cert).clone(),
             Source::Sigstore(_) => Keyring::new(),
         }
     }

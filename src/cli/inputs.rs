@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use super::io::read_limited;
 use super::{Failure, FileArg};
 use imgsig::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_POLICY_SIZE, MAX_SIGNATURE_SIZE};
-use imgsig::pgp::{EnvelopeError, Keyring};
+use imgsig::pgp::{EnvelopeError, KeyMaterial, Keyring};
 use imgsig::policy::{self, ParseOptions, Policy};
 use imgsig::signature::Rejection;
 use imgsig::verify::{ErrorClass, VerifyError};
@@ -78,18 +78,36 @@ pub fn load_policy(path: &Path) -> Result<Policy, Failure> {
         .map_err(|e| Failure::input("invalid-policy", anyhow!("invalid policy {}:\n{e}", path.display())))
 }
 
-/// Load keyring files into one keyring (unusable files are input errors).
+/// Load keyring files into one keyring, as gpgme imports them: copies of a
+/// certificate merged, and a revocation certificate in one file revoking the
+/// key from another, in any order. Unusable files are input errors, and so
+/// is a set of files that holds no certificate at all (revocations only).
 pub fn load_keyrings(paths: &[PathBuf]) -> Result<Keyring, Failure> {
     let mut keys = Keyring::new();
+    let mut only_revocations = Vec::new();
     for path in paths {
         let name = FileArg::Path(path.clone());
         let bytes = read_limited("keyring", &name, MAX_KEY_FILE_SIZE)?;
-        keys.add_keyring_bytes(&bytes).map_err(|e| {
+        let material = KeyMaterial::parse(&bytes).map_err(|e| {
             Failure::input(
                 "invalid-keyring",
-                anyhow::Error::new(e).context(format!("keyring {}", path.display())),
+                anyhow::Error::new(e).context(format!("keyring {}", imgsig::shown::shown(path))),
             )
         })?;
+        if material.only_revocations() {
+            only_revocations.push(imgsig::shown::shown(path).to_string());
+        }
+        keys.add_material(&material);
+    }
+    if keys.is_empty() && !only_revocations.is_empty() {
+        return Err(Failure::input(
+            "invalid-keyring",
+            anyhow!(
+                "the keyrings hold no certificate: {} hold(s) only revocation signatures, which revoke keys but trust none\n\
+                 hint: add the signer's public key with another --keyring (gpg --export FPR)",
+                only_revocations.join(", ")
+            ),
+        ));
     }
     Ok(keys)
 }

@@ -343,7 +343,7 @@ fn load_source(args: &SignArgs, now: SystemTime) -> Result<Source, Failure> {
             let keys = super::inputs::load_keyrings(std::slice::from_ref(cert))?;
             Ok(Source::Command {
                 command: cmd.clone(),
-                cert: keys,
+                cert: Box::new(keys),
             })
         }
         _ => Err(Failure::input(

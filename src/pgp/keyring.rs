@@ -1,29 +1,35 @@
 //! The [`Keyring`]: trusted certificates loaded from keyring files, copies
-//! of one certificate merged, indexed by key ID and fingerprint, with a
-//! cache of which signing keys are usable at a given time.
+//! of one certificate merged, revocations applied whichever file they came
+//! from, indexed by key ID and fingerprint, with a cache of which signing
+//! keys are usable at a given time.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use openpgp::cert::prelude::*;
-use openpgp::parse::Parse;
+use openpgp::packet::Signature;
 use openpgp::policy::StandardPolicy;
 use openpgp::{Fingerprint, KeyHandle, KeyID};
 use sequoia_openpgp as openpgp;
 
 use super::keycheck::check_key_at;
+use super::material::KeyMaterial;
 use super::{Cert, EnvelopeError, KeyError};
 
 /// A set of trusted certificates, indexed by every (sub)key's fingerprint
 /// and key ID so verification only looks at the certificates a signature
-/// names.
+/// names. Certificates are shared (`Arc`): keyrings built from the same
+/// parsed file hold one copy of each certificate between them, and cloning
+/// a keyring copies no certificate.
 #[derive(Debug, Default)]
 pub struct Keyring {
-    certs: Vec<Cert>,
+    certs: Vec<Arc<Cert>>,
     by_keyid: HashMap<KeyID, Vec<usize>>,
     /// Position in `certs` by primary key fingerprint.
     by_fpr: HashMap<Fingerprint, usize>,
+    /// Every revocation added ([`Keyring::add_material`]); applied to each
+    /// certificate it belongs to, whether that came before or after it.
+    revocations: Vec<Signature>,
     /// Whether a signing key of one of `certs` is usable at a given time (the "now" of a
     /// verification run): a run that checks many signatures by one key validates it once.
     /// Keyed by the certificate's position in `certs` (two entries may share fingerprints
@@ -42,6 +48,7 @@ impl Clone for Keyring {
             certs: self.certs.clone(),
             by_keyid: self.by_keyid.clone(),
             by_fpr: self.by_fpr.clone(),
+            revocations: self.revocations.clone(),
             usable: Mutex::default(),
         }
     }
@@ -71,16 +78,15 @@ impl Keyring {
         Keyring::default()
     }
 
-    /// Parse an armored or binary keyring holding one or more certificates.
+    /// Parse an armored or binary keyring holding one or more certificates
+    /// (every armored block of a text file), secret key material kept. Revocations standing alone are
+    /// not certificates: use [`KeyMaterial::parse`] to keep them.
     pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>, KeyError> {
-        let mut certs = Vec::new();
-        for cert in CertParser::from_bytes(bytes).map_err(|e| KeyError::Parse(e.to_string()))? {
-            certs.push(cert.map_err(|e| KeyError::Parse(format!("{e:#}")))?);
-        }
-        if certs.is_empty() {
+        let m = KeyMaterial::parse_keeping(bytes, true)?;
+        if m.certs.is_empty() {
             return Err(KeyError::NoCertificates);
         }
-        Ok(certs)
+        Ok(m.certs.into_iter().map(Arc::unwrap_or_clone).collect())
     }
 
     /// Add certificates (secret parts are stripped). Copies of a certificate already
@@ -88,17 +94,23 @@ impl Keyring {
     /// revocation in any copy counts, whatever the order of the files, and the newest
     /// self-signatures across the copies decide expiry and key flags.
     pub fn add(&mut self, certs: impl IntoIterator<Item = Cert>) {
+        self.add_shared(certs.into_iter().map(|c| Arc::new(c.strip_secret_key_material())));
+    }
+
+    /// [`Keyring::add`] for certificates already stripped of secrets, shared
+    /// with other keyrings.
+    pub(crate) fn add_shared(&mut self, certs: impl IntoIterator<Item = Arc<Cert>>) {
         for cert in certs {
-            let cert = cert.strip_secret_key_material();
             let fpr = cert.fingerprint();
             let (idx, cert) = match self.by_fpr.get(&fpr) {
-                Some(&i) => match self.certs[i].clone().merge_public(cert.clone()) {
-                    Ok(merged) => (i, merged),
+                Some(&i) => match (*self.certs[i]).clone().merge_public((*cert).clone()) {
+                    Ok(merged) => (i, Arc::new(merged)),
                     // Cannot happen for the same primary key; never drop either copy.
                     Err(_) => (self.certs.len(), cert),
                 },
                 None => (self.certs.len(), cert),
             };
+            let cert = apply_revocations(cert, &self.revocations).0;
             self.by_fpr.entry(fpr).or_insert(idx);
             for key in cert.keys() {
                 let v = self.by_keyid.entry(KeyID::from(key.key().fingerprint())).or_default();
@@ -115,12 +127,61 @@ impl Keyring {
         self.usable.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
+    /// Add revocation signatures: each applies to the certificate it
+    /// revokes (a key, a subkey or a user ID of it), whether that certificate
+    /// is already here or added later. Returns, per signature, the primary
+    /// fingerprint of the certificate it revoked something of (`None`: it
+    /// belongs to no certificate here, or does not verify).
+    pub fn add_revocations(&mut self, sigs: &[Signature]) -> Vec<Option<Fingerprint>> {
+        let mut applied = Vec::with_capacity(sigs.len());
+        for sig in sigs {
+            let mut hit = None;
+            if !self.revocations.contains(sig) {
+                self.revocations.push(sig.clone());
+            }
+            for i in self.revocation_candidates(sig) {
+                let (cert, took) = apply_revocations(self.certs[i].clone(), std::slice::from_ref(sig));
+                if took {
+                    hit = Some(cert.fingerprint());
+                }
+                self.certs[i] = cert;
+            }
+            applied.push(hit);
+        }
+        self.usable.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        applied
+    }
+
+    /// Add what a key file holds: its certificates and its revocations
+    /// (applied across everything in this keyring, in any order). Returns
+    /// [`Keyring::add_revocations`]'s answer for `m.revocations`.
+    pub fn add_material(&mut self, m: &KeyMaterial) -> Vec<Option<Fingerprint>> {
+        self.add_shared(m.certs.iter().cloned());
+        self.add_revocations(&m.revocations)
+    }
+
+    /// Positions of the certificates a revocation may belong to: those
+    /// with a key its issuer names (all, when it names none).
+    fn revocation_candidates(&self, sig: &Signature) -> Vec<usize> {
+        let issuers = sig.get_issuers();
+        if issuers.is_empty() {
+            return (0..self.certs.len()).collect();
+        }
+        let mut idxs = Vec::new();
+        for (i, _) in self.candidates(&issuers) {
+            idxs.push(i);
+        }
+        idxs
+    }
+
     /// Add every certificate in an armored or binary keyring.
+    /// Revocations in it apply to certificates of the whole keyring; a
+    /// file holding only revocations is accepted. Returns how many
+    /// certificates the file held.
     pub fn add_keyring_bytes(&mut self, bytes: &[u8]) -> Result<usize, KeyError> {
-        let certs = Keyring::parse_certs(bytes)?;
-        let n = certs.len();
-        self.add(certs);
-        Ok(n)
+        let m = KeyMaterial::parse(bytes)?;
+        self.add_material(&m);
+        Ok(m.certs.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -151,9 +212,9 @@ impl Keyring {
         self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
     }
 
-    /// The certificates, in the order they were added.
-    pub fn certs(&self) -> &[Cert] {
-        &self.certs
+    /// The certificates, in the order they were added (revocations applied).
+    pub fn certs(&self) -> impl ExactSizeIterator<Item = &Cert> + '_ {
+        self.certs.iter().map(|c| &**c)
     }
 
     /// The certificates with a (sub)key whose key ID matches one of `ids`,
@@ -167,7 +228,7 @@ impl Keyring {
                 }
             }
         }
-        idxs.into_iter().map(move |i| (i, &self.certs[i]))
+        idxs.into_iter().map(move |i| (i, &*self.certs[i]))
     }
 
     /// [`check_key_at`] for the key `signing` of certificate `idx` at `now`, remembered for
@@ -193,10 +254,55 @@ impl Keyring {
     }
 }
 
-/// Why an envelope was rejected. Each variant maps to a stable reason code.
+/// `cert` with those of `sigs` that revoke one of its components inserted
+/// (sequoia verifies each and puts it on the component it revokes; one that
+/// does not verify is kept aside and changes nothing), and whether any of
+/// them now stands as a valid revocation of it.
+fn apply_revocations(cert: Arc<Cert>, sigs: &[Signature]) -> (Arc<Cert>, bool) {
+    let ids: Vec<KeyID> = cert.keys().map(|k| k.key().keyid()).collect();
+    let mine: Vec<&Signature> = sigs
+        .iter()
+        .filter(|s| {
+            let issuers = s.get_issuers();
+            issuers.is_empty()
+                || issuers
+                    .iter()
+                    .any(|h| ids.iter().any(|id| h.aliases(KeyHandle::from(id))))
+        })
+        .collect();
+    if mine.is_empty() {
+        return (cert, false);
+    }
+    let fresh: Vec<Signature> = mine
+        .iter()
+        .filter(|s| !holds_revocation(&cert, s))
+        .map(|s| (*s).clone())
+        .collect();
+    let cert = if fresh.is_empty() {
+        cert
+    } else {
+        match (*cert).clone().insert_packets(fresh) {
+            Ok((c, _)) => Arc::new(c),
+            Err(_) => cert,
+        }
+    };
+    let took = mine.iter().any(|s| holds_revocation(&cert, s));
+    (cert, took)
+}
+
+/// Whether `sig` is among the valid self-revocations of `cert`'s primary
+/// key, subkeys or user IDs.
+fn holds_revocation(cert: &Cert, sig: &Signature) -> bool {
+    cert.primary_key().self_revocations().any(|s| s == sig)
+        || cert.keys().subkeys().any(|k| k.self_revocations().any(|s| s == sig))
+        || cert.userids().any(|u| u.self_revocations().any(|s| s == sig))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use openpgp::cert::prelude::*;
 
     use super::*;
     use crate::pgp::{verify, SigningKey};

@@ -29,6 +29,7 @@ mod error;
 mod inspect;
 mod keycheck;
 mod keyring;
+mod material;
 mod sign;
 mod structure;
 mod trailer;
@@ -37,6 +38,7 @@ mod verification;
 pub use error::{EnvelopeError, KeyError, SignError};
 pub use inspect::{inspect, PacketDetails, UntrustedEnvelope, UntrustedPacket, UntrustedSignature};
 pub use keyring::{KeyInfo, Keyring};
+pub use material::KeyMaterial;
 pub use sign::SigningKey;
 pub use verification::{verify, VerifiedEnvelope};
 

@@ -163,7 +163,15 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                     ));
                 }
                 for cert in sb.keys.keyring.certs() {
-                    lint_cert(cert, &here, now, out);
+                    let fpr = cert.fingerprint().to_hex();
+                    let by: Vec<&str> = sb
+                        .keys
+                        .revoked_by
+                        .iter()
+                        .filter(|(f, _)| *f == fpr)
+                        .map(|(_, o)| o.as_str())
+                        .collect();
+                    lint_cert(cert, &by, &here, now, out);
                 }
             }
             Requirement::InsecureAcceptAnything | Requirement::Reject => {}
@@ -171,7 +179,8 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
     }
 }
 
-fn lint_cert(cert: &openpgp::Cert, path: &str, now: SystemTime, out: &mut Vec<Finding>) {
+/// `revoked_by`: the other files of the requirement whose revocations apply to `cert`.
+fn lint_cert(cert: &openpgp::Cert, revoked_by: &[&str], path: &str, now: SystemTime, out: &mut Vec<Finding>) {
     let policy = StandardPolicy::new();
     let fpr = cert.fingerprint().to_hex();
     let vc = match cert.with_policy(&policy, now) {
@@ -190,7 +199,14 @@ fn lint_cert(cert: &openpgp::Cert, path: &str, now: SystemTime, out: &mut Vec<Fi
         out.push(finding(
             "revoked-key",
             path.to_owned(),
-            format!("key {fpr} is revoked; its signatures are rejected"),
+            if revoked_by.is_empty() {
+                format!("key {fpr} is revoked; its signatures are rejected")
+            } else {
+                format!(
+                    "key {fpr} is revoked by the revocation in {}; its signatures are rejected",
+                    revoked_by.join(", ")
+                )
+            },
             "remove it and trust the signer's new key",
         ));
         return;

@@ -137,8 +137,16 @@ pub struct LoadedKeys {
     pub keyring: Arc<Keyring>,
     /// Unreadable key files, e.g. "cannot read /etc/pki/x.gpg: not found".
     pub errors: Vec<String>,
-    /// Key files or data that hold no usable key (ignored).
+    /// Key files or data that hold no usable key (ignored), or only
+    /// revocations that revoke nothing here.
     pub warnings: Vec<String>,
+    /// Files that hold only revocations, and what they revoke (for people:
+    /// verify shows them beside its warnings).
+    pub notes: Vec<String>,
+    /// Certificates revoked by a revocation in another file (or `keyData`)
+    /// of the requirement than their own: (primary fingerprint, where the
+    /// revocation came from, e.g. `key file "release.rev"`).
+    pub revoked_by: Vec<(String, String)>,
 }
 
 impl LoadedKeys {

@@ -106,6 +106,7 @@ impl<'a> Verifier<'a> {
                         Requirement::SignedBy(sb) => {
                             needs = true;
                             warnings.extend(sb.keys.warnings.iter().cloned());
+                            warnings.extend(sb.keys.notes.iter().cloned());
                         }
                         Requirement::SigstoreSigned(_) => needs = true,
                         _ => {}

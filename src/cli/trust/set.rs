@@ -46,7 +46,7 @@ use super::super::{Exit, Failure, FileArg, OutputFormat};
 use super::edit::{apply, first_duplicate, marshal_indent, member, string, value, EditError, Target};
 use super::{policy_path, SetArgs, TrustType, MAX_POLICY_SIZE};
 use imgsig::json::{self, Kind, Value};
-use imgsig::pgp::Keyring;
+use imgsig::pgp::KeyMaterial;
 use imgsig::policy::{self, ParseOptions};
 use imgsig::reference::{is_valid_domain, DockerReference};
 
@@ -149,12 +149,28 @@ fn plain(type_name: &'static str) -> NewRequirement {
 /// the policy records, so it does not depend on the working directory.
 fn checked_key_file(f: &Path) -> Result<String, Failure> {
     let bytes = read_limited("public key file", &FileArg::Path(f.to_path_buf()), MAX_POLICY_SIZE)?;
-    Keyring::parse_certs(&bytes).map_err(|e| {
+    let material = KeyMaterial::parse(&bytes).map_err(|e| {
         Failure::input(
             "invalid-keyring",
             anyhow!("public key file {} is not an OpenPGP public key: {e}", f.display()),
         )
     })?;
+    // podman writes one requirement per file (all must be satisfied), so a
+    // file of revocations would be a requirement trusting no key: it would
+    // reject every image. A revocation belongs beside the key it revokes.
+    if material.only_revocations() {
+        return Err(Failure::input(
+            "invalid-keyring",
+            anyhow!(
+                "public key file {} holds no public key, only {} revocation signature(s); each -f file becomes a \
+                 requirement of its own, and one without a key rejects every image\n\
+                 hint: append the revocation to the key's file (cat key.asc key.rev > key-revoked.asc), or list both in \
+                 one requirement's keyPaths",
+                f.display(),
+                material.revocations.len()
+            ),
+        ));
+    }
     let abs =
         std::path::absolute(f).map_err(|e| Failure::input("unreadable-input", anyhow!("{}: {e}", f.display())))?;
     abs.into_os_string().into_string().map_err(|p| {

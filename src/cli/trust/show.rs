@@ -96,9 +96,8 @@ impl Entry {
                 KeySource::Paths(ps) => e.keys.extend(ps.iter().map(|(w, _)| w.clone())),
                 KeySource::Data => e.key_data = true,
             }
-            let certs = sb.keys.keyring.certs();
-            e.key_ids = certs.iter().map(user_id).collect();
-            e.key_fingerprints = certs.iter().map(|c| c.fingerprint().to_hex()).collect();
+            e.key_ids = sb.keys.keyring.certs().map(user_id).collect();
+            e.key_fingerprints = sb.keys.keyring.fingerprints();
             e.key_errors = sb.keys.errors.clone();
         }
         e

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
-use crate::pgp::{Cert, Keyring};
+use crate::pgp::{KeyMaterial, Keyring};
 use crate::policy::LoadedKeys;
 
 /// Largest key file read (a keyring of a few thousand keys fits easily).
@@ -52,9 +52,17 @@ pub(super) fn resolve(written: &str) -> PathBuf {
     std::path::absolute(written).unwrap_or_else(|_| PathBuf::from(written))
 }
 
-/// Reads and parses key files, each at most once.
+/// Reads and parses key files, each at most once, and builds each distinct
+/// requirement keyring once: requirements naming the same files (or the same
+/// `keyData`) share one [`Keyring`], and keyrings of different file sets
+/// share the parsed certificates. Memory grows with the distinct key files
+/// and key sets, not with how often a policy names them.
 pub(super) struct Loader {
-    cache: HashMap<PathBuf, Result<Parsed, String>>,
+    files: HashMap<PathBuf, Result<Parsed, String>>,
+    /// Keys of `keyPath`/`keyPaths` lists already built, by the list.
+    sets: HashMap<Vec<(String, PathBuf)>, LoadedKeys>,
+    /// Keys of `keyData` already built, by the decoded bytes.
+    datas: HashMap<Vec<u8>, LoadedKeys>,
     /// Files actually read (for tests of the cache).
     #[cfg_attr(not(test), allow(dead_code))]
     reads: usize,
@@ -63,61 +71,76 @@ pub(super) struct Loader {
 impl Loader {
     pub(super) fn new() -> Loader {
         Loader {
-            cache: HashMap::new(),
+            files: HashMap::new(),
+            sets: HashMap::new(),
+            datas: HashMap::new(),
             reads: 0,
         }
     }
 
-    /// The keys in the files `paths` (written, resolved): their union.
+    /// The keys in the files `paths` (written, resolved), imported into one
+    /// keyring as gpgme imports them: certificates merged, and a revocation
+    /// in any file applied to the key it revokes from any other.
     pub(super) fn load_paths(&mut self, paths: &[(String, PathBuf)]) -> LoadedKeys {
-        let mut certs = Vec::new();
+        if let Some(k) = self.sets.get(paths) {
+            return k.clone();
+        }
+        let mut sources = Vec::new();
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
         for (written, resolved) in paths {
+            let origin = format!("key file {}", describe(written, resolved));
             match self.file(resolved) {
-                Ok(Parsed::Certs(c)) => certs.extend(c.iter().cloned()),
+                Ok(Parsed::Material(m)) => sources.push((origin, m.clone())),
                 Ok(Parsed::NoKey(why)) => warnings.push(format!(
-                    "key file {} holds no usable OpenPGP key ({why}); it is ignored, as containers/image (gpgme) ignores it",
-                    describe(written, resolved)
+                    "{origin} holds no usable OpenPGP key ({why}); it is ignored, as containers/image (gpgme) ignores it"
                 )),
-                Err(e) => errors.push(format!("key file {}: {e}", describe(written, resolved))),
+                Err(e) => errors.push(format!("{origin}: {e}")),
             }
         }
-        build(certs, errors, warnings)
+        let keys = build(&sources, errors, warnings);
+        self.sets.insert(paths.to_vec(), keys.clone());
+        keys
     }
 
     /// The keys in decoded `keyData`.
     pub(super) fn load_data(&mut self, data: &[u8]) -> LoadedKeys {
-        match parse(data) {
-            Parsed::Certs(certs) => build(certs, Vec::new(), Vec::new()),
+        if let Some(k) = self.datas.get(data) {
+            return k.clone();
+        }
+        let keys = match parse(data) {
+            Parsed::Material(m) => build(&[("keyData".to_owned(), m)], Vec::new(), Vec::new()),
             Parsed::NoKey(why) => build(
-                Vec::new(),
+                &[],
                 Vec::new(),
                 vec![format!("keyData holds no usable OpenPGP key ({why})")],
             ),
-        }
+        };
+        self.datas.insert(data.to_vec(), keys.clone());
+        keys
     }
 
     fn file(&mut self, path: &Path) -> &Result<Parsed, String> {
-        if !self.cache.contains_key(path) {
+        if !self.files.contains_key(path) {
             self.reads += 1;
             let result = read_limited(path, MAX_KEY_FILE_SIZE).map(|bytes| parse(&bytes));
-            self.cache.insert(path.to_path_buf(), result);
+            self.files.insert(path.to_path_buf(), result);
         }
-        &self.cache[path]
+        &self.files[path]
     }
 }
 
 /// What a readable key file or `keyData` holds.
 enum Parsed {
-    Certs(Vec<Cert>),
+    /// Certificates and/or revocations.
+    Material(Arc<KeyMaterial>),
     /// Nothing importable, and why.
     NoKey(String),
 }
 
 fn parse(bytes: &[u8]) -> Parsed {
-    match Keyring::parse_certs(bytes) {
-        Ok(certs) => Parsed::Certs(certs),
+    match KeyMaterial::parse(bytes) {
+        Ok(m) => Parsed::Material(Arc::new(m)),
         Err(e) => Parsed::NoKey(e.to_string()),
     }
 }
@@ -136,15 +159,59 @@ pub(super) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     crate::files::read_required(path, limit).map_err(|e| e.replace("-byte limit", "-byte limit for key files"))
 }
 
-/// A keyring of `certs` (copies of one certificate are merged, as a GnuPG
-/// import does; see [`Keyring::add`]), the errors and the warnings.
-fn build(certs: Vec<Cert>, errors: Vec<String>, warnings: Vec<String>) -> LoadedKeys {
+/// One keyring of everything in `sources` (each named for messages):
+/// copies of one certificate merged, as a GnuPG import does (see
+/// [`Keyring::add`]), every revocation applied to the certificate it revokes
+/// whichever source holds it. A source holding only revocations is said
+/// (a warning when it revokes nothing here); each certificate revoked by
+/// another source than its own is recorded in [`LoadedKeys::revoked_by`].
+fn build(sources: &[(String, Arc<KeyMaterial>)], errors: Vec<String>, mut warnings: Vec<String>) -> LoadedKeys {
     let mut keyring = Keyring::new();
-    keyring.add(certs);
+    for (_, m) in sources {
+        keyring.add_shared(m.certs.iter().cloned());
+    }
+    let mut revoked_by = Vec::new();
+    let mut notes = Vec::new();
+    for (origin, m) in sources {
+        if m.revocations.is_empty() {
+            continue;
+        }
+        let applied = keyring.add_revocations(&m.revocations);
+        let own: Vec<_> = m.certs.iter().map(|c| c.fingerprint()).collect();
+        let mut hits: Vec<String> = Vec::new();
+        for fpr in applied.iter().flatten() {
+            let hex = fpr.to_hex();
+            if !own.contains(fpr)
+                && !revoked_by
+                    .iter()
+                    .any(|(f, o): &(String, String)| *f == hex && o == origin)
+            {
+                revoked_by.push((hex.clone(), origin.clone()));
+            }
+            if !hits.contains(&hex) {
+                hits.push(hex);
+            }
+        }
+        if m.only_revocations() {
+            let n = m.revocations.len();
+            if hits.is_empty() {
+                warnings.push(format!(
+                    "{origin} holds no key, only {n} revocation signature(s), none of which revokes a key of this requirement; it changes nothing"
+                ));
+            } else {
+                notes.push(format!(
+                    "{origin} holds no key, only {n} revocation signature(s): it revokes {} (applied whatever the order of the files)",
+                    hits.join(", ")
+                ));
+            }
+        }
+    }
     LoadedKeys {
         keyring: Arc::new(keyring),
         errors,
         warnings,
+        notes,
+        revoked_by,
     }
 }
 

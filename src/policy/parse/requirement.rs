@@ -161,6 +161,8 @@ impl Cx {
                 keyring: Default::default(),
                 errors: Vec::new(),
                 warnings: Vec::new(),
+                notes: Vec::new(),
+                revoked_by: Vec::new(),
             }
         }
     }
