@@ -55,6 +55,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+// First: the macro its modules declare their reason codes with.
+#[macro_use]
+mod reason;
+
 pub mod claim;
 pub mod digest;
 pub mod files;
