@@ -59,6 +59,10 @@
 #[macro_use]
 mod reason;
 
+// The one bounded child-process runner (credential helpers, --sign-cmd, the
+// binary's gpg calls); public for the binary only.
+#[doc(hidden)]
+pub mod child;
 pub mod claim;
 pub mod digest;
 pub mod files;
