@@ -55,6 +55,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+// First: the macro its modules declare their reason codes with.
+#[macro_use]
+mod reason;
+
+// The one bounded child-process runner (credential helpers, --sign-cmd, the
+// binary's gpg calls); public for the binary only.
+#[doc(hidden)]
+pub mod child;
 pub mod claim;
 pub mod digest;
 pub mod files;

@@ -4,10 +4,9 @@
 //! signature is checked before anyone stores it: valid, over exactly this
 //! claim, by the expected key.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
+use crate::child::{self, Limits, RunError, Stderr};
 use crate::claim::Claim;
 use crate::digest::Digest;
 use crate::pgp::{self, Keyring, SigningKey, MAX_SIGNATURE_SIZE};
@@ -91,54 +90,31 @@ pub fn check(blob: &[u8], payload: &[u8], keys: &Keyring, now: SystemTime) -> Re
     })
 }
 
+/// Run the signing command: `sh -c COMMAND`, the claim on stdin, its
+/// stdout (up to [`MAX_SIGNATURE_SIZE`]) taken when the shell exits, even if
+/// a process it left in the background holds stdout open. No time limit: a
+/// signing command may wait for a person (a PIN, a touch on a token).
 fn run_command(command: &str, payload: &[u8]) -> Result<Vec<u8>, SignFailure> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| SignFailure::Failed(format!("cannot run the signing command {command:?}: {e}")))?;
-    // Feed stdin from a thread so a command that writes before reading
-    // everything cannot deadlock us.
-    let mut stdin = child.stdin.take();
-    let input = payload.to_vec();
-    let writer = std::thread::spawn(move || {
-        if let Some(s) = stdin.as_mut() {
-            let _ = s.write_all(&input);
-        }
-        drop(stdin);
-    });
-    let mut out = Vec::new();
-    let read = child
-        .stdout
-        .take()
-        .map(|o| o.take(MAX_SIGNATURE_SIZE as u64 + 1).read_to_end(&mut out));
-    let _ = writer.join();
-    if out.len() > MAX_SIGNATURE_SIZE {
-        let _ = child.kill();
-    }
-    let status = child
-        .wait()
-        .map_err(|e| SignFailure::Failed(format!("waiting for the signing command: {e}")))?;
-    if let Some(Err(e)) = read {
-        return Err(SignFailure::Failed(format!(
-            "reading the signing command's output: {e}"
-        )));
-    }
-    if out.len() > MAX_SIGNATURE_SIZE {
-        return Err(SignFailure::Refused {
+    let limits = Limits {
+        timeout: None,
+        max_output: MAX_SIGNATURE_SIZE,
+        stderr: Stderr::Inherit,
+    };
+    let done = child::run("sh", ["-c", command], payload, &limits).map_err(|e| match e {
+        RunError::TooMuchOutput(_) => SignFailure::Refused {
             code: "signature-too-large",
             message: format!("the command wrote more than {MAX_SIGNATURE_SIZE} bytes"),
-        });
-    }
-    if !status.success() {
+        },
+        RunError::Start(e) => SignFailure::Failed(format!("cannot run the signing command {command:?}: {e}")),
+        e => SignFailure::Failed(format!("running the signing command {command:?}: {e}")),
+    })?;
+    if !done.status.success() {
         return Err(SignFailure::Failed(format!(
-            "the signing command {command:?} failed ({status})"
+            "the signing command {command:?} failed ({})",
+            done.status
         )));
     }
-    Ok(out)
+    Ok(done.stdout)
 }
 
 impl Source {

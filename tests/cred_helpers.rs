@@ -1,7 +1,7 @@
 //! Docker credential helpers (`credHelpers` / `credsStore` in auth files) run against a REAL
 //! docker-registry over TLS with htpasswd auth: a small `docker-credential-imgsigtest` shell
 //! script on PATH answers as the protocol says (stdin = the registry, stdout = JSON), or says
-//! "not found", fails, or hangs.
+//! "not found", fails, hangs, or answers and leaves a background process behind.
 
 mod common;
 
@@ -23,6 +23,11 @@ case "$HELPER_MODE" in
   notfound) echo "credentials not found in native keychain"; exit 1 ;;
   fail) echo "the keychain is locked"; exit 1 ;;
   hang) exec sleep 30 ;;
+  background)
+    # Answers and exits 0, leaving a process that holds stdout (not stderr) open.
+    sleep 300 2>/dev/null &
+    echo $! > "$HELPER_LOG.bg"
+    printf '{"ServerURL":"%s","Username":"%s","Secret":"%s"}\n' "$server" "$HELPER_USER" "$HELPER_PASS" ;;
 esac
 "#;
 
@@ -230,4 +235,32 @@ fn credential_helpers_against_a_real_registry() {
     let o = s.verify("fail", &[], &["--authfile", store.to_str().unwrap()]);
     assert_exit(&o, 3);
     assert!(error(&o).1.contains("credsStore"), "{}", error(&o).1);
+}
+
+/// A helper that answers and exits 0 but leaves a background process holding
+/// its stdout: its answer is used when it exits, not when that process ends
+/// (imgsig used to wait for the end of file until the --timeout, then fail).
+#[test]
+fn a_helper_leaving_a_background_process_is_answered_when_it_exits() {
+    let s = Setup::new();
+    let host = s.reg.host.clone();
+    let helpers = s.authfile(
+        "helpers.json",
+        serde_json::json!({"credHelpers": {host.clone(): "imgsigtest"}}),
+    );
+    let started = std::time::Instant::now();
+    let o = s.verify(
+        "background",
+        &[],
+        &["--authfile", helpers.to_str().unwrap(), "--timeout", "30"],
+    );
+    let took = started.elapsed();
+    let background = std::fs::read_to_string(s.log.with_extension("log.bg")).unwrap_or_default();
+    if let Ok(pid) = background.trim().parse::<i32>() {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+    assert!(!background.trim().is_empty(), "the helper left no background process");
+    assert_exit(&o, 0);
+    assert_eq!(s.asked(), [format!("get {host}")]);
+    assert!(took.as_secs() < 10, "took {took:?} (the timeout is 30 s)");
 }

@@ -269,6 +269,57 @@ fn sign_cmd_output_is_checked_before_anything_is_stored() {
     }
 }
 
+/// Kills the process whose ID is in a file (a background process a test's
+/// helper left behind) on drop.
+struct KillOnDrop(PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+/// A signing command that signs and exits 0 but leaves a background process
+/// holding its stdout: its signature is taken when the shell exits, not when
+/// that process ends (imgsig used to wait for the end of file: 300 s here).
+#[test]
+fn a_sign_cmd_leaving_a_background_process_is_answered_when_it_exits() {
+    let g = Gpg::new("Background Signer <background@imgsig.invalid>");
+    let dir = tempdir();
+    let store = dir.path().join("store");
+    let sigdir = store.join(format!("ns/app@sha256={}", DIGEST.trim_start_matches("sha256:")));
+    let pid = dir.path().join("background.pid");
+    let _background = KillOnDrop(pid.clone());
+    let cmd = format!(
+        "gpg --batch --sign -u {}; sleep 300 2>/dev/null & echo $! > '{}'",
+        g.fpr,
+        pid.display()
+    );
+    let started = std::time::Instant::now();
+    let o = common::servers::run_bounded(
+        imgsig()
+            .env("GNUPGHOME", g.home.path())
+            .args(["sign", "--sign-cmd", &cmd, "--signer-cert"])
+            .arg(&g.public)
+            .args([
+                "--identity",
+                "registry.example.com/ns/app:1.0",
+                "--digest",
+                DIGEST,
+                "--lookaside-dir",
+            ])
+            .arg(&store),
+        30,
+    );
+    let took = started.elapsed();
+    assert!(pid.exists(), "the command left no background process");
+    assert_exit(&o, 0);
+    assert!(sigdir.join("signature-1").exists());
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
 #[test]
 fn parallel_signers_on_one_lookaside_lose_nothing() {
     let dir = tempdir();

@@ -211,16 +211,25 @@ struct SecretKey {
     user_id: String,
 }
 
+/// How long one gpg or gpgconf call may take (gpg waits for a locked keyring
+/// without a limit of its own).
+const GPG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Run gpg quietly (its own messages are not passed through; failures are
-/// reported by imgsig in its own words).
-fn gpg_output(args: &[&str]) -> Result<std::process::Output, Failure> {
-    std::process::Command::new("gpg")
-        .arg("--batch")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .map_err(|e| Failure::outside("signing-failed", anyhow!("cannot run gpg: {e}")))
+/// reported by imgsig in its own words), within [`GPG_TIMEOUT`] and
+/// `MAX_KEY_SIZE` bytes of output.
+fn gpg_output(args: &[&str]) -> Result<imgsig::child::Finished, Failure> {
+    use imgsig::child::{self, Limits, RunError, Stderr};
+    let limits = Limits {
+        timeout: Some(GPG_TIMEOUT),
+        max_output: MAX_KEY_SIZE,
+        stderr: Stderr::Capture(64 * 1024),
+    };
+    let all = ["--batch"].iter().chain(args);
+    child::run("gpg", all, b"", &limits).map_err(|e| match e {
+        RunError::Start(e) => Failure::outside("signing-failed", anyhow!("cannot run gpg: {e}")),
+        e => Failure::outside("signing-failed", anyhow!("gpg {}: {e}", args.join(" "))),
+    })
 }
 
 /// The secret keys `selector` names, as `gpg -u` reads it: a fingerprint, a
@@ -262,12 +271,16 @@ fn agent_source(selector: &str, passphrase_file: Option<&Path>, now: SystemTime)
     // Like gpg: make sure gpg-agent runs (it is started on demand; a killed or
     // never-started agent is no reason to fail). Best effort: if it cannot be
     // started, signing says so below.
-    let _ = std::process::Command::new("gpgconf")
-        .args(["--launch", "gpg-agent"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
+    let _ = imgsig::child::run(
+        "gpgconf",
+        ["--launch", "gpg-agent"],
+        b"",
+        &imgsig::child::Limits {
+            timeout: Some(GPG_TIMEOUT),
+            max_output: 64 * 1024,
+            stderr: imgsig::child::Stderr::Null,
+        },
+    );
     let keys = secret_keys(selector)?;
     let key = match keys.as_slice() {
         [one] => one,

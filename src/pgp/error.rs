@@ -88,31 +88,94 @@ fn by_keys(issuers: &[String]) -> String {
     }
 }
 
-impl EnvelopeError {
-    /// Stable kebab-case reason code for JSON output.
-    pub fn code(&self) -> &'static str {
-        match self {
-            EnvelopeError::Empty => "empty-signature",
-            EnvelopeError::TooLarge { .. } => "signature-too-large",
-            EnvelopeError::UnrecognizedFormat(_) => "unrecognized-format",
-            EnvelopeError::Malformed(_) => "malformed-signature",
-            EnvelopeError::Encrypted => "encrypted-message",
-            EnvelopeError::NotSigned => "not-signed",
-            EnvelopeError::Detached { .. } => "detached-signature",
-            EnvelopeError::MultipleSignatures { .. } => "multiple-signatures",
-            EnvelopeError::NestedCompression(_) => "nested-message",
-            EnvelopeError::PayloadTooLarge(_) => "payload-too-large",
-            EnvelopeError::UnknownKey { .. } => "unknown-key",
-            EnvelopeError::WeakHash { .. } => "weak-hash-algorithm",
-            EnvelopeError::ExpiredKey { .. } => "expired-key",
-            EnvelopeError::RevokedKey { .. } => "revoked-key",
-            EnvelopeError::NotSigningKey { .. } => "not-signing-key",
-            EnvelopeError::ExpiredSignature(_) => "expired-signature",
-            EnvelopeError::FutureSignature { .. } => "future-signature",
-            EnvelopeError::BadSignature { .. } => "bad-signature",
-        }
+reason_codes! {
+    /// The reason codes of [`EnvelopeError`] (documented in docs/json-output.md).
+    pub enum EnvelopeCode {
+        Empty => "empty-signature",
+        TooLarge => "signature-too-large",
+        UnrecognizedFormat => "unrecognized-format",
+        Malformed => "malformed-signature",
+        Encrypted => "encrypted-message",
+        NotSigned => "not-signed",
+        Detached => "detached-signature",
+        MultipleSignatures => "multiple-signatures",
+        NestedCompression => "nested-message",
+        PayloadTooLarge => "payload-too-large",
+        UnknownKey => "unknown-key",
+        WeakHash => "weak-hash-algorithm",
+        ExpiredKey => "expired-key",
+        RevokedKey => "revoked-key",
+        NotSigningKey => "not-signing-key",
+        ExpiredSignature => "expired-signature",
+        FutureSignature => "future-signature",
+        BadSignature => "bad-signature",
     }
 }
+
+impl EnvelopeError {
+    /// Why, as a type.
+    pub fn reason(&self) -> EnvelopeCode {
+        // No wildcard: a new variant needs its code here.
+        match self {
+            EnvelopeError::Empty => EnvelopeCode::Empty,
+            EnvelopeError::TooLarge { .. } => EnvelopeCode::TooLarge,
+            EnvelopeError::UnrecognizedFormat(_) => EnvelopeCode::UnrecognizedFormat,
+            EnvelopeError::Malformed(_) => EnvelopeCode::Malformed,
+            EnvelopeError::Encrypted => EnvelopeCode::Encrypted,
+            EnvelopeError::NotSigned => EnvelopeCode::NotSigned,
+            EnvelopeError::Detached { .. } => EnvelopeCode::Detached,
+            EnvelopeError::MultipleSignatures { .. } => EnvelopeCode::MultipleSignatures,
+            EnvelopeError::NestedCompression(_) => EnvelopeCode::NestedCompression,
+            EnvelopeError::PayloadTooLarge(_) => EnvelopeCode::PayloadTooLarge,
+            EnvelopeError::UnknownKey { .. } => EnvelopeCode::UnknownKey,
+            EnvelopeError::WeakHash { .. } => EnvelopeCode::WeakHash,
+            EnvelopeError::ExpiredKey { .. } => EnvelopeCode::ExpiredKey,
+            EnvelopeError::RevokedKey { .. } => EnvelopeCode::RevokedKey,
+            EnvelopeError::NotSigningKey { .. } => EnvelopeCode::NotSigningKey,
+            EnvelopeError::ExpiredSignature(_) => EnvelopeCode::ExpiredSignature,
+            EnvelopeError::FutureSignature { .. } => EnvelopeCode::FutureSignature,
+            EnvelopeError::BadSignature { .. } => EnvelopeCode::BadSignature,
+        }
+    }
+
+    /// Stable kebab-case reason code for JSON output.
+    pub fn code(&self) -> &'static str {
+        self.reason().as_str()
+    }
+}
+
+reason_codes! {
+    /// The reason codes of [`KeyError`] (documented in docs/json-output.md).
+    pub enum KeyCode {
+        /// The key is not usable (not OpenPGP, no signing-capable key, several secret keys).
+        InvalidKey => "invalid-key",
+        NotASecretKey => "not-a-secret-key",
+        PassphraseNeeded => "passphrase-needed",
+        WrongPassphrase => "wrong-passphrase",
+    }
+}
+
+impl KeyError {
+    /// Why, as a type.
+    pub fn reason(&self) -> KeyCode {
+        // No wildcard: a new variant needs its code here.
+        match self {
+            KeyError::NoCertificates
+            | KeyError::Parse(_)
+            | KeyError::SeveralSecretKeys(_)
+            | KeyError::NoSigningKey { .. } => KeyCode::InvalidKey,
+            KeyError::NoSecretKey => KeyCode::NotASecretKey,
+            KeyError::PassphraseNeeded => KeyCode::PassphraseNeeded,
+            KeyError::WrongPassphrase(_) => KeyCode::WrongPassphrase,
+        }
+    }
+
+    /// Stable kebab-case reason code for JSON output.
+    pub fn code(&self) -> &'static str {
+        self.reason().as_str()
+    }
+}
+
 /// The issuer a signature names (fingerprint if it has one, else key ID).
 pub(super) fn issuer_of(sig: &Signature) -> String {
     let issuers = sig.get_issuers();

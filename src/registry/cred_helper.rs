@@ -11,15 +11,14 @@
 //! in" and is not an error. The helper's stderr is passed through (it may prompt there).
 //!
 //! Beyond c/image, on purpose: the helper gets a time limit and its output a size limit
-//! ([`MAX_HELPER_OUTPUT`]); a helper name that is empty or contains a path separator is refused
+//! ([`MAX_HELPER_OUTPUT`]), and its answer is taken when it exits, even if a background process
+//! it left holds its stdout open ([`crate::child`]); a helper name that is empty or contains a path separator is refused
 //! (c/image would run `docker-credential-` or a path relative to the working directory); a
 //! helper that fails is never asked again in the same run (the caller caches).
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::child::{self, Limits, RunError, Stderr};
 use crate::json::go_fold;
 
 /// What a helper answered (the caller turns it into its credential type).
@@ -79,61 +78,21 @@ pub fn get(helper: &str, server: &str, timeout: Duration) -> Result<HelperAnswer
             "not a usable helper name (it must be a plain name, found on PATH)".into(),
         ));
     }
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            fail(if e.kind() == std::io::ErrorKind::NotFound {
-                format!("{program} is not installed (not found on PATH)")
-            } else {
-                format!("cannot run {program}: {e}")
-            })
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A helper that does not read its input may have exited already.
-        let _ = stdin.write_all(server.as_bytes());
-    }
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let r = (&mut stdout).take(MAX_HELPER_OUTPUT as u64 + 1).read_to_end(&mut buf);
-        let _ = tx.send(r.map(|_| buf));
-    });
-    let deadline = Instant::now() + timeout;
-    let kill = |child: &mut std::process::Child| {
-        let _ = child.kill();
-        let _ = child.wait();
+    let limits = Limits {
+        timeout: Some(timeout),
+        max_output: MAX_HELPER_OUTPUT,
+        stderr: Stderr::Inherit,
     };
-    let out = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(Ok(out)) if out.len() <= MAX_HELPER_OUTPUT => out,
-        Ok(Ok(_)) => {
-            kill(&mut child);
-            return Err(fail(format!("printed more than {MAX_HELPER_OUTPUT} bytes")));
-        }
-        Ok(Err(e)) => {
-            kill(&mut child);
-            return Err(fail(format!("reading its output: {e}")));
-        }
-        Err(_) => {
-            kill(&mut child);
-            return Err(fail(timed_out(timeout)));
-        }
-    };
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                kill(&mut child);
-                return Err(fail(timed_out(timeout)));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(fail(format!("waiting for it: {e}"))),
-        }
-    };
+    let done = child::run(&program, ["get"], server.as_bytes(), &limits).map_err(|e| {
+        fail(match e {
+            e if e.is_not_found() => format!("{program} is not installed (not found on PATH)"),
+            RunError::Start(e) => format!("cannot run {program}: {e}"),
+            RunError::TimedOut(_) => timed_out(timeout),
+            RunError::TooMuchOutput(_) => format!("printed more than {MAX_HELPER_OUTPUT} bytes"),
+            e => format!("reading its output: {e}"),
+        })
+    })?;
+    let (status, out) = (done.status, done.stdout);
     if !status.success() {
         let text = String::from_utf8_lossy(&out);
         let text = text.trim();

@@ -84,20 +84,36 @@ pub enum NetworkError {
     },
 }
 
+reason_codes! {
+    /// The reason codes of [`NetworkError`] besides those of the
+    /// [`RegistryError`] it carries (documented in docs/json-output.md).
+    pub enum NetworkCode {
+        InvalidAuthfile => "invalid-authfile",
+        CredentialHelperFailed => "credential-helper-failed",
+        InvalidCertDir => "invalid-cert-dir",
+        InvalidRegistriesD => "invalid-registries-d",
+        RegistryBlocked => "registry-blocked",
+        InvalidRegistriesConf => "invalid-registries-conf",
+        SigstoreAttachmentsDisabled => "sigstore-attachments-disabled",
+    }
+}
+
 impl NetworkError {
-    /// Stable reason code.
+    /// Stable reason code: a [`NetworkCode`], or the carried [`RegistryError`]'s.
     pub fn code(&self) -> &'static str {
-        match self {
-            NetworkError::Registry(e) => e.code(),
-            NetworkError::Credentials { .. } => "invalid-authfile",
-            NetworkError::CredentialHelper { .. } => "credential-helper-failed",
-            NetworkError::Tls { .. } => "invalid-cert-dir",
-            NetworkError::RegistriesD { .. } => "invalid-registries-d",
-            NetworkError::RegistriesConf(ConfError::Blocked { .. }) => "registry-blocked",
-            NetworkError::RegistriesConf(_) => "invalid-registries-conf",
-            NetworkError::Mirrors { primary, .. } => primary.code(),
-            NetworkError::SigstoreAttachmentsDisabled { .. } => "sigstore-attachments-disabled",
-        }
+        // No wildcard: a new variant needs its code here.
+        let own = match self {
+            NetworkError::Registry(e) => return e.code(),
+            NetworkError::Mirrors { primary, .. } => return primary.code(),
+            NetworkError::Credentials { .. } => NetworkCode::InvalidAuthfile,
+            NetworkError::CredentialHelper { .. } => NetworkCode::CredentialHelperFailed,
+            NetworkError::Tls { .. } => NetworkCode::InvalidCertDir,
+            NetworkError::RegistriesD { .. } => NetworkCode::InvalidRegistriesD,
+            NetworkError::RegistriesConf(ConfError::Blocked { .. }) => NetworkCode::RegistryBlocked,
+            NetworkError::RegistriesConf(_) => NetworkCode::InvalidRegistriesConf,
+            NetworkError::SigstoreAttachmentsDisabled { .. } => NetworkCode::SigstoreAttachmentsDisabled,
+        };
+        own.as_str()
     }
 
     /// What the user can check.

@@ -56,10 +56,22 @@ pub enum BlobError {
     UnknownFormat(String),
 }
 
+reason_codes! {
+    /// The reason code of [`BlobError`] (documented in docs/json-output.md).
+    pub enum BlobCode {
+        Unrecognized => "unrecognized-signature-blob",
+    }
+}
+
 impl BlobError {
+    /// Why, as a type: every blob error has the one code.
+    pub fn reason(&self) -> BlobCode {
+        BlobCode::Unrecognized
+    }
+
     /// Stable reason code.
     pub fn code(&self) -> &'static str {
-        "unrecognized-signature-blob"
+        self.reason().as_str()
     }
 }
 

@@ -25,19 +25,39 @@ pub enum RegistryError {
     Lookaside { url: String, message: String },
 }
 
+reason_codes! {
+    /// The reason codes of [`RegistryError`] (documented in docs/json-output.md).
+    pub enum RegistryCode {
+        NetworkError => "network-error",
+        Unauthorized => "registry-unauthorized",
+        NotFound => "not-found",
+        RegistryError => "registry-error",
+        ResponseTooLarge => "response-too-large",
+        ProtocolError => "registry-protocol-error",
+        ManifestDigestMismatch => "manifest-digest-mismatch",
+        LookasideError => "lookaside-error",
+    }
+}
+
 impl RegistryError {
+    /// Why, as a type.
+    pub fn reason(&self) -> RegistryCode {
+        // No wildcard: a new variant needs its code here.
+        match self {
+            RegistryError::Transport { .. } => RegistryCode::NetworkError,
+            RegistryError::Status { status: 401 | 403, .. } => RegistryCode::Unauthorized,
+            RegistryError::Status { status: 404, .. } => RegistryCode::NotFound,
+            RegistryError::Status { .. } => RegistryCode::RegistryError,
+            RegistryError::TooLarge { .. } => RegistryCode::ResponseTooLarge,
+            RegistryError::Protocol { .. } => RegistryCode::ProtocolError,
+            RegistryError::DigestMismatch { .. } => RegistryCode::ManifestDigestMismatch,
+            RegistryError::Lookaside { .. } => RegistryCode::LookasideError,
+        }
+    }
+
     /// Stable reason code.
     pub fn code(&self) -> &'static str {
-        match self {
-            RegistryError::Transport { .. } => "network-error",
-            RegistryError::Status { status: 401 | 403, .. } => "registry-unauthorized",
-            RegistryError::Status { status: 404, .. } => "not-found",
-            RegistryError::Status { .. } => "registry-error",
-            RegistryError::TooLarge { .. } => "response-too-large",
-            RegistryError::Protocol { .. } => "registry-protocol-error",
-            RegistryError::DigestMismatch { .. } => "manifest-digest-mismatch",
-            RegistryError::Lookaside { .. } => "lookaside-error",
-        }
+        self.reason().as_str()
     }
 
     /// What the user can check.

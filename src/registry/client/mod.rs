@@ -36,7 +36,7 @@ mod signature_api;
 
 pub use attachments::{attachment_tag, OCI_CONFIG, OCI_MANIFEST};
 pub use auth::Auth;
-pub use error::{redact_url, RegistryError};
+pub use error::{redact_url, RegistryCode, RegistryError};
 pub use http::{HostTls, Options};
 pub use lookaside::read_local;
 pub use manifest::{FetchedManifest, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE};
