@@ -23,6 +23,13 @@ pub enum RegistryError {
     },
     #[error("{url}: {message}")]
     Lookaside { url: String, message: String },
+    /// The manifest served can be read two ways (a repeated member): refused, see
+    /// [`crate::manifest::check_members`].
+    #[error("{url}: {error}")]
+    ManifestRefused {
+        url: String,
+        error: crate::manifest::MemberError,
+    },
 }
 
 impl RegistryError {
@@ -37,6 +44,7 @@ impl RegistryError {
             RegistryError::Protocol { .. } => "registry-protocol-error",
             RegistryError::DigestMismatch { .. } => "manifest-digest-mismatch",
             RegistryError::Lookaside { .. } => "lookaside-error",
+            RegistryError::ManifestRefused { error, .. } => error.code(),
         }
     }
 
@@ -50,6 +58,9 @@ impl RegistryError {
             RegistryError::Status { status: 404, .. } => "check the image name and tag",
             RegistryError::DigestMismatch { .. } => {
                 "the registry (or something between) is serving other bytes; do not use this image"
+            }
+            RegistryError::ManifestRefused { .. } => {
+                "the image's manifest reads differently to different readers; do not use this image"
             }
             _ => "check the server",
         }
