@@ -196,3 +196,58 @@ fn valid_manifests_verify_as_before() {
     );
     assert_exit(&verify(&policy, &m, &sig, false), 0);
 }
+
+/// From the real registry (docker-registry stores the bytes as pushed, Go
+/// having read the last member): verify rejects the image and fetch refuses
+/// to mirror it, both exit 1 like a registry serving other bytes; skopeo
+/// (the reference) reads the same manifest without complaint.
+#[test]
+fn a_registry_serving_a_repeated_member_is_refused() {
+    let lab = common::lab();
+    let dir = tempdir();
+    let good = std::fs::read_to_string(lab.path("LAB_DIR").join("manifests/lab_app_1.0.json")).unwrap();
+    let evil = insert_after(&good, "{", "\"schemaVersion\":2,");
+    let m = write(dir.path(), "evil.json", evil.as_bytes());
+    let registry = lab.var("LAB_REGISTRY");
+    let put = run(std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        ])
+        .arg("--data-binary")
+        .arg(format!("@{}", m.display()))
+        .arg(format!("http://{registry}/v2/lab/app/manifests/dup-member")));
+    assert!(put.status.success(), "push: {}", stderr(&put));
+    let image = format!("docker://{registry}/lab/app:dup-member");
+    let skopeo = run(lab
+        .cmd("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", &image]));
+    assert_eq!(skopeo.stdout, evil.as_bytes(), "{}", stderr(&skopeo));
+
+    let net = common::online::lab_net(lab);
+    let mut c = common::online::cmd();
+    c.args(["verify", "--output", "json", "--policy", lab.var("LAB_POLICY_INSECURE")])
+        .args(&net)
+        .arg(&image);
+    let o = common::online::go(&mut c);
+    assert_exit(&o, 1);
+    // JSON Lines for docker:// images: the image's document, then the summary.
+    let first: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(first["rejection"]["code"], CODE, "{first}");
+    assert!(first["verified_reference"].is_null());
+
+    let mirror = dir.path().join("mirror");
+    let mut c = common::online::cmd();
+    c.args(["fetch", "--output", "json", "--to"])
+        .arg(&mirror)
+        .args(&net)
+        .arg(&image);
+    let o = common::online::go(&mut c);
+    assert_exit(&o, 1);
+    assert_eq!(json(&o)["images"][0]["error"]["code"], CODE, "{}", stdout(&o));
+    assert!(stderr(&o).contains("duplicate member schemaVersion "), "{}", stderr(&o));
+    assert_eq!(json(&o)["summary"]["manifests_written"], 0);
+}
