@@ -18,6 +18,10 @@
 //!
 //! And one the other way: the `jwk` of a signature header is not parsed as a public key
 //! (c/image fails on an unparseable one). It is not part of the digested payload.
+//!
+//! The digest is computed for any bytes; whether a manifest may be used at all is
+//! [`check_members`]'s decision (a member repeated anywhere is refused), made where
+//! manifests enter: the registry client, the verify pipeline, `sign --manifest`.
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -25,6 +29,10 @@ use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::digest::Digest;
+
+mod members;
+
+pub use members::{check_members, MemberError};
 
 pub const DOCKER_V2_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 pub const DOCKER_V2_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";

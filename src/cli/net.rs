@@ -80,8 +80,9 @@ pub fn lookaside_url(s: &str) -> Result<Url, Failure> {
 }
 
 /// A library network error as a CLI failure: configuration problems are
-/// unusable input (2), a server serving other bytes than asked for is a
-/// rejection (1), anything else is outside (3).
+/// unusable input (2), a server serving other bytes than asked for, or a
+/// manifest with a repeated member, is a rejection of the image (1, in
+/// `verify`, `fetch` and `sign` alike), anything else is outside (3).
 pub fn network_failure(e: NetworkError) -> Failure {
     let code = e.code();
     // The command line's own hint for the code (with flag names) is printed by the
@@ -92,7 +93,7 @@ pub fn network_failure(e: NetworkError) -> Failure {
     };
     if e.is_configuration() || e.is_not_found() {
         Failure::input(code, err)
-    } else if e.is_digest_mismatch() {
+    } else if e.rejects_image() {
         Failure::no(code, err)
     } else {
         Failure::outside(code, err)

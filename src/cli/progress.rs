@@ -6,10 +6,17 @@
 //! not `--output json`. Otherwise every method is a no-op (and
 //! [`Progress::println`] a plain `eprintln!`), so no escape sequence ever
 //! reaches a log or a pipe.
+//!
+//! Every text given here is escaped here ([`imgsig::shown`]): a list line or a
+//! registry's answer carrying `ESC ]0;TITLE BEL` or `ESC [2J` is drawn as
+//! `\u{1b}]0;TITLE\u{7}`, never sent to the terminal as it is, and no caller
+//! has to remember it. (Escaping is idempotent: escaped text has no control
+//! character left, so text a caller already escaped is drawn unchanged.)
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use imgsig::shown::{shown, Lines};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::OutputFormat;
@@ -56,20 +63,24 @@ impl Progress {
         f(bar);
     }
 
-    /// Working on item `pos` (from 1) of a sequential run: `[pos/len] message`.
+    /// Working on item `pos` (from 1) of a sequential run: `[pos/len] message`,
+    /// the message on one line with every control character escaped.
     pub fn start(&self, pos: usize, message: &str) {
         let of = self.len.map(|n| format!("/{n}")).unwrap_or_default();
-        self.with_bar(|b| b.set_message(format!("[{pos}{of}] {message}")));
+        self.with_bar(|b| b.set_message(format!("[{pos}{of}] {}", shown(message))));
     }
 
-    /// One more item done (a concurrent run counts finished items).
+    /// One more item done (a concurrent run counts finished items); the
+    /// message is escaped as in [`Progress::start`].
     pub fn done(&self, message: &str) {
         let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        self.with_bar(|b| b.set_message(format!("[{n}] {message}")));
+        self.with_bar(|b| b.set_message(format!("[{n}] {}", shown(message))));
     }
 
-    /// Print a line for people on stderr, above the bar when it is drawn.
+    /// Print a message for people on stderr, above the bar when it is drawn,
+    /// with every control character but its line breaks escaped ([`Lines`]).
     pub fn println(&self, line: &str) {
+        let line = Lines(line).to_string();
         match self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             Some(b) => b.println(line),
             None => eprintln!("{line}"),

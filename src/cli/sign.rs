@@ -480,6 +480,8 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         (None, Some(m)) => {
             let m = FileArg::from(m.as_os_str());
             let bytes = read_limited("manifest", &m, MAX_MANIFEST_SIZE)?;
+            // A manifest that readers read two ways is not signed: the file given is unusable.
+            manifest::check_members(&bytes).map_err(|e| Failure::input(e.code(), anyhow!("manifest {m}: {e}")))?;
             manifest::manifest_digest(&bytes)
                 .map_err(|e| Failure::input("invalid-manifest", anyhow!("manifest {m}: {e}")))?
         }

@@ -17,6 +17,7 @@ use super::verify_render::policy_human;
 use super::{Exit, Failure, OutputFormat, Tally};
 use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
+use imgsig::shown::Lines;
 use imgsig::verify::{for_each_ordered, ImageSource, Judgement, Report, Request, SignatureSource, Verifier};
 
 /// Where the images come from.
@@ -116,6 +117,9 @@ pub fn run(
                     }
                 }
                 text.push_str(&it.human);
+                // The list line and the messages built from it reach the terminal
+                // escaped (the safety net for every string in the report).
+                let text = Lines(&text).to_string();
                 let data = match (&it.json, &it.verified) {
                     (Some(j), _) => Some(j),
                     (None, Some(v)) => Some(v),

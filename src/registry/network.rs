@@ -144,11 +144,15 @@ impl NetworkError {
         }
     }
 
-    /// The server sent other bytes than the digest asked for: the image must be rejected.
-    pub fn is_digest_mismatch(&self) -> bool {
+    /// The server sent a manifest that must not be used: other bytes than the digest
+    /// asked for, or a manifest with a repeated member. The image must be rejected.
+    pub fn rejects_image(&self) -> bool {
         match self {
-            NetworkError::Mirrors { primary, .. } => primary.is_digest_mismatch(),
-            e => matches!(e, NetworkError::Registry(RegistryError::DigestMismatch { .. })),
+            NetworkError::Mirrors { primary, .. } => primary.rejects_image(),
+            e => matches!(
+                e,
+                NetworkError::Registry(RegistryError::DigestMismatch { .. } | RegistryError::ManifestRefused { .. })
+            ),
         }
     }
 }

@@ -219,7 +219,7 @@ impl<'a> Verifier<'a> {
                 if let (ImageSource::Registry(r), Some(net)) = (&req.image, self.network) {
                     match net.manifest_by_digest(r, &i.digest, warnings) {
                         Ok(_) => {}
-                        Err(e) if e.is_digest_mismatch() => {
+                        Err(e) if e.rejects_image() => {
                             return Ok(Err(ImageRejection {
                                 code: e.code(),
                                 message: e.to_string(),

@@ -87,8 +87,32 @@ fn digest_of(bytes: &[u8]) -> Result<Digest, String> {
 }
 
 /// Load the top-level manifest. A registry that serves other bytes than
-/// the digest asked for rejects the image.
+/// the digest asked for rejects the image; so does a manifest, from any
+/// source, with a repeated member ([`manifest::check_members`]): like a digest
+/// mismatch, it is the image's content that cannot be trusted, so the answer is
+/// no (exit 1), not "unusable input".
 pub(super) fn load_top(
+    source: &ImageSource,
+    net: Option<&Network>,
+    warnings: &mut Vec<String>,
+) -> Result<Result<Top, ImageRejection>, VerifyError> {
+    let top = match read_top(source, net, warnings)? {
+        Ok(top) => top,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    // The registry client has checked what it fetched.
+    if !matches!(source, ImageSource::Registry(_)) {
+        if let Err(e) = manifest::check_members(&top.bytes) {
+            return Ok(Err(ImageRejection {
+                code: e.code(),
+                message: format!("{}: {e}", top.origin),
+            }));
+        }
+    }
+    Ok(Ok(top))
+}
+
+fn read_top(
     source: &ImageSource,
     net: Option<&Network>,
     warnings: &mut Vec<String>,
@@ -199,7 +223,7 @@ pub(super) fn load_top(
                     mirror_dir: None,
                     tag_record: None,
                 },
-                Err(e) if e.is_digest_mismatch() => {
+                Err(e) if e.rejects_image() => {
                     return Ok(Err(ImageRejection {
                         code: e.code(),
                         message: e.to_string(),

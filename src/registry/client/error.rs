@@ -23,6 +23,13 @@ pub enum RegistryError {
     },
     #[error("{url}: {message}")]
     Lookaside { url: String, message: String },
+    /// The manifest served can be read two ways (a repeated member): refused, see
+    /// [`crate::manifest::check_members`].
+    #[error("{url}: {error}")]
+    ManifestRefused {
+        url: String,
+        error: crate::manifest::MemberError,
+    },
 }
 
 reason_codes! {
@@ -36,6 +43,8 @@ reason_codes! {
         ProtocolError => "registry-protocol-error",
         ManifestDigestMismatch => "manifest-digest-mismatch",
         LookasideError => "lookaside-error",
+        ManifestDuplicateMember => "manifest-duplicate-member",
+        ManifestNotStrictJson => "manifest-not-strict-json",
     }
 }
 
@@ -52,6 +61,10 @@ impl RegistryError {
             RegistryError::Protocol { .. } => RegistryCode::ProtocolError,
             RegistryError::DigestMismatch { .. } => RegistryCode::ManifestDigestMismatch,
             RegistryError::Lookaside { .. } => RegistryCode::LookasideError,
+            RegistryError::ManifestRefused { error, .. } => match error {
+                crate::manifest::MemberError::Duplicate { .. } => RegistryCode::ManifestDuplicateMember,
+                crate::manifest::MemberError::NotStrict(_) => RegistryCode::ManifestNotStrictJson,
+            },
         }
     }
 
@@ -70,6 +83,9 @@ impl RegistryError {
             RegistryError::Status { status: 404, .. } => "check the image name and tag",
             RegistryError::DigestMismatch { .. } => {
                 "the registry (or something between) is serving other bytes; do not use this image"
+            }
+            RegistryError::ManifestRefused { .. } => {
+                "the image's manifest reads differently to different readers; do not use this image"
             }
             _ => "check the server",
         }

@@ -1,6 +1,7 @@
 //! Manifest fetching: `GET /v2/<path>/manifests/<ref>` with the reference's
 //! Accept list, by-digest fetches checked against the digest, by-tag fetches
-//! recording the digest of the bytes received.
+//! recording the digest of the bytes received. A manifest with a repeated
+//! member is refused here, for every caller ([`manifest::check_members`]).
 
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
@@ -101,6 +102,11 @@ impl Registries {
                 });
             }
         }
+        // After the digest check: bytes that are not the ones asked for are that error.
+        manifest::check_members(&bytes).map_err(|error| RegistryError::ManifestRefused {
+            url: url.clone(),
+            error,
+        })?;
         Ok(FetchedManifest {
             bytes,
             digest,
