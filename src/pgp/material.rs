@@ -64,7 +64,14 @@ impl KeyMaterial {
         let mut out = KeyMaterial::default();
         let mut first_error = None;
         let mut budget = MAX_PACKETS;
-        for chunk in chunks(bytes) {
+        let chunks = chunks(bytes);
+        if chunks.is_empty() {
+            return Err(KeyError::Parse(
+                "text without an armored block (-----BEGIN PGP PUBLIC KEY BLOCK-----), and not binary OpenPGP data"
+                    .into(),
+            ));
+        }
+        for chunk in chunks {
             let decoded;
             let binary: &[u8] = match chunk {
                 Chunk::Binary(b) => b,
@@ -272,10 +279,7 @@ mod tests {
         assert!(m.only_revocations());
         assert_eq!((m.revocations.len(), m.loose_revocations), (1, 1));
         assert!(matches!(Keyring::parse_certs(&rev), Err(KeyError::NoCertificates)));
-        assert!(matches!(
-            KeyMaterial::parse(b"not a key\n"),
-            Err(KeyError::NoCertificates)
-        ));
+        assert!(matches!(KeyMaterial::parse(b"not a key\n"), Err(KeyError::Parse(_))));
     }
 
     #[test]
