@@ -22,8 +22,8 @@
 //! no-clobber hard link (an existing file, even one created meanwhile by
 //! someone else, is never replaced) or, when replacing is asked for, a
 //! rename. A reader never sees a partial file. A temporary file left by a
-//! process killed meanwhile is removed by a later write into the same
-//! directory once it is [`STALE_TEMP_AGE`] old.
+//! process killed meanwhile is removed by the next write into the same
+//! directory (its writer's lock is free; see [`clean_stale_temps`]).
 //!
 //! Writing into a shared tree (a lookaside or mirror) goes through
 //! [`create_dir_below`], which never follows a symbolic link below the root
@@ -35,8 +35,8 @@ use std::path::Path;
 
 mod below;
 pub use below::{
-    clean_stale_temps, clean_stale_temps_in, create_dir_below, is_temp_name, BelowError, DirBelow, TempBelow,
-    STALE_TEMP_AGE,
+    claim_temp, clean_stale_temps, clean_stale_temps_in, create_dir_below, is_temp_name, BelowError, DirBelow,
+    TempBelow, ABANDONED_TEMP_AGE, STALE_TEMP_AGE,
 };
 
 const NOT_REGULAR: &str = "not a regular file";
@@ -177,7 +177,19 @@ fn write_temp_mode(dir: &Path, bytes: &[u8], mode: u32) -> io::Result<tempfile::
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
     #[cfg(not(unix))]
     let _ = mode;
-    let mut temp = builder.tempfile_in(dir)?;
+    // Locked as long as it exists, like a [`below::claim_temp`] file: a cleaner may take
+    // it between its creation and the lock (then it is gone: make another).
+    let mut attempts = 0;
+    let mut temp = loop {
+        let temp = builder.tempfile_in(dir)?;
+        if below::claim_temp(rustix::fs::CWD, temp.path(), rustix::fd::AsFd::as_fd(temp.as_file())) {
+            break temp;
+        }
+        attempts += 1;
+        if attempts == 100 {
+            return Err(io::Error::other("cannot keep a temporary file"));
+        }
+    };
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     Ok(temp)
