@@ -114,7 +114,7 @@ impl LookasideError {
 /// `ENAMETOOLONG`: a file name (one component, or the whole path) longer than the
 /// filesystem takes. Retrying cannot help.
 fn is_name_too_long(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ENAMETOOLONG) || e.kind() == io::ErrorKind::InvalidFilename
+    e.raw_os_error() == Some(libc::ENAMETOOLONG)
 }
 
 impl From<BelowError> for LookasideError {
