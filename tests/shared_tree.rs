@@ -178,10 +178,13 @@ fn stale_temporary_files_are_removed_by_the_next_write_and_nothing_else() {
     let hex = DIGEST.strip_prefix("sha256:").unwrap();
     let image = store.join(format!("lab/app@sha256={hex}"));
     // What a writer killed with SIGKILL an hour ago left, one being written
-    // right now by another writer, and look-alikes that are not ours.
+    // right now by another writer (which holds its lock), and look-alikes that
+    // are not ours.
     let hour = Duration::from_secs(3600);
     aged(&image.join(".imgsig-Ab3xY9.tmp"), hour);
     aged(&image.join(".imgsig-QQQQQQ.tmp"), Duration::from_secs(5));
+    let writing = std::fs::File::open(image.join(".imgsig-QQQQQQ.tmp")).unwrap();
+    rustix::fs::flock(&writing, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
     aged(&image.join(".imgsig-short.tmp"), hour);
     aged(&image.join("imgsig-Ab3xY9.tmp"), hour);
     let target = dir.path().join("target");

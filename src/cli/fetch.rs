@@ -176,9 +176,11 @@ fn fetch_one(
 fn store(net: &Network, to: &Path, r: &DockerReference, w: &Wanted) -> Result<ManifestJson, Failure> {
     let m = &w.manifest;
     let io = super::io::lookaside_failure;
+    // Everything is read before the image's directory is made: a lookaside that is down
+    // leaves nothing behind in the mirror, not even an empty directory.
+    let sigs = net.signatures(r, &m.digest)?.signatures;
     let dir = lookaside::ImageLocation::new(to, r, &m.digest).create().map_err(io)?;
     let manifest_written = dir.write_new_file("manifest.json", &m.bytes).map_err(io)?;
-    let sigs = net.signatures(r, &m.digest)?.signatures;
     let mut j = ManifestJson {
         digest: m.digest.to_string(),
         role: w.role,

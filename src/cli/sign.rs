@@ -419,11 +419,48 @@ fn signer_text(source: &Source, by: &SignedBy) -> String {
 
 /// Store in a lookaside directory; returns the file written (or already there).
 fn store(at: &lookaside::ImageLocation, blob: &[u8]) -> Result<(PathBuf, bool), Failure> {
-    let dir = at.create().map_err(lookaside_failure)?;
-    match dir.store_signature(blob).map_err(lookaside_failure)? {
-        StoreOutcome::Written(n) => Ok((dir.path().join(format!("signature-{n}")), true)),
-        StoreOutcome::AlreadyPresent(n) => Ok((dir.path().join(format!("signature-{n}")), false)),
+    match store_unless(at, blob, |_| None::<std::convert::Infallible>)? {
+        Stored::New(path) => Ok((path, true)),
+        Stored::Identical(path) => Ok((path, false)),
+        Stored::Covered(never) => match never {},
     }
+}
+
+/// What [`store_unless`] did.
+enum Stored<T> {
+    New(PathBuf),
+    Identical(PathBuf),
+    /// An existing signature already does the job (what `covered` found); nothing written.
+    Covered(T),
+}
+
+/// Where signatures found in a lookaside directory are, and their bytes.
+type Existing = Vec<(String, Vec<u8>)>;
+
+/// Store `blob` in a lookaside directory unless `covered` finds, among the signatures already
+/// there, one that does the same job. The check and the claim of the next `signature-N` are
+/// one step: they happen under the directory's writer lock, so parallel runs of the same job
+/// add one signature, not one each.
+fn store_unless<T>(
+    at: &lookaside::ImageLocation,
+    blob: &[u8],
+    covered: impl FnOnce(&Existing) -> Option<T>,
+) -> Result<Stored<T>, Failure> {
+    let dir = at.create().map_err(lookaside_failure)?;
+    let locked = dir.lock();
+    let existing: Existing = locked
+        .signatures()
+        .map_err(lookaside_failure)?
+        .into_iter()
+        .filter_map(|s| s.contents.ok().map(|b| (s.path.display().to_string(), b)))
+        .collect();
+    if let Some(found) = covered(&existing) {
+        return Ok(Stored::Covered(found));
+    }
+    Ok(match locked.store_signature(blob).map_err(lookaside_failure)? {
+        StoreOutcome::Written(n) => Stored::New(dir.path().join(format!("signature-{n}"))),
+        StoreOutcome::AlreadyPresent(n) => Stored::Identical(dir.path().join(format!("signature-{n}"))),
+    })
 }
 
 pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
@@ -648,52 +685,64 @@ fn sign_image(
                 .collect(),
         };
         // (where it is, written now?, primary fpr, signing fpr, claim timestamp)
+        let already = |found: (String, SignedBy, i64), source: &Source| {
+            let (at, by, timestamp) = found;
+            progress.println(&format!(
+                "imgsig: {d}{label} is already signed as {identity} by {} ({at}); nothing added",
+                signer_text(source, &by)
+            ));
+            (at, false, by.primary_fingerprint, by.signing_fingerprint, timestamp)
+        };
         let (output, written, primary, signing, timestamp) =
-            if let Some((at, by, timestamp)) = source.already_signed(&existing, d, &identity) {
-                progress.println(&format!(
-                    "imgsig: {d}{label} is already signed as {identity} by {} ({at}); nothing added",
-                    signer_text(source, &by)
-                ));
-                (at, false, by.primary_fingerprint, by.signing_fingerprint, timestamp)
+            if let Some(found) = source.already_signed(&existing, d, &identity) {
+                already(found, source)
             } else {
                 let signed = make_signature(source, d, &identity)?;
-                let (output, written) = match (&dir, &signed.sigstore) {
+                let stored = match (&dir, &signed.sigstore) {
                     (None, Some(sig)) => {
                         let written = net.put_sigstore_attachment(&r, d, sig)?;
-                        (
-                            format!(
-                                "the sigstore attachments at {}:{}",
-                                r.name(),
-                                imgsig::registry::client::attachment_tag(d)
-                            ),
-                            written,
-                        )
+                        let at = format!(
+                            "the sigstore attachments at {}:{}",
+                            r.name(),
+                            imgsig::registry::client::attachment_tag(d)
+                        );
+                        Ok((at, written))
                     }
                     (None, None) => {
                         let written = net.put_signature(&r, d, &signed.blob)?;
-                        (format!("the signature API of {}", r.domain()), written)
+                        Ok((format!("the signature API of {}", r.domain()), written))
                     }
+                    // Checked again under the directory's lock: a parallel run of this job may
+                    // have stored its signature since the check above.
                     (Some(dir), _) => {
-                        let (path, written) = store(dir, &signed.blob)?;
-                        (path.display().to_string(), written)
+                        match store_unless(dir, &signed.blob, |now| source.already_signed(now, d, &identity))? {
+                            Stored::New(path) => Ok((path.display().to_string(), true)),
+                            Stored::Identical(path) => Ok((path.display().to_string(), false)),
+                            Stored::Covered(found) => Err(found),
+                        }
                     }
                 };
-                progress.println(&format!(
-                    "imgsig: signed {d}{label} as {identity} with {} -> {output}{}",
-                    signer_text(source, &signed.by),
-                    if written {
-                        ""
-                    } else {
-                        " (identical signature already there)"
+                match stored {
+                    Err(found) => already(found, source),
+                    Ok((output, written)) => {
+                        progress.println(&format!(
+                            "imgsig: signed {d}{label} as {identity} with {} -> {output}{}",
+                            signer_text(source, &signed.by),
+                            if written {
+                                ""
+                            } else {
+                                " (identical signature already there)"
+                            }
+                        ));
+                        (
+                            output,
+                            written,
+                            signed.by.primary_fingerprint,
+                            signed.by.signing_fingerprint,
+                            signed.timestamp,
+                        )
                     }
-                ));
-                (
-                    output,
-                    written,
-                    signed.by.primary_fingerprint,
-                    signed.by.signing_fingerprint,
-                    signed.timestamp,
-                )
+                }
             };
         out.push(SignatureJson {
             image: input.to_owned(),

@@ -15,10 +15,13 @@
 //! the writes either: they go to the directory already opened.
 //!
 //! Temporary files are named `.imgsig-XXXXXX.tmp` (six ASCII letters or
-//! digits). A process killed between creating one and removing it leaves it
-//! behind; every later write into the same directory removes those older
-//! than [`STALE_TEMP_AGE`] ([`clean_stale_temps`]): only regular files,
-//! only that exact naming, never through a symlink.
+//! digits). Their writer holds an exclusive `flock(2)` on each while it exists
+//! ([`claim_temp`]); the kernel drops it when the process ends, however it
+//! ends. A process killed between creating one and removing it leaves it
+//! behind; every later write into the same directory removes those whose lock
+//! is free ([`clean_stale_temps`]; on a filesystem without `flock`, those
+//! older than [`STALE_TEMP_AGE`]): only regular files, only that exact naming,
+//! never through a symlink.
 
 use std::fs;
 use std::io::{self, Write};
@@ -31,9 +34,10 @@ use rustix::io::Errno;
 
 use crate::shown::shown;
 
-/// How old a leftover temporary file must be before a later write removes it:
-/// far longer than any write takes (a few MiB, flushed), so a parallel
-/// writer's file in progress is never taken.
+/// How old a leftover temporary file must be before a later write removes it
+/// without looking at its lock (see [`clean_stale_temps`]): far longer than any
+/// write takes (a few MiB, flushed), so a parallel writer's file in progress is
+/// never taken.
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(10 * 60);
 
 const TEMP_PREFIX: &str = ".imgsig-";
@@ -71,6 +75,9 @@ pub struct DirBelow {
 /// the user named them (symlinks followed), every component of `rel` without
 /// following a symlink. `rel` must consist of normal components only. Stale
 /// temporary files in the final directory are removed ([`clean_stale_temps`]).
+/// When this fails part way (a link, a name too long for the filesystem), the
+/// directories it created below `root` are removed again: a failed write leaves
+/// no empty directories behind.
 pub fn create_dir_below(root: &Path, rel: &Path) -> Result<DirBelow, BelowError> {
     fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> BelowError + 'p {
         move |source| BelowError::Io {
@@ -79,36 +86,59 @@ pub fn create_dir_below(root: &Path, rel: &Path) -> Result<DirBelow, BelowError>
             source,
         }
     }
+    let root_existed = root.symlink_metadata().is_ok();
     super::create_dirs(root).map_err(io("creating directory", root))?;
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let mut fd = rustix::fs::open(root, dir_flags, Mode::empty()).map_err(|e| io("opening", root)(e.into()))?;
+    let fd = rustix::fs::open(root, dir_flags, Mode::empty()).map_err(|e| io("opening", root)(e.into()))?;
+    // The directories opened so far, each with the name it has in the one before and
+    // whether this call created it.
+    let mut opened: Vec<(OwnedFd, &std::ffi::OsStr, bool)> = vec![(fd, std::ffi::OsStr::new(""), false)];
     let mut path = root.to_owned();
-    for c in rel.components() {
-        let Component::Normal(name) = c else {
-            return Err(io("refusing a path with a non-plain component:", rel)(
-                io::ErrorKind::InvalidInput.into(),
-            ));
-        };
-        path.push(name);
-        match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o755)) {
-            Ok(()) | Err(Errno::EXIST) => {}
-            Err(e) => return Err(io("creating directory", &path)(e.into())),
-        }
-        fd = match rustix::fs::openat(&fd, name, dir_flags | OFlags::NOFOLLOW, Mode::empty()) {
-            Ok(next) => next,
-            Err(e) => {
-                let link = rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
-                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
-                if link {
-                    return Err(BelowError::Symlink {
-                        path,
-                        root: root.to_owned(),
-                    });
+    let result = (|| {
+        for c in rel.components() {
+            let Component::Normal(name) = c else {
+                return Err(io("refusing a path with a non-plain component:", rel)(
+                    io::ErrorKind::InvalidInput.into(),
+                ));
+            };
+            path.push(name);
+            let parent = &opened.last().expect("the root is opened").0;
+            let created = match rustix::fs::mkdirat(parent, name, Mode::from_raw_mode(0o755)) {
+                Ok(()) => true,
+                Err(Errno::EXIST) => false,
+                Err(e) => return Err(io("creating directory", &path)(e.into())),
+            };
+            match rustix::fs::openat(parent, name, dir_flags | OFlags::NOFOLLOW, Mode::empty()) {
+                Ok(next) => opened.push((next, name, created)),
+                Err(e) => {
+                    let link = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)
+                        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
+                    if link {
+                        return Err(BelowError::Symlink {
+                            path: path.clone(),
+                            root: root.to_owned(),
+                        });
+                    }
+                    return Err(io("opening directory", &path)(e.into()));
                 }
-                return Err(io("opening directory", &path)(e.into()));
             }
-        };
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        // Innermost first; `rmdir` removes only what is still empty (a parallel writer
+        // may have put a file in meanwhile: then it stays).
+        for i in (1..opened.len()).rev() {
+            if opened[i].2 {
+                let _ = rustix::fs::unlinkat(&opened[i - 1].0, opened[i].1, AtFlags::REMOVEDIR);
+            }
+        }
+        if !root_existed {
+            let _ = fs::remove_dir(root);
+        }
+        return Err(e);
     }
+    let (fd, _, _) = opened.pop().expect("the root is opened");
     clean_stale_temps(fd.as_fd(), SystemTime::now());
     Ok(DirBelow { path, fd })
 }
@@ -143,16 +173,22 @@ impl DirBelow {
         let (name, fd) = loop {
             let name = temp_name();
             match rustix::fs::openat(&self.fd, name.as_str(), flags, Mode::from_raw_mode(0o644)) {
-                Ok(fd) => break (name, fd),
+                Ok(fd) if claim_temp(self.fd.as_fd(), Path::new(&name), fd.as_fd()) => break (name, fd),
+                // Taken by a cleaner between our create and our lock: gone; make another.
+                Ok(_) if attempts < 100 => attempts += 1,
                 Err(Errno::EXIST) if attempts < 100 => attempts += 1,
+                Ok(_) => return Err(io::Error::other("cannot keep a temporary file")),
                 Err(e) => return Err(e.into()),
             }
         };
-        let temp = TempBelow { dir: self, name };
         let mut file = fs::File::from(fd);
         file.write_all(bytes)?;
         file.sync_all()?;
-        Ok(temp)
+        Ok(TempBelow {
+            dir: self,
+            name,
+            _held: file,
+        })
     }
 
     /// Make new entries durable; best effort (some filesystems refuse to fsync a directory).
@@ -166,6 +202,8 @@ impl DirBelow {
 pub struct TempBelow<'a> {
     dir: &'a DirBelow,
     name: String,
+    /// Open (and so locked, see [`claim_temp`]) until the temporary name is removed.
+    _held: fs::File,
 }
 
 impl TempBelow<'_> {
@@ -230,18 +268,45 @@ pub fn is_temp_name(name: &[u8]) -> bool {
             .all(u8::is_ascii_alphanumeric)
 }
 
-/// Remove the temporary files of our naming ([`is_temp_name`]) in `dir` that
-/// are regular files (looked at without following symlinks) last modified more
-/// than [`STALE_TEMP_AGE`] before `now`: leftovers of a process killed while
-/// writing. Best effort; returns how many were removed.
+/// Mark the temporary file `name` in `dir`, just created as `file`, as being written by a
+/// live process: an exclusive `flock(2)` held as long as `file` is open, released by the
+/// kernel when the process ends however it ends. `false` if a cleaner took the file
+/// between its creation and the lock (the name no longer leads to `file`): make another.
+/// Where the filesystem has no `flock`, the file is kept unmarked (only age then tells a
+/// leftover, see [`clean_stale_temps`]).
+pub fn claim_temp(dir: BorrowedFd<'_>, name: &Path, file: BorrowedFd<'_>) -> bool {
+    use rustix::fs::{flock, fstat, statat, FlockOperation};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(Errno::WOULDBLOCK) => return false,
+        Err(_) => return true,
+    }
+    match (fstat(file), statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)) {
+        (Ok(mine), Ok(named)) => mine.st_dev == named.st_dev && mine.st_ino == named.st_ino,
+        _ => false,
+    }
+}
+
+/// How long after its last change a temporary file with no live writer (no lock, see
+/// [`claim_temp`]) is removed: a writer of an older imgsig, which does not lock, finishes
+/// a write in far less.
+pub const ABANDONED_TEMP_AGE: Duration = Duration::from_secs(2);
+
+/// Remove the temporary files of our naming ([`is_temp_name`]) in `dir` that are regular
+/// files (looked at without following symlinks) left by a writer that is gone: not locked
+/// by a live writer ([`claim_temp`]) and last modified more than [`ABANDONED_TEMP_AGE`]
+/// before `now`, or, where the lock cannot be tested (a filesystem without `flock`), more
+/// than [`STALE_TEMP_AGE`] before `now`. Best effort; returns how many were removed.
 pub fn clean_stale_temps(dir: BorrowedFd<'_>, now: SystemTime) -> usize {
     let Ok(mut entries) = rustix::fs::Dir::read_from(dir) else {
         return 0;
     };
-    let cutoff = now
-        .checked_sub(STALE_TEMP_AGE)
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(i64::MIN, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let secs_before = |age: Duration| {
+        now.checked_sub(age)
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(i64::MIN, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    };
+    let (stale, abandoned) = (secs_before(STALE_TEMP_AGE), secs_before(ABANDONED_TEMP_AGE));
     let mut removed = 0;
     while let Some(Ok(entry)) = entries.read() {
         let name = entry.file_name();
@@ -251,14 +316,28 @@ pub fn clean_stale_temps(dir: BorrowedFd<'_>, now: SystemTime) -> usize {
         let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
             continue;
         };
-        if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
-            && st.st_mtime < cutoff
-            && rustix::fs::unlinkat(dir, name, AtFlags::empty()).is_ok()
-        {
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_mtime >= abandoned {
+            continue;
+        }
+        let gone = st.st_mtime < stale || writer_gone(dir, name, &st);
+        if gone && rustix::fs::unlinkat(dir, name, AtFlags::empty()).is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+/// Whether the temporary file `name` (found as `st`) has no live writer: its lock can be
+/// taken. Another cleaner may take it too; the writer, once gone, never comes back.
+fn writer_gone(dir: BorrowedFd<'_>, name: &std::ffi::CStr, st: &rustix::fs::Stat) -> bool {
+    use rustix::fs::{flock, fstat, FlockOperation};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::openat(dir, name, flags, Mode::empty()) else {
+        return false;
+    };
+    let same = fstat(&fd).is_ok_and(|now| now.st_dev == st.st_dev && now.st_ino == st.st_ino);
+    // Unlocked once taken; dropping `fd` releases it.
+    same && flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
 }
 
 /// [`clean_stale_temps`] in the directory `dir`, opened by path (for writers that

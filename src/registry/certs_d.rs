@@ -17,7 +17,10 @@
 //! crafted reference); files are limited to [`MAX_PEM_FILE_SIZE`]; the things c/image only logs
 //! (an unusable `.crt`, a skipped directory) are returned as [`HostTls::warnings`] for the caller to
 //! print; the client key is not checked against the certificate here (rustls does that when the
-//! client is built).
+//! client is built). A directory named with `--cert-dir` is held to what it holds: a `.crt`
+//! without a certificate, an unreadable or dangling one, or an unreadable directory is an error
+//! ([`CertsError`]), not a warning, so that it is reported as unusable input rather than
+//! surfacing later as a TLS failure against the registry.
 
 use std::fs;
 use std::io;
@@ -159,7 +162,7 @@ pub fn search_dirs(home: Option<&Path>) -> Vec<PathBuf> {
 pub fn lookup(host: &str, cert_dir: Option<&Path>, home: Option<&Path>) -> Result<HostTls, CertsError> {
     check_host(host)?;
     match cert_dir {
-        Some(dir) => load_dir(dir),
+        Some(dir) => load_dir_as(dir, Strictness::Named),
         None => lookup_in(host, &search_dirs(home)),
     }
 }
@@ -190,8 +193,25 @@ pub fn lookup_in(host: &str, parents: &[PathBuf]) -> Result<HostTls, CertsError>
     })
 }
 
+/// How a directory's unusable contents are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    /// Found by the search (c/image): an unreadable directory is skipped and a `.crt`
+    /// without a certificate is ignored, each with a warning.
+    Searched,
+    /// Named with `--cert-dir`: both are errors. The user pointed at these files; ignoring
+    /// one would only turn into a TLS failure against the registry later, which looks like
+    /// the network failing (exit 3) rather than the input (exit 2).
+    Named,
+}
+
 /// c/image `SetupCertificates` for one directory.
 pub fn load_dir(dir: &Path) -> Result<HostTls, CertsError> {
+    load_dir_as(dir, Strictness::Searched)
+}
+
+fn load_dir_as(dir: &Path, strictness: Strictness) -> Result<HostTls, CertsError> {
+    let named = strictness == Strictness::Named;
     let io_err = |path: &Path, source| CertsError::Io {
         path: path.to_owned(),
         source,
@@ -200,7 +220,7 @@ pub fn load_dir(dir: &Path) -> Result<HostTls, CertsError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(tls),
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && !named => {
             tls.warnings.push(format!("skipping {}: {e}", dir.display()));
             return Ok(tls);
         }
@@ -219,6 +239,9 @@ pub fn load_dir(dir: &Path) -> Result<HostTls, CertsError> {
         let path = dir.join(name);
         if bytes.ends_with(b".crt") {
             let Some(pem) = read_optional(&path)? else {
+                if named {
+                    return Err(io_err(&path, io::ErrorKind::NotFound.into()));
+                }
                 tls.warnings.push(format!(
                     "skipping {}: it does not exist (dangling link?)",
                     path.display()
@@ -227,6 +250,18 @@ pub fn load_dir(dir: &Path) -> Result<HostTls, CertsError> {
             };
             match reqwest::Certificate::from_pem_bundle(&pem) {
                 Ok(certs) if !certs.is_empty() => tls.ca_pems.push((path, pem)),
+                Ok(_) if named => {
+                    return Err(CertsError::InvalidCa {
+                        path,
+                        reason: "no PEM certificate in it (DER needs converting: openssl x509 -inform der)".into(),
+                    })
+                }
+                Err(e) if named => {
+                    return Err(CertsError::InvalidCa {
+                        path,
+                        reason: e.to_string(),
+                    })
+                }
                 Ok(_) => tls.warnings.push(format!(
                     "ignoring {}: no PEM certificate in it (DER needs converting: openssl x509 -inform der)",
                     path.display()
@@ -282,7 +317,7 @@ fn read_required(path: &Path) -> Result<Vec<u8>, CertsError> {
 
 /// The file's bytes, `None` if it does not exist (e.g. a dangling symbolic link).
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, CertsError> {
-    match crate::files::read_bounded(path, MAX_PEM_FILE_SIZE) {
+    match crate::files::read_bounded_regular(path, MAX_PEM_FILE_SIZE) {
         Ok(Some(Ok(b))) => Ok(Some(b)),
         Ok(Some(Err(limit))) => Err(CertsError::TooLarge {
             path: path.to_owned(),

@@ -343,8 +343,14 @@ impl Network {
             domain: r.domain().to_owned(),
             message,
         };
-        let t = certs_d::lookup(r.domain(), self.config.cert_dir.as_deref(), self.config.home.as_deref())
-            .map_err(|e| tls(e.to_string()))?;
+        let t =
+            certs_d::lookup(r.domain(), self.config.cert_dir.as_deref(), self.config.home.as_deref()).map_err(|e| {
+                match std::error::Error::source(&e) {
+                    // Name the OS error too ("cannot read …/ca.crt: Permission denied").
+                    Some(cause) => tls(format!("{e}: {cause}")),
+                    None => tls(e.to_string()),
+                }
+            })?;
         let insecure = self.config.tls_verify.map_or(insecure, |verify| !verify);
         self.debug_once(format!(
             "TLS for {}: {}{}",

@@ -11,9 +11,19 @@
 //! truncated file. [`store_signature`] never overwrites or deletes: it writes the new
 //! signature to a temporary file in the same directory, flushes it, and claims the first free
 //! `signature-N` with a hard link, which fails instead of replacing an existing name. So a
-//! `signature-N` is always complete, and parallel writers each get their own N. A kill at the
+//! `signature-N` is always complete, and parallel writers each get their own N.
+//!
+//! A writer that first decides whether to add anything at all (`sign` skips an image this key
+//! already signed for this identity; `fetch` skips a signature already there) holds an
+//! exclusive `flock(2)` on the image's directory while it reads the existing signatures and
+//! claims the next N ([`ImageWriter::lock`]), so that parallel runs of the same job add one
+//! signature, not one each. The lock is advisory, held only for that read and link (never
+//! while signing), released when the process ends however it ends, and leaves no file behind.
+//! Where the filesystem has no `flock` on directories (some NFS setups), writing goes on
+//! without it: different signatures are still never lost, but parallel runs of the same job
+//! can then each add an equivalent signature. A kill at the
 //! wrong moment can leave a `.imgsig-XXXXXX.tmp` file behind; readers ignore it, and the next
-//! write into that directory removes it once it is ten minutes old
+//! write into that directory removes it: its writer's lock on it is free
 //! ([`crate::files::clean_stale_temps`]). The filesystem must support hard links (local
 //! filesystems and NFS do).
 //!
@@ -84,11 +94,27 @@ pub enum LookasideError {
 }
 
 impl LookasideError {
-    /// Whether the user must fix the input (a symlink in the tree they named) rather
-    /// than retry (I/O failed): exit 2, reason code `unsafe-path`, rather than 3.
-    pub fn is_user_error(&self) -> bool {
-        matches!(self, LookasideError::Symlink { .. })
+    /// Stable reason code: `unsafe-path` (a symlink in the tree), `name-too-long` (the
+    /// repository name makes a file name longer than the filesystem allows), else `io-error`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LookasideError::Symlink { .. } => "unsafe-path",
+            LookasideError::Io { source, .. } if is_name_too_long(source) => "name-too-long",
+            _ => "io-error",
+        }
     }
+
+    /// Whether the user must fix the input (a symlink in the tree they named, a repository
+    /// name too long for a file name) rather than retry (I/O failed): exit 2 rather than 3.
+    pub fn is_user_error(&self) -> bool {
+        self.code() != "io-error"
+    }
+}
+
+/// `ENAMETOOLONG`: a file name (one component, or the whole path) longer than the
+/// filesystem takes. Retrying cannot help.
+fn is_name_too_long(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENAMETOOLONG)
 }
 
 impl From<BelowError> for LookasideError {
@@ -399,19 +425,40 @@ impl ImageWriter {
         self.dir.path()
     }
 
+    /// Take the directory's writer lock (see the module docs), waiting for another writer
+    /// to finish: what is read through the returned guard stays true until it has stored
+    /// its signature. Where the filesystem cannot lock a directory, the guard holds no lock.
+    pub fn lock(&self) -> LockedImage<'_> {
+        use rustix::fs::{flock, FlockOperation};
+        let locked = loop {
+            match flock(self.dir.fd(), FlockOperation::LockExclusive) {
+                Ok(()) => break true,
+                Err(rustix::io::Errno::INTR) => continue,
+                // ENOLCK, EOPNOTSUPP, EBADF (NFS emulating flock with fcntl locks): go on without.
+                Err(e) => {
+                    tracing::debug!("no lock on {}: {e}; writing without it", self.path().display());
+                    break false;
+                }
+            }
+        };
+        LockedImage { writer: self, locked }
+    }
+
     /// Store a new signature as the first free `signature-N` (mode 0644 before umask), never
     /// overwriting or deleting anything; see the module docs. Bytes equal to an existing
-    /// readable `signature-K` give `AlreadyPresent(K)`. Two writers storing the same bytes at
-    /// the same moment may both succeed (a harmless duplicate); different signatures are never
-    /// lost.
+    /// readable `signature-K` give `AlreadyPresent(K)`. The directory's writer lock is held
+    /// meanwhile ([`ImageWriter::lock`]); different signatures are never lost.
     pub fn store_signature(&self, bytes: &[u8]) -> Result<StoreOutcome, LookasideError> {
+        self.lock().store_signature(bytes)
+    }
+
+    fn store_unlocked(&self, bytes: &[u8], existing: &[DirSignature]) -> Result<StoreOutcome, LookasideError> {
         if bytes.is_empty() {
             return Err(LookasideError::EmptySignature);
         }
         if bytes.len() as u64 > MAX_SIGNATURE_SIZE {
             return Err(LookasideError::SignatureTooLarge { size: bytes.len() });
         }
-        let existing = self.reader.signatures().map_err(|e| self.link_refused(e))?;
         if let Some(s) = existing.iter().find(|s| s.contents.as_deref() == Ok(bytes)) {
             return Ok(StoreOutcome::AlreadyPresent(s.index));
         }
@@ -429,7 +476,7 @@ impl ImageWriter {
                     self.dir.sync();
                     return Ok(StoreOutcome::Written(n));
                 }
-                // Taken meanwhile (by a parallel writer); maybe by the same signature.
+                // Taken meanwhile (by a writer without the lock); maybe by the same signature.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if self.same_contents(&name, bytes)? == Some(true) {
                         return Ok(StoreOutcome::AlreadyPresent(n));
@@ -498,6 +545,45 @@ impl ImageWriter {
         self.dir
             .write_temp(bytes)
             .map_err(|e| io_err("writing a temporary file in", self.path(), e))
+    }
+}
+
+/// An image directory's writer lock, taken by [`ImageWriter::lock`] and released when dropped.
+#[derive(Debug)]
+pub struct LockedImage<'a> {
+    writer: &'a ImageWriter,
+    locked: bool,
+}
+
+impl LockedImage<'_> {
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.writer.path()
+    }
+
+    /// Whether the lock is really held (false where the filesystem cannot lock a directory).
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    /// The directory's `signature-1`, `signature-2`, … (see [`read_dir_signatures`]), read
+    /// without following a symlink.
+    pub fn signatures(&self) -> Result<Vec<DirSignature>, LookasideError> {
+        self.writer.reader.signatures().map_err(|e| self.writer.link_refused(e))
+    }
+
+    /// [`ImageWriter::store_signature`] under this lock.
+    pub fn store_signature(&self, bytes: &[u8]) -> Result<StoreOutcome, LookasideError> {
+        let existing = self.signatures()?;
+        self.writer.store_unlocked(bytes, &existing)
+    }
+}
+
+impl Drop for LockedImage<'_> {
+    fn drop(&mut self) {
+        if self.locked {
+            let _ = rustix::fs::flock(self.writer.dir.fd(), rustix::fs::FlockOperation::Unlock);
+        }
     }
 }
 

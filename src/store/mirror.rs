@@ -236,7 +236,7 @@ pub fn read(root: &Path, r: &DockerReference) -> Result<TagRecord, RecordError> 
     let path = record_path(root, r).ok_or_else(|| RecordError::NoTag {
         reference: r.to_string(),
     })?;
-    let bytes = match files::read_bounded(&path, MAX_RECORD_SIZE) {
+    let bytes = match files::read_bounded_regular(&path, MAX_RECORD_SIZE) {
         Ok(Some(Ok(b))) => b,
         Ok(Some(Err(limit))) => return Err(RecordError::TooLarge { path, limit }),
         Ok(None) => {

@@ -340,7 +340,7 @@ fn parse_url(s: &str) -> Result<Url, RegistriesDError> {
 
 /// At most [`MAX_CONFIG_FILE_SIZE`] bytes of a regular file (a FIFO would block).
 fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
-    match crate::files::read_bounded(path, MAX_CONFIG_FILE_SIZE)? {
+    match crate::files::read_bounded_regular(path, MAX_CONFIG_FILE_SIZE)? {
         Some(Ok(b)) => Ok(b),
         Some(Err(limit)) => Err(io::Error::other(format!("larger than {limit} bytes"))),
         None => Err(io::ErrorKind::NotFound.into()),

@@ -196,7 +196,7 @@ pub fn read_local(path: &Path) -> Result<Option<Result<Vec<u8>, String>>, String
 /// Read a regular local file of at most `limit` bytes: `None` when missing,
 /// `Some(Err(_))` when larger.
 fn read_local_limited(path: &Path, limit: usize) -> Result<Option<Result<Vec<u8>, String>>, String> {
-    match crate::files::read_bounded(path, limit as u64) {
+    match crate::files::read_bounded_regular(path, limit as u64) {
         Ok(Some(Ok(b))) => Ok(Some(Ok(b))),
         Ok(Some(Err(limit))) => Ok(Some(Err(format!("larger than {limit} bytes")))),
         Ok(None) => Ok(None),
