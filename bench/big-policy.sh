@@ -29,7 +29,7 @@ signer=$(gpg --batch --with-colons --list-keys v1@vendor.example | awk -F: '/^fp
 gpg --batch --export "$signer" >"$w/one.gpg"
 
 reg=registry.example.com
-id=$reg/ns/app7:1.0
+id=$reg/ns/app0:1.0
 cp examples/manifest.json "$w/manifest.json"
 skopeo standalone-sign "$w/manifest.json" "$id" "$signer" -o "$w/signature-1"
 

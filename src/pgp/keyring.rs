@@ -18,25 +18,37 @@ use super::{Cert, EnvelopeError, KeyError};
 
 /// A set of trusted certificates, indexed by every (sub)key's fingerprint
 /// and key ID so verification only looks at the certificates a signature
-/// names. Certificates are shared (`Arc`): keyrings built from the same
-/// parsed file hold one copy of each certificate between them, and cloning
-/// a keyring copies no certificate.
+/// names.
+///
+/// Memory is shared, not copied: certificates are `Arc`s, and a keyring
+/// [`layered`](Keyring::layered) over other keyrings (a requirement naming
+/// several key files) holds their indexed parts instead of building its own,
+/// so a policy whose thousands of requirements each name a big vendor keyring
+/// and a small file of their own holds the vendor keyring once. Cloning a
+/// keyring copies no certificate.
 #[derive(Debug, Default)]
 pub struct Keyring {
+    /// Indexed groups of certificates, never sharing a primary key; mutated
+    /// only while there is at most one.
+    parts: Vec<Arc<Part>>,
+    /// Whether a signing key of one of the certificates is usable at a given time (the "now"
+    /// of a verification run): a run that checks many signatures by one key validates it
+    /// once. Keyed by the certificate's position (over all parts, in order), the key and the
+    /// time. Cleared whenever certificates are added; a clone starts empty.
+    /// At most one entry per (certificate, key): the latest time asked about.
+    usable: Mutex<HashMap<(usize, Fingerprint), Usable>>,
+}
+
+/// Certificates with their indexes, and the revocations added with them.
+#[derive(Debug, Default, Clone)]
+struct Part {
     certs: Vec<Arc<Cert>>,
     by_keyid: HashMap<KeyID, Vec<usize>>,
     /// Position in `certs` by primary key fingerprint.
     by_fpr: HashMap<Fingerprint, usize>,
-    /// Every revocation added ([`Keyring::add_material`]); applied to each
+    /// Every revocation added ([`Keyring::add_revocations`]); applied to each
     /// certificate it belongs to, whether that came before or after it.
     revocations: Vec<Signature>,
-    /// Whether a signing key of one of `certs` is usable at a given time (the "now" of a
-    /// verification run): a run that checks many signatures by one key validates it once.
-    /// Keyed by the certificate's position in `certs` (two entries may share fingerprints
-    /// and differ, e.g. one carrying a revocation), the key and the time. Cleared whenever
-    /// certificates are added; a clone starts empty.
-    /// At most one entry per (certificate, key): the latest time asked about.
-    usable: Mutex<HashMap<(usize, Fingerprint), Usable>>,
 }
 
 /// When a key's usability was checked, and the answer.
@@ -45,10 +57,7 @@ type Usable = (SystemTime, Result<(), EnvelopeError>);
 impl Clone for Keyring {
     fn clone(&self) -> Keyring {
         Keyring {
-            certs: self.certs.clone(),
-            by_keyid: self.by_keyid.clone(),
-            by_fpr: self.by_fpr.clone(),
-            revocations: self.revocations.clone(),
+            parts: self.parts.clone(),
             usable: Mutex::default(),
         }
     }
@@ -73,20 +82,105 @@ impl KeyInfo {
     }
 }
 
+impl Part {
+    fn add(&mut self, cert: Arc<Cert>) {
+        let fpr = cert.fingerprint();
+        let (idx, cert) = match self.by_fpr.get(&fpr) {
+            Some(&i) => match (*self.certs[i]).clone().merge_public((*cert).clone()) {
+                Ok(merged) => (i, Arc::new(merged)),
+                // Cannot happen for the same primary key; never drop either copy.
+                Err(_) => (self.certs.len(), cert),
+            },
+            None => (self.certs.len(), cert),
+        };
+        let cert = apply_revocations(cert, &self.revocations).0;
+        self.by_fpr.entry(fpr).or_insert(idx);
+        for key in cert.keys() {
+            let v = self.by_keyid.entry(KeyID::from(key.key().fingerprint())).or_default();
+            if !v.contains(&idx) {
+                v.push(idx);
+            }
+        }
+        if idx == self.certs.len() {
+            self.certs.push(cert);
+        } else {
+            self.certs[idx] = cert;
+        }
+    }
+
+    fn revoke(&mut self, sig: &Signature) -> Option<Fingerprint> {
+        if !self.revocations.contains(sig) {
+            self.revocations.push(sig.clone());
+        }
+        let issuers = sig.get_issuers();
+        let targets: Vec<usize> = if issuers.is_empty() {
+            (0..self.certs.len()).collect()
+        } else {
+            self.candidates(&issuers)
+        };
+        let mut hit = None;
+        for i in targets {
+            let (cert, took) = apply_revocations(self.certs[i].clone(), std::slice::from_ref(sig));
+            if took {
+                hit = Some(cert.fingerprint());
+            }
+            self.certs[i] = cert;
+        }
+        hit
+    }
+
+    /// Positions of the certificates with a (sub)key whose key ID is one of `ids`.
+    fn candidates(&self, ids: &[KeyHandle]) -> Vec<usize> {
+        let mut idxs: Vec<usize> = Vec::new();
+        for id in ids {
+            for &i in self.by_keyid.get(&KeyID::from(id)).into_iter().flatten() {
+                if !idxs.contains(&i) {
+                    idxs.push(i);
+                }
+            }
+        }
+        idxs
+    }
+}
+
 impl Keyring {
     pub fn new() -> Keyring {
         Keyring::default()
     }
 
     /// Parse an armored or binary keyring holding one or more certificates
-    /// (every armored block of a text file), secret key material kept. Revocations standing alone are
-    /// not certificates: use [`KeyMaterial::parse`] to keep them.
+    /// (every armored block of a text file), secret key material kept.
+    /// Revocations standing alone are not certificates: use
+    /// [`KeyMaterial::parse`] to keep them.
     pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>, KeyError> {
         let m = KeyMaterial::parse_keeping(bytes, true)?;
         if m.certs.is_empty() {
             return Err(KeyError::NoCertificates);
         }
         Ok(m.certs.into_iter().map(Arc::unwrap_or_clone).collect())
+    }
+
+    /// The one part a keyring is mutated in (several are first merged into one).
+    fn part_mut(&mut self) -> &mut Part {
+        if self.parts.len() > 1 {
+            let mut one = Part::default();
+            for p in &self.parts {
+                for c in &p.certs {
+                    one.add(c.clone());
+                }
+            }
+            for p in std::mem::take(&mut self.parts) {
+                for s in &p.revocations {
+                    one.revoke(s);
+                }
+            }
+            self.parts = vec![Arc::new(one)];
+        }
+        if self.parts.is_empty() {
+            self.parts.push(Arc::default());
+        }
+        self.usable.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        Arc::make_mut(&mut self.parts[0])
     }
 
     /// Add certificates (secret parts are stripped). Copies of a certificate already
@@ -100,31 +194,10 @@ impl Keyring {
     /// [`Keyring::add`] for certificates already stripped of secrets, shared
     /// with other keyrings.
     pub(crate) fn add_shared(&mut self, certs: impl IntoIterator<Item = Arc<Cert>>) {
+        let part = self.part_mut();
         for cert in certs {
-            let fpr = cert.fingerprint();
-            let (idx, cert) = match self.by_fpr.get(&fpr) {
-                Some(&i) => match (*self.certs[i]).clone().merge_public((*cert).clone()) {
-                    Ok(merged) => (i, Arc::new(merged)),
-                    // Cannot happen for the same primary key; never drop either copy.
-                    Err(_) => (self.certs.len(), cert),
-                },
-                None => (self.certs.len(), cert),
-            };
-            let cert = apply_revocations(cert, &self.revocations).0;
-            self.by_fpr.entry(fpr).or_insert(idx);
-            for key in cert.keys() {
-                let v = self.by_keyid.entry(KeyID::from(key.key().fingerprint())).or_default();
-                if !v.contains(&idx) {
-                    v.push(idx);
-                }
-            }
-            if idx == self.certs.len() {
-                self.certs.push(cert);
-            } else {
-                self.certs[idx] = cert;
-            }
+            part.add(cert);
         }
-        self.usable.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Add revocation signatures: each applies to the certificate it
@@ -133,23 +206,8 @@ impl Keyring {
     /// fingerprint of the certificate it revoked something of (`None`: it
     /// belongs to no certificate here, or does not verify).
     pub fn add_revocations(&mut self, sigs: &[Signature]) -> Vec<Option<Fingerprint>> {
-        let mut applied = Vec::with_capacity(sigs.len());
-        for sig in sigs {
-            let mut hit = None;
-            if !self.revocations.contains(sig) {
-                self.revocations.push(sig.clone());
-            }
-            for i in self.revocation_candidates(sig) {
-                let (cert, took) = apply_revocations(self.certs[i].clone(), std::slice::from_ref(sig));
-                if took {
-                    hit = Some(cert.fingerprint());
-                }
-                self.certs[i] = cert;
-            }
-            applied.push(hit);
-        }
-        self.usable.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        applied
+        let part = self.part_mut();
+        sigs.iter().map(|s| part.revoke(s)).collect()
     }
 
     /// Add what a key file holds: its certificates and its revocations
@@ -160,18 +218,39 @@ impl Keyring {
         self.add_revocations(&m.revocations)
     }
 
-    /// Positions of the certificates a revocation may belong to: those
-    /// with a key its issuer names (all, when it names none).
-    fn revocation_candidates(&self, sig: &Signature) -> Vec<usize> {
-        let issuers = sig.get_issuers();
-        if issuers.is_empty() {
-            return (0..self.certs.len()).collect();
+    /// A keyring of everything in `keyrings`, sharing their parts, when that
+    /// is the same as importing them all into one: no primary key in two of
+    /// them, and no revocation of one naming a key of another (or naming
+    /// none). `None` otherwise: then build the union with
+    /// [`Keyring::add_material`], which merges and applies across them.
+    pub fn layered(keyrings: &[&Keyring]) -> Option<Keyring> {
+        let mut seen: HashMap<&Fingerprint, usize> = HashMap::new();
+        for (i, k) in keyrings.iter().enumerate() {
+            for p in &k.parts {
+                for fpr in p.by_fpr.keys() {
+                    if seen.insert(fpr, i).is_some_and(|j| j != i) {
+                        return None;
+                    }
+                }
+            }
         }
-        let mut idxs = Vec::new();
-        for (i, _) in self.candidates(&issuers) {
-            idxs.push(i);
+        for (i, k) in keyrings.iter().enumerate() {
+            for sig in k.parts.iter().flat_map(|p| &p.revocations) {
+                let issuers = sig.get_issuers();
+                if issuers.is_empty() && keyrings.len() > 1 {
+                    return None;
+                }
+                for (j, other) in keyrings.iter().enumerate() {
+                    if j != i && other.parts.iter().any(|p| !p.candidates(&issuers).is_empty()) {
+                        return None;
+                    }
+                }
+            }
         }
-        idxs
+        Some(Keyring {
+            parts: keyrings.iter().flat_map(|k| k.parts.iter().cloned()).collect(),
+            usable: Mutex::default(),
+        })
     }
 
     /// Add every certificate in an armored or binary keyring.
@@ -185,18 +264,17 @@ impl Keyring {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.certs.is_empty()
+        self.parts.iter().all(|p| p.certs.is_empty())
     }
 
     pub fn len(&self) -> usize {
-        self.certs.len()
+        self.parts.iter().map(|p| p.certs.len()).sum()
     }
 
     /// Who the keys are: each certificate's primary fingerprint and its user
     /// IDs (as written, lossily decoded: escape them before printing).
     pub fn describe(&self) -> Vec<KeyInfo> {
-        self.certs
-            .iter()
+        self.certs()
             .map(|c| KeyInfo {
                 fingerprint: c.fingerprint().to_hex(),
                 user_ids: c
@@ -209,26 +287,38 @@ impl Keyring {
 
     /// Primary-key fingerprints (uppercase hex) of all certificates.
     pub fn fingerprints(&self) -> Vec<String> {
-        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
+        self.certs().map(|c| c.fingerprint().to_hex()).collect()
     }
 
     /// The certificates, in the order they were added (revocations applied).
-    pub fn certs(&self) -> impl ExactSizeIterator<Item = &Cert> + '_ {
-        self.certs.iter().map(|c| &**c)
+    pub fn certs(&self) -> impl Iterator<Item = &Cert> + '_ {
+        self.parts.iter().flat_map(|p| p.certs.iter().map(|c| &**c))
     }
 
     /// The certificates with a (sub)key whose key ID matches one of `ids`,
-    /// each once; the caller then matches full fingerprints.
+    /// each once, with their positions; the caller then matches full
+    /// fingerprints.
     pub(super) fn candidates<'a>(&'a self, ids: &[KeyHandle]) -> impl Iterator<Item = (usize, &'a Cert)> + 'a {
-        let mut idxs: Vec<usize> = Vec::new();
-        for id in ids {
-            for &i in self.by_keyid.get(&KeyID::from(id)).into_iter().flatten() {
-                if !idxs.contains(&i) {
-                    idxs.push(i);
-                }
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for p in &self.parts {
+            for i in p.candidates(ids) {
+                out.push((offset + i, &*p.certs[i]));
             }
+            offset += p.certs.len();
         }
-        idxs.into_iter().map(move |i| (i, &*self.certs[i]))
+        out.into_iter()
+    }
+
+    /// The certificate at position `idx` (over all parts).
+    fn cert_at(&self, mut idx: usize) -> &Cert {
+        for p in &self.parts {
+            if idx < p.certs.len() {
+                return &p.certs[idx];
+            }
+            idx -= p.certs.len();
+        }
+        unreachable!("a position handed out by candidates()")
     }
 
     /// [`check_key_at`] for the key `signing` of certificate `idx` at `now`, remembered for
@@ -240,7 +330,6 @@ impl Keyring {
         signing: &Fingerprint,
         now: SystemTime,
     ) -> Result<(), EnvelopeError> {
-        let cert = &self.certs[idx];
         let key = (idx, signing.clone());
         let lock = || self.usable.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, result)) = lock().get(&key) {
@@ -248,7 +337,7 @@ impl Keyring {
                 return result.clone();
             }
         }
-        let result = check_key_at(policy, cert, signing, now, "now");
+        let result = check_key_at(policy, self.cert_at(idx), signing, now, "now");
         lock().insert(key, (now, result.clone()));
         result
     }
@@ -343,5 +432,59 @@ mod tests {
         keys.add([cert]);
         verify(&blob, &keys, now).unwrap();
         assert_eq!(keys.len(), 1, "a second copy of a certificate is merged");
+    }
+
+    #[test]
+    fn a_layered_keyring_shares_its_parts_and_finds_every_key() {
+        let now = SystemTime::now();
+        let gen = |name: &str| {
+            CertBuilder::new()
+                .add_userid(name)
+                .set_cipher_suite(CipherSuite::Cv25519)
+                .set_creation_time(now - Duration::from_secs(7200))
+                .add_signing_subkey()
+                .generate()
+                .unwrap()
+                .0
+        };
+        let (a, b) = (gen("a"), gen("b"));
+        let mut ka = Keyring::new();
+        ka.add([a.clone()]);
+        let mut kb = Keyring::new();
+        kb.add([b.clone()]);
+        let both = Keyring::layered(&[&ka, &kb]).unwrap();
+        assert_eq!(both.len(), 2);
+        assert!(
+            Arc::ptr_eq(&both.parts[0], &ka.parts[0]),
+            "parts are shared, not copied"
+        );
+        for cert in [&a, &b] {
+            let bytes = openpgp::serialize::SerializeInto::to_vec(&cert.as_tsk()).unwrap();
+            let blob = SigningKey::from_bytes(&bytes, None, now)
+                .unwrap()
+                .sign(b"{}", now)
+                .unwrap();
+            verify(&blob, &both, now).unwrap();
+        }
+        // The same key in two keyrings, or a revocation of one for the other: not layered.
+        assert!(Keyring::layered(&[&ka, &ka.clone()]).is_none());
+        let mut signer = a
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let rev = a
+            .revoke(&mut signer, openpgp::types::ReasonForRevocation::KeyCompromised, b"")
+            .unwrap();
+        let mut revs = Keyring::new();
+        revs.add_revocations(&[rev]);
+        assert!(Keyring::layered(&[&ka, &revs]).is_none());
+        // Mutating a layered keyring merges its parts first.
+        let mut m = Keyring::layered(&[&ka, &kb]).unwrap();
+        m.add([a.clone()]);
+        assert_eq!((m.len(), m.parts.len()), (2, 1));
     }
 }

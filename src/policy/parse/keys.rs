@@ -109,7 +109,7 @@ impl Loader {
             return k.clone();
         }
         let keys = match parse(data) {
-            Parsed::Material(m) => build(&[("keyData".to_owned(), m)], Vec::new(), Vec::new()),
+            Parsed::Material(s) => build(&[("keyData".to_owned(), s)], Vec::new(), Vec::new()),
             Parsed::NoKey(why) => build(
                 &[],
                 Vec::new(),
@@ -132,15 +132,29 @@ impl Loader {
 
 /// What a readable key file or `keyData` holds.
 enum Parsed {
-    /// Certificates and/or revocations.
-    Material(Arc<KeyMaterial>),
+    /// Certificates and/or revocations, and the keyring of them alone.
+    Material(Source),
     /// Nothing importable, and why.
     NoKey(String),
 }
 
+/// One key file's (or `keyData`'s) material and its own keyring, built once.
+#[derive(Clone)]
+struct Source {
+    material: Arc<KeyMaterial>,
+    keyring: Arc<Keyring>,
+}
+
 fn parse(bytes: &[u8]) -> Parsed {
     match KeyMaterial::parse(bytes) {
-        Ok(m) => Parsed::Material(Arc::new(m)),
+        Ok(m) => {
+            let mut keyring = Keyring::new();
+            keyring.add_material(&m);
+            Parsed::Material(Source {
+                material: Arc::new(m),
+                keyring: Arc::new(keyring),
+            })
+        }
         Err(e) => Parsed::NoKey(e.to_string()),
     }
 }
@@ -165,14 +179,40 @@ pub(super) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 /// whichever source holds it. A source holding only revocations is said
 /// (a warning when it revokes nothing here); each certificate revoked by
 /// another source than its own is recorded in [`LoadedKeys::revoked_by`].
-fn build(sources: &[(String, Arc<KeyMaterial>)], errors: Vec<String>, mut warnings: Vec<String>) -> LoadedKeys {
+fn build(sources: &[(String, Source)], errors: Vec<String>, mut warnings: Vec<String>) -> LoadedKeys {
+    // The common case: files that share no key and revoke nothing of one
+    // another: one keyring over theirs, sharing their indexes.
+    let own: Vec<&Keyring> = sources.iter().map(|(_, s)| &*s.keyring).collect();
+    let layered = match own.as_slice() {
+        [_] => Some(Arc::clone(&sources[0].1.keyring)),
+        _ => Keyring::layered(&own).map(Arc::new),
+    };
+    if let Some(keyring) = layered {
+        for (origin, s) in sources {
+            let m = &s.material;
+            if m.only_revocations() {
+                let n = m.revocations.len();
+                warnings.push(format!(
+                    "{origin} holds no key, only {n} revocation signature(s), none of which revokes a key of this requirement; it changes nothing"
+                ));
+            }
+        }
+        return LoadedKeys {
+            keyring,
+            errors,
+            warnings,
+            notes: Vec::new(),
+            revoked_by: Vec::new(),
+        };
+    }
     let mut keyring = Keyring::new();
-    for (_, m) in sources {
-        keyring.add_shared(m.certs.iter().cloned());
+    for (_, s) in sources {
+        keyring.add_shared(s.material.certs.iter().cloned());
     }
     let mut revoked_by = Vec::new();
     let mut notes = Vec::new();
-    for (origin, m) in sources {
+    for (origin, s) in sources {
+        let m = &s.material;
         if m.revocations.is_empty() {
             continue;
         }
@@ -262,6 +302,12 @@ mod tests {
         let k2 = l.load_paths(&paths[..1]);
         assert_eq!(k2.keyring.len(), 1);
         assert_eq!(l.reads, 2);
+        // Requirements naming the same files (or the same keyData) share one keyring.
+        assert!(Arc::ptr_eq(&l.load_paths(&paths).keyring, &k.keyring));
+        assert!(Arc::ptr_eq(&l.load_paths(&paths[..1]).keyring, &k2.keyring));
+        let data = std::fs::read(&armored).unwrap();
+        let d1 = l.load_data(&data);
+        assert!(Arc::ptr_eq(&l.load_data(&data).keyring, &d1.keyring));
     }
 
     #[test]
