@@ -27,13 +27,18 @@ gpg --batch --quiet --gen-key "$w/batch" 2>/dev/null
 gpg --batch --export >"$w/vendor.gpg"
 signer=$(gpg --batch --with-colons --list-keys v1@vendor.example | awk -F: '/^fpr:/ {print $10; exit}')
 gpg --batch --export "$signer" >"$w/one.gpg"
+# A key of its own for each scope of the last case: not among the vendor keys.
+printf 'Key-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: Own\nName-Email: own@example.com\nExpire-Date: 0\n%%no-protection\n%%commit\n' >"$w/batch-own"
+gpg --batch --quiet --gen-key "$w/batch-own" 2>/dev/null
+gpg --batch --export own@example.com >"$w/own.gpg"
 
 reg=registry.example.com
 id=$reg/ns/app0:1.0
 cp examples/manifest.json "$w/manifest.json"
 skopeo standalone-sign "$w/manifest.json" "$id" "$signer" -o "$w/signature-1"
 
-# policy FILE SCOPES KIND: KIND = shared (keyPath vendor.gpg) | one (keyPath one.gpg) | own (keyPaths vendor.gpg + own-N.gpg)
+# policy FILE SCOPES KIND: KIND = shared (keyPath vendor.gpg) | one (keyPath one.gpg) |
+#   own (keyPaths vendor.gpg + own-N.gpg, N distinct files, each holding a key not in vendor.gpg)
 policy() {
   python3 - "$@" <<'PY'
 import json, sys, os
@@ -47,7 +52,7 @@ for i in range(n):
     else:
         own = f"{w}/own-{i}.gpg"
         if not os.path.exists(own):
-            os.link(f"{w}/one.gpg", own)
+            os.link(f"{w}/own.gpg", own)
         req = {"type": "signedBy", "keyType": "GPGKeys", "keyPaths": [f"{w}/vendor.gpg", own]}
     scopes[f"{reg}/ns/app{i}"] = [req]
 json.dump({"default": [{"type": "reject"}], "transports": {"docker": scopes}}, open(path, "w"))

@@ -7,11 +7,18 @@
 //! file that is read but holds no key imports nothing and is no error
 //! (gpgme's import skips what it cannot parse), so the requirement then
 //! stands on the other files' keys, and rejects only when no key at all was
-//! imported ("No public keys imported"). Here each distinct file is read
-//! once per parse, with a size limit, and the outcome is kept in
-//! [`LoadedKeys`]: the usable certificates, an error per unreadable file
-//! (the evaluator rejects the requirement with it), and a warning per file
-//! or `keyData` that holds no usable key (reported, not fatal).
+//! imported ("No public keys imported"). Because it is one keyring, a
+//! revocation certificate in one file revokes the key from another.
+//!
+//! Here each distinct file is read and parsed once per parse, with a size
+//! limit, into its own keyring; each distinct list of files (or `keyData`)
+//! becomes one [`LoadedKeys`] shared by every requirement naming it: the
+//! certificates (revocations from every file of the list applied, in any
+//! order: see [`crate::pgp::KeyMaterial`]), an error per unreadable file (the
+//! evaluator rejects the requirement with it), a warning per file or
+//! `keyData` that holds no usable key (reported, not fatal), and what
+//! revocation-only files revoke. Memory grows with the distinct files and
+//! lists, not with the requirements.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
