@@ -356,6 +356,72 @@ DwIDAQAB
 MCowBQYDK2VuAyEAc9IHQUoBxiPASkw6PC1Ms6O12+wu3a733Iir9bJTTFM=
 -----END PUBLIC KEY-----";
 
+    /// DER TLV (definite length).
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match body.len() {
+            n @ 0..=127 => out.push(n as u8),
+            n @ 128..=255 => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend(body);
+        out
+    }
+
+    /// An `RSA PUBLIC KEY` PEM with an odd modulus of exactly `bits` bits (2^(bits-1) + 1) and e = 65537.
+    fn rsa_pub_of_bits(bits: usize) -> Vec<u8> {
+        let mut n = vec![0u8; bits.div_ceil(8) + 1];
+        n[1] = 1 << ((bits - 1) % 8);
+        *n.last_mut().unwrap() |= 1;
+        let der = tlv(0x30, &[tlv(0x02, &n), tlv(0x02, &[1, 0, 1])].concat());
+        use base64::Engine as _;
+        format!(
+            "-----BEGIN RSA PUBLIC KEY-----\n{}\n-----END RSA PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn rsa_key_sizes() {
+        let sig = vec![1u8; 16];
+        // Up to 16384 bits a key loads; it verifies with 1024 to 8192 bits.
+        assert_eq!(
+            PublicKey::from_pem(&rsa_pub_of_bits(16385)).unwrap_err().code,
+            "sigstore-key-invalid"
+        );
+        for (bits, says) in [
+            (1000, "smaller than 1024"),
+            (8200, "larger than 8192"),
+            (16384, "larger than 8192"),
+        ] {
+            let k = PublicKey::from_pem(&rsa_pub_of_bits(bits)).unwrap();
+            let e = k.verify_message(MSG, &sig).unwrap_err();
+            assert!(e.contains(says), "{bits}: {e}");
+        }
+        // In range: the signature itself is judged.
+        let k = PublicKey::from_pem(&rsa_pub_of_bits(1024)).unwrap();
+        assert_eq!(
+            k.verify_message(MSG, &sig).unwrap_err(),
+            "crypto/rsa: verification error"
+        );
+        // SHA-384 (a certificate's sha384WithRSAEncryption) takes 2048 bits or more.
+        let e = k.verify(Scheme::RsaPkcs1(Hash::Sha384), MSG, &sig).unwrap_err();
+        assert!(e.contains("SHA-384"), "{e}");
+        let k = PublicKey::from_pem(&rsa_pub_of_bits(2048)).unwrap();
+        assert_eq!(
+            k.verify(Scheme::RsaPkcs1(Hash::Sha384), MSG, &sig).unwrap_err(),
+            "crypto/rsa: verification error"
+        );
+        // An even exponent (65538 here) is refused at load, as before.
+        assert_eq!(
+            PublicKey::from_pem(RSA_PKCS1.replace("DwIDAQAB", "DwIDAQAC").as_bytes())
+                .unwrap_err()
+                .code,
+            "sigstore-key-invalid"
+        );
+    }
+
     fn b64(s: &str) -> Vec<u8> {
         base64::engine::general_purpose::STANDARD.decode(s).unwrap()
     }

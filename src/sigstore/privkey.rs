@@ -404,6 +404,24 @@ mod tests {
     }
 
     #[test]
+    fn generated_keys_are_pkcs8_as_go_writes_them() {
+        // Go's MarshalPKCS8PrivateKey (c/image, cosign, skopeo): PKCS #8 v1,
+        // id-ecPublicKey with P-256, an ECPrivateKey (version 1) holding the
+        // 32-byte scalar and the public point, and no curve repeated in it.
+        let g = PrivateKey::generate(b"pass").unwrap();
+        let (block, _) = pem::decode(&g.private_pem).unwrap();
+        let der = decrypt(&block.bytes, b"pass").unwrap();
+        assert_eq!(der.len(), 138);
+        let hex = crate::digest::to_hex(&der);
+        assert!(
+            hex.starts_with("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420"),
+            "{hex}"
+        );
+        assert_eq!(&hex[136..148], "a14403420004", "{hex}");
+        assert_eq!(&der[73..], &g.key.public_key().spki_der()[26..], "the public point");
+    }
+
+    #[test]
     fn the_sigstore_pem_type_is_read_too_and_others_are_not() {
         let g = PrivateKey::generate(b"").unwrap();
         let text = String::from_utf8(g.private_pem).unwrap();

@@ -487,6 +487,10 @@ mod tests {
 }
 
 #[cfg(test)]
+#[path = "x509_alg_tests.rs"]
+mod alg_tests;
+
+#[cfg(test)]
 mod chain_tests {
     use super::*;
 
