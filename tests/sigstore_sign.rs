@@ -291,6 +291,95 @@ fn signatures_pass_the_checker_and_verify_and_fail_both_under_another_key() {
     assert!(stderr(&o).contains("--key"), "{}", stderr(&o));
 }
 
+/// Every key type imgsig signs and verifies with: ECDSA P-256 (cosign's
+/// generate-key-pair) and P-384, Ed25519 and RSA (cosign import-key-pair,
+/// containers/image), keys made by the independent checker. imgsig's
+/// signature passes the checker and imgsig verify; the checker's signature
+/// passes imgsig verify; neither verifies under another key of the same type.
+#[test]
+fn every_key_type_signs_and_verifies_both_ways_with_the_checker() {
+    let dir = tempdir();
+    let pass = pass_file(dir.path(), "pass", "s3cret");
+    let (m, digest) = manifest(dir.path());
+    for kind in ["p256", "p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"] {
+        let make = |name: &str| {
+            let (private, public) = (
+                dir.path().join(format!("{name}.key")),
+                dir.path().join(format!("{name}.pub")),
+            );
+            checker_ok(&checker(&[&"make-key", &private, &public, &pass, &"--type", &kind]));
+            (private, public)
+        };
+        let (private, public) = make(kind);
+        let (other_priv, other_pub) = make(&format!("{kind}-other"));
+
+        let mine = dir.path().join(format!("{kind}.imgsig-sig"));
+        let o = sign_file(&private, &pass, &m, &mine);
+        assert_exit(&o, 0);
+        checker_ok(&checker(&[&"verify-blob", &public, &mine, &digest, &IDENTITY]));
+        checker_fails(&checker(&[&"verify-blob", &other_pub, &mine, &digest, &IDENTITY]));
+
+        let theirs = dir.path().join(format!("{kind}.checker-sig"));
+        checker_ok(&checker(&[&"sign-blob", &private, &pass, &digest, &IDENTITY, &theirs]));
+        let other_sig = dir.path().join(format!("{kind}.other-sig"));
+        checker_ok(&checker(&[
+            &"sign-blob",
+            &other_priv,
+            &pass,
+            &digest,
+            &IDENTITY,
+            &other_sig,
+        ]));
+
+        let ok = policy(
+            dir.path(),
+            &format!("{kind}-p.json"),
+            "registry.example.com/ns/app",
+            &[&public],
+            exact(),
+        );
+        for sig in [&mine, &theirs] {
+            let o = verify_files(&ok, &m, &[sig]);
+            assert_exit(&o, 0);
+        }
+        let o = verify_files(&ok, &m, &[&other_sig]);
+        assert_exit(&o, 1);
+        assert!(stdout(&o).contains("sigstore-bad-signature"), "{kind}: {}", stdout(&o));
+    }
+
+    // RSA keys under 2048 bits: their signatures still verify (from 1024
+    // bits, as Go's crypto/rsa), but imgsig does not sign with them.
+    let (small, small_pub) = (dir.path().join("rsa-1024.key"), dir.path().join("rsa-1024.pub"));
+    checker_ok(&checker(&[
+        &"make-key",
+        &small,
+        &small_pub,
+        &pass,
+        &"--type",
+        &"rsa-1024",
+    ]));
+    let theirs = dir.path().join("rsa-1024.checker-sig");
+    checker_ok(&checker(&[&"sign-blob", &small, &pass, &digest, &IDENTITY, &theirs]));
+    let p = policy(
+        dir.path(),
+        "rsa-1024-p.json",
+        "registry.example.com/ns/app",
+        &[&small_pub],
+        exact(),
+    );
+    assert_exit(&verify_files(&p, &m, &[&theirs]), 0);
+    let out = dir.path().join("rsa-1024.imgsig-sig");
+    let o = sign_file(&small, &pass, &m, &out);
+    assert_exit(&o, 2);
+    assert_eq!(json(&o)["error"]["code"], "unsupported-key", "{}", stdout(&o));
+    assert!(
+        json(&o)["error"]["message"].as_str().unwrap().contains("2048"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!out.exists());
+}
+
 #[test]
 fn a_lookaside_directory_gains_the_next_signature_and_keeps_the_others() {
     let dir = tempdir();

@@ -1,11 +1,12 @@
 //! Public keys as sigstore's `cryptoutils.UnmarshalPEMToPublicKey` and
 //! `signature.LoadVerifier(key, SHA256)` accept them, and the signature
-//! checks c/image makes with them.
+//! checks c/image makes with them. The keys are parsed here (SPKI, PKCS #1,
+//! with the `der`/`spki` crates, as Go's `x509` reads them); every signature
+//! is checked by aws-lc (`aws-lc-rs`, the library rustls uses for TLS).
 
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::signature::{self as lc, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
 use der::{Decode, Tagged};
-use ecdsa::signature::hazmat::PrehashVerifier;
-use rsa::traits::PublicKeyParts;
-use sha2::{Digest, Sha256};
 
 use super::{pem, SigstoreError};
 
@@ -14,13 +15,29 @@ const OID_EC: &str = "1.2.840.10045.2.1";
 const OID_ED25519: &str = "1.3.101.112";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
+/// RSA keys smaller than this verify nothing (Go's `rsa1024min`).
+const MIN_RSA_BITS: u32 = 1024;
+/// The largest RSA modulus aws-lc verifies with.
+const MAX_RSA_VERIFY_BITS: u32 = 8192;
 
 #[derive(Clone)]
 enum Inner {
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
-    Rsa(rsa::RsaPublicKey),
-    Ed25519(ed25519_dalek::VerifyingKey),
+    /// ECDSA P-256 (`p384: false`) or P-384: the uncompressed point, and the
+    /// key parsed for ECDSA over SHA-256 (every sigstore and Rekor signature).
+    Ecdsa {
+        p384: bool,
+        point: Vec<u8>,
+        sha256: ParsedPublicKey,
+    },
+    /// RSA: the PKCS #1 `RSAPublicKey` DER, its size, and the key parsed for
+    /// PKCS #1 v1.5 over SHA-256.
+    Rsa {
+        pkcs1: Vec<u8>,
+        bits: u32,
+        sha256: ParsedPublicKey,
+    },
+    /// Ed25519 (pure: the message itself is signed).
+    Ed25519(ParsedPublicKey),
 }
 
 /// A public key: ECDSA P-256 or P-384, RSA, or Ed25519.
@@ -38,41 +55,74 @@ impl std::fmt::Debug for PublicKey {
 }
 
 /// A hash named by a certificate signature algorithm.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Hash {
     Sha256,
     Sha384,
     Sha512,
 }
 
-impl Hash {
-    pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            Hash::Sha256 => Sha256::digest(data).to_vec(),
-            Hash::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            Hash::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        }
-    }
+/// A signature scheme: what a certificate's signature algorithm names, and
+/// what sigstore uses for each key type (see [`PublicKey::verify_message`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Scheme {
+    RsaPkcs1(Hash),
+    Ecdsa(Hash),
+    Ed25519,
 }
 
 fn key_err(msg: impl Into<String>) -> SigstoreError {
     SigstoreError::new("sigstore-key-invalid", msg)
 }
 
+/// aws-lc's ECDSA verification (ASN.1 DER signatures, Go's `ecdsa.VerifyASN1`) for a curve and hash.
+fn ecdsa_alg(p384: bool, hash: Hash) -> &'static lc::EcdsaVerificationAlgorithm {
+    match (p384, hash) {
+        (false, Hash::Sha256) => &lc::ECDSA_P256_SHA256_ASN1,
+        (false, Hash::Sha384) => &lc::ECDSA_P256_SHA384_ASN1,
+        (false, Hash::Sha512) => &lc::ECDSA_P256_SHA512_ASN1,
+        (true, Hash::Sha256) => &lc::ECDSA_P384_SHA256_ASN1,
+        (true, Hash::Sha384) => &lc::ECDSA_P384_SHA384_ASN1,
+        (true, Hash::Sha512) => &lc::ECDSA_P384_SHA512_ASN1,
+    }
+}
+
+/// aws-lc's RSA PKCS #1 v1.5 verification for a hash and key size, or why there is none.
+fn rsa_alg(hash: Hash, bits: u32) -> Result<&'static lc::RsaParameters, String> {
+    if bits < MIN_RSA_BITS {
+        return Err(format!("RSA key smaller than {MIN_RSA_BITS} bits"));
+    }
+    if bits > MAX_RSA_VERIFY_BITS {
+        return Err(format!(
+            "RSA key larger than {MAX_RSA_VERIFY_BITS} bits ({bits}): not supported"
+        ));
+    }
+    Ok(match hash {
+        Hash::Sha256 => &lc::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        Hash::Sha512 => &lc::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        Hash::Sha384 if bits < 2048 => {
+            return Err(format!(
+                "RSA key of {bits} bits with SHA-384: not supported (2048 bits or more)"
+            ))
+        }
+        Hash::Sha384 => &lc::RSA_PKCS1_2048_8192_SHA384,
+    })
+}
+
 impl PublicKey {
     /// `ecdsa-p256`, `ecdsa-p384`, `rsa` or `ed25519`.
     pub fn algorithm(&self) -> &'static str {
         match self.inner {
-            Inner::P256(_) => "ecdsa-p256",
-            Inner::P384(_) => "ecdsa-p384",
-            Inner::Rsa(_) => "rsa",
+            Inner::Ecdsa { p384: false, .. } => "ecdsa-p256",
+            Inner::Ecdsa { p384: true, .. } => "ecdsa-p384",
+            Inner::Rsa { .. } => "rsa",
             Inner::Ed25519(_) => "ed25519",
         }
     }
 
     /// Whether this is an ECDSA key (the only kind c/image takes as a Rekor key).
     pub fn is_ecdsa(&self) -> bool {
-        matches!(self.inner, Inner::P256(_) | Inner::P384(_))
+        matches!(self.inner, Inner::Ecdsa { .. })
     }
 
     /// The DER SubjectPublicKeyInfo.
@@ -109,33 +159,35 @@ impl PublicKey {
                 if key_bytes.first() != Some(&4) {
                     return Err(key_err("failed to unmarshal elliptic curve point"));
                 }
-                match curve.as_str() {
-                    OID_P256 => Inner::P256(
-                        p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                            .map_err(|_| key_err("failed to unmarshal elliptic curve point"))?,
-                    ),
-                    OID_P384 => Inner::P384(
-                        p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                            .map_err(|_| key_err("failed to unmarshal elliptic curve point"))?,
-                    ),
+                let p384 = match curve.as_str() {
+                    OID_P256 => false,
+                    OID_P384 => true,
                     other => {
                         return Err(SigstoreError::new(
                             "sigstore-unsupported-key",
                             format!("unsupported elliptic curve {other} (only P-256 and P-384 are supported)"),
                         ))
                     }
+                };
+                // aws-lc checks that the point is on the curve.
+                let sha256 = ParsedPublicKey::new(ecdsa_alg(p384, Hash::Sha256), key_bytes)
+                    .map_err(|_| key_err("failed to unmarshal elliptic curve point"))?;
+                Inner::Ecdsa {
+                    p384,
+                    point: key_bytes.to_vec(),
+                    sha256,
                 }
             }
             OID_ED25519 => {
                 if params.is_some() {
                     return Err(key_err("Ed25519 key encoded with illegal parameters"));
                 }
-                let bytes: [u8; 32] = key_bytes
-                    .try_into()
-                    .map_err(|_| key_err("Ed25519 public key has the wrong size"))?;
+                // Go checks the size only; so does aws-lc (a bad point verifies nothing).
+                if key_bytes.len() != 32 {
+                    return Err(key_err("Ed25519 public key has the wrong size"));
+                }
                 Inner::Ed25519(
-                    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-                        .map_err(|e| key_err(format!("Ed25519 key: {e}")))?,
+                    ParsedPublicKey::new(&lc::ED25519, key_bytes).map_err(|e| key_err(format!("Ed25519 key: {e}")))?,
                 )
             }
             other => {
@@ -151,19 +203,22 @@ impl PublicKey {
         })
     }
 
-    /// Go `x509.ParsePKCS1PublicKey` (an `RSA PUBLIC KEY` PEM block).
+    /// Go `x509.ParsePKCS1PublicKey` (an `RSA PUBLIC KEY` PEM block). aws-lc
+    /// checks the modulus (odd, at most 16384 bits) and the exponent (odd, 3
+    /// up to 33 bits) as the RustCrypto `rsa` crate did before it.
     fn from_pkcs1_der(der_bytes: &[u8]) -> Result<Self, SigstoreError> {
-        let k = rsa::pkcs1::RsaPublicKey::from_der(der_bytes).map_err(|e| key_err(format!("RSA public key: {e}")))?;
-        let n = rsa::BigUint::from_bytes_be(k.modulus.as_bytes());
-        let e = rsa::BigUint::from_bytes_be(k.public_exponent.as_bytes());
-        let key =
-            rsa::RsaPublicKey::new_with_max_size(n, e, 16384).map_err(|e| key_err(format!("RSA public key: {e}")))?;
-        let spki = rsa::pkcs8::EncodePublicKey::to_public_key_der(&key)
-            .map_err(|e| key_err(format!("RSA public key: {e}")))?
-            .as_bytes()
-            .to_vec();
+        let bad = |e: &dyn std::fmt::Display| key_err(format!("RSA public key: {e}"));
+        let key = aws_lc_rs::rsa::PublicKey::from_der(der_bytes).map_err(|e| bad(&e))?;
+        let bits = lc::RsaParameters::public_modulus_len(der_bytes).map_err(|e| bad(&e))?;
+        let spki = key.as_der().map_err(|e| bad(&e))?.as_ref().to_vec();
+        let sha256 = ParsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, der_bytes)
+            .map_err(|e| bad(&e))?;
         Ok(Self {
-            inner: Inner::Rsa(key),
+            inner: Inner::Rsa {
+                pkcs1: der_bytes.to_vec(),
+                bits,
+                sha256,
+            },
             spki,
         })
     }
@@ -181,84 +236,56 @@ impl PublicKey {
         }
     }
 
-    /// sigstore `LoadVerifier(key, SHA256).VerifySignature`: ECDSA (ASN.1) and
-    /// RSA PKCS #1 v1.5 over SHA-256 of `message`; Ed25519 over `message` itself.
+    /// sigstore `LoadVerifier(key, SHA256).VerifySignature`: ECDSA (ASN.1,
+    /// P-384 too) and RSA PKCS #1 v1.5 over SHA-256 of `message`; Ed25519 over
+    /// `message` itself.
     pub(crate) fn verify_message(&self, message: &[u8], sig: &[u8]) -> Result<(), String> {
-        match &self.inner {
-            Inner::Ed25519(k) => {
-                let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| "invalid signature".to_string())?;
-                k.verify_strict_or_plain(message, &sig)
-            }
-            _ => self.verify_digest(Hash::Sha256, &Hash::Sha256.digest(message), sig),
-        }
+        let scheme = match self.inner {
+            Inner::Ecdsa { .. } => Scheme::Ecdsa(Hash::Sha256),
+            Inner::Rsa { .. } => Scheme::RsaPkcs1(Hash::Sha256),
+            Inner::Ed25519(_) => Scheme::Ed25519,
+        };
+        self.verify(scheme, message, sig)
     }
 
-    /// A signature over a digest made with `hash` (Go `ecdsa.VerifyASN1`,
-    /// `rsa.VerifyPKCS1v15`); Ed25519 signs the message, not a digest: see
-    /// [`Self::verify_cert_signature`].
-    pub(crate) fn verify_digest(&self, hash: Hash, digest: &[u8], sig: &[u8]) -> Result<(), String> {
-        match &self.inner {
-            Inner::P256(k) => {
-                let s = p256::ecdsa::Signature::from_der(sig).map_err(|_| "invalid ECDSA signature encoding")?;
-                k.verify_prehash(digest, &s)
-                    .map_err(|_| "invalid signature when validating ASN.1 encoded signature".into())
-            }
-            Inner::P384(k) => {
-                let s = p384::ecdsa::Signature::from_der(sig).map_err(|_| "invalid ECDSA signature encoding")?;
-                k.verify_prehash(digest, &s)
-                    .map_err(|_| "invalid signature when validating ASN.1 encoded signature".into())
-            }
-            Inner::Rsa(k) => {
-                if k.n().bits() < 1024 {
-                    return Err("RSA key smaller than 1024 bits".into());
-                }
-                let scheme = match hash {
-                    Hash::Sha256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
-                    Hash::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
-                    Hash::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+    /// A signature over `message` made with `scheme` (Go `ecdsa.VerifyASN1`,
+    /// `rsa.VerifyPKCS1v15`, `ed25519.Verify` after hashing as the scheme says).
+    pub(crate) fn verify(&self, scheme: Scheme, message: &[u8], sig: &[u8]) -> Result<(), String> {
+        fn with(alg: &'static dyn VerificationAlgorithm, key: &[u8], message: &[u8], sig: &[u8]) -> bool {
+            UnparsedPublicKey::new(alg, key).verify(message, sig).is_ok()
+        }
+        match (scheme, &self.inner) {
+            (Scheme::Ecdsa(h), Inner::Ecdsa { p384, point, sha256 }) => {
+                let ok = if h == Hash::Sha256 {
+                    sha256.verify_sig(message, sig).is_ok()
+                } else {
+                    with(ecdsa_alg(*p384, h), point, message, sig)
                 };
-                k.verify(scheme, digest, sig)
-                    .map_err(|_| "crypto/rsa: verification error".into())
+                ok.then_some(())
+                    .ok_or_else(|| "invalid signature when validating ASN.1 encoded signature".into())
             }
-            Inner::Ed25519(_) => Err("an Ed25519 key cannot verify a digest".into()),
-        }
-    }
-
-    /// A certificate signature: `alg` as the certificate names it.
-    pub(crate) fn verify_cert_signature(&self, alg: CertSigAlg, tbs: &[u8], sig: &[u8]) -> Result<(), String> {
-        match (alg, &self.inner) {
-            (CertSigAlg::Ed25519, Inner::Ed25519(k)) => {
-                let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| "invalid signature".to_string())?;
-                k.verify_strict_or_plain(tbs, &sig)
+            (Scheme::RsaPkcs1(h), Inner::Rsa { pkcs1, bits, sha256 }) => {
+                let alg = rsa_alg(h, *bits)?;
+                let ok = if h == Hash::Sha256 {
+                    sha256.verify_sig(message, sig).is_ok()
+                } else {
+                    with(alg, pkcs1, message, sig)
+                };
+                ok.then_some(()).ok_or_else(|| "crypto/rsa: verification error".into())
             }
-            (CertSigAlg::Ecdsa(h), Inner::P256(_) | Inner::P384(_)) | (CertSigAlg::RsaPkcs1(h), Inner::Rsa(_)) => {
-                self.verify_digest(h, &h.digest(tbs), sig)
+            (Scheme::Ed25519, Inner::Ed25519(k)) => {
+                if sig.len() != 64 {
+                    return Err("invalid signature".into());
+                }
+                // Go's ed25519.Verify and aws-lc's are both the cofactorless check with canonical S.
+                k.verify_sig(message, sig)
+                    .map_err(|_| "failed to verify signature".into())
             }
-            (alg, _) => Err(format!(
-                "signature algorithm {alg:?} does not match the issuer's {} public key",
+            (scheme, _) => Err(format!(
+                "signature algorithm {scheme:?} does not match the issuer's {} public key",
                 self.algorithm()
             )),
         }
-    }
-}
-
-/// A certificate signature algorithm Go's `x509` verifies.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum CertSigAlg {
-    RsaPkcs1(Hash),
-    Ecdsa(Hash),
-    Ed25519,
-}
-
-trait PlainVerify {
-    fn verify_strict_or_plain(&self, msg: &[u8], sig: &ed25519_dalek::Signature) -> Result<(), String>;
-}
-
-impl PlainVerify for ed25519_dalek::VerifyingKey {
-    /// Go's `ed25519.Verify` is the plain (cofactorless) check, not dalek's `verify_strict`.
-    fn verify_strict_or_plain(&self, msg: &[u8], sig: &ed25519_dalek::Signature) -> Result<(), String> {
-        use ed25519_dalek::Verifier as _;
-        self.verify(msg, sig).map_err(|_| "failed to verify signature".into())
     }
 }
 
@@ -328,6 +355,72 @@ DwIDAQAB
     const X25519: &str = "-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VuAyEAc9IHQUoBxiPASkw6PC1Ms6O12+wu3a733Iir9bJTTFM=
 -----END PUBLIC KEY-----";
+
+    /// DER TLV (definite length).
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match body.len() {
+            n @ 0..=127 => out.push(n as u8),
+            n @ 128..=255 => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend(body);
+        out
+    }
+
+    /// An `RSA PUBLIC KEY` PEM with an odd modulus of exactly `bits` bits (2^(bits-1) + 1) and e = 65537.
+    fn rsa_pub_of_bits(bits: usize) -> Vec<u8> {
+        let mut n = vec![0u8; bits.div_ceil(8) + 1];
+        n[1] = 1 << ((bits - 1) % 8);
+        *n.last_mut().unwrap() |= 1;
+        let der = tlv(0x30, &[tlv(0x02, &n), tlv(0x02, &[1, 0, 1])].concat());
+        use base64::Engine as _;
+        format!(
+            "-----BEGIN RSA PUBLIC KEY-----\n{}\n-----END RSA PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn rsa_key_sizes() {
+        let sig = vec![1u8; 16];
+        // Up to 16384 bits a key loads; it verifies with 1024 to 8192 bits.
+        assert_eq!(
+            PublicKey::from_pem(&rsa_pub_of_bits(16385)).unwrap_err().code,
+            "sigstore-key-invalid"
+        );
+        for (bits, says) in [
+            (1000, "smaller than 1024"),
+            (8200, "larger than 8192"),
+            (16384, "larger than 8192"),
+        ] {
+            let k = PublicKey::from_pem(&rsa_pub_of_bits(bits)).unwrap();
+            let e = k.verify_message(MSG, &sig).unwrap_err();
+            assert!(e.contains(says), "{bits}: {e}");
+        }
+        // In range: the signature itself is judged.
+        let k = PublicKey::from_pem(&rsa_pub_of_bits(1024)).unwrap();
+        assert_eq!(
+            k.verify_message(MSG, &sig).unwrap_err(),
+            "crypto/rsa: verification error"
+        );
+        // SHA-384 (a certificate's sha384WithRSAEncryption) takes 2048 bits or more.
+        let e = k.verify(Scheme::RsaPkcs1(Hash::Sha384), MSG, &sig).unwrap_err();
+        assert!(e.contains("SHA-384"), "{e}");
+        let k = PublicKey::from_pem(&rsa_pub_of_bits(2048)).unwrap();
+        assert_eq!(
+            k.verify(Scheme::RsaPkcs1(Hash::Sha384), MSG, &sig).unwrap_err(),
+            "crypto/rsa: verification error"
+        );
+        // An even exponent (65538 here) is refused at load, as before.
+        assert_eq!(
+            PublicKey::from_pem(RSA_PKCS1.replace("DwIDAQAB", "DwIDAQAC").as_bytes())
+                .unwrap_err()
+                .code,
+            "sigstore-key-invalid"
+        );
+    }
 
     fn b64(s: &str) -> Vec<u8> {
         base64::engine::general_purpose::STANDARD.decode(s).unwrap()

@@ -19,13 +19,19 @@
 //! `LoadSignerVerifier(key, SHA256)` does. The public key is written as
 //! `PUBLIC KEY` (SPKI) PEM, as `cryptoutils.MarshalPublicKeyToPEM` does.
 //!
+//! scrypt and secretbox are the RustCrypto `scrypt` and `crypto_secretbox`
+//! crates (aws-lc-rs offers neither); the keys, signing and randomness are
+//! aws-lc's (`aws-lc-rs`), which signs in constant time.
+//!
 //! A hostile file cannot make scrypt take unbounded memory or time: its
 //! parameters are bounded (see [`MAX_SCRYPT_MEMORY`]).
 
+use aws_lc_rs::digest;
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self as lc, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use crypto_secretbox::aead::{Aead, KeyInit};
 use crypto_secretbox::XSalsa20Poly1305;
-use ecdsa::signature::hazmat::PrehashSigner;
-use pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use sha2::{Digest as _, Sha256};
 
 use super::gojson::{self, J};
@@ -72,10 +78,10 @@ fn invalid(msg: impl Into<String>) -> PrivateKeyError {
 }
 
 enum Signer {
-    P256(p256::ecdsa::SigningKey),
-    P384(p384::ecdsa::SigningKey),
-    Rsa(Box<rsa::RsaPrivateKey>),
-    Ed25519(ed25519_dalek::SigningKey),
+    P256(EcdsaKeyPair),
+    P384(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+    Ed25519(Ed25519KeyPair),
 }
 
 /// A decrypted sigstore private key, and its public key.
@@ -98,9 +104,9 @@ pub struct GeneratedKey {
 }
 
 fn random(buf: &mut [u8]) -> Result<(), PrivateKeyError> {
-    getrandom::getrandom(buf).map_err(|e| PrivateKeyError {
+    aws_lc_rs::rand::fill(buf).map_err(|e| PrivateKeyError {
         code: "no-randomness",
-        message: format!("the operating system gave no random bytes: {e}"),
+        message: format!("no random bytes: {e}"),
     })
 }
 
@@ -234,7 +240,8 @@ fn pem_encode(kind: &str, der: &[u8]) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Go `x509.ParsePKCS8PrivateKey`, limited to the kinds sigstore signs with.
+/// Go `x509.ParsePKCS8PrivateKey`, limited to the kinds sigstore signs with
+/// (`pkcs8` finds the kind, aws-lc parses and checks the key).
 fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
     let unsupported = |what: &str| PrivateKeyError {
         code: "unsupported-key",
@@ -251,11 +258,11 @@ fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
                 .map_err(|_| invalid("parsing private key: ECDSA key without a named curve"))?;
             match curve.as_str() {
                 "1.2.840.10045.3.1.7" => Signer::P256(
-                    p256::ecdsa::SigningKey::from_pkcs8_der(der)
+                    EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, der)
                         .map_err(|e| invalid(format!("parsing P-256 private key: {e}")))?,
                 ),
                 "1.3.132.0.34" => Signer::P384(
-                    p384::ecdsa::SigningKey::from_pkcs8_der(der)
+                    EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P384_SHA384_ASN1_SIGNING, der)
                         .map_err(|e| invalid(format!("parsing P-384 private key: {e}")))?,
                 ),
                 other => {
@@ -265,32 +272,24 @@ fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
                 }
             }
         }
-        "1.2.840.113549.1.1.1" => {
-            let k = rsa::RsaPrivateKey::from_pkcs8_der(der)
-                .map_err(|e| invalid(format!("parsing RSA private key: {e}")))?;
-            Signer::Rsa(Box::new(k))
-        }
+        "1.2.840.113549.1.1.1" => Signer::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|e| match e.description_() {
+            "TooSmall" | "TooLarge" => unsupported("RSA key size (imgsig signs with RSA keys of 2048 to 8192 bits)"),
+            _ => invalid(format!("parsing RSA private key: {e}")),
+        })?),
         "1.3.101.112" => Signer::Ed25519(
-            ed25519_dalek::SigningKey::from_pkcs8_der(der)
-                .map_err(|e| invalid(format!("parsing Ed25519 private key: {e}")))?,
+            Ed25519KeyPair::from_pkcs8(der).map_err(|e| invalid(format!("parsing Ed25519 private key: {e}")))?,
         ),
         other => return Err(unsupported(&format!("unsupported key type {other}"))),
     };
     let spki = match &signer {
-        Signer::P256(k) => spki_der(k.verifying_key()),
-        Signer::P384(k) => spki_der(k.verifying_key()),
-        Signer::Rsa(k) => spki_der(&k.to_public_key()),
-        Signer::Ed25519(k) => spki_der(&k.verifying_key()),
-    }?;
+        Signer::P256(k) | Signer::P384(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
+        Signer::Rsa(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
+        Signer::Ed25519(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
+    }
+    .map_err(|e| invalid(format!("encoding the public key: {e}")))?;
     let public =
         PublicKey::from_spki_der(&spki).map_err(|e| invalid(format!("the key's public part: {}", e.message)))?;
     Ok(PrivateKey { signer, public })
-}
-
-fn spki_der(k: &impl spki::EncodePublicKey) -> Result<Vec<u8>, PrivateKeyError> {
-    k.to_public_key_der()
-        .map(|d| d.as_bytes().to_vec())
-        .map_err(|e| invalid(format!("encoding the public key: {e}")))
 }
 
 impl PrivateKey {
@@ -318,19 +317,12 @@ impl PrivateKey {
     /// `passphrase`, in a `ENCRYPTED COSIGN PRIVATE KEY` block (read by every
     /// version of cosign and skopeo).
     pub fn generate(passphrase: &[u8]) -> Result<GeneratedKey, PrivateKeyError> {
-        let key = loop {
-            let mut bytes = [0u8; 32];
-            random(&mut bytes)?;
-            // Scalars outside [1, n) are (astronomically rarely) drawn: draw again.
-            if let Ok(k) = p256::ecdsa::SigningKey::from_slice(&bytes) {
-                break k;
-            }
-        };
-        let der = key
-            .to_pkcs8_der()
-            .map_err(|e| invalid(format!("encoding the private key: {e}")))?;
-        let encrypted = encrypt(der.as_bytes(), passphrase)?;
-        let key = from_pkcs8(der.as_bytes())?;
+        // PKCS #8 v1 with the public key inside the ECPrivateKey and no
+        // curve repeated there: what Go's MarshalPKCS8PrivateKey writes.
+        let der = EcdsaKeyPair::generate_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+            .map_err(|e| invalid(format!("generating the private key: {e}")))?;
+        let encrypted = encrypt(der.as_ref(), passphrase)?;
+        let key = from_pkcs8(der.as_ref())?;
         Ok(GeneratedKey {
             private_pem: pem_encode(COSIGN_PRIVATE_KEY_PEM_TYPE, &encrypted),
             public_pem: key.public_pem(),
@@ -353,31 +345,34 @@ impl PrivateKey {
         super::key_fingerprint(&self.public)
     }
 
-    /// sigstore `SignMessage` with SHA-256: ECDSA (ASN.1 DER; RFC 6979
-    /// nonces) and RSA PKCS #1 v1.5 over SHA-256 of `message`, Ed25519 over
-    /// `message` itself.
+    /// sigstore `SignMessage` with SHA-256: ECDSA (ASN.1 DER) and RSA
+    /// PKCS #1 v1.5 over SHA-256 of `message`, Ed25519 over `message` itself.
     pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
-        let failed = |e: String| PrivateKeyError {
+        let failed = |e: aws_lc_rs::error::Unspecified| PrivateKeyError {
             code: "signing-failed",
-            message: e,
+            message: format!("signing failed: {e}"),
         };
-        let digest = Sha256::digest(message);
+        let rng = SystemRandom::new();
         match &self.signer {
-            Signer::P256(k) => {
-                let s: p256::ecdsa::Signature = k.sign_prehash(&digest).map_err(|e| failed(e.to_string()))?;
-                Ok(s.to_der().as_bytes().to_vec())
-            }
+            Signer::P256(k) => Ok(k.sign(&rng, message).map_err(failed)?.as_ref().to_vec()),
             Signer::P384(k) => {
-                let s: p384::ecdsa::Signature = k.sign_prehash(&digest).map_err(|e| failed(e.to_string()))?;
-                Ok(s.to_der().as_bytes().to_vec())
+                // aws-lc signs P-384 with SHA-384 only; sigstore hashes with
+                // SHA-256. ECDSA takes the digest as an integer (FIPS 186-5
+                // 6.4.1: its leftmost 384 bits here), so SHA-256's 32 bytes
+                // behind 16 zero bytes are the same integer, and the same
+                // signature, as SHA-256 given directly. tests/sigstore_sign.rs
+                // checks the result with Python's ECDSA(SHA256) on P-384.
+                let mut wide = [0u8; 48];
+                wide[16..].copy_from_slice(&Sha256::digest(message));
+                let d = digest::Digest::import_less_safe(&wide, &digest::SHA384).map_err(failed)?;
+                Ok(k.sign_digest(&d).map_err(failed)?.as_ref().to_vec())
             }
-            Signer::Rsa(k) => k
-                .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
-                .map_err(|e| failed(e.to_string())),
-            Signer::Ed25519(k) => {
-                use ed25519_dalek::Signer as _;
-                Ok(k.sign(message).to_bytes().to_vec())
+            Signer::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&lc::RSA_PKCS1_SHA256, &rng, message, &mut sig).map_err(failed)?;
+                Ok(sig)
             }
+            Signer::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
         }
     }
 }
@@ -406,6 +401,24 @@ mod tests {
         let sig = back.sign_message(b"payload").unwrap();
         assert!(keys[0].verify_message(b"payload", &sig).is_ok());
         assert!(keys[0].verify_message(b"payloae", &sig).is_err());
+    }
+
+    #[test]
+    fn generated_keys_are_pkcs8_as_go_writes_them() {
+        // Go's MarshalPKCS8PrivateKey (c/image, cosign, skopeo): PKCS #8 v1,
+        // id-ecPublicKey with P-256, an ECPrivateKey (version 1) holding the
+        // 32-byte scalar and the public point, and no curve repeated in it.
+        let g = PrivateKey::generate(b"pass").unwrap();
+        let (block, _) = pem::decode(&g.private_pem).unwrap();
+        let der = decrypt(&block.bytes, b"pass").unwrap();
+        assert_eq!(der.len(), 138);
+        let hex = crate::digest::to_hex(&der);
+        assert!(
+            hex.starts_with("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420"),
+            "{hex}"
+        );
+        assert_eq!(&hex[136..148], "a14403420004", "{hex}");
+        assert_eq!(&der[73..], &g.key.public_key().spki_der()[26..], "the public point");
     }
 
     #[test]
@@ -455,57 +468,50 @@ mod tests {
 
     #[test]
     fn every_key_kind_signs_what_its_public_key_verifies() {
-        use rand_free::*;
-        for der in [p384_der(), ed25519_der(), rsa_der()] {
-            let k = from_pkcs8(&der).unwrap();
+        use aws_lc_rs::encoding::AsDer as _;
+        let rng = SystemRandom::new();
+        let p384 = EcdsaKeyPair::generate_pkcs8(&lc::ECDSA_P384_SHA384_ASN1_SIGNING, &rng).unwrap();
+        // Go's MarshalPKCS8PrivateKey writes Ed25519 keys as PKCS #8 v1; v2 is read too.
+        let ed_v1 = Ed25519KeyPair::generate_pkcs8v1(&rng).unwrap();
+        let ed_v2 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let rsa = rsa.as_der().unwrap();
+        let ders: [(&[u8], &str); 4] = [
+            (p384.as_ref(), "ecdsa-p384"),
+            (ed_v1.as_ref(), "ed25519"),
+            (ed_v2.as_ref(), "ed25519"),
+            (rsa.as_ref(), "rsa"),
+        ];
+        for (der, algorithm) in ders {
+            let k = from_pkcs8(der).unwrap();
+            assert_eq!(k.public_key().algorithm(), algorithm);
             let sig = k.sign_message(b"m").unwrap();
-            assert!(
-                k.public_key().verify_message(b"m", &sig).is_ok(),
-                "{}",
-                k.public_key().algorithm()
-            );
-            assert!(k.public_key().verify_message(b"n", &sig).is_err());
+            assert!(k.public_key().verify_message(b"m", &sig).is_ok(), "{algorithm}");
+            assert!(k.public_key().verify_message(b"n", &sig).is_err(), "{algorithm}");
         }
     }
 
-    /// Fixed test keys, built without a random number generator crate.
-    mod rand_free {
-        use pkcs8::EncodePrivateKey;
-        use rsa::rand_core::{CryptoRng, Error, RngCore};
-        /// Deterministic, for test keys only.
-        struct Xorshift(u64);
-        impl RngCore for Xorshift {
-            fn next_u32(&mut self) -> u32 {
-                self.next_u64() as u32
-            }
-            fn next_u64(&mut self) -> u64 {
-                self.0 ^= self.0 << 13;
-                self.0 ^= self.0 >> 7;
-                self.0 ^= self.0 << 17;
-                self.0
-            }
-            fn fill_bytes(&mut self, dest: &mut [u8]) {
-                for b in dest {
-                    *b = self.next_u64() as u8;
-                }
-            }
-            fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Error> {
-                self.fill_bytes(dest);
-                Ok(())
-            }
-        }
-        impl CryptoRng for Xorshift {}
-        pub fn p384_der() -> Vec<u8> {
-            let k = p384::ecdsa::SigningKey::from_slice(&[7u8; 48]).unwrap();
-            k.to_pkcs8_der().unwrap().as_bytes().to_vec()
-        }
-        pub fn ed25519_der() -> Vec<u8> {
-            let k = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-            k.to_pkcs8_der().unwrap().as_bytes().to_vec()
-        }
-        pub fn rsa_der() -> Vec<u8> {
-            let k = rsa::RsaPrivateKey::new(&mut Xorshift(0x9e37_79b9_7f4a_7c15), 2048).unwrap();
-            k.to_pkcs8_der().unwrap().as_bytes().to_vec()
-        }
+    /// An RSA key of 1024 bits (openssl genpkey), readable but too small to sign with.
+    const RSA_1024_PKCS8: &[&str] = &[
+        "MIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBALI9dG2jjk/WX35ATCu9iTurdzCEeJesXFviFeZn+T3AorNU",
+        "fPCcrGFVI/wXmwsbDEmpccjrfoNaT/KDAPLzfMryxyyEjWKGS362Xuc6Lep4nXASTmJw3VJA1qXixQ12gc1pNLW1wr0IGt9O",
+        "tZ9p585z1OdNcTunpOhMSLJkNeZ1AgMBAAECgYANZ8PW7yMn7AaYlztjWsj0fOvk8UGknqj/nBxrjMxZEaDq/eK7sfzhASdI",
+        "sXnOtwUQkTbmlpeYR3WV1rZ+j0OGW9p0qpd7jU0i/4IpNrVoscoAB+IrPbze88499xIISwX83eAmie9Sa9uRcNki0ST+X3sO",
+        "5ilEbJ34lqrlEf1OwQJBAOBfFihYKcJLYbA6bMuybP6gQnAHFwnm4MQhofTei8QLfpl8XlGv7mBhaodSWzhrXadcdW33bUoo",
+        "uNkmMvx8MAUCQQDLXZ70EMEPlfADOcl8u5yuQQSb+9Km/uzbA/jm/ivXbVQQbu6g5kc+p8grO8+u0jbqaoF+p9giq9pyYe1P",
+        "m1exAkAFZ+UVxcIDz2MkJtQ2OC9OFzhikJkqgOiLcTAAwVfmukwrkIaJO07n/ZDef8p42oVgIecmZh64+bAycywpTyitAkA+",
+        "toY4GZqPpds4A3ABCRIOInq7Z3LUkLSV7amqAiOe8VYFI1BvSdQanD78Jhure6P3shRw7G2Yc4qPz2cRL4RhAkEAiqvFpKDL",
+        "69BftvK5aMrWNScHDW0SuFqtQbALEDQbG39XZAQbkqEfG4cKW/Yhd3WdNfl/TozoKgLtMHpaTY3haQ==",
+    ];
+
+    #[test]
+    fn rsa_keys_under_2048_bits_do_not_sign() {
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(RSA_1024_PKCS8.concat())
+            .unwrap();
+        let e = from_pkcs8(&der).unwrap_err();
+        assert_eq!(e.code, "unsupported-key", "{e}");
+        assert!(e.message.contains("2048"), "{e}");
     }
 }

@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use super::gojson::{self, J};
-use super::keys::{Hash, PublicKey};
+use super::keys::{Hash, PublicKey, Scheme};
 use super::{pem, SigstoreError};
 
 fn invalid(msg: impl Into<String>) -> SigstoreError {
@@ -52,10 +52,9 @@ pub(crate) fn verify_set(
     // == Verify the SET signature over the canonical payload.
     let canonical =
         gojson::canonicalize(set_payload).map_err(|e| invalid(format!("canonicalizing Rekor SET JSON: {e}")))?;
-    let hash = Sha256::digest(&canonical);
     if !rekor_keys
         .iter()
-        .any(|k| k.is_ecdsa() && k.verify_digest(Hash::Sha256, &hash, &set_sig).is_ok())
+        .any(|k| k.is_ecdsa() && k.verify(Scheme::Ecdsa(Hash::Sha256), &canonical, &set_sig).is_ok())
     {
         return Err(invalid("cryptographic signature verification of Rekor SET failed"));
     }

@@ -10,7 +10,7 @@ use x509_cert::certificate::{CertificateInner, Raw};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
-use super::keys::{CertSigAlg, Hash, PublicKey};
+use super::keys::{Hash, PublicKey, Scheme};
 use super::pem;
 
 const OID_SAN: &str = "2.5.29.17";
@@ -48,7 +48,7 @@ pub(crate) struct Cert {
     issuer: Vec<u8>,
     not_before: i64,
     not_after: i64,
-    sig_alg: Result<CertSigAlg, String>,
+    sig_alg: Result<Scheme, String>,
     signature: Vec<u8>,
     spki: Vec<u8>,
     bc: Option<(bool, Option<u8>)>,
@@ -67,15 +67,15 @@ pub(crate) struct Cert {
     pub(crate) extensions: Vec<(String, Vec<u8>)>,
 }
 
-fn sig_alg(oid: &str) -> Result<CertSigAlg, String> {
+fn sig_alg(oid: &str) -> Result<Scheme, String> {
     Ok(match oid {
-        "1.2.840.113549.1.1.11" => CertSigAlg::RsaPkcs1(Hash::Sha256),
-        "1.2.840.113549.1.1.12" => CertSigAlg::RsaPkcs1(Hash::Sha384),
-        "1.2.840.113549.1.1.13" => CertSigAlg::RsaPkcs1(Hash::Sha512),
-        "1.2.840.10045.4.3.2" => CertSigAlg::Ecdsa(Hash::Sha256),
-        "1.2.840.10045.4.3.3" => CertSigAlg::Ecdsa(Hash::Sha384),
-        "1.2.840.10045.4.3.4" => CertSigAlg::Ecdsa(Hash::Sha512),
-        "1.3.101.112" => CertSigAlg::Ed25519,
+        "1.2.840.113549.1.1.11" => Scheme::RsaPkcs1(Hash::Sha256),
+        "1.2.840.113549.1.1.12" => Scheme::RsaPkcs1(Hash::Sha384),
+        "1.2.840.113549.1.1.13" => Scheme::RsaPkcs1(Hash::Sha512),
+        "1.2.840.10045.4.3.2" => Scheme::Ecdsa(Hash::Sha256),
+        "1.2.840.10045.4.3.3" => Scheme::Ecdsa(Hash::Sha384),
+        "1.2.840.10045.4.3.4" => Scheme::Ecdsa(Hash::Sha512),
+        "1.3.101.112" => Scheme::Ed25519,
         "1.2.840.113549.1.1.5" | "1.2.840.10045.4.1" | "1.2.840.113549.1.1.4" => {
             return Err(format!("insecure signature algorithm {oid} (SHA-1/MD5)"))
         }
@@ -205,7 +205,7 @@ impl Cert {
         }
         let alg = self.sig_alg.clone()?;
         let key = parent.public_key().map_err(|e| e.message)?;
-        key.verify_cert_signature(alg, &self.tbs, &self.signature)
+        key.verify(alg, &self.tbs, &self.signature)
     }
 
     /// Go `Certificate.isValid` for one certificate of a chain being built.
@@ -485,6 +485,10 @@ mod tests {
         assert!(match_exactly("a..b", "A..B"));
     }
 }
+
+#[cfg(test)]
+#[path = "x509_alg_tests.rs"]
+mod alg_tests;
 
 #[cfg(test)]
 mod chain_tests {

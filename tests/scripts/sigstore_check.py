@@ -17,7 +17,8 @@ usage:
   sigstore_check.py decrypt-key PRIVATE_KEY_FILE PASSPHRASE_FILE PUBLIC_PEM_FILE [--any-kdf-level]
   sigstore_check.py verify-blob PUBLIC_PEM_FILE BLOB_FILE DIGEST IDENTITY
   sigstore_check.py check-attachment REGISTRY REPO DIGEST PUBLIC_PEM_FILE IDENTITY [--expect-layers N]
-  sigstore_check.py make-key PRIVATE_OUT PUBLIC_OUT PASSPHRASE_FILE
+  sigstore_check.py make-key PRIVATE_OUT PUBLIC_OUT PASSPHRASE_FILE [--type TYPE]
+  sigstore_check.py sign-blob PRIVATE_KEY_FILE PASSPHRASE_FILE DIGEST IDENTITY BLOB_OUT
 
 A PASSPHRASE_FILE holds the passphrase as-is, except that one trailing "\\n" is
 stripped. decrypt-key insists on scrypt N=32768 r=8 p=1 (go-securesystemslib
@@ -26,6 +27,11 @@ with --any-kdf-level it takes any set go-securesystemslib's Decrypt accepts:
 also "Standard" N=65536 (Encrypt's default since v0.10.0, so newer cosign's)
 and "OWASP" N=131072. REGISTRY is host:port, plain HTTP, anonymous.
 Exit 0: all checks pass; 1: a check failed (one-line reason on stderr);
+make-key writes an ECDSA P-256 key (what cosign generate-key-pair makes)
+unless --type says p384, ed25519 or rsa-BITS (e.g. rsa-2048), the other key
+types cosign import-key-pair and containers/image sign with. sign-blob signs
+a payload for DIGEST and IDENTITY with a make-key key, as containers/image's
+sigstore signer does, and writes the typed blob.
 2: usage or environment error.
 """
 import base64
@@ -414,8 +420,21 @@ def check_config(raw, layers):
             raise Fail(f"config: no string {k!r} (required by the OCI image config)")
 
 
-def cmd_make_key(priv_out, pub_out, pass_file):
-    key = ec.generate_private_key(ec.SECP256R1())
+def new_key(kind):
+    if kind == "p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == "p384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    m = re.fullmatch(r"rsa-([0-9]{4,5})", kind)
+    if m:
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(m.group(1)))
+    raise Fail(f"unknown key type {kind!r} (p256, p384, ed25519, rsa-BITS)")
+
+
+def cmd_make_key(priv_out, pub_out, pass_file, kind="p256"):
+    key = new_key(kind)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     salt, nonce = os.urandom(32), os.urandom(24)
     k = scrypt(passphrase(pass_file), salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
@@ -432,8 +451,45 @@ def cmd_make_key(priv_out, pub_out, pass_file):
     print(f"key-type: {key_type(key)}")
 
 
+def sign_payload(priv, payload):  # sigstore LoadSignerVerifier(key, SHA256): as verify_signature checks
+    if isinstance(priv, ec.EllipticCurvePrivateKey):
+        return priv.sign(payload, ec.ECDSA(hashes.SHA256()))
+    if isinstance(priv, ed25519.Ed25519PrivateKey):
+        return priv.sign(payload)
+    if isinstance(priv, rsa.RSAPrivateKey):
+        return priv.sign(payload, padding.PKCS1v15(), hashes.SHA256())
+    raise Fail(f"unsupported private key type {key_type(priv)}")
+
+
+def cmd_sign_blob(key_file, pass_file, digest, identity, blob_out):
+    kind, body = pem_decode(read(key_file), key_file)
+    if kind not in KEY_PEM_TYPES:
+        raise Fail(f"{key_file}: PEM type {kind!r}, want one of {KEY_PEM_TYPES}")
+    doc = strict_json(body, "encrypted key")
+    kdf, cipher = doc["kdf"], doc["cipher"]
+    n, r, p = (kdf["params"][k] for k in ("N", "r", "p"))
+    if (n, r, p) not in KDF_LEVELS:
+        raise Fail(f"scrypt params N={n} r={r} p={p} are not a go-securesystemslib level")
+    key = scrypt(passphrase(pass_file), b64(kdf["salt"], "kdf.salt"), n, r, p)
+    try:
+        der = nacl.secret.SecretBox(key).decrypt(b64(doc["ciphertext"], "ciphertext"), b64(cipher["nonce"], "nonce"))
+    except nacl.exceptions.CryptoError:
+        raise Fail("wrong passphrase (or corrupted key): nacl/secretbox authentication failed")
+    priv = serialization.load_der_private_key(der, password=None)
+    payload = go_json({"critical": {"identity": {"docker-reference": identity},
+                                    "image": {"docker-manifest-digest": digest}, "type": PAYLOAD_TYPE},
+                       "optional": None})
+    sig = base64.b64encode(sign_payload(priv, payload)).decode()
+    blob = go_json({"mimeType": SIMPLESIGNING, "payload": base64.b64encode(payload).decode(),
+                    "annotations": {SIG_ANNOTATION: sig}}, sort_keys=False)
+    with open(blob_out, "wb") as f:
+        f.write(BLOB_PREFIX + blob)
+    print(f"signed: {key_type(priv)}")
+
+
 COMMANDS = {"decrypt-key": (cmd_decrypt_key, 3), "verify-blob": (cmd_verify_blob, 4),
-            "check-attachment": (cmd_check_attachment, 5), "make-key": (cmd_make_key, 3)}
+            "check-attachment": (cmd_check_attachment, 5), "make-key": (cmd_make_key, 3),
+            "sign-blob": (cmd_sign_blob, 5)}
 
 
 def usage(msg):
@@ -450,6 +506,11 @@ def main(argv):
     extra = []
     if name == "decrypt-key" and "--any-kdf-level" in args:
         extra, args = [True], [a for a in args if a != "--any-kdf-level"]
+    if name == "make-key" and "--type" in args:
+        i = args.index("--type")
+        if i + 1 >= len(args):
+            usage("--type needs a key type")
+        extra, args = [args[i + 1]], args[:i] + args[i + 2:]
     if name == "check-attachment" and "--expect-layers" in args:
         i = args.index("--expect-layers")
         if i + 1 >= len(args) or not args[i + 1].isdigit():
