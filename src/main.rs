@@ -50,6 +50,8 @@ fn main() -> ExitCode {
     }
     ExitCode::from(cli::run(cli) as u8)
 }
+
+/// `--debug`: the library's debug events (only imgsig's own, not its dependencies') on
 /// stderr, one `imgsig: debug: …` line each. Without the flag no subscriber exists.
 fn install_debug_log() {
     use tracing_subscriber::filter::{LevelFilter, Targets};
