@@ -1,8 +1,8 @@
 //! The imgsig process as scripts and service managers start it: with closed
 //! standard descriptors, or with stdout a pipe whose reader has gone away
 //! (against the peer lab's real registry and lookaside).
-//! imgsig has its own entry point in place of std's (src/main.rs, module
-//! `start`); these are the parts of std's start-up it must still do.
+//! imgsig starts through std's entry point and relies on its start-up for
+//! both (src/main.rs); these tests hold std to it.
 
 mod common;
 
