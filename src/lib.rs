@@ -65,6 +65,7 @@ mod reason;
 pub mod child;
 pub mod claim;
 pub mod digest;
+pub mod fetch;
 pub mod files;
 pub mod json;
 pub mod limits;

@@ -6,28 +6,24 @@
 //! (`DIR/<repository path>@tags/<tag>.json`, [`imgsig::store::mirror`]):
 //! what each tag resolved to, replaced when the tag has moved.
 //!
-//! An image counts as mirrored only when everything the registry has for it
-//! is: a signature that cannot be stored (over the size limit) makes the
-//! image failed (exit 3, `signature-not-mirrored`) and its tag record is not
-//! written, so an offline verify by tag cannot judge a set of signatures
-//! that differs from the registry's.
+//! The fetching and the mirror's writing rules are the library's
+//! ([`imgsig::fetch`], [`imgsig::store::mirror::Mirror`]): this file turns
+//! arguments into requests and renders the reports (stderr lines, JSON).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
-use super::inputs::read_list;
-use super::net::{Net as Network, RegistryArgs};
+use super::inputs::{library_failure, read_list};
+use super::net::{network, print_warnings, RegistryArgs};
 use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
-use imgsig::platform::list_instances;
-use imgsig::reference::DockerReference;
-use imgsig::registry::client::FetchedManifest;
+use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
 use imgsig::shown::{shown, Lines};
-use imgsig::store::lookaside::{self, StoreOutcome};
-use imgsig::store::mirror::{self, RecordedInstance, TagRecord};
+use imgsig::store::mirror::{Mirror, WrittenRecord};
+use imgsig::verify::Role;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Mirror two images' manifests and signatures for an air-gapped site
@@ -82,6 +78,27 @@ struct ManifestJson {
     signatures_skipped: Vec<String>,
 }
 
+impl ManifestJson {
+    fn new(m: &CarriedManifest) -> ManifestJson {
+        let (role, platform) = match &m.role {
+            Role::Image => ("image", None),
+            Role::Index => ("index", None),
+            Role::Instance(p) => ("instance", Some(p.to_string())),
+        };
+        let s = &m.stored;
+        ManifestJson {
+            digest: s.digest.to_string(),
+            role,
+            platform,
+            directory: s.directory.display().to_string(),
+            manifest_written: s.manifest_written,
+            signatures_new: s.signatures_new,
+            signatures_present: s.signatures_present,
+            signatures_skipped: s.signatures_skipped.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct ErrorJson {
     code: &'static str,
@@ -107,104 +124,8 @@ struct Summary {
     signatures_skipped: usize,
 }
 
-/// One manifest to store: its bytes, role and platform.
-struct Wanted {
-    manifest: FetchedManifest,
-    role: &'static str,
-    platform: Option<String>,
-}
-
-/// Fetch and store one image; on failure, also what was stored before it.
-fn fetch_one(
-    net: &Network,
-    to: &Path,
-    input: &str,
-    now: i64,
-    done: &mut Vec<ManifestJson>,
-) -> Result<Option<PathBuf>, Failure> {
-    let text = input.strip_prefix("docker://").unwrap_or(input);
-    let r = DockerReference::parse_docker_transport(text)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("{input:?}: {e}")))?;
-    let top = net.manifest(&r)?;
-    let instances = list_instances(&top.bytes).unwrap_or_default();
-    let top_digest = top.digest.clone();
-    let mut wanted = vec![Wanted {
-        manifest: top,
-        role: if instances.is_empty() { "image" } else { "index" },
-        platform: None,
-    }];
-    for i in &instances {
-        wanted.push(Wanted {
-            manifest: net.manifest_by_digest(&r, &i.digest)?,
-            role: "instance",
-            platform: Some(i.platform()),
-        });
-    }
-    for w in &wanted {
-        done.push(store(net, to, &r, w)?);
-    }
-    let skipped: Vec<&str> = done
-        .iter()
-        .flat_map(|m| &m.signatures_skipped)
-        .map(String::as_str)
-        .collect();
-    if !skipped.is_empty() {
-        return Err(Failure::outside(
-            "signature-not-mirrored",
-            anyhow!(
-                "{} signature(s) the registry has could not be mirrored ({}); the mirror would judge the image on other signatures than the registry holds",
-                skipped.len(),
-                skipped.join("; ")
-            ),
-        ));
-    }
-    if r.tag().is_none() {
-        return Ok(None);
-    }
-    // Written last: a record never names a manifest that is not in the mirror.
-    let record = TagRecord {
-        reference: r.clone(),
-        digest: top_digest,
-        fetched_at: now,
-        instances: instances.iter().map(RecordedInstance::from_instance).collect(),
-    };
-    let path = mirror::write_record(to, &record).map_err(|e| Failure::outside("io-error", anyhow!("{e}")))?;
-    Ok(Some(path))
-}
-
-/// Store one manifest and its signatures (never overwriting anything).
-fn store(net: &Network, to: &Path, r: &DockerReference, w: &Wanted) -> Result<ManifestJson, Failure> {
-    let m = &w.manifest;
-    let io = super::io::lookaside_failure;
-    // Everything is read before the image's directory is made: a lookaside that is down
-    // leaves nothing behind in the mirror, not even an empty directory.
-    let sigs = net.signatures(r, &m.digest)?.signatures;
-    let dir = lookaside::ImageLocation::new(to, r, &m.digest).create().map_err(io)?;
-    let manifest_written = dir.write_new_file("manifest.json", &m.bytes).map_err(io)?;
-    let mut j = ManifestJson {
-        digest: m.digest.to_string(),
-        role: w.role,
-        platform: w.platform.clone(),
-        directory: dir.path().display().to_string(),
-        manifest_written,
-        signatures_new: 0,
-        signatures_present: 0,
-        signatures_skipped: Vec::new(),
-    };
-    for s in sigs {
-        match s.blob {
-            Ok(b) => match dir.store_signature(&b).map_err(io)? {
-                StoreOutcome::Written(_) => j.signatures_new += 1,
-                StoreOutcome::AlreadyPresent(_) => j.signatures_present += 1,
-            },
-            Err(why) => j.signatures_skipped.push(format!("{}: {why}", s.source)),
-        }
-    }
-    Ok(j)
-}
-
 /// The lines for people about one image: what each manifest resolved to.
-fn human(input: &str, ms: &[ManifestJson], record: Option<&Path>) -> String {
+fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>) -> String {
     let mut out = String::new();
     let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
     if let Some(top) = ms.first() {
@@ -225,10 +146,10 @@ fn human(input: &str, ms: &[ManifestJson], record: Option<&Path>) -> String {
             m.digest
         ));
     }
-    if let Some(p) = record {
+    if let Some(r) = record {
         out.push_str(&format!(
             "imgsig:   tag recorded in {}\n",
-            shown(&p.display().to_string())
+            shown(&r.path.display().to_string())
         ));
     }
     out
@@ -248,9 +169,10 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("{bad:?}: fetch takes docker://REF images"),
         ));
     }
-    std::fs::create_dir_all(&args.to)
+    let mirror = Mirror::create(&args.to)
         .map_err(|e| Failure::input("unwritable-output", anyhow!("--to {}: {e}", args.to.display())))?;
-    let net = Network::new(&args.registry)?;
+    let net = network(&args.registry)?;
+    let fetcher = Fetcher::new(&net, &mirror, Options::default());
     let progress = super::progress::Progress::new(Some(inputs.len()), format);
     let mut doc = FetchDoc {
         schema_version: SCHEMA_VERSION,
@@ -260,45 +182,41 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         summary: Summary::default(),
     };
     let mut exit = Exit::Ok;
-    let n = inputs.len();
-    let now = imgsig::time::unix_seconds(std::time::SystemTime::now());
     for (i, input) in inputs.iter().enumerate() {
         progress.start(i + 1, input);
-        let mut img = ImageJson {
-            input: input.clone(),
-            ..ImageJson::default()
-        };
-        let mut done = Vec::new();
-        let result = fetch_one(&net, &args.to, input, now, &mut done);
+        let report = Request::parse(input).map(|req| fetcher.fetch(&req));
         progress.clear();
+        let (manifests, record, error) = match report {
+            Ok(r) => {
+                print_warnings(&r.warnings);
+                (r.manifests, r.tag_record, r.error)
+            }
+            Err(e) => (Vec::new(), None, Some(e)),
+        };
+        let done: Vec<ManifestJson> = manifests.iter().map(ManifestJson::new).collect();
         for m in &done {
             doc.summary.manifests_written += usize::from(m.manifest_written);
             doc.summary.signatures_new += m.signatures_new;
             doc.summary.signatures_present += m.signatures_present;
             doc.summary.signatures_skipped += m.signatures_skipped.len();
         }
-        img.digest = done.first().map(|m| m.digest.clone());
-        match result {
-            Ok(record) => {
-                eprint!("{}", human(input, &done, record.as_deref()));
-                img.tag_record = record.map(|p| p.display().to_string());
-            }
-            Err(f) => {
-                if !done.is_empty() {
-                    eprint!("{}", human(input, &done, None));
-                }
-                eprintln!("imgsig: {}: {}", shown(input), Lines(&format!("{:#}", f.error)));
-                doc.summary.failed += 1;
-                exit = exit.worst(f.exit);
-                img.error = Some(ErrorJson {
-                    code: f.code,
-                    message: format!("{:#}", f.error),
-                });
-            }
+        eprint!("{}", human(input, &done, record.as_ref()));
+        let mut img = ImageJson {
+            input: input.clone(),
+            digest: done.first().map(|m| m.digest.clone()),
+            tag_record: record.map(|r| r.path.display().to_string()),
+            ..ImageJson::default()
+        };
+        if let Some(e) = error {
+            let (code, message, worst) = failure(input, e);
+            doc.summary.failed += 1;
+            exit = exit.worst(worst);
+            img.error = Some(ErrorJson { code, message });
         }
         img.manifests = done;
         doc.images.push(img);
     }
+    let n = inputs.len();
     doc.summary.images = n;
     progress.clear();
     eprintln!(
@@ -314,4 +232,12 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         print_json(&doc);
     }
     Ok(exit)
+}
+
+/// Print why `input` failed; its code, message and exit code.
+fn failure(input: &str, e: FetchError) -> (&'static str, String, Exit) {
+    let f = library_failure(e.class, e.code, &e.message, e.hint.as_deref());
+    let message = format!("{:#}", f.error);
+    eprintln!("imgsig: {}: {}", shown(input), Lines(&message));
+    (f.code, message, f.exit)
 }

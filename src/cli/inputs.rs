@@ -137,12 +137,19 @@ pub fn read_list(args: &[String], file: Option<&Path>) -> Result<Vec<String>, Fa
 
 /// A library verification error as a CLI failure.
 pub fn verify_failure(e: VerifyError) -> Failure {
-    let err = match e.hint.as_ref().filter(|_| super::output::hint_for(e.code).is_none()) {
-        Some(h) => anyhow!("{}\nhint: {h}", e.message),
-        None => anyhow!("{}", e.message),
+    library_failure(e.class, e.code, &e.message, e.hint.as_deref())
+}
+
+/// A library pipeline's error (verify, fetch) as a CLI failure: the library's
+/// hint is shown only where the command line has none of its own for the code.
+pub fn library_failure(class: ErrorClass, code: &'static str, message: &str, hint: Option<&str>) -> Failure {
+    let err = match hint.filter(|_| super::output::hint_for(code).is_none()) {
+        Some(h) => anyhow!("{message}\nhint: {h}"),
+        None => anyhow!("{message}"),
     };
-    match e.class {
-        ErrorClass::Input => Failure::input(e.code, err),
-        ErrorClass::Outside => Failure::outside(e.code, err),
+    match class {
+        ErrorClass::Input => Failure::input(code, err),
+        ErrorClass::Outside => Failure::outside(code, err),
+        ErrorClass::Rejected => Failure::no(code, err),
     }
 }

@@ -195,10 +195,6 @@ impl Net {
         self.call(|n, w| n.manifest(r, w))
     }
 
-    pub fn manifest_by_digest(&self, r: &DockerReference, d: &Digest) -> Result<FetchedManifest, Failure> {
-        self.call(|n, w| n.manifest_by_digest(r, d, w))
-    }
-
     pub fn signatures(&self, r: &DockerReference, d: &Digest) -> Result<Fetched, Failure> {
         self.call(|n, w| n.signatures(r, d, w))
     }

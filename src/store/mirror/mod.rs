@@ -16,6 +16,9 @@
 //! its signatures decide as always. A record names the full reference
 //! (registry host included): one made for another registry with the same
 //! repository path is refused, not used.
+//!
+//! This module reads records; [`Mirror`] (in `write.rs`) writes a mirror:
+//! image directories, then the record, by the rules listed there.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,10 @@ use crate::files;
 use crate::json::{self, ObjectReader};
 use crate::platform::Instance;
 use crate::reference::DockerReference;
+
+mod write;
+
+pub use write::{write_record, ImageCopy, Mirror, SkippedSignature, StoredManifest, WrittenRecord};
 
 /// The largest record read (an index with the maximum number of instances fits easily).
 pub const MAX_RECORD_SIZE: u64 = 1 << 20;
@@ -78,6 +85,15 @@ pub enum RecordError {
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{}: not a tag record: {message}", .path.display())]
     Invalid { path: PathBuf, message: String },
+    /// The record was not written: signatures the source has could not be
+    /// stored, so the mirror would judge the image on another set of
+    /// signatures than the registry holds ([`ImageCopy::write_record`]).
+    #[error(
+        "{} signature(s) the registry has could not be mirrored ({}); the mirror would judge the image on other signatures than the registry holds",
+        .skipped.len(),
+        .skipped.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Incomplete { skipped: Vec<SkippedSignature> },
     #[error("{}: records {recorded}, not {reference} (the same repository path of another registry)", .path.display())]
     OtherReference {
         path: PathBuf,
@@ -96,12 +112,17 @@ impl RecordError {
             RecordError::Unsafe(_) => "unsafe-path",
             RecordError::TooLarge { .. } | RecordError::Invalid { .. } => "invalid-tag-record",
             RecordError::OtherReference { .. } => "tag-record-mismatch",
+            RecordError::Incomplete { .. } => "signature-not-mirrored",
         }
     }
 
     /// Whether the system failed (rather than the mirror or the request being unusable).
     pub fn is_outside(&self) -> bool {
-        matches!(self, RecordError::Io { source, .. } if !files::is_user_error(source))
+        match self {
+            RecordError::Io { source, .. } => !files::is_user_error(source),
+            RecordError::Incomplete { .. } => true,
+            _ => false,
+        }
     }
 }
 
@@ -206,29 +227,6 @@ fn read_record(o: &mut ObjectReader<'_>) -> Result<Result<TagRecord, String>, js
         fetched_at,
         instances: list,
     }))
-}
-
-/// Write (or replace, atomically) the record of `record.reference` under
-/// `root`; the directory `root/<path>@tags` is created as needed, and no
-/// symlink below `root` is followed (as for the image directories).
-pub fn write_record(root: &Path, record: &TagRecord) -> Result<PathBuf, RecordError> {
-    let path = record_path(root, &record.reference).ok_or_else(|| RecordError::NoTag {
-        reference: record.reference.to_string(),
-    })?;
-    let rel = path.strip_prefix(root).expect("a record lies below the root");
-    let (dir_rel, name) = (
-        rel.parent().expect("a record has a directory"),
-        rel.file_name().expect("a name"),
-    );
-    let dir = files::create_dir_below(root, dir_rel).map_err(|e| RecordError::Unsafe(e.to_string()))?;
-    let io = |source| RecordError::Io {
-        path: path.clone(),
-        source,
-    };
-    let temp = dir.write_temp(&record.to_bytes()).map_err(io)?;
-    temp.rename_as(&name.to_string_lossy()).map_err(io)?;
-    dir.sync();
-    Ok(path)
 }
 
 /// Read the record of the tagged reference `r` under `root`.

@@ -1,0 +1,54 @@
+//! What one fetch carried into the mirror.
+
+use super::FetchError;
+use crate::digest::Digest;
+use crate::reference::DockerReference;
+use crate::store::mirror::{StoredManifest, WrittenRecord};
+use crate::verify::Role;
+
+/// One image's fetch: what was stored, and whether the image is mirrored.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Report {
+    /// The image as requested.
+    pub reference: DockerReference,
+    /// What the reference resolved to: the top-level manifest's digest
+    /// (`None` when it could not be read).
+    pub digest: Option<Digest>,
+    /// The manifests stored, in order: the top-level one (an image's
+    /// manifest or an index) first, then each instance of an index. On an
+    /// error, those stored before it.
+    pub manifests: Vec<CarriedManifest>,
+    /// The tag record written (a reference by tag, fully mirrored).
+    pub tag_record: Option<WrittenRecord>,
+    /// Problems that did not stop the fetch (certs.d, registries.d), in order.
+    pub warnings: Vec<String>,
+    /// Why the image is not mirrored (in full); `None` when it is.
+    pub error: Option<FetchError>,
+}
+
+impl Report {
+    /// Whether the image is not (completely) mirrored.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Signatures stored now, over every manifest.
+    pub fn signatures_new(&self) -> usize {
+        self.manifests.iter().map(|m| m.stored.signatures_new).sum()
+    }
+
+    /// Signatures that were in the mirror already, over every manifest.
+    pub fn signatures_present(&self) -> usize {
+        self.manifests.iter().map(|m| m.stored.signatures_present).sum()
+    }
+}
+
+/// One manifest carried: what it is to the image, and what was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CarriedManifest {
+    /// [`Role::Image`], [`Role::Index`] or [`Role::Instance`] (with its platform).
+    pub role: Role,
+    pub stored: StoredManifest,
+}
