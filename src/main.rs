@@ -21,6 +21,19 @@ use clap::Parser;
 
 mod cli;
 
+// Leaf modules the binary shares with the library by source: one mechanism
+// each (the terminal escaping every message goes through, the bounded reader
+// and atomic writer, the size limits, the time format), compiled into both
+// crates, and part of neither's public API (the library keeps them private).
+#[allow(dead_code)]
+mod files;
+#[allow(dead_code)]
+mod limits;
+#[allow(dead_code)]
+mod shown;
+#[allow(dead_code)]
+mod time;
+
 fn main() -> ExitCode {
     // sequoia builds and drops `anyhow` errors on good paths (e.g. looking up
     // binding signatures while checking that a key is alive); with

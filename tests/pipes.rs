@@ -2,7 +2,7 @@
 //! other file the user names may be a pipe or a FIFO (read to its end,
 //! bounded as a file is) or a character device; a directory is still refused.
 //! A FIFO planted inside a lookaside or mirror is still refused (tests in
-//! src/files.rs and tests/hostile.rs).
+//! src/files/mod.rs and tests/hostile.rs).
 
 mod common;
 

@@ -20,8 +20,8 @@ use super::inputs::{library_failure, read_list};
 use super::net::{network, print_warnings, RegistryArgs};
 use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
+use crate::shown::{shown, Lines};
 use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
-use imgsig::shown::{shown, Lines};
 use imgsig::store::mirror::{Mirror, WrittenRecord};
 use imgsig::verify::Role;
 

@@ -1,6 +1,6 @@
 //! Reading what the user named, shared by every command: the policy file
 //! (and where it is by default), keyrings, manifests, signature files and
-//! image lists. Limits come from [`imgsig::limits`].
+//! image lists. Limits come from [`crate::limits`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,7 @@ use anyhow::anyhow;
 
 use super::io::read_limited;
 use super::{Failure, FileArg};
-use imgsig::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_POLICY_SIZE, MAX_SIGNATURE_SIZE};
+use crate::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_POLICY_SIZE, MAX_SIGNATURE_SIZE};
 use imgsig::pgp::{EnvelopeError, KeyMaterial, Keyring};
 use imgsig::policy::{self, ParseOptions, Policy};
 use imgsig::signature::Rejection;
@@ -91,11 +91,11 @@ pub fn load_keyrings(paths: &[PathBuf]) -> Result<Keyring, Failure> {
         let material = KeyMaterial::parse(&bytes).map_err(|e| {
             Failure::input(
                 "invalid-keyring",
-                anyhow::Error::new(e).context(format!("keyring {}", imgsig::shown::shown(path))),
+                anyhow::Error::new(e).context(format!("keyring {}", crate::shown::shown(path))),
             )
         })?;
         if material.only_revocations() {
-            only_revocations.push(imgsig::shown::shown(path).to_string());
+            only_revocations.push(crate::shown::shown(path).to_string());
         }
         keys.add_material(&material);
     }

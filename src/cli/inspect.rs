@@ -24,11 +24,11 @@ use super::inputs::{load_keyrings, read_signature};
 use super::io::write_stdout;
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
+use crate::shown::shown;
+use crate::time::{rfc3339, unix_seconds};
 use imgsig::claim::{ClaimError, UntrustedClaim};
 use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
-use imgsig::shown::shown;
 use imgsig::signature::{self, Opened, Rejection};
-use imgsig::time::{rfc3339, unix_seconds};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # What does this signature claim, and which key does it name? (nothing is verified)

@@ -10,7 +10,7 @@ use anyhow::anyhow;
 
 use super::{Failure, FileArg};
 
-use imgsig::files::is_user_error;
+use crate::files::is_user_error;
 
 /// Turn an I/O error on a named input into a failure with the right class.
 pub fn read_failure(what: &str, name: &FileArg, e: io::Error) -> Failure {
@@ -69,7 +69,7 @@ pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>,
                 let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
                 return Err(read_failure(what, name, e));
             }
-            return match imgsig::files::read_bounded(p, limit as u64) {
+            return match crate::files::read_bounded(p, limit as u64) {
                 Ok(Some(Ok(b))) => Ok(b),
                 Ok(Some(Err(_))) => Err(too_large()),
                 Ok(None) => Err(read_failure(what, name, io::Error::from_raw_os_error(libc::ENOENT))),
@@ -90,12 +90,12 @@ pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>,
 /// directory, flushed and synced, then renamed into place. Without `force`
 /// an existing file is never replaced (the final step is a no-clobber link).
 pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<(), Failure> {
-    write_checked(path, force, || imgsig::files::write_atomic(path, data, force))
+    write_checked(path, force, || crate::files::write_atomic(path, data, force))
 }
 
 /// A new file only its owner can read (a secret key): never replaces one.
 pub fn write_new_private(path: &Path, data: &[u8]) -> Result<(), Failure> {
-    write_checked(path, false, || imgsig::files::write_new_private(path, data))
+    write_checked(path, false, || crate::files::write_new_private(path, data))
 }
 
 fn write_checked(path: &Path, force: bool, write: impl FnOnce() -> io::Result<()>) -> Result<(), Failure> {

@@ -158,7 +158,7 @@ pub fn print_warnings(warnings: &[String]) {
     let shown = shown.get_or_insert_with(Default::default);
     for w in warnings {
         if shown.insert(w.clone()) {
-            eprintln!("imgsig: warning: {}", imgsig::shown::shown(w));
+            eprintln!("imgsig: warning: {}", crate::shown::shown(w));
         }
     }
 }

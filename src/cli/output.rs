@@ -57,7 +57,7 @@ pub fn print_json<T: Serialize>(doc: &T) {
 /// `--output json` also an error document on stdout.
 pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
     // Paths, URLs and registry answers in the chain: no control character reaches the terminal.
-    eprintln!("imgsig: {}", imgsig::shown::Lines(&format!("{:#}", failure.error)));
+    eprintln!("imgsig: {}", crate::shown::Lines(&format!("{:#}", failure.error)));
     if let Some(hint) = hint_for(failure.code) {
         eprintln!("hint: {hint}");
     }

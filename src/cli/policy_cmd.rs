@@ -11,10 +11,10 @@ use super::inputs::load_policy;
 use super::output::{print_json, SCHEMA_VERSION};
 use super::verify_render::describe_requirement;
 use super::{Exit, Failure, OutputFormat};
+use crate::shown::shown;
 use imgsig::policy::identity::describe;
 use imgsig::policy::{lint::lint, ImageRef, Requirement};
 use imgsig::reference::DockerReference;
-use imgsig::shown::shown;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Validate and lint a policy (exit 0 clean, 1 findings, 2 invalid)

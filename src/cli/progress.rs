@@ -7,7 +7,7 @@
 //! [`Progress::println`] a plain `eprintln!`), so no escape sequence ever
 //! reaches a log or a pipe.
 //!
-//! Every text given here is escaped here ([`imgsig::shown`]): a list line or a
+//! Every text given here is escaped here ([`crate::shown`]): a list line or a
 //! registry's answer carrying `ESC ]0;TITLE BEL` or `ESC [2J` is drawn as
 //! `\u{1b}]0;TITLE\u{7}`, never sent to the terminal as it is, and no caller
 //! has to remember it. (Escaping is idempotent: escaped text has no control
@@ -16,7 +16,7 @@
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
-use imgsig::shown::{shown, Lines};
+use crate::shown::{shown, Lines};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::OutputFormat;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::output::SignerJson;
-use imgsig::shown::shown;
+use crate::shown::shown;
 use imgsig::signature::{Opened, Rejection};
 
 /// One signature's verdict as JSON (see docs/json-output.md).
@@ -90,7 +90,7 @@ impl<'a> Checked<'a> {
                 o.signer.signing_fingerprint,
                 o.claim.docker_reference(),
                 o.claim.manifest_digest(),
-                imgsig::time::rfc3339(o.claim.timestamp().unwrap_or(o.signer.created)),
+                crate::time::rfc3339(o.claim.timestamp().unwrap_or(o.signer.created)),
             ),
             (Err(r), _) => {
                 let by = r

@@ -29,13 +29,13 @@ use super::net::{Net as Network, RegistryArgs};
 use super::output::{print_json, SignerJson, SCHEMA_VERSION};
 use super::progress::Progress;
 use super::{Exit, Failure, FileArg, OutputFormat};
+use crate::limits::MAX_MANIFEST_SIZE;
+use crate::shown::{shown, Lines};
 use imgsig::digest::{Algorithm, Digest};
-use imgsig::limits::MAX_MANIFEST_SIZE;
 use imgsig::manifest;
 use imgsig::pgp::{KeyError, SigningKey};
 use imgsig::platform::list_instances;
 use imgsig::reference::DockerReference;
-use imgsig::shown::{shown, Lines};
 use imgsig::signer::{ImageSignature, SignFailure, SignedBy, Source};
 use imgsig::store::lookaside::{self, StoreOutcome};
 
@@ -65,7 +65,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
       docker://registry.example.com/ns/app:1.0";
 
 /// Largest manifest read (the reference's manifest size limit).
-use imgsig::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
+use crate::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd", "sigstore_key"])))]

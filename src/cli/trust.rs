@@ -126,4 +126,4 @@ pub fn run(args: TrustArgs, format: OutputFormat) -> Result<Exit, Failure> {
 use super::inputs::policy_path_or_system as policy_path;
 
 /// The largest policy file read.
-use imgsig::limits::MAX_POLICY_SIZE;
+use crate::limits::MAX_POLICY_SIZE;

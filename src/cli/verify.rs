@@ -251,7 +251,7 @@ fn signature_files(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<Signat
                 }
                 SignatureFile::Bytes {
                     name: "-".into(),
-                    bytes: super::io::read_limited("signature", &FileArg::Std, imgsig::limits::MAX_SIGNATURE_SIZE)?,
+                    bytes: super::io::read_limited("signature", &FileArg::Std, crate::limits::MAX_SIGNATURE_SIZE)?,
                 }
             }
             FileArg::Path(p) => SignatureFile::Path(p),

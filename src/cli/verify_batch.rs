@@ -15,9 +15,9 @@ use super::progress::Progress;
 use super::verify_json::{failed_doc, image_doc, summary_doc, ErrorJson, TrustForm};
 use super::verify_render::policy_human;
 use super::{Exit, Failure, OutputFormat, Tally};
+use crate::shown::Lines;
 use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
-use imgsig::shown::Lines;
 use imgsig::verify::{for_each_ordered, ImageSource, Judgement, Report, Request, SignatureSource, Verifier};
 
 /// Where the images come from.

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::report::Checked;
+use crate::shown::shown;
 use imgsig::policy::{self, Requirement};
-use imgsig::shown::shown;
 use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
 
 /// One line describing a requirement, e.g.
@@ -19,7 +19,7 @@ pub fn describe_requirement(req: &Requirement) -> String {
                 policy::KeySource::Paths(ps) => format!(
                     "keyPaths [{}]",
                     ps.iter()
-                        .map(|(_, p)| imgsig::shown::escaped(p))
+                        .map(|(_, p)| crate::shown::escaped(p))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -145,7 +145,7 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
             "imgsig: REJECTED: {} [{}]: {}",
             shown(&report.image.to_string()),
             r.code,
-            imgsig::shown::Lines(&r.message)
+            crate::shown::Lines(&r.message)
         );
         return out;
     }

@@ -289,7 +289,7 @@ fn replace_file(path: &Path, data: &[u8], old: Option<&std::fs::Metadata>) -> Re
             _ => Failure::outside("io-error", err),
         }
     };
-    imgsig::files::write_atomic_as(path, data, true, old).map_err(fail)?;
+    crate::files::write_atomic_as(path, data, true, old).map_err(fail)?;
     Ok(())
 }
 

@@ -34,6 +34,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 mod below;
+#[allow(unused_imports)] // each crate that compiles this module uses a part
 pub use below::{
     claim_temp, clean_stale_temps, clean_stale_temps_in, create_dir_below, is_temp_name, BelowError, DirBelow,
     TempBelow, ABANDONED_TEMP_AGE, STALE_TEMP_AGE,
