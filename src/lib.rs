@@ -87,3 +87,18 @@ pub mod sigstore;
 pub mod store;
 mod time;
 pub mod verify;
+
+/// Internals the fuzz targets (`fuzz/`) drive directly; not part of the
+/// API: present only with the `fuzzing` feature, which nothing else enables.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::registry::client::{parse_signature_list, MAX_SIGNATURES};
+}
+
+// The fuzz targets' checks (fuzz/src/lib.rs, written against `imgsig::`)
+// replayed on every seed and regression input as unit tests.
+#[cfg(test)]
+extern crate self as imgsig;
+#[cfg(test)]
+mod fuzz_regressions;

@@ -74,8 +74,8 @@ fn typed_codes() -> Vec<(&'static str, String)> {
         codes.iter().map(|&c| (as_str(c), name.to_owned())).collect()
     }
     use imgsig::pgp::{EnvelopeCode, KeyCode};
-    use imgsig::registry::client::RegistryCode;
     use imgsig::registry::network::NetworkCode;
+    use imgsig::registry::RegistryCode;
     use imgsig::signature::blob::BlobCode;
     [
         all("EnvelopeCode", EnvelopeCode::ALL, EnvelopeCode::as_str),

@@ -1,6 +1,6 @@
 //! What each fuzz target does with one input, shared by the targets
 //! (`fuzz_targets/*.rs`, one line each) and by the main crate's
-//! `tests/fuzz_regressions.rs`, which replays the committed seeds and every
+//! `src/fuzz_regressions.rs`, which replays the committed seeds and every
 //! input that once failed (`fuzz/regressions/TARGET/*`) through the same
 //! code. A check panics only on a bug: a parser must return an error for
 //! bad input, never crash, hang or allocate without bound, and the few
@@ -11,13 +11,13 @@ use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use imgsig::claim::{Claim, UntrustedClaim};
+use imgsig::fuzzing::{parse_signature_list, MAX_SIGNATURES};
 use imgsig::manifest::{guess_media_type, manifest_digest, matches_digest};
 use imgsig::pgp::{self, Keyring};
 use imgsig::platform::{choose, list_instances, Platform};
 use imgsig::policy::{self, ImageRef, ParseOptions};
 use imgsig::reference::{is_valid_domain, is_valid_name, DockerReference};
 use imgsig::registry::auth_file::{AuthFile, AuthSources};
-use imgsig::registry::client::{parse_signature_list, MAX_SIGNATURES};
 use imgsig::signature::blob::{classify, Blob};
 use imgsig::store::registries_d::{Access, BuiltinDefault, RegistriesD};
 

@@ -12,9 +12,9 @@ use super::Failure;
 use imgsig::digest::Digest;
 use imgsig::reference::DockerReference;
 use imgsig::registry::auth_file::{self, AuthEnv, Credential};
-use imgsig::registry::client::{Auth, FetchedManifest};
 use imgsig::registry::network::{Fetched, Network, NetworkConfig, NetworkError};
 use imgsig::registry::registries_conf::{ConfPaths, RegistriesConf};
+use imgsig::registry::{Auth, FetchedManifest};
 use imgsig::store::registries_d::{BuiltinDefault, RegistriesD};
 
 // Flags for reaching registries and lookasides (verify, fetch and sign). A

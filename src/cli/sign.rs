@@ -704,7 +704,7 @@ fn sign_image(
                         let at = format!(
                             "the sigstore attachments at {}:{}",
                             r.name(),
-                            imgsig::registry::client::attachment_tag(d)
+                            imgsig::registry::attachment_tag(d)
                         );
                         Ok((at, written))
                     }

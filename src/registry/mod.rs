@@ -4,7 +4,10 @@
 
 pub mod auth_file;
 pub mod certs_d;
-pub mod client;
+pub(crate) mod client;
 pub mod cred_helper;
 pub mod network;
 pub mod registries_conf;
+
+// The HTTP client is private; these of its types are part of the API.
+pub use client::{attachment_tag, Auth, FetchedManifest, RegistryCode, RegistryError};

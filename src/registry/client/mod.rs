@@ -34,13 +34,13 @@ mod manifest;
 mod push;
 mod signature_api;
 
-pub use attachments::{attachment_tag, OCI_CONFIG, OCI_MANIFEST};
+pub use attachments::attachment_tag;
 pub use auth::Auth;
 pub use error::{redact_url, RegistryCode, RegistryError};
 pub use http::{HostTls, Options};
-pub use lookaside::read_local;
-pub use manifest::{FetchedManifest, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE};
-pub use signature_api::{parse_signature_list, MAX_SIGNATURE_LIST_SIZE};
+pub use manifest::FetchedManifest;
+#[cfg(any(test, feature = "fuzzing"))]
+pub use signature_api::parse_signature_list;
 
 use auth::{parse_challenges, Challenge};
 use error::transport_err;

@@ -2,7 +2,9 @@
 //! committed seed (`fuzz/seeds/TARGET/*`) and every input that once made a
 //! target crash, hang or run out of memory (`fuzz/regressions/TARGET/*`)
 //! goes through exactly the code the fuzz target runs (`fuzz/src/lib.rs`,
-//! included here), so a fixed bug stays fixed without the nightly toolchain.
+//! included here, inside the library, so that it reaches the internals the
+//! targets drive through `imgsig::fuzzing`), so a fixed bug stays fixed
+//! without the nightly toolchain.
 //! See docs/security.md.
 
 use std::collections::{BTreeMap, BTreeSet};
