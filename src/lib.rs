@@ -93,6 +93,7 @@ pub mod verify;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::pgp::gpg_form_agrees;
     pub use crate::registry::client::{parse_signature_list, MAX_SIGNATURES};
 }
 

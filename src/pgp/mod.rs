@@ -23,6 +23,8 @@ use std::time::Duration;
 use openpgp::policy::StandardPolicy;
 use sequoia_openpgp as openpgp;
 
+/// sequoia's OpenPGP certificate, re-exported on purpose: keyrings are built
+/// from and signing keys hold certificates.
 pub use openpgp::Cert;
 
 mod error;
@@ -55,13 +57,13 @@ pub const MAX_PAYLOAD_SIZE: usize = 64 * 1024;
 /// How far in the future a signature's creation time may be (clock skew).
 pub const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
-/// Not part of the API: for the fuzz target `envelope`, whether the
+/// For the fuzz target `envelope` (through `crate::fuzzing`): whether the
 /// structure check's shortcut for gpg's form (one compressed packet,
 /// decompressed once) agrees with the general path on `blob` — it may only
 /// accept what the general path accepts, with the same payload and
 /// signature.
-#[doc(hidden)]
-pub fn __gpg_form_agrees(blob: &[u8]) -> bool {
+#[cfg(any(test, feature = "fuzzing"))]
+pub fn gpg_form_agrees(blob: &[u8]) -> bool {
     structure::gpg_form_agrees(blob)
 }
 

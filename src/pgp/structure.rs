@@ -62,7 +62,8 @@ pub(super) fn check_structure(blob: &[u8]) -> Result<Parsed, EnvelopeError> {
 /// Whether [`gpg_form`] agrees with the general path on `blob`: when the
 /// shortcut accepts, the general path accepts too, with the same payload
 /// and the same signature (with its computed digest). For the fuzz target
-/// `envelope` (through [`super::__gpg_form_agrees`]) and the unit tests.
+/// `envelope` (through `crate::fuzzing::gpg_form_agrees`) and the unit tests.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(super) fn gpg_form_agrees(blob: &[u8]) -> bool {
     match gpg_form(blob) {
         None => true,
