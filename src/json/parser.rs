@@ -4,8 +4,44 @@
 
 use super::{ErrorKind, JsonError, Kind, Member, Number, Position, SyntaxError, Value, MAX_DEPTH};
 
-/// Parses one JSON text: a single value, optionally surrounded by whitespace.
+/// What [`parse_with`] accepts beyond the RFC 8259 grammar, which every mode keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ReadRules {
+    /// Signature claims, policies, manifests: nesting up to [`MAX_DEPTH`]
+    /// levels, numbers kept as their text whatever their size.
+    #[default]
+    Strict,
+    /// Go `encoding/json` decoding into `float64`, as containers/image and
+    /// sigstore read sigstore payloads, Rekor entries and cosign keys:
+    /// nesting up to [`GO_MAX_DEPTH`] levels, and every number must be a finite
+    /// IEEE double (`1e400` is refused wherever it stands). Member lookup by
+    /// Go's rules is [`super::go_field`]'s.
+    Go,
+}
+
+/// Deepest nesting of arrays and objects [`ReadRules::Go`] accepts (the bound
+/// the sigstore reader has always had: serde_json's recursion limit).
+pub const GO_MAX_DEPTH: usize = 127;
+
+impl ReadRules {
+    /// Deepest nesting of arrays and objects accepted.
+    pub fn max_depth(self) -> usize {
+        match self {
+            ReadRules::Strict => MAX_DEPTH,
+            ReadRules::Go => GO_MAX_DEPTH,
+        }
+    }
+}
+
+/// Parses one JSON text: a single value, optionally surrounded by whitespace
+/// ([`ReadRules::Strict`]).
 pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
+    parse_with(input, ReadRules::Strict)
+}
+
+/// Parses one JSON text under `rules`.
+pub fn parse_with(input: &[u8], rules: ReadRules) -> Result<Value, JsonError> {
     let start = Position {
         offset: 0,
         line: 1,
@@ -21,7 +57,7 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
             locate(input, e.valid_up_to()),
         )
     })?;
-    let mut p = Parser::new(src);
+    let mut p = Parser::new(src, rules);
     p.skip_ws();
     let value = p.value(0)?;
     p.skip_ws();
@@ -48,6 +84,8 @@ fn count_chars(bytes: &[u8]) -> usize {
 }
 
 struct Parser<'a> {
+    rules: ReadRules,
+    max_depth: usize,
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -60,8 +98,10 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Parser<'a> {
+    fn new(src: &'a str, rules: ReadRules) -> Parser<'a> {
         Parser {
+            rules,
+            max_depth: rules.max_depth(),
             src,
             bytes: src.as_bytes(),
             pos: 0,
@@ -129,7 +169,9 @@ impl<'a> Parser<'a> {
     fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
         let position = self.here();
         let kind = match self.peek() {
-            Some(b'{' | b'[') if depth >= MAX_DEPTH => return Err(self.syntax_at(self.pos, SyntaxError::TooDeep)),
+            Some(b'{' | b'[') if depth >= self.max_depth => {
+                return Err(self.syntax_at(self.pos, SyntaxError::TooDeep(self.max_depth)))
+            }
             Some(b'{') => Kind::Object(self.object(depth + 1)?),
             Some(b'[') => Kind::Array(self.array(depth + 1)?),
             Some(b'"') => Kind::String(self.string()?),
@@ -239,7 +281,11 @@ impl<'a> Parser<'a> {
             return Err(self.syntax_at(start, SyntaxError::InvalidNumber));
         }
         // The scanned bytes are ASCII, so both ends are char boundaries.
-        Ok(Number(self.src.get(start..self.pos).unwrap_or_default().to_owned()))
+        let n = Number(self.src.get(start..self.pos).unwrap_or_default().to_owned());
+        if self.rules == ReadRules::Go && !n.to_f64().is_finite() {
+            return Err(self.syntax_at(start, SyntaxError::NumberOutOfRange));
+        }
+        Ok(n)
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
@@ -491,9 +537,9 @@ mod tests {
     fn depth_is_bounded() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert!(parse(nested(MAX_DEPTH).as_bytes()).is_ok());
-        assert_eq!(syntax(nested(MAX_DEPTH + 1).as_bytes()), SyntaxError::TooDeep);
-        assert_eq!(syntax("[".repeat(100_000).as_bytes()), SyntaxError::TooDeep);
-        assert_eq!(syntax(r#"{"a":"#.repeat(100_000).as_bytes()), SyntaxError::TooDeep);
+        assert_eq!(syntax(nested(MAX_DEPTH + 1).as_bytes()), SyntaxError::TooDeep(MAX_DEPTH));
+        assert_eq!(syntax("[".repeat(100_000).as_bytes()), SyntaxError::TooDeep(MAX_DEPTH));
+        assert_eq!(syntax(r#"{"a":"#.repeat(100_000).as_bytes()), SyntaxError::TooDeep(MAX_DEPTH));
         let e = parse("[{\"a\":".repeat(50_000).as_bytes()).unwrap_err();
         assert_eq!(e.column, MAX_DEPTH / 2 * 6 + 1);
     }

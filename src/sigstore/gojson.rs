@@ -300,3 +300,76 @@ mod tests {
         assert!(exact_fields(&v, ["a"]).unwrap_err().contains("Duplicate"));
     }
 }
+
+#[cfg(test)]
+mod differential {
+    use super::*;
+    use crate::json::{self, Kind, ReadRules};
+
+    fn to_j(v: &json::Value) -> J {
+        match &v.kind {
+            Kind::Null => J::Null,
+            Kind::Bool(b) => J::Bool(*b),
+            Kind::Number(n) => J::Num(n.to_f64()),
+            Kind::String(s) => J::Str(s.clone()),
+            Kind::Array(a) => J::Arr(a.iter().map(to_j).collect()),
+            Kind::Object(m) => J::Obj(m.iter().map(|m| (m.key.clone(), to_j(&m.value))).collect()),
+        }
+    }
+
+    fn check(input: &[u8], diffs: &mut Vec<String>) {
+        let a = parse(input);
+        let b = json::parse_with(input, ReadRules::Go);
+        fn near(a: &J, b: &J) -> bool {
+            match (a, b) {
+                (J::Num(x), J::Num(y)) => x == y || (x.to_bits() as i64 - y.to_bits() as i64).abs() == 1,
+                (J::Arr(x), J::Arr(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| near(a, b)),
+                (J::Obj(x), J::Obj(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| a.0 == b.0 && near(&a.1, &b.1)),
+                _ => a == b,
+            }
+        }
+        let same = match (&a, &b) {
+            (Ok(a), Ok(b)) => near(a, &to_j(b)),
+            (Err(_), Err(_)) => true,
+            _ => false,
+        };
+        if !same {
+            diffs.push(format!("{:?}: {:?} vs {:?}", String::from_utf8_lossy(input), a, b.map(|v| to_j(&v))));
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_one_reader() {
+        let mut diffs = Vec::new();
+        for n in [1, 63, 64, 65, 126, 127, 128, 129, 200] {
+            check(format!("{}{}", "[".repeat(n), "]".repeat(n)).as_bytes(), &mut diffs);
+            check(format!("{}1{}", "{\"a\":[".repeat(n / 2), "]}".repeat(n / 2)).as_bytes(), &mut diffs);
+        }
+        let mut docs: Vec<Vec<u8>> = vec![
+            br#"{"a":[1,-2.5e3,"\u00e9\ud83d\ude00",{"b":null,"c":true}],"d":"x\"y","e":1e400,"f":-0,"g":18446744073709551617}"#.to_vec(),
+            br#"{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"sha256:00"},"type":"cosign container image signature"},"optional":{"creator":"c","timestamp":1.5e3}}"#.to_vec(),
+        ];
+        for f in ["1e308", "1.7976931348623157e308", "1.7976931348623159e308", "2e308", "-1e309", "1e-400", "123456789012345678901234567890", "0.1", "2.2250738585072011e-308", "9007199254740993", "4.9406564584124654e-324", "\u{feff}1", "\"\\ud800\"", "\"\\udc00\\ud800\"", "[1,]", "{\"a\":1,}", " 1 ", "1 2", "\"\t\"", "\"\u{7f}\"", "tru", "-", "01", "1.", "\"\\u00\""] {
+            docs.push(f.as_bytes().to_vec());
+        }
+        docs.push(b"\"\xff\"".to_vec());
+        docs.push(b"[\"a\xc3\"]".to_vec());
+        let base = docs.clone();
+        for doc in &base {
+            check(doc, &mut diffs);
+            for i in 0..=doc.len() {
+                check(&doc[..i], &mut diffs);
+                for b in [0u8, b'"', b'\\', b'{', b'[', b']', b'}', b',', b':', b'-', b'0', b'e', b'.', b'+', 0xff, 0xc3, b'\n', b' ', b'u'] {
+                    let mut m = doc.clone();
+                    if i < m.len() {
+                        m[i] = b;
+                        check(&m, &mut diffs);
+                        m.insert(i, b);
+                        check(&m, &mut diffs);
+                    }
+                }
+            }
+        }
+        assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    }
+}
