@@ -87,7 +87,8 @@ mod tests {
 
     #[test]
     fn sigstore_canonical_form() {
-        let v = go(br#"{"b": 1, "a": [true, null, "x\u0001\n\u00e9"], "c": 1.5e21, "d": 0.000001, "e": 1e-7, "f": 100}"#);
+        let v =
+            go(br#"{"b": 1, "a": [true, null, "x\u0001\n\u00e9"], "c": 1.5e21, "d": 0.000001, "e": 1e-7, "f": 100}"#);
         assert_eq!(
             String::from_utf8(canonicalize(&v).unwrap()).unwrap(),
             "{\"a\":[true,null,\"x\\u0001\\n\u{e9}\"],\"b\":1,\"c\":1.5e+21,\"d\":0.000001,\"e\":1e-7,\"f\":100}"
@@ -108,6 +109,9 @@ mod tests {
             String::from_utf8(canonicalize(&v).unwrap()).unwrap(),
             "[\"<>&\u{2028}\u{7f}\\u001f\\\"\"]"
         );
-        assert_eq!(String::from_utf8(canonicalize(&go(b"[-0, 1.0, 1e0]")).unwrap()).unwrap(), "[0,1,1]");
+        assert_eq!(
+            String::from_utf8(canonicalize(&go(b"[-0, 1.0, 1e0]")).unwrap()).unwrap(),
+            "[0,1,1]"
+        );
     }
 }

@@ -100,7 +100,10 @@ pub fn go_opt_string(v: Option<&Value>, what: &str) -> Result<Option<String>, St
     match v.map(|v| (v, &v.kind)) {
         None | Some((_, Kind::Null)) => Ok(None),
         Some((_, Kind::String(s))) => Ok(Some(s.clone())),
-        Some((other, _)) => Err(format!("cannot unmarshal {} into {what} of type string", go_kind(other))),
+        Some((other, _)) => Err(format!(
+            "cannot unmarshal {} into {what} of type string",
+            go_kind(other)
+        )),
     }
 }
 
@@ -112,7 +115,10 @@ pub fn go_bytes(v: Option<&Value>, what: &str) -> Result<Option<Vec<u8>>, String
         Some((_, Kind::String(s))) => go_base64(s.as_bytes())
             .map(Some)
             .map_err(|e| format!("{what}: illegal base64 data: {e}")),
-        Some((other, _)) => Err(format!("cannot unmarshal {} into {what} of type []byte", go_kind(other))),
+        Some((other, _)) => Err(format!(
+            "cannot unmarshal {} into {what} of type []byte",
+            go_kind(other)
+        )),
     }
 }
 
@@ -122,7 +128,10 @@ pub fn go_struct<'a>(v: Option<&'a Value>, what: &str) -> Result<Option<&'a [Mem
     match v.map(|v| (v, &v.kind)) {
         None | Some((_, Kind::Null)) => Ok(None),
         Some((_, Kind::Object(m))) => Ok(Some(m)),
-        Some((other, _)) => Err(format!("cannot unmarshal {} into {what} of type object", go_kind(other))),
+        Some((other, _)) => Err(format!(
+            "cannot unmarshal {} into {what} of type object",
+            go_kind(other)
+        )),
     }
 }
 
@@ -201,5 +210,103 @@ mod tests {
             out,
             r#""\u003ca href=\"x\"\u003e\u0026\u2028\u2029\\\b\f\n\r\t\u0001\u001f"#.to_owned() + "\u{7f}é😀/\""
         );
+    }
+
+    fn go(data: &str) -> Value {
+        crate::json::parse_with(data.as_bytes(), crate::json::ReadRules::Go).unwrap()
+    }
+
+    fn members(v: &Value) -> &[Member] {
+        go_struct(Some(v), "t").unwrap().unwrap()
+    }
+
+    #[test]
+    fn sigstore_exact_fields() {
+        let v = go(r#"{"a":1,"b":2}"#);
+        assert!(exact_fields(&v, ["a", "b"]).is_ok());
+        assert_eq!(exact_fields(&v, ["a"]).unwrap_err(), r#"Unknown key "b""#);
+        assert_eq!(
+            exact_fields(&v, ["a", "b", "c"]).unwrap_err(),
+            r#"Key "c" missing in a JSON object"#
+        );
+        assert_eq!(
+            exact_fields(&go(r#"{"a":1,"a":2}"#), ["a"]).unwrap_err(),
+            r#"Duplicate key "a""#
+        );
+        // Case-sensitive, first problem in document order, then missing keys in `fields` order.
+        assert_eq!(
+            exact_fields(&go(r#"{"A":1}"#), ["a"]).unwrap_err(),
+            r#"Unknown key "A""#
+        );
+        assert_eq!(
+            exact_fields(&go(r#"{"x":1,"a":1,"a":2}"#), ["a"]).unwrap_err(),
+            r#"Unknown key "x""#
+        );
+        assert_eq!(
+            exact_fields(&go("[]"), ["a"]).unwrap_err(),
+            "JSON object expected, got array"
+        );
+    }
+
+    #[test]
+    fn distinct_members_refuse_the_first_repeat() {
+        assert_eq!(distinct_members(&go(r#"{"a":1,"b":2}"#)).unwrap().len(), 2);
+        assert_eq!(
+            distinct_members(&go(r#"{"a":1,"b":1,"b":2,"a":3}"#)).unwrap_err(),
+            r#"Duplicate key "b""#
+        );
+        assert!(distinct_members(&go(r#"{"a":1,"A":2}"#)).is_ok());
+        assert_eq!(
+            distinct_members(&go("null")).unwrap_err(),
+            "JSON object expected, got null"
+        );
+    }
+
+    #[test]
+    fn fields_match_as_go_matches_them_and_the_last_wins() {
+        let v = go(r#"{"Kind":"a","KIND":"b","x":1,"kind":"c","ſpec":{},"\u212Aey":1,"kinds":"d"}"#);
+        let m = members(&v);
+        assert_eq!(go_string(go_field(m, "kind").unwrap(), "kind").unwrap(), "c");
+        assert!(go_field(m, "spec").is_some(), "ſ folds to s");
+        assert!(go_field(m, "key").is_some(), "the Kelvin sign folds to k");
+        assert!(go_field(m, "missing").is_none());
+        assert!(go_field_is("mimetype", "mimeType") && !go_field_is("mimeTyp", "mimeType"));
+        assert_eq!(go_fold("ſpec\u{212a}"), "SPECK");
+    }
+
+    #[test]
+    fn values_decode_into_go_types() {
+        let v = go(r#"{"s":"x","n":null,"i":1,"b":"AAEC","bad":"AAE","o":{"a":1},"arr":[]}"#);
+        let m = members(&v);
+        let f = |name| go_field(m, name);
+        assert_eq!(go_string(f("s").unwrap(), "s").unwrap(), "x");
+        assert_eq!(
+            go_string(f("n").unwrap(), "n").unwrap(),
+            "",
+            "null leaves a string empty"
+        );
+        assert_eq!(
+            go_string(f("i").unwrap(), "i").unwrap_err(),
+            "cannot unmarshal number into i of type string"
+        );
+        assert_eq!(go_opt_string(f("n"), "n").unwrap(), None);
+        assert_eq!(go_opt_string(f("none"), "none").unwrap(), None);
+        assert_eq!(go_opt_string(f("s"), "s").unwrap().as_deref(), Some("x"));
+        assert_eq!(go_bytes(f("b"), "b").unwrap(), Some(vec![0, 1, 2]));
+        assert_eq!(go_bytes(f("n"), "n").unwrap(), None);
+        assert!(go_bytes(f("bad"), "bad")
+            .unwrap_err()
+            .starts_with("bad: illegal base64 data: "));
+        assert_eq!(
+            go_bytes(f("o"), "o").unwrap_err(),
+            "cannot unmarshal object into o of type []byte"
+        );
+        assert_eq!(go_struct(f("o"), "o").unwrap().unwrap().len(), 1);
+        assert_eq!(go_struct(f("n"), "n").unwrap(), None);
+        assert_eq!(
+            go_struct(f("arr"), "arr").unwrap_err(),
+            "cannot unmarshal array into arr of type object"
+        );
+        assert_eq!(go_base64(b"AA\nEC\r").unwrap(), [0, 1, 2]);
     }
 }

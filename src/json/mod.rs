@@ -28,9 +28,9 @@ mod parser;
 mod reader;
 mod value;
 
+pub use canonical::canonicalize;
 pub(crate) use error::{object_name, value_name};
 pub use error::{ErrorKind, JsonError, JsonErrors, SyntaxError};
-pub use canonical::canonicalize;
 pub use go::{
     distinct_members, exact_fields, go_base64, go_bytes, go_field, go_field_is, go_fold, go_kind, go_opt_string,
     go_string, go_struct, write_go_string,

@@ -370,6 +370,7 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::GO_MAX_DEPTH;
 
     fn syntax(input: &[u8]) -> SyntaxError {
         match parse(input) {
@@ -537,11 +538,49 @@ mod tests {
     fn depth_is_bounded() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert!(parse(nested(MAX_DEPTH).as_bytes()).is_ok());
-        assert_eq!(syntax(nested(MAX_DEPTH + 1).as_bytes()), SyntaxError::TooDeep(MAX_DEPTH));
+        assert_eq!(
+            syntax(nested(MAX_DEPTH + 1).as_bytes()),
+            SyntaxError::TooDeep(MAX_DEPTH)
+        );
         assert_eq!(syntax("[".repeat(100_000).as_bytes()), SyntaxError::TooDeep(MAX_DEPTH));
-        assert_eq!(syntax(r#"{"a":"#.repeat(100_000).as_bytes()), SyntaxError::TooDeep(MAX_DEPTH));
+        assert_eq!(
+            syntax(r#"{"a":"#.repeat(100_000).as_bytes()),
+            SyntaxError::TooDeep(MAX_DEPTH)
+        );
         let e = parse("[{\"a\":".repeat(50_000).as_bytes()).unwrap_err();
         assert_eq!(e.column, MAX_DEPTH / 2 * 6 + 1);
+    }
+
+    #[test]
+    fn go_rules_allow_deeper_nesting_and_refuse_numbers_beyond_float64() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let go = |s: &str| parse_with(s.as_bytes(), ReadRules::Go);
+        assert!(go(&nested(GO_MAX_DEPTH)).is_ok());
+        let e = go(&nested(GO_MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax(SyntaxError::TooDeep(GO_MAX_DEPTH)));
+        assert_eq!(e.message(), "invalid JSON: nesting deeper than 127 levels");
+        for big in ["1e400", "-1e309", "[1.8e308]", r#"{"a":{"b":17976931348623159e292}}"#] {
+            let e = go(big).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Syntax(SyntaxError::NumberOutOfRange), "{big}");
+            assert!(parse(big.as_bytes()).is_ok(), "strict keeps {big} as text");
+        }
+        for ok in [
+            "1.7976931348623157e308",
+            "1e-400",
+            "-0",
+            "123456789012345678901234567890",
+        ] {
+            assert!(go(ok).is_ok(), "{ok}");
+        }
+        // Correctly rounded, as Go's strconv.ParseFloat.
+        let Kind::Number(n) = go("4.9406564584124654").unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(n.to_f64(), 4.940656458412465);
+        // Everything else is the strict grammar.
+        for bad in ["[1,]", r#""\ud800""#, "01", "\u{feff}1", "1 2", "\"\t\""] {
+            assert!(go(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
