@@ -34,13 +34,20 @@ mod members;
 
 pub use members::{check_members, MemberError};
 
+/// Docker schema 1 manifest, unsigned.
 pub const DOCKER_V2_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+/// Docker schema 1 manifest with JWS signatures.
 pub const DOCKER_V2_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+/// Docker schema 2 manifest.
 pub const DOCKER_V2_SCHEMA2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list.
 pub const DOCKER_V2_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// OCI image manifest (also the media type of a sigstore attachment manifest).
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// OCI image config (also the config of a sigstore attachment manifest).
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const DOCKER_V2_SCHEMA2_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
 /// Why the digest of a (signed schema1) manifest cannot be computed.

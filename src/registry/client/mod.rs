@@ -34,7 +34,7 @@ mod manifest;
 mod push;
 mod signature_api;
 
-pub use attachments::{attachment_tag, OCI_CONFIG, OCI_MANIFEST};
+pub use attachments::attachment_tag;
 pub use auth::Auth;
 pub use error::{redact_url, RegistryCode, RegistryError};
 pub use http::{HostTls, Options};
