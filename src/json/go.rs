@@ -52,18 +52,28 @@ pub fn go_fold(s: &str) -> String {
     s.chars().map(fold_char).collect()
 }
 
-/// One rune of [`go_fold`]: `ToUpper(ToLower(c))` where each is a single rune.
+/// One rune of [`go_fold`]: Go's `unicode.ToUpper(unicode.ToLower(c))`, the
+/// simple (one-rune) mappings: where Rust's full mapping gives several runes,
+/// Go keeps the rune, except `İ`, whose simple lowercase is `i`.
 fn fold_char(c: char) -> char {
     fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
         let c = it.next()?;
         it.next().is_none().then_some(c)
     }
-    let lower = single(c.to_lowercase()).unwrap_or(c);
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
+    let lower = if c == '\u{130}' {
+        'i'
+    } else {
+        single(c.to_lowercase()).unwrap_or(c)
+    };
     single(lower.to_uppercase()).unwrap_or(lower)
 }
 
 /// Whether Go matches object key `key` to the struct field `name`: equal under
-/// [`go_fold`] (ASCII case, and `ſ` for `s`, the Kelvin sign for `k`).
+/// [`go_fold`] (ASCII case, and for ASCII names also `ſ` for `s`, the Kelvin
+/// sign for `k`, `ı` and `İ` for `i`).
 pub fn go_field_is(key: &str, name: &str) -> bool {
     key.chars().map(fold_char).eq(name.chars().map(fold_char))
 }
@@ -272,6 +282,9 @@ mod tests {
         assert!(go_field(m, "missing").is_none());
         assert!(go_field_is("mimetype", "mimeType") && !go_field_is("mimeTyp", "mimeType"));
         assert_eq!(go_fold("ſpec\u{212a}"), "SPECK");
+        // Go's simple mappings: dotless and dotted I fold to I, ß stays (no one-rune uppercase).
+        assert!(go_field_is("k\u{131}nd", "kind") && go_field_is("k\u{130}nd", "kind"));
+        assert_eq!(go_fold("stra\u{df}e \u{1c5}"), "STRA\u{df}E \u{1c4}");
     }
 
     #[test]
