@@ -1,6 +1,6 @@
 //! The signed payload: c/image `UntrustedSigstorePayload.strictUnmarshalJSON`.
 
-use super::SigstoreError;
+use super::{malformed, SigstoreError};
 use crate::json::{self, Kind, ReadRules};
 
 /// The payload's type (`critical.type`).
@@ -20,10 +20,6 @@ pub struct UntrustedPayload {
     pub creator: Option<String>,
     /// `optional.timestamp` (integral), if present.
     pub timestamp: Option<i64>,
-}
-
-fn malformed(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-malformed", msg)
 }
 
 /// go-digest `Parse` for the algorithms it registers (sha256, sha384, sha512).
