@@ -26,6 +26,7 @@ mod error;
 mod go;
 mod parser;
 mod reader;
+mod rules;
 mod value;
 
 pub use canonical::canonicalize;
@@ -35,8 +36,9 @@ pub use go::{
     distinct_members, exact_fields, go_base64, go_bytes, go_field, go_field_is, go_fold, go_kind, go_opt_string,
     go_string, go_struct, write_go_string,
 };
-pub use parser::{parse, parse_with, ReadRules, GO_MAX_DEPTH};
+pub use parser::{parse, parse_with};
 pub use reader::{index_path, key_path, ObjectReader};
+pub use rules::{ReadRules, GO_MAX_DEPTH};
 pub use value::{JsonType, Kind, Member, Number, Position, Value};
 
 /// Deepest nesting of arrays and objects accepted (signature claims and

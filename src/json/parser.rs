@@ -2,37 +2,7 @@
 //! with the line:column of every key and value, bounded nesting depth and
 //! linear time.
 
-use super::{ErrorKind, JsonError, Kind, Member, Number, Position, SyntaxError, Value, MAX_DEPTH};
-
-/// What [`parse_with`] accepts beyond the RFC 8259 grammar, which every mode keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ReadRules {
-    /// Signature claims, policies, manifests: nesting up to [`MAX_DEPTH`]
-    /// levels, numbers kept as their text whatever their size.
-    #[default]
-    Strict,
-    /// Go `encoding/json` decoding into `float64`, as containers/image and
-    /// sigstore read sigstore payloads, Rekor entries and cosign keys:
-    /// nesting up to [`GO_MAX_DEPTH`] levels, and every number must be a finite
-    /// IEEE double (`1e400` is refused wherever it stands). Member lookup by
-    /// Go's rules is [`super::go_field`]'s.
-    Go,
-}
-
-/// Deepest nesting of arrays and objects [`ReadRules::Go`] accepts (the bound
-/// the sigstore reader has always had: serde_json's recursion limit).
-pub const GO_MAX_DEPTH: usize = 127;
-
-impl ReadRules {
-    /// Deepest nesting of arrays and objects accepted.
-    pub fn max_depth(self) -> usize {
-        match self {
-            ReadRules::Strict => MAX_DEPTH,
-            ReadRules::Go => GO_MAX_DEPTH,
-        }
-    }
-}
+use super::{ErrorKind, JsonError, Kind, Member, Number, Position, ReadRules, SyntaxError, Value};
 
 /// Parses one JSON text: a single value, optionally surrounded by whitespace
 /// ([`ReadRules::Strict`]).
@@ -370,7 +340,7 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::GO_MAX_DEPTH;
+    use crate::json::{GO_MAX_DEPTH, MAX_DEPTH};
 
     fn syntax(input: &[u8]) -> SyntaxError {
         match parse(input) {
