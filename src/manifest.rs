@@ -29,18 +29,26 @@ use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::digest::Digest;
+use crate::json::go_field_is;
 
 mod members;
 
 pub use members::{check_members, MemberError};
 
+/// Docker schema 1 manifest, unsigned.
 pub const DOCKER_V2_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+/// Docker schema 1 manifest with JWS signatures.
 pub const DOCKER_V2_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+/// Docker schema 2 manifest.
 pub const DOCKER_V2_SCHEMA2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list.
 pub const DOCKER_V2_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// OCI image manifest (also the media type of a sigstore attachment manifest).
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// OCI image config (also the config of a sigstore attachment manifest).
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const DOCKER_V2_SCHEMA2_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
 /// Why the digest of a (signed schema1) manifest cannot be computed.
@@ -262,21 +270,6 @@ fn jose_base64url_decode(s: &str) -> Option<Vec<u8>> {
     URL.decode(padded).ok()
 }
 
-/// Go `encoding/json` struct field matching: ASCII case-insensitive plus the two non-ASCII
-/// letters that fold to ASCII ('ſ' to 's', Kelvin sign to 'k').
-fn field_is(key: &str, name: &str) -> bool {
-    let mut chars = key.chars();
-    name.bytes().all(|n| {
-        let n = n.to_ascii_lowercase();
-        match chars.next() {
-            Some('\u{17F}') => n == b's',
-            Some('\u{212A}') => n == b'k',
-            Some(c) if c.is_ascii() => (c as u8).to_ascii_lowercase() == n,
-            _ => false,
-        }
-    }) && chars.next().is_none()
-}
-
 /// A JSON value reduced to what the decoders here need; containers are handed to a [`Walk`].
 #[derive(Debug, Clone, PartialEq)]
 enum Lite {
@@ -387,13 +380,13 @@ impl<'de> Visitor<'de> for Key {
 impl Walk for Document {
     fn object<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key_seed(Key)? {
-            if field_is(&key, "mediaType") {
+            if go_field_is(&key, "mediaType") {
                 match next_lite(&mut map)? {
                     Lite::Str(s) => self.media_type = s,
                     Lite::Null => {} // Go leaves a string field alone on null.
                     _ => self.meta_type_error = true,
                 }
-            } else if field_is(&key, "schemaVersion") {
+            } else if go_field_is(&key, "schemaVersion") {
                 // Go's int field: integer literals only (1.0 and 1e0 are type errors).
                 let n = match next_lite(&mut map)? {
                     Lite::U64(n) => i64::try_from(n).ok(),
@@ -405,7 +398,7 @@ impl Walk for Document {
                     Some(n) => self.schema_version = n,
                     None => self.meta_type_error = true,
                 }
-            } else if field_is(&key, "signatures") {
+            } else if go_field_is(&key, "signatures") {
                 if key == "signatures" {
                     let mut list = SignatureList::default();
                     let lite = map.next_value_seed(Probe(&mut list))?;
@@ -414,20 +407,20 @@ impl Walk for Document {
                 } else {
                     self.has_signatures = next_lite(&mut map)? != Lite::Null;
                 }
-            } else if field_is(&key, "config") {
+            } else if go_field_is(&key, "config") {
                 // {mediaType string}; repeated `config` members update the same struct, as in Go.
                 let (mut media_type, mut bad) = (None, false);
                 let mut config = Fields(|k: &str, v| match v {
-                    Lite::Str(s) if field_is(k, "mediaType") => media_type = Some(s),
+                    Lite::Str(s) if go_field_is(k, "mediaType") => media_type = Some(s),
                     Lite::Str(_) | Lite::Null => {}
-                    _ => bad |= field_is(k, "mediaType"),
+                    _ => bad |= go_field_is(k, "mediaType"),
                 });
                 let lite = map.next_value_seed(Probe(&mut config))?;
                 self.config_type_error |= bad || !matches!(lite, Lite::Object | Lite::Null);
                 if let Some(t) = media_type {
                     self.config_media_type = t;
                 }
-            } else if field_is(&key, "manifests") {
+            } else if go_field_is(&key, "manifests") {
                 // []Descriptor: only the length and the element kinds are checked.
                 let (mut len, mut bad) = (0, false);
                 let mut list = Elements(|v| {
@@ -495,24 +488,24 @@ impl Walk for SignatureBlock {
         let in_header = self.in_header;
         while let Some(key) = map.next_key_seed(Key)? {
             let string_field = if in_header {
-                field_is(&key, "alg")
+                go_field_is(&key, "alg")
             } else {
-                field_is(&key, "signature") || field_is(&key, "protected")
+                go_field_is(&key, "signature") || go_field_is(&key, "protected")
             };
             if string_field {
                 match next_lite(&mut map)? {
-                    Lite::Str(s) if !in_header && field_is(&key, "protected") => self.protected = s,
+                    Lite::Str(s) if !in_header && go_field_is(&key, "protected") => self.protected = s,
                     Lite::Str(_) | Lite::Null => {}
                     _ => self.error = self.error.or(Some("a string field has another type")),
                 }
-            } else if !in_header && field_is(&key, "header") {
+            } else if !in_header && go_field_is(&key, "header") {
                 self.in_header = true;
                 let lite = map.next_value_seed(Probe(&mut *self))?;
                 self.in_header = false;
                 if !matches!(lite, Lite::Object | Lite::Null) {
                     self.error = self.error.or(Some("\"header\" is not an object"));
                 }
-            } else if in_header && field_is(&key, "x5c") {
+            } else if in_header && go_field_is(&key, "x5c") {
                 let mut bad = false;
                 let mut chain = Elements(|v| bad |= !matches!(v, Lite::Str(_) | Lite::Null));
                 let lite = map.next_value_seed(Probe(&mut chain))?;

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::{JsonType, Position, MAX_DEPTH};
+use super::{JsonType, Position};
 
 /// Why the input is not JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -29,8 +29,12 @@ pub enum SyntaxError {
     InvalidNumber,
     #[error("invalid literal (expected true, false or null)")]
     InvalidLiteral,
-    #[error("nesting deeper than {MAX_DEPTH} levels")]
-    TooDeep,
+    /// Nesting deeper than the number of levels the rules allow.
+    #[error("nesting deeper than {0} levels")]
+    TooDeep(usize),
+    /// A number beyond the largest IEEE double ([`super::ReadRules::Go`] only).
+    #[error("number out of the range of a 64-bit float")]
+    NumberOutOfRange,
 }
 
 /// What is wrong; see [`JsonError`] for where.

@@ -14,18 +14,31 @@
 //! only affects malformed input.) Nesting deeper than [`MAX_DEPTH`] is an
 //! error, so recursion is bounded; time is linear and no input makes it panic.
 //! Lines and columns are 1-based; columns count Unicode scalar values.
+//!
+//! Documents that containers/image reads with Go's `encoding/json` (sigstore
+//! payloads, Rekor entries, cosign keys) are parsed by the same parser with
+//! [`ReadRules::Go`] and read with Go's rules ([`go_field`] and the other
+//! `go_*` functions, c/image's [`exact_fields`]); [`canonicalize`] writes
+//! RFC 8785 for the Rekor SET.
 
+mod canonical;
 mod error;
-mod go_string;
+mod go;
 mod parser;
 mod reader;
+mod rules;
 mod value;
 
+pub use canonical::canonicalize;
 pub(crate) use error::{object_name, value_name};
 pub use error::{ErrorKind, JsonError, JsonErrors, SyntaxError};
-pub use go_string::{go_fold, write_go_string};
-pub use parser::parse;
+pub use go::{
+    distinct_members, exact_fields, go_base64, go_bytes, go_field, go_field_is, go_fold, go_kind, go_opt_string,
+    go_string, go_struct, write_go_string,
+};
+pub use parser::{parse, parse_with};
 pub use reader::{index_path, key_path, ObjectReader};
+pub use rules::{ReadRules, GO_MAX_DEPTH};
 pub use value::{JsonType, Kind, Member, Number, Position, Value};
 
 /// Deepest nesting of arrays and objects accepted (signature claims and

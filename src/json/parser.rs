@@ -2,10 +2,16 @@
 //! with the line:column of every key and value, bounded nesting depth and
 //! linear time.
 
-use super::{ErrorKind, JsonError, Kind, Member, Number, Position, SyntaxError, Value, MAX_DEPTH};
+use super::{ErrorKind, JsonError, Kind, Member, Number, Position, ReadRules, SyntaxError, Value};
 
-/// Parses one JSON text: a single value, optionally surrounded by whitespace.
+/// Parses one JSON text: a single value, optionally surrounded by whitespace
+/// ([`ReadRules::Strict`]).
 pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
+    parse_with(input, ReadRules::Strict)
+}
+
+/// Parses one JSON text under `rules`.
+pub fn parse_with(input: &[u8], rules: ReadRules) -> Result<Value, JsonError> {
     let start = Position {
         offset: 0,
         line: 1,
@@ -21,7 +27,7 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
             locate(input, e.valid_up_to()),
         )
     })?;
-    let mut p = Parser::new(src);
+    let mut p = Parser::new(src, rules);
     p.skip_ws();
     let value = p.value(0)?;
     p.skip_ws();
@@ -48,6 +54,8 @@ fn count_chars(bytes: &[u8]) -> usize {
 }
 
 struct Parser<'a> {
+    rules: ReadRules,
+    max_depth: usize,
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -60,8 +68,10 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Parser<'a> {
+    fn new(src: &'a str, rules: ReadRules) -> Parser<'a> {
         Parser {
+            rules,
+            max_depth: rules.max_depth(),
             src,
             bytes: src.as_bytes(),
             pos: 0,
@@ -129,7 +139,9 @@ impl<'a> Parser<'a> {
     fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
         let position = self.here();
         let kind = match self.peek() {
-            Some(b'{' | b'[') if depth >= MAX_DEPTH => return Err(self.syntax_at(self.pos, SyntaxError::TooDeep)),
+            Some(b'{' | b'[') if depth >= self.max_depth => {
+                return Err(self.syntax_at(self.pos, SyntaxError::TooDeep(self.max_depth)))
+            }
             Some(b'{') => Kind::Object(self.object(depth + 1)?),
             Some(b'[') => Kind::Array(self.array(depth + 1)?),
             Some(b'"') => Kind::String(self.string()?),
@@ -239,7 +251,11 @@ impl<'a> Parser<'a> {
             return Err(self.syntax_at(start, SyntaxError::InvalidNumber));
         }
         // The scanned bytes are ASCII, so both ends are char boundaries.
-        Ok(Number(self.src.get(start..self.pos).unwrap_or_default().to_owned()))
+        let n = Number(self.src.get(start..self.pos).unwrap_or_default().to_owned());
+        if self.rules == ReadRules::Go && !n.to_f64().is_finite() {
+            return Err(self.syntax_at(start, SyntaxError::NumberOutOfRange));
+        }
+        Ok(n)
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
@@ -324,6 +340,7 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::{GO_MAX_DEPTH, MAX_DEPTH};
 
     fn syntax(input: &[u8]) -> SyntaxError {
         match parse(input) {
@@ -491,11 +508,49 @@ mod tests {
     fn depth_is_bounded() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert!(parse(nested(MAX_DEPTH).as_bytes()).is_ok());
-        assert_eq!(syntax(nested(MAX_DEPTH + 1).as_bytes()), SyntaxError::TooDeep);
-        assert_eq!(syntax("[".repeat(100_000).as_bytes()), SyntaxError::TooDeep);
-        assert_eq!(syntax(r#"{"a":"#.repeat(100_000).as_bytes()), SyntaxError::TooDeep);
+        assert_eq!(
+            syntax(nested(MAX_DEPTH + 1).as_bytes()),
+            SyntaxError::TooDeep(MAX_DEPTH)
+        );
+        assert_eq!(syntax("[".repeat(100_000).as_bytes()), SyntaxError::TooDeep(MAX_DEPTH));
+        assert_eq!(
+            syntax(r#"{"a":"#.repeat(100_000).as_bytes()),
+            SyntaxError::TooDeep(MAX_DEPTH)
+        );
         let e = parse("[{\"a\":".repeat(50_000).as_bytes()).unwrap_err();
         assert_eq!(e.column, MAX_DEPTH / 2 * 6 + 1);
+    }
+
+    #[test]
+    fn go_rules_allow_deeper_nesting_and_refuse_numbers_beyond_float64() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let go = |s: &str| parse_with(s.as_bytes(), ReadRules::Go);
+        assert!(go(&nested(GO_MAX_DEPTH)).is_ok());
+        let e = go(&nested(GO_MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax(SyntaxError::TooDeep(GO_MAX_DEPTH)));
+        assert_eq!(e.message(), "invalid JSON: nesting deeper than 127 levels");
+        for big in ["1e400", "-1e309", "[1.8e308]", r#"{"a":{"b":17976931348623159e292}}"#] {
+            let e = go(big).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Syntax(SyntaxError::NumberOutOfRange), "{big}");
+            assert!(parse(big.as_bytes()).is_ok(), "strict keeps {big} as text");
+        }
+        for ok in [
+            "1.7976931348623157e308",
+            "1e-400",
+            "-0",
+            "123456789012345678901234567890",
+        ] {
+            assert!(go(ok).is_ok(), "{ok}");
+        }
+        // Correctly rounded, as Go's strconv.ParseFloat.
+        let Kind::Number(n) = go("4.9406564584124654").unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(n.to_f64(), 4.940656458412465);
+        // Everything else is the strict grammar.
+        for bad in ["[1,]", r#""\ud800""#, "01", "\u{feff}1", "1 2", "\"\t\""] {
+            assert!(go(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

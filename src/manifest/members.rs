@@ -66,7 +66,7 @@ pub fn check_members(bytes: &[u8]) -> Result<(), MemberError> {
         Err(e)
             if matches!(
                 e.kind,
-                ErrorKind::Syntax(SyntaxError::TooDeep | SyntaxError::LoneSurrogate(_))
+                ErrorKind::Syntax(SyntaxError::TooDeep(_) | SyntaxError::LoneSurrogate(_))
             ) =>
         {
             Err(MemberError::NotStrict(e))

@@ -11,7 +11,8 @@ use std::fmt;
 
 use base64::Engine as _;
 
-mod gojson;
+use crate::json::{self, ReadRules};
+
 mod keys;
 mod payload;
 mod pem;
@@ -98,31 +99,35 @@ impl SigstoreSignature {
         if json.len() > crate::limits::MAX_SIGNATURE_SIZE {
             return Err(SigstoreError::new("sigstore-too-large", "sigstore signature too large"));
         }
-        let v = gojson::parse(json).map_err(|e| malformed(format!("sigstore signature JSON: {e}")))?;
+        let v =
+            json::parse_with(json, ReadRules::Go).map_err(|e| malformed(format!("sigstore signature JSON: {e}")))?;
         let mut out = Self {
             mime_type: String::new(),
             payload: Vec::new(),
             annotations: BTreeMap::new(),
         };
-        let members = gojson::go_struct(Some(&v), "sigstore signature")
+        let members = json::go_struct(Some(&v), "sigstore signature")
             .map_err(|e| malformed(format!("sigstore signature JSON: {e}")))?
             .unwrap_or(&[]);
-        for (k, val) in members {
+        for m in members {
             let e = |e: String| malformed(format!("sigstore signature JSON: {e}"));
-            if k.eq_ignore_ascii_case("mimeType") {
-                out.mime_type = gojson::go_string(val, "mimeType").map_err(e)?;
-            } else if k.eq_ignore_ascii_case("payload") {
-                out.payload = gojson::go_bytes(Some(val), "payload").map_err(e)?.unwrap_or_default();
-            } else if k.eq_ignore_ascii_case("annotations") {
-                match val {
-                    gojson::J::Null => out.annotations.clear(),
-                    gojson::J::Obj(entries) => {
-                        for (ak, av) in entries {
-                            out.annotations
-                                .insert(ak.clone(), gojson::go_string(av, "annotations value").map_err(e)?);
+            let (k, val) = (m.key.as_str(), &m.value);
+            if json::go_field_is(k, "mimeType") {
+                out.mime_type = json::go_string(val, "mimeType").map_err(e)?;
+            } else if json::go_field_is(k, "payload") {
+                out.payload = json::go_bytes(Some(val), "payload").map_err(e)?.unwrap_or_default();
+            } else if json::go_field_is(k, "annotations") {
+                match &val.kind {
+                    json::Kind::Null => out.annotations.clear(),
+                    json::Kind::Object(entries) => {
+                        for a in entries {
+                            out.annotations.insert(
+                                a.key.clone(),
+                                json::go_string(&a.value, "annotations value").map_err(e)?,
+                            );
                         }
                     }
-                    other => return Err(e(format!("cannot unmarshal {} into annotations", other.kind()))),
+                    _ => return Err(e(format!("cannot unmarshal {} into annotations", json::go_kind(val)))),
                 }
             }
         }
@@ -558,7 +563,7 @@ pub fn verify_at(
     };
 
     // c/image VerifySigstorePayload.
-    let raw_sig = pem::go_base64(b64_sig.as_bytes()).map_err(|e| malformed(format!("base64 decoding: {e}")))?;
+    let raw_sig = json::go_base64(b64_sig.as_bytes()).map_err(|e| malformed(format!("base64 decoding: {e}")))?;
     let mut failures = Vec::new();
     let mut ok = false;
     for k in &keys {

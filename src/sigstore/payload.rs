@@ -1,7 +1,7 @@
 //! The signed payload: c/image `UntrustedSigstorePayload.strictUnmarshalJSON`.
 
-use super::gojson::{self, J};
-use super::SigstoreError;
+use super::{malformed, SigstoreError};
+use crate::json::{self, Kind, ReadRules};
 
 /// The payload's type (`critical.type`).
 pub const SIGSTORE_SIGNATURE_TYPE: &str = "cosign container image signature";
@@ -20,10 +20,6 @@ pub struct UntrustedPayload {
     pub creator: Option<String>,
     /// `optional.timestamp` (integral), if present.
     pub timestamp: Option<i64>,
-}
-
-fn malformed(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-malformed", msg)
 }
 
 /// go-digest `Parse` for the algorithms it registers (sha256, sha384, sha512).
@@ -53,16 +49,11 @@ fn valid_digest(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A JSON string as Go's `encoding/json` writes it (`<`, `>`, `&`, U+2028
-/// and U+2029 escaped too).
+/// A JSON string as Go's `encoding/json` writes it.
 fn go_json_string(s: &str) -> String {
-    serde_json::to_string(s)
-        .expect("a string serializes")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
+    let mut out = String::new();
+    json::write_go_string(&mut out, s);
+    out
 }
 
 impl UntrustedPayload {
@@ -89,46 +80,47 @@ impl UntrustedPayload {
 
     /// Parses payload bytes as c/image does, after the signature verified.
     pub fn parse(data: &[u8]) -> Result<Self, SigstoreError> {
-        let v = gojson::parse(data).map_err(malformed)?;
-        let [critical, optional] = gojson::exact_fields(&v, ["critical", "optional"]).map_err(malformed)?;
+        let v = json::parse_with(data, ReadRules::Go).map_err(|e| malformed(e.to_string()))?;
+        let [critical, optional] = json::exact_fields(&v, ["critical", "optional"]).map_err(malformed)?;
         let mut creator = None;
         let mut timestamp = None;
         // cosign writes "optional": null without annotations.
-        if *optional != J::Null {
-            for (k, val) in gojson::distinct_members(optional).map_err(malformed)? {
-                match k.as_str() {
-                    "creator" => creator = Some(gojson::go_string(val, "optional.creator").map_err(malformed)?),
+        if optional.kind != Kind::Null {
+            for m in json::distinct_members(optional).map_err(malformed)? {
+                match m.key.as_str() {
+                    "creator" => creator = Some(json::go_string(&m.value, "optional.creator").map_err(malformed)?),
                     "timestamp" => {
-                        let t = match val {
-                            J::Null => 0.0,
-                            J::Num(n) => *n,
-                            other => {
+                        // Go: float64, then it must be an integer in the int64 range.
+                        let t = match &m.value.kind {
+                            Kind::Null => Some(0),
+                            Kind::Number(n) => n.as_i64_exact(),
+                            _ => {
                                 return Err(malformed(format!(
                                     "cannot unmarshal {} into optional.timestamp of type float64",
-                                    other.kind()
+                                    json::go_kind(&m.value)
                                 )))
                             }
                         };
-                        if t.fract() != 0.0 || !(-gojson::TWO_63..gojson::TWO_63).contains(&t) {
+                        let Some(t) = t else {
                             return Err(malformed("Field optional.timestamp is not an integer"));
-                        }
-                        timestamp = Some(t as i64);
+                        };
+                        timestamp = Some(t);
                     }
                     _ => {}
                 }
             }
         }
-        let [t, image, identity] = gojson::exact_fields(critical, ["type", "image", "identity"]).map_err(malformed)?;
-        let t = gojson::go_string(t, "critical.type").map_err(malformed)?;
+        let [t, image, identity] = json::exact_fields(critical, ["type", "image", "identity"]).map_err(malformed)?;
+        let t = json::go_string(t, "critical.type").map_err(malformed)?;
         if t != SIGSTORE_SIGNATURE_TYPE {
             return Err(malformed(format!("Unrecognized signature type {t}")));
         }
-        let [digest] = gojson::exact_fields(image, ["docker-manifest-digest"]).map_err(malformed)?;
-        let digest = gojson::go_string(digest, "docker-manifest-digest").map_err(malformed)?;
+        let [digest] = json::exact_fields(image, ["docker-manifest-digest"]).map_err(malformed)?;
+        let digest = json::go_string(digest, "docker-manifest-digest").map_err(malformed)?;
         valid_digest(&digest)
             .map_err(|e| malformed(format!("invalid docker-manifest-digest value {digest:?}: {e}")))?;
-        let [reference] = gojson::exact_fields(identity, ["docker-reference"]).map_err(malformed)?;
-        let reference = gojson::go_string(reference, "docker-reference").map_err(malformed)?;
+        let [reference] = json::exact_fields(identity, ["docker-reference"]).map_err(malformed)?;
+        let reference = json::go_string(reference, "docker-reference").map_err(malformed)?;
         Ok(Self {
             docker_manifest_digest: digest,
             docker_reference: reference,

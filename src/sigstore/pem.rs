@@ -2,31 +2,7 @@
 //! sigstore's `cryptoutils` use them: text before a block is skipped, a block
 //! may carry headers, the base64 body may be wrapped anyhow.
 
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
-
-/// Go `base64.StdEncoding`: padding required, non-zero trailing bits allowed.
-const GO_STD: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
-);
-
-/// Go `base64.StdEncoding.DecodeString`: like the standard alphabet with
-/// padding, except that `\r` and `\n` anywhere are ignored.
-pub(crate) fn go_base64(data: &[u8]) -> Result<Vec<u8>, String> {
-    let cleaned: Vec<u8>;
-    let input = if data.iter().any(|b| *b == b'\r' || *b == b'\n') {
-        cleaned = data.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
-        &cleaned[..]
-    } else {
-        data
-    };
-    GO_STD.decode(input).map_err(|e| e.to_string())
-}
+use crate::json::go_base64;
 
 /// One PEM block.
 #[derive(Debug, Clone)]

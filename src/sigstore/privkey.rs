@@ -34,8 +34,8 @@ use crypto_secretbox::aead::{Aead, KeyInit};
 use crypto_secretbox::XSalsa20Poly1305;
 use sha2::{Digest as _, Sha256};
 
-use super::gojson::{self, J};
 use super::{pem, PublicKey};
+use crate::json::{self, Kind, Member, ReadRules, Value};
 
 /// The PEM type c/image (and cosign before 2.0) write, and every version reads.
 pub const COSIGN_PRIVATE_KEY_PEM_TYPE: &str = "ENCRYPTED COSIGN PRIVATE KEY";
@@ -137,35 +137,39 @@ fn derive(passphrase: &[u8], salt: &[u8], n: u64, r: u64, p: u64) -> Result<[u8;
     Ok(key)
 }
 
-fn member<'a>(members: &'a [(String, J)], name: &str, what: &str) -> Result<&'a J, PrivateKeyError> {
-    gojson::go_field(members, name).ok_or_else(|| invalid(format!("{what}: no {name:?}")))
+fn member<'a>(members: &'a [Member], name: &str, what: &str) -> Result<&'a Value, PrivateKeyError> {
+    json::go_field(members, name).ok_or_else(|| invalid(format!("{what}: no {name:?}")))
 }
 
-fn object<'a>(v: &'a J, what: &str) -> Result<&'a [(String, J)], PrivateKeyError> {
-    gojson::go_struct(Some(v), what)
+fn object<'a>(v: &'a Value, what: &str) -> Result<&'a [Member], PrivateKeyError> {
+    json::go_struct(Some(v), what)
         .map_err(invalid)?
         .ok_or_else(|| invalid(format!("{what} is null")))
 }
 
-fn int(v: &J, what: &str) -> Result<u64, PrivateKeyError> {
-    match v {
-        J::Num(n) if n.fract() == 0.0 && *n >= 0.0 && *n < 9.0e15 => Ok(*n as u64),
-        _ => Err(invalid(format!("{what} is not a non-negative integer"))),
+fn int(v: &Value, what: &str) -> Result<u64, PrivateKeyError> {
+    match &v.kind {
+        Kind::Number(n) => Some(n.to_f64()),
+        _ => None,
     }
+    .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n < 9.0e15)
+    .map(|n| n as u64)
+    .ok_or_else(|| invalid(format!("{what} is not a non-negative integer")))
 }
 
-fn bytes(v: &J, what: &str) -> Result<Vec<u8>, PrivateKeyError> {
-    gojson::go_bytes(Some(v), what)
+fn bytes(v: &Value, what: &str) -> Result<Vec<u8>, PrivateKeyError> {
+    json::go_bytes(Some(v), what)
         .map_err(invalid)?
         .ok_or_else(|| invalid(format!("{what} is null")))
 }
 
 /// go-securesystemslib `encrypted.Decrypt`.
 fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
-    let v = gojson::parse(json).map_err(|e| invalid(format!("the encrypted key is not JSON: {e}")))?;
+    let v =
+        json::parse_with(json, ReadRules::Go).map_err(|e| invalid(format!("the encrypted key is not JSON: {e}")))?;
     let top = object(&v, "the encrypted key")?;
     let kdf = object(member(top, "kdf", "the encrypted key")?, "kdf")?;
-    let kdf_name = gojson::go_string(member(kdf, "name", "kdf")?, "kdf name").map_err(invalid)?;
+    let kdf_name = json::go_string(member(kdf, "name", "kdf")?, "kdf name").map_err(invalid)?;
     if kdf_name != "scrypt" {
         return Err(PrivateKeyError {
             code: "unsupported-key",
@@ -178,7 +182,7 @@ fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
     let p = int(member(params, "p", "kdf params")?, "p")?;
     let salt = bytes(member(kdf, "salt", "kdf")?, "salt")?;
     let cipher = object(member(top, "cipher", "the encrypted key")?, "cipher")?;
-    let cipher_name = gojson::go_string(member(cipher, "name", "cipher")?, "cipher name").map_err(invalid)?;
+    let cipher_name = json::go_string(member(cipher, "name", "cipher")?, "cipher name").map_err(invalid)?;
     if cipher_name != "nacl/secretbox" {
         return Err(PrivateKeyError {
             code: "unsupported-key",

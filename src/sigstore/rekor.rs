@@ -3,30 +3,29 @@
 
 use sha2::{Digest, Sha256};
 
-use super::gojson::{self, J};
 use super::keys::{Hash, PublicKey, Scheme};
 use super::{pem, SigstoreError};
+use crate::json::{self, Kind, ReadRules, Value};
 
 fn invalid(msg: impl Into<String>) -> SigstoreError {
     SigstoreError::new("sigstore-rekor-invalid", msg)
 }
 
-/// Go `json.Unmarshal` into an `int64` of a canonical (ES6) number.
-fn go_int64(v: &J, what: &str) -> Result<i64, SigstoreError> {
-    match v {
-        J::Null => Ok(0),
-        J::Num(n) => {
-            // The canonical text of n is what Go's decoder sees; it must be an integer literal in range.
-            if n.fract() != 0.0 || n.abs() >= 1e21 || *n < -gojson::TWO_63 || *n >= gojson::TWO_63 {
-                return Err(invalid(format!(
-                    "parsing Rekor SET payload: cannot unmarshal number into {what} of type int64"
-                )));
-            }
-            Ok(*n as i64)
-        }
-        other => Err(invalid(format!(
+/// Go `json.Unmarshal` into an `int64` of a canonical (ES6) number: its
+/// canonical text must be an integer literal in range, which is what
+/// [`json::Number::as_i64_exact`] accepts (from 1e21 on, the text has an
+/// exponent, and such numbers are beyond 2^63 anyway).
+fn go_int64(v: &Value, what: &str) -> Result<i64, SigstoreError> {
+    match &v.kind {
+        Kind::Null => Ok(0),
+        Kind::Number(n) => n.as_i64_exact().ok_or_else(|| {
+            invalid(format!(
+                "parsing Rekor SET payload: cannot unmarshal number into {what} of type int64"
+            ))
+        }),
+        _ => Err(invalid(format!(
             "parsing Rekor SET payload: cannot unmarshal {} into {what} of type int64",
-            other.kind()
+            json::go_kind(v)
         ))),
     }
 }
@@ -43,15 +42,15 @@ pub(crate) fn verify_set(
     payload: &[u8],
 ) -> Result<i64, SigstoreError> {
     // == Parse the SET (exact fields).
-    let set = gojson::parse(set_json).map_err(invalid)?;
-    let [set_sig, set_payload] = gojson::exact_fields(&set, ["SignedEntryTimestamp", "Payload"]).map_err(invalid)?;
-    let set_sig = gojson::go_bytes(Some(set_sig), "SignedEntryTimestamp")
+    let set = json::parse_with(set_json, ReadRules::Go).map_err(|e| invalid(e.to_string()))?;
+    let [set_sig, set_payload] = json::exact_fields(&set, ["SignedEntryTimestamp", "Payload"]).map_err(invalid)?;
+    let set_sig = json::go_bytes(Some(set_sig), "SignedEntryTimestamp")
         .map_err(invalid)?
         .unwrap_or_default();
 
     // == Verify the SET signature over the canonical payload.
     let canonical =
-        gojson::canonicalize(set_payload).map_err(|e| invalid(format!("canonicalizing Rekor SET JSON: {e}")))?;
+        json::canonicalize(set_payload).map_err(|e| invalid(format!("canonicalizing Rekor SET JSON: {e}")))?;
     if !rekor_keys
         .iter()
         .any(|k| k.is_ecdsa() && k.verify(Scheme::Ecdsa(Hash::Sha256), &canonical, &set_sig).is_ok())
@@ -60,30 +59,31 @@ pub(crate) fn verify_set(
     }
 
     // == Parse the verified canonical form, not the delivered one.
-    let p = gojson::parse(&canonical).map_err(|e| invalid(format!("parsing Rekor SET payload: {e}")))?;
+    let p =
+        json::parse_with(&canonical, ReadRules::Go).map_err(|e| invalid(format!("parsing Rekor SET payload: {e}")))?;
     let [body, integrated_time, log_index, log_id] =
-        gojson::exact_fields(&p, ["body", "integratedTime", "logIndex", "logID"])
+        json::exact_fields(&p, ["body", "integratedTime", "logIndex", "logID"])
             .map_err(|e| invalid(format!("parsing Rekor SET payload: {e}")))?;
-    let body = gojson::go_bytes(Some(body), "body")
+    let body = json::go_bytes(Some(body), "body")
         .map_err(|e| invalid(format!("parsing Rekor SET payload: {e}")))?
         .unwrap_or_default();
     let integrated_time = go_int64(integrated_time, "integratedTime")?;
     go_int64(log_index, "logIndex")?;
-    gojson::go_string(log_id, "logID").map_err(|e| invalid(format!("parsing Rekor SET payload: {e}")))?;
+    json::go_string(log_id, "logID").map_err(|e| invalid(format!("parsing Rekor SET payload: {e}")))?;
 
     // == The body: a hashedrekord 0.0.1 (Go's lenient struct decoding).
     let dec = |e: String| invalid(format!("decoding the body of a Rekor SET payload: {e}"));
-    let body = gojson::parse(&body).map_err(dec)?;
-    let members = gojson::go_struct(Some(&body), "RekorHashedrekord")
+    let body = json::parse_with(&body, ReadRules::Go).map_err(|e| dec(e.to_string()))?;
+    let members = json::go_struct(Some(&body), "RekorHashedrekord")
         .map_err(dec)?
         .unwrap_or(&[]);
-    let kind = gojson::go_opt_string(gojson::go_field(members, "kind"), "kind")
+    let kind = json::go_opt_string(json::go_field(members, "kind"), "kind")
         .map_err(dec)?
         .unwrap_or_default();
     if kind != "hashedrekord" {
         return Err(dec(format!("invalid kind value: {kind:?}")));
     }
-    let api_version = gojson::go_opt_string(gojson::go_field(members, "apiVersion"), "apiVersion").map_err(dec)?;
+    let api_version = json::go_opt_string(json::go_field(members, "apiVersion"), "apiVersion").map_err(dec)?;
     let Some(api_version) = api_version else {
         return Err(invalid("missing Rekor SET Payload API version"));
     };
@@ -93,30 +93,28 @@ pub(crate) fn verify_set(
         )));
     }
     let spec_err = |e: String| invalid(format!("decoding hashedrekod spec: {e}"));
-    let spec = gojson::go_field(members, "spec").ok_or_else(|| spec_err("unexpected end of JSON input".into()))?;
-    let spec = gojson::go_struct(Some(spec), "RekorHashedrekordV001Schema")
+    let spec = json::go_field(members, "spec").ok_or_else(|| spec_err("unexpected end of JSON input".into()))?;
+    let spec = json::go_struct(Some(spec), "RekorHashedrekordV001Schema")
         .map_err(spec_err)?
         .unwrap_or(&[]);
-    let data = gojson::go_struct(gojson::go_field(spec, "data"), "data").map_err(spec_err)?;
-    let signature = gojson::go_struct(gojson::go_field(spec, "signature"), "signature").map_err(spec_err)?;
+    let data = json::go_struct(json::go_field(spec, "data"), "data").map_err(spec_err)?;
+    let signature = json::go_struct(json::go_field(spec, "signature"), "signature").map_err(spec_err)?;
     // Decode all of signature and data first: Go reports type errors of the whole spec.
     let (sig_content, public_key) = match signature {
         Some(s) => (
-            gojson::go_bytes(gojson::go_field(s, "content"), "signature.content").map_err(spec_err)?,
-            match gojson::go_struct(gojson::go_field(s, "publicKey"), "publicKey").map_err(spec_err)? {
-                Some(pk) => {
-                    Some(gojson::go_bytes(gojson::go_field(pk, "content"), "publicKey.content").map_err(spec_err)?)
-                }
+            json::go_bytes(json::go_field(s, "content"), "signature.content").map_err(spec_err)?,
+            match json::go_struct(json::go_field(s, "publicKey"), "publicKey").map_err(spec_err)? {
+                Some(pk) => Some(json::go_bytes(json::go_field(pk, "content"), "publicKey.content").map_err(spec_err)?),
                 None => None,
             },
         ),
         None => (None, None),
     };
     let hash_obj = match data {
-        Some(d) => match gojson::go_struct(gojson::go_field(d, "hash"), "hash").map_err(spec_err)? {
+        Some(d) => match json::go_struct(json::go_field(d, "hash"), "hash").map_err(spec_err)? {
             Some(h) => Some((
-                gojson::go_opt_string(gojson::go_field(h, "algorithm"), "algorithm").map_err(spec_err)?,
-                gojson::go_opt_string(gojson::go_field(h, "value"), "value").map_err(spec_err)?,
+                json::go_opt_string(json::go_field(h, "algorithm"), "algorithm").map_err(spec_err)?,
+                json::go_opt_string(json::go_field(h, "value"), "value").map_err(spec_err)?,
             )),
             None => None,
         },
@@ -151,7 +149,7 @@ pub(crate) fn verify_set(
 
     // == Match the signature.
     let sig =
-        pem::go_base64(base64_signature.as_bytes()).map_err(|e| invalid(format!("decoding signature base64: {e}")))?;
+        json::go_base64(base64_signature.as_bytes()).map_err(|e| invalid(format!("decoding signature base64: {e}")))?;
     if sig_content.unwrap_or_default() != sig {
         return Err(invalid("signature in Rekor SET does not match"));
     }
@@ -211,11 +209,15 @@ mod tests {
         assert_eq!(hex_decode("0aFf").unwrap(), [0x0a, 0xff]);
         assert!(hex_decode("abc").is_err());
         assert!(hex_decode("zz").is_err());
-        assert_eq!(go_int64(&J::Num(1674251859.0), "t").unwrap(), 1674251859);
-        assert_eq!(go_int64(&J::Null, "t").unwrap(), 0);
-        assert!(go_int64(&J::Num(1.5), "t").is_err());
-        assert!(go_int64(&J::Num(1e21), "t").is_err());
-        assert!(go_int64(&J::Str("1".into()), "t").is_err());
+        let int = |text: &str| go_int64(&json::parse_with(text.as_bytes(), ReadRules::Go).unwrap(), "t");
+        assert_eq!(int("1674251859").unwrap(), 1674251859);
+        assert_eq!(int("1.674251859e9").unwrap(), 1674251859);
+        assert_eq!(int("null").unwrap(), 0);
+        assert!(int("1.5").is_err());
+        assert!(int("1e21").is_err());
+        assert!(int("9223372036854775807").is_err()); // 2^63 as a double
+        assert_eq!(int("-9223372036854775808").unwrap(), i64::MIN);
+        assert!(int("\"1\"").is_err());
     }
 
     #[test]

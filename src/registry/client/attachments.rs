@@ -15,9 +15,7 @@ use crate::sigstore::SigstoreSignature;
 
 use super::http::read_body;
 use super::{Auth, FetchedSignature, HostTls, Registries, RegistryError, MAX_SIGNATURES, MAX_SIGNATURE_SIZE};
-
-/// The media type the attachment manifest must have (containers/image checks it).
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+use crate::manifest::{OCI_CONFIG, OCI_MANIFEST};
 
 /// The tag holding the attachments of manifest `d`: `sha256-<hex>.sig`.
 pub fn attachment_tag(d: &Digest) -> String {
@@ -151,8 +149,6 @@ impl Registries {
     }
 }
 
-/// The media type of the attachment manifest's config.
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// Largest attachment config read (c/image `MaxConfigBodySize`).
 const MAX_CONFIG_SIZE: usize = 4 << 20;
 

@@ -13,18 +13,21 @@ use crate::reference::DockerReference;
 use super::error::transport_err;
 use super::http::{read_body, send, Deadline};
 use super::{Auth, HostState, HostTls, Registries, RegistryError};
+use crate::manifest::{
+    DOCKER_V2_LIST, DOCKER_V2_SCHEMA1, DOCKER_V2_SCHEMA1_SIGNED, DOCKER_V2_SCHEMA2, OCI_INDEX, OCI_MANIFEST,
+};
 
 /// Largest manifest body accepted (the reference's limit).
 pub use crate::limits::MAX_MANIFEST_SIZE;
 
 /// Media types requested for manifests, in the reference's order.
 pub const MANIFEST_ACCEPT: &[&str] = &[
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.v1+prettyjws",
-    "application/vnd.docker.distribution.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.index.v1+json",
+    OCI_MANIFEST,
+    DOCKER_V2_SCHEMA2,
+    DOCKER_V2_SCHEMA1_SIGNED,
+    DOCKER_V2_SCHEMA1,
+    DOCKER_V2_LIST,
+    OCI_INDEX,
 ];
 
 /// A fetched manifest.
