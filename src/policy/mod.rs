@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::pgp::Keyring;
 use crate::reference::DockerReference;
 
+pub mod edit;
 mod eval;
 pub mod identity;
 pub mod lint;
