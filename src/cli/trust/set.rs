@@ -59,7 +59,11 @@ pub(super) fn run(args: SetArgs, format: OutputFormat) -> Result<Exit, Failure> 
         eprintln!("imgsig: created {path}");
     }
     let described: Vec<String> = requirements.iter().map(NewRequirement::describe).collect();
-    eprintln!("imgsig: {path}: {verb} {}: {}", done.placement.path, described.join("; "));
+    eprintln!(
+        "imgsig: {path}: {verb} {}: {}",
+        done.placement.path,
+        described.join("; ")
+    );
     if requirements.len() > 1 {
         eprintln!(
             "imgsig: all {} requirements must hold: an image needs a valid signature by each of the keys",

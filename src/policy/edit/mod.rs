@@ -136,7 +136,8 @@ impl Target {
         if s == "default" {
             return Ok(Target::Default);
         }
-        docker_scope(s).map_err(|why| EditError::input(EditCode::InvalidScope, format!("invalid scope {s:?}: {why}")))?;
+        docker_scope(s)
+            .map_err(|why| EditError::input(EditCode::InvalidScope, format!("invalid scope {s:?}: {why}")))?;
         Ok(Target::Scope(s.to_owned()))
     }
 
@@ -310,11 +311,7 @@ pub struct Edited {
 /// Set the requirements of `target` in the policy file `policy` (created
 /// when it does not exist and the target is the default): open, set and
 /// write in one call.
-pub fn set_requirements(
-    policy: &Path,
-    target: &Target,
-    requirements: &[NewRequirement],
-) -> Result<Edited, EditError> {
+pub fn set_requirements(policy: &Path, target: &Target, requirements: &[NewRequirement]) -> Result<Edited, EditError> {
     let mut file = PolicyFile::open(policy)?;
     let placement = file.set(target, requirements)?;
     let created = !file.exists();
