@@ -48,8 +48,8 @@ use serde::Serialize;
 
 use crate::json::{Kind, Value};
 use crate::pgp::KeyMaterial;
+use crate::reason::ErrorClass;
 use crate::reference::{is_valid_domain, DockerReference};
-use crate::verify::ErrorClass;
 
 mod document;
 mod entries;
