@@ -35,6 +35,12 @@ pub fn print_json<T: Serialize>(doc: &T) {
     let _ = super::io::write_stdout(text.as_bytes());
 }
 
+/// A failure as the `{code, message}` object of every document (the
+/// message is the whole error chain).
+pub fn error_document(failure: &Failure) -> ErrorDocument {
+    ErrorDocument::new(failure.code, format!("{:#}", failure.error))
+}
+
 /// Report a failure: `imgsig: <error chain>` on stderr, and with
 /// `--output json` also an error document on stdout.
 pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
@@ -48,7 +54,7 @@ pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
             schema_version: SCHEMA_VERSION,
             command,
             exit_code: failure.exit as u8,
-            error: ErrorDocument::new(failure.code, format!("{:#}", failure.error)),
+            error: error_document(failure),
         });
     }
 }

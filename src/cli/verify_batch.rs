@@ -18,7 +18,7 @@ use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
 use imgsig::shown::Lines;
 use imgsig::verify::{
-    for_each_ordered, DocumentTrust, ErrorClass, ErrorDocument, ImageDocument, ImageSource, Judgement, Report, Request,
+    for_each_ordered, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Judgement, Report, Request,
     SignatureSource, Verifier, JSON_SCHEMA_VERSION,
 };
 use serde::Serialize;
@@ -290,7 +290,7 @@ fn one(
                     Exit::No => ErrorClass::Rejected,
                     Exit::Input | Exit::Ok => ErrorClass::Input,
                 };
-                let doc = ImageDocument::failed(form, index, input, class, ErrorDocument::new(f.code, message));
+                let doc = ImageDocument::failed(form, index, input, class, super::output::error_document(&f));
                 serde_json::to_string(&doc).unwrap_or_default()
             });
             Item {

@@ -387,6 +387,33 @@ impl Report {
     /// This report as the image document of docs/json-output.md: `trust`
     /// is what judged it, `index` its place in the run (1 for a single
     /// image), `input` the image as the user gave it.
+    ///
+    /// ```
+    /// use imgsig::policy::{self, ParseOptions};
+    /// use imgsig::reference::DockerReference;
+    /// use imgsig::verify::{DocumentTrust, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cmd/fixtures"));
+    /// let policy_file = dir.join("policy.json");
+    /// let trust = Trust::Policy(policy::parse(&std::fs::read(&policy_file)?, &ParseOptions::default())?);
+    /// let report = Verifier::new(&trust, None, Options::default()).verify(&Request {
+    ///     image: ImageSource::Manifest {
+    ///         bytes: std::fs::read(dir.join("image.manifest.json"))?,
+    ///         identity: DockerReference::parse_docker_transport("testing/manifest")?,
+    ///         origin: "image.manifest.json".into(),
+    ///     },
+    ///     signatures: SignatureSource::Files(vec![SignatureFile::Path(dir.join("image.signature"))]),
+    /// })?;
+    /// // What `imgsig verify --output json --policy …/policy.json … --manifest image.manifest.json` prints.
+    /// let doc = report.to_json_document(&DocumentTrust::Policy(&policy_file), 1, "image.manifest.json");
+    /// let json = serde_json::to_value(&doc)?;
+    /// assert_eq!((json["schema_version"].as_u64(), json["verdict"].as_str()), (Some(3), Some("accepted")));
+    /// assert_eq!(json["manifests"][0]["requirements"][0]["signatures"][0]["signer"]["primary_fingerprint"],
+    ///            "08CD26E446E2E95249B7A405E932F44B23E8DD43");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_json_document(&self, trust: &DocumentTrust<'_>, index: usize, input: &str) -> ImageDocument {
         let scope = self.checks.iter().find_map(|c| match &c.judgement {
             Judgement::Policy(d) => Some(ScopeJson {

@@ -10,6 +10,29 @@
 //!   file atomically.
 //! - [`entries`]: one [`Entry`] per requirement, as podman lists them.
 //!
+//! ```
+//! use imgsig::policy::edit::{self, NewRequirement, Target};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let file = dir.path().join("policy.json");
+//! let key = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cmd/fixtures/public-key.gpg");
+//! // Reject everything not named below (this creates the file)…
+//! edit::set_requirements(&file, &Target::Default, &[NewRequirement::reject()])?;
+//! // …and require a signature by this key for one registry.
+//! let done = edit::set_requirements(
+//!     &file,
+//!     &Target::parse("registry.example.com")?,
+//!     &[NewRequirement::signed_by_key_file(key.as_ref())?],
+//! )?;
+//! assert_eq!(done.placement.path, r#"transports.docker["registry.example.com"]"#);
+//! // The result is a valid policy, ready for `imgsig::verify`.
+//! let policy = imgsig::policy::parse(&std::fs::read(&file)?, &Default::default())?;
+//! assert_eq!(policy.transports[0].scopes[0].scope, "registry.example.com");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Same as podman 4.3.1 (`pkg/trust/policy.go: AddPolicyEntries`):
 //! - accept writes `insecureAcceptAnything`, reject writes `reject`, a key
 //!   file writes `{"type":"signedBy","keyType":"GPGKeys","keyPath":FILE}`
