@@ -53,7 +53,7 @@ fn a_policy_written_with_the_api_verifies_with_it() {
     assert_eq!(e.code.as_str(), "no-default-policy");
     assert!(!file.exists());
 
-    let done = edit::set_requirements(&file, &Target::Default, &[NewRequirement::reject()]).unwrap();
+    let done = edit::set_requirements(&file, &Target::DEFAULT, &[NewRequirement::reject()]).unwrap();
     assert!(done.created);
     assert_eq!(done.placement.path, "default");
     let done = edit::set_requirements(&file, &scope, &[key]).unwrap();

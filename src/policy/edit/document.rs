@@ -24,8 +24,8 @@ pub(super) struct Placed {
 
 impl Placed {
     pub(super) fn path(&self, target: &Target) -> String {
-        match (&self.transport, target) {
-            (Some(t), Target::Scope(s)) => key_path(&key_path("transports", t), s),
+        match (&self.transport, target.scope()) {
+            (Some(t), Some(s)) => key_path(&key_path("transports", t), s),
             _ => "default".to_owned(),
         }
     }
@@ -68,8 +68,8 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
             doc.json_type()
         )));
     };
-    let scope = match target {
-        Target::Default => {
+    let scope = match target.scope() {
+        None => {
             let replaced = match top.iter_mut().find(|m| m.key == "default") {
                 Some(m) => {
                     m.value = reqs;
@@ -86,7 +86,7 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
             };
             return Ok((doc, placed));
         }
-        Target::Scope(s) => s,
+        Some(s) => s,
     };
     // podman checks only that "default" is present; null and [] are "not set" here (both are invalid).
     let has_default = top.iter().any(|m| {
@@ -113,7 +113,7 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
     let Kind::Object(transports) = &mut transports.kind else {
         return Err(ApplyError::Shape("\"transports\" is not an object".to_owned()));
     };
-    let has_scope = |m: &Member| matches!(&m.value.kind, Kind::Object(ss) if ss.iter().any(|x| &x.key == scope));
+    let has_scope = |m: &Member| matches!(&m.value.kind, Kind::Object(ss) if ss.iter().any(|x| x.key == scope));
     let existing = transports
         .iter()
         .position(|m| m.key == "docker" && has_scope(m))
@@ -138,7 +138,7 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
             key_path("transports", &transport.key)
         )));
     };
-    match scopes.iter_mut().find(|m| &m.key == scope) {
+    match scopes.iter_mut().find(|m| m.key == scope) {
         Some(m) => m.value = reqs,
         None => scopes.push(member(scope, reqs)),
     }
@@ -225,6 +225,12 @@ fn write_indented(out: &mut String, v: &Value, depth: usize) {
 mod tests {
     use super::*;
 
+    fn scope(s: &str) -> Target {
+        Target {
+            scope: Some(s.to_owned()),
+        }
+    }
+
     fn parse(s: &str) -> Value {
         json::parse(s.as_bytes()).unwrap()
     }
@@ -250,16 +256,16 @@ mod tests {
         let doc = parse(r#"{"default":[],"transports":{"atomic":{"a.io":[]},"x":{"b.io":[]},"docker":{"a.io":[]}}}"#);
         // Empty default counts as "not set".
         assert_eq!(
-            apply(Some(doc.clone()), &Target::Scope("a.io".into()), reject()).unwrap_err(),
+            apply(Some(doc.clone()), &scope("a.io"), reject()).unwrap_err(),
             ApplyError::NoDefault
         );
         let doc = parse(r#"{"default":[{}],"transports":{"atomic":{"a.io":[]},"x":{"b.io":[]},"docker":{"a.io":[]}}}"#);
-        let (_, p) = apply(Some(doc.clone()), &Target::Scope("a.io".into()), reject()).unwrap();
+        let (_, p) = apply(Some(doc.clone()), &scope("a.io"), reject()).unwrap();
         assert_eq!(p.transport.as_deref(), Some("docker"));
         assert!(p.replaced);
-        let (_, p) = apply(Some(doc.clone()), &Target::Scope("b.io".into()), reject()).unwrap();
+        let (_, p) = apply(Some(doc.clone()), &scope("b.io"), reject()).unwrap();
         assert_eq!(p.transport.as_deref(), Some("x"));
-        let (v, p) = apply(Some(doc), &Target::Scope("c.io".into()), reject()).unwrap();
+        let (v, p) = apply(Some(doc), &scope("c.io"), reject()).unwrap();
         assert_eq!((p.transport.as_deref(), p.replaced), (Some("docker"), false));
         assert!(marshal_indent(&v).contains("\"a.io\": [],\n            \"c.io\": ["));
     }
@@ -267,10 +273,10 @@ mod tests {
     #[test]
     fn missing_file_only_for_default() {
         assert_eq!(
-            apply(None, &Target::Scope("a.io".into()), reject()).unwrap_err(),
+            apply(None, &scope("a.io"), reject()).unwrap_err(),
             ApplyError::NoDefault
         );
-        let (v, p) = apply(None, &Target::Default, reject()).unwrap();
+        let (v, p) = apply(None, &Target::DEFAULT, reject()).unwrap();
         assert!(!p.replaced);
         assert_eq!(
             marshal_indent(&v),

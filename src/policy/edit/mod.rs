@@ -18,7 +18,7 @@
 //! let file = dir.path().join("policy.json");
 //! let key = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cmd/fixtures/public-key.gpg");
 //! // Reject everything not named below (this creates the file)…
-//! edit::set_requirements(&file, &Target::Default, &[NewRequirement::reject()])?;
+//! edit::set_requirements(&file, &Target::DEFAULT, &[NewRequirement::reject()])?;
 //! // …and require a signature by this key for one registry.
 //! let done = edit::set_requirements(
 //!     &file,
@@ -138,17 +138,18 @@ impl EditError {
     }
 }
 
-/// What to change: the `default` list, or one docker scope.
+/// What to change: the `default` list, or one docker scope, checked
+/// ([`Target::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Target {
-    /// The policy's `default` requirements.
-    Default,
-    /// A scope of a transport (`docker` unless another transport has it).
-    Scope(String),
+pub struct Target {
+    /// `None` for the default.
+    scope: Option<String>,
 }
 
 impl Target {
+    /// The policy's `default` requirements.
+    pub const DEFAULT: Target = Target { scope: None };
+
     /// `default`, or a docker scope that can match an image:
     /// `HOST[:PORT]`, a repository `HOST[:PORT]/PATH` (optionally `:TAG` or
     /// `@DIGEST`) in the normalised form images are looked up with, or
@@ -157,19 +158,18 @@ impl Target {
     /// anything, which `imgsig policy check` also reports.
     pub fn parse(s: &str) -> Result<Target, EditError> {
         if s == "default" {
-            return Ok(Target::Default);
+            return Ok(Target::DEFAULT);
         }
         docker_scope(s)
             .map_err(|why| EditError::input(EditCode::InvalidScope, format!("invalid scope {s:?}: {why}")))?;
-        Ok(Target::Scope(s.to_owned()))
+        Ok(Target {
+            scope: Some(s.to_owned()),
+        })
     }
 
     /// The scope, `None` for the default.
     pub fn scope(&self) -> Option<&str> {
-        match self {
-            Target::Default => None,
-            Target::Scope(s) => Some(s),
-        }
+        self.scope.as_deref()
     }
 }
 
@@ -378,7 +378,7 @@ mod tests {
         ] {
             assert!(docker_scope(bad).is_err(), "{bad}");
         }
-        assert_eq!(Target::parse("default"), Ok(Target::Default));
+        assert_eq!(Target::parse("default"), Ok(Target::DEFAULT));
         assert_eq!(Target::parse("busybox").unwrap_err().code, EditCode::InvalidScope);
     }
 }
