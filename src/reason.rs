@@ -7,7 +7,7 @@
 //! (`tests/cli.rs`) checks every code in `ALL` against docs/json-output.md.
 //!
 //! The strings are an API (JSON `code` fields, docs/json-output.md): never
-//! change one.
+//! change one. Beside them, [`ErrorClass`]: who has to act on an error.
 
 /// `reason_codes! { /// doc  pub enum Name { /// doc  Variant => "code", … } }`
 macro_rules! reason_codes {
@@ -41,4 +41,18 @@ macro_rules! reason_codes {
             }
         }
     };
+}
+
+/// Who has to act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The request is unusable (a missing file, a bad reference, no
+    /// signature source, an invalid configuration): retrying cannot help.
+    Input,
+    /// Something outside failed (I/O, network, a server): retrying may help.
+    Outside,
+    /// The image itself must not be used (a registry sent a manifest that is
+    /// refused): only where no report carries the rejection, as in
+    /// [`crate::fetch`]; a verification reports it instead.
+    Rejected,
 }

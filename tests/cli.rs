@@ -74,6 +74,7 @@ fn typed_codes() -> Vec<(&'static str, String)> {
         codes.iter().map(|&c| (as_str(c), name.to_owned())).collect()
     }
     use imgsig::pgp::{EnvelopeCode, KeyCode};
+    use imgsig::policy::edit::EditCode;
     use imgsig::registry::network::NetworkCode;
     use imgsig::registry::RegistryCode;
     use imgsig::signature::blob::BlobCode;
@@ -83,6 +84,7 @@ fn typed_codes() -> Vec<(&'static str, String)> {
         all("RegistryCode", RegistryCode::ALL, RegistryCode::as_str),
         all("NetworkCode", NetworkCode::ALL, NetworkCode::as_str),
         all("BlobCode", BlobCode::ALL, BlobCode::as_str),
+        all("EditCode", EditCode::ALL, EditCode::as_str),
     ]
     .concat()
 }

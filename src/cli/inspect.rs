@@ -29,6 +29,7 @@ use crate::time::{rfc3339, unix_seconds};
 use imgsig::claim::{ClaimError, UntrustedClaim};
 use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
 use imgsig::signature::{self, Opened, Rejection};
+use imgsig::verify::ErrorDocument;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # What does this signature claim, and which key does it name? (nothing is verified)
@@ -392,19 +393,13 @@ struct InspectDoc {
 }
 
 #[derive(Debug, Serialize)]
-struct CodeMessage {
-    code: &'static str,
-    message: String,
-}
-
-#[derive(Debug, Serialize)]
 struct SignatureDoc {
     index: usize,
     source: String,
     verified: Option<bool>,
     verification: Option<VerificationDoc>,
-    error: Option<CodeMessage>,
-    envelope_problem: Option<CodeMessage>,
+    error: Option<ErrorDocument>,
+    envelope_problem: Option<ErrorDocument>,
     issuer_key_id: Option<String>,
     issuer_fingerprint: Option<String>,
     signature: Option<SigDoc>,
@@ -589,14 +584,14 @@ fn signature_doc(index: usize, r: &Inspected) -> SignatureDoc {
         source: r.source.clone(),
         verified: r.verification.as_ref().map(|v| v.is_ok()),
         verification,
-        error: r.envelope.as_ref().err().map(|e| CodeMessage {
-            code: e.code,
-            message: e.message.clone(),
-        }),
-        envelope_problem: env.and_then(|e| e.structure.as_ref().err()).map(|e| CodeMessage {
-            code: e.code(),
-            message: e.to_string(),
-        }),
+        error: r
+            .envelope
+            .as_ref()
+            .err()
+            .map(|e| ErrorDocument::new(e.code, e.message.clone())),
+        envelope_problem: env
+            .and_then(|e| e.structure.as_ref().err())
+            .map(|e| ErrorDocument::new(e.code(), e.to_string())),
         issuer_key_id: env.and_then(UntrustedEnvelope::issuer_key_id),
         issuer_fingerprint: env.and_then(UntrustedEnvelope::issuer_fingerprint),
         signature: env.and_then(UntrustedEnvelope::signature).map(SigDoc::from),

@@ -25,7 +25,6 @@ mod sign;
 mod trust;
 mod verify;
 mod verify_batch;
-mod verify_json;
 mod verify_render;
 
 pub use output::report_usage_error;

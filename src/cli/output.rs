@@ -5,38 +5,20 @@
 use serde::Serialize;
 
 use super::{Failure, OutputFormat};
-use imgsig::signature::Signer;
+use imgsig::verify::ErrorDocument;
 
 /// Version of the JSON output schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
-pub struct SignerJson {
-    pub primary_fingerprint: String,
-    pub signing_fingerprint: String,
-}
-
-impl From<&Signer> for SignerJson {
-    fn from(s: &Signer) -> SignerJson {
-        SignerJson {
-            primary_fingerprint: s.primary_fingerprint.clone(),
-            signing_fingerprint: s.signing_fingerprint.clone(),
-        }
-    }
-}
+/// Who made a signature, as every document writes it (the library's type).
+pub use imgsig::verify::SignerDocument as SignerJson;
 
 #[derive(Debug, Serialize)]
 struct ErrorDoc<'a> {
     schema_version: u32,
     command: &'a str,
     exit_code: u8,
-    error: ErrorBody,
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    code: &'static str,
-    message: String,
+    error: ErrorDocument,
 }
 
 /// Print a JSON document to stdout. A closed pipe is ignored: the exit code
@@ -53,6 +35,12 @@ pub fn print_json<T: Serialize>(doc: &T) {
     let _ = super::io::write_stdout(text.as_bytes());
 }
 
+/// A failure as the `{code, message}` object of every document (the
+/// message is the whole error chain).
+pub fn error_document(failure: &Failure) -> ErrorDocument {
+    ErrorDocument::new(failure.code, format!("{:#}", failure.error))
+}
+
 /// Report a failure: `imgsig: <error chain>` on stderr, and with
 /// `--output json` also an error document on stdout.
 pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
@@ -66,10 +54,7 @@ pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
             schema_version: SCHEMA_VERSION,
             command,
             exit_code: failure.exit as u8,
-            error: ErrorBody {
-                code: failure.code,
-                message: format!("{:#}", failure.error),
-            },
+            error: error_document(failure),
         });
     }
 }
@@ -85,10 +70,7 @@ pub fn report_usage_error(args: &[std::ffi::OsString], message: &str) {
             schema_version: SCHEMA_VERSION,
             command: "",
             exit_code: 2,
-            error: ErrorBody {
-                code: "usage",
-                message: message.trim_end().to_owned(),
-            },
+            error: ErrorDocument::new("usage", message.trim_end()),
         });
     }
 }

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::inputs::load_policy;
 use super::output::{print_json, SCHEMA_VERSION};
-use super::verify_render::describe_requirement;
 use super::{Exit, Failure, OutputFormat};
 use crate::shown::shown;
 use imgsig::policy::identity::describe;
@@ -198,7 +197,7 @@ fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
         scope.describe()
     );
     for (i, r) in reqs.iter().enumerate() {
-        eprintln!("imgsig:   {}. {}", i + 1, describe_requirement(r));
+        eprintln!("imgsig:   {}. {}", i + 1, r.describe());
         eprintln!("imgsig:      needs {}", needs(r, &image));
     }
     eprintln!("imgsig: all {} requirement(s) must hold", reqs.len());
@@ -217,7 +216,7 @@ fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 .map(|(i, r)| ExplainRequirement {
                     index: i + 1,
                     type_name: r.type_name(),
-                    description: describe_requirement(r),
+                    description: r.describe(),
                     needs: needs(r, &image),
                 })
                 .collect(),

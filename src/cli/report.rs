@@ -1,28 +1,9 @@
-//! Per-signature report lines (human) and objects (JSON), shared by the
-//! keyring and policy forms of `imgsig verify`.
+//! Per-signature report lines for people, shared by the keyring and policy
+//! forms of `imgsig verify` (the JSON objects are the library's
+//! [`imgsig::verify::ImageDocument`]).
 
-use serde::Serialize;
-
-use super::output::SignerJson;
 use crate::shown::shown;
 use imgsig::signature::{Opened, Rejection};
-
-/// One signature's verdict as JSON (see docs/json-output.md).
-#[derive(Debug, Serialize)]
-pub struct SignatureJson {
-    pub index: usize,
-    pub source: String,
-    pub verdict: &'static str,
-    pub reason: Option<&'static str>,
-    pub message: String,
-    pub signer: Option<SignerJson>,
-    pub signature_created: Option<i64>,
-    pub hash_algorithm: Option<String>,
-    pub signed_identity: Option<String>,
-    pub signed_digest: Option<String>,
-    pub creator: Option<String>,
-    pub timestamp: Option<i64>,
-}
 
 /// What a check learnt about one signature.
 pub struct Checked<'a> {
@@ -43,39 +24,6 @@ impl<'a> Checked<'a> {
             opened: s.opened.as_ref(),
             sigstore: s.sigstore.as_ref(),
             result: &s.result,
-        }
-    }
-
-    pub fn to_json(&self, accepted_message: &str) -> SignatureJson {
-        let signer = self
-            .opened
-            .map(|o| &o.signer)
-            .or_else(|| self.result.as_ref().err().and_then(|r| r.signer.as_ref()));
-        let claim = self.opened.map(|o| &o.claim);
-        SignatureJson {
-            index: self.index,
-            source: self.source.to_owned(),
-            verdict: if self.result.is_ok() { "accepted" } else { "rejected" },
-            reason: self.result.as_ref().err().map(|r| r.code),
-            message: match self.result {
-                Ok(()) => accepted_message.to_owned(),
-                Err(r) => r.message.clone(),
-            },
-            signer: signer.map(SignerJson::from),
-            signature_created: signer.map(|s| s.created),
-            hash_algorithm: signer.map(|s| s.hash_algorithm.clone()),
-            signed_identity: claim
-                .map(|c| c.docker_reference().to_owned())
-                .or_else(|| self.sigstore.map(|p| p.docker_reference.clone())),
-            signed_digest: claim
-                .map(|c| c.manifest_digest().to_string())
-                .or_else(|| self.sigstore.map(|p| p.docker_manifest_digest.clone())),
-            creator: claim
-                .and_then(|c| c.creator().map(str::to_owned))
-                .or_else(|| self.sigstore.and_then(|p| p.creator.clone())),
-            timestamp: claim
-                .and_then(|c| c.timestamp())
-                .or_else(|| self.sigstore.and_then(|p| p.timestamp)),
         }
     }
 

@@ -1,19 +1,22 @@
 //! `imgsig trust show` and `imgsig trust set`: read and change
 //! containers-policy.json the way `podman image trust` does (podman 4.3.1 is
-//! the reference; `tests/trust.rs` compares the two byte for byte).
+//! the reference; `tests/trust.rs` compares the two byte for byte). The
+//! editing and reading model is the library's [`imgsig::policy::edit`];
+//! here are the arguments, the messages and the documents.
 //!
-//! - `set` edits one entry and keeps the rest of the file as it was, in its
-//!   order; the result must pass imgsig's strict policy parser before it is
-//!   written, and it replaces the file atomically (see [`set`]).
+//! - `set` edits one entry and keeps the rest of the file as it was (see [`set`]).
 //! - `show` lists one row per requirement, as podman does (see [`show`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use anyhow::anyhow;
+use imgsig::policy::edit::EditError;
+use imgsig::verify::ErrorClass;
+
 use super::{Exit, Failure, OutputFormat};
 
-mod edit;
 mod set;
 mod show;
 
@@ -127,3 +130,12 @@ use super::inputs::policy_path_or_system as policy_path;
 
 /// The largest policy file read.
 use crate::limits::MAX_POLICY_SIZE;
+
+/// A library editing error as a CLI failure (its message as it is).
+fn edit_failure(e: EditError) -> Failure {
+    let err = anyhow!("{}", e.message);
+    match e.class {
+        ErrorClass::Outside => Failure::outside(e.code.as_str(), err),
+        _ => Failure::input(e.code.as_str(), err),
+    }
+}

@@ -23,12 +23,14 @@ use super::io::write_stdout;
 use super::net::{lookaside_url, network, RegistryArgs};
 use super::output::print_json;
 use super::verify_batch::{self, Batch};
-use super::verify_json::{image_doc, TrustForm};
 use super::verify_render::{keyring_human, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::reference::DockerReference;
 use imgsig::registry::network::Network;
-use imgsig::verify::{dir_image_path, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
+use imgsig::verify::{
+    dir_image_path, DocumentTrust, ImageDocument, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust,
+    Verifier,
+};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Decide with a policy file, as podman and CRI-O would
@@ -357,7 +359,7 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     let trust = Trust::Policy(load_policy(&policy_path)?);
     let verifier = Verifier::new(&trust, net.as_ref(), options);
     let report = verifier.verify(&request).map_err(verify_failure)?;
-    let form = TrustForm::Policy(&policy_path);
+    let form = DocumentTrust::Policy(&policy_path);
     if let (Some(r), true) = (&report.rejection, report.checks.is_empty()) {
         // Rejected as a whole before any decision: the reason, and what to do.
         eprintln!("imgsig: {}", r.message);
@@ -373,7 +375,9 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
             "hint: a dir: image has no docker reference of its own; give --identity REF to judge it as that image"
         );
     }
-    render(format, &report, || image_doc(&form, 1, &single_input(&args), &report));
+    render(format, &report, || {
+        report.to_json_document(&form, 1, &single_input(&args))
+    });
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
 }
 
@@ -389,7 +393,7 @@ fn single_input(args: &VerifyArgs) -> String {
 
 /// The single image's document with `--output json`; else the verified
 /// `name@digest` on stdout, for scripts (a closed pipe does not change the verdict).
-fn render(format: OutputFormat, report: &imgsig::verify::Report, doc: impl FnOnce() -> super::verify_json::ImageDoc) {
+fn render(format: OutputFormat, report: &imgsig::verify::Report, doc: impl FnOnce() -> ImageDocument) {
     match format {
         OutputFormat::Json => print_json(&doc()),
         OutputFormat::Human => {
@@ -420,15 +424,14 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
     }
     let (request, _) = single_request(&args)?;
     let keyring = load_keyrings(&args.keyring)?;
-    let form = TrustForm::Keyring {
-        paths: &args.keyring,
-        keys: keyring.describe(),
-    };
+    let form = DocumentTrust::keyring(&args.keyring, &keyring);
     let trust = Trust::Keyring(keyring);
     let verifier = Verifier::new(&trust, None, options);
     let report = verifier.verify(&request).map_err(verify_failure)?;
     eprint!("{}", keyring_human(&report));
-    render(format, &report, || image_doc(&form, 1, &single_input(&args), &report));
+    render(format, &report, || {
+        report.to_json_document(&form, 1, &single_input(&args))
+    });
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
 }
 

@@ -12,13 +12,16 @@ use anyhow::anyhow;
 
 use super::inputs::verify_failure;
 use super::progress::Progress;
-use super::verify_json::{failed_doc, image_doc, summary_doc, ErrorJson, TrustForm};
 use super::verify_render::policy_human;
 use super::{Exit, Failure, OutputFormat, Tally};
 use crate::shown::Lines;
 use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
-use imgsig::verify::{for_each_ordered, ImageSource, Judgement, Report, Request, SignatureSource, Verifier};
+use imgsig::verify::{
+    for_each_ordered, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Judgement, Report, Request,
+    SignatureSource, Verifier, JSON_SCHEMA_VERSION,
+};
+use serde::Serialize;
 
 /// Where the images come from.
 pub enum Batch<'a> {
@@ -71,7 +74,7 @@ pub fn run(
         return Err(Failure::input("usage", anyhow!("--from-file lists no images")));
     }
     let json = format == OutputFormat::Json;
-    let form = TrustForm::Policy(policy_path);
+    let form = DocumentTrust::Policy(policy_path);
     let (workers, chunk_size) = match batch {
         Batch::Registry => (REGISTRY_WORKERS, REGISTRY_CHUNK),
         Batch::Mirror { .. } => (
@@ -156,10 +159,43 @@ pub fn run(
         eprintln!("{}", tally.human());
     }
     if json {
-        let summary = serde_json::to_string(&summary_doc(&form, tally));
+        let summary = serde_json::to_string(&SummaryDoc::new(&form, tally));
         let _ = writeln!(stdout.lock(), "{}", summary.unwrap_or_default());
     }
     Ok(exit)
+}
+
+/// The summary document after the image documents of a multi-image run
+/// (the image documents are the library's; the tally is this run's).
+#[derive(Debug, Serialize)]
+struct SummaryDoc {
+    schema_version: u32,
+    command: &'static str,
+    summary: bool,
+    mode: &'static str,
+    policy: Option<String>,
+    verdict: &'static str,
+    exit_code: u8,
+    #[serde(flatten)]
+    tally: Tally,
+}
+
+impl SummaryDoc {
+    /// Its `verdict` is `failed` when any image could not be verified, else
+    /// `rejected` when any was rejected, else `accepted`: the same
+    /// precedence as the exit code (the worst image's).
+    fn new(form: &DocumentTrust<'_>, tally: Tally) -> SummaryDoc {
+        SummaryDoc {
+            schema_version: JSON_SCHEMA_VERSION,
+            command: "verify",
+            summary: true,
+            mode: form.mode(),
+            policy: form.policy(),
+            verdict: tally.exit.verdict(),
+            exit_code: tally.exit as u8,
+            tally,
+        }
+    }
 }
 
 fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
@@ -200,7 +236,7 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
 
 fn one(
     verifier: &Verifier<'_>,
-    form: &TrustForm<'_>,
+    form: &DocumentTrust<'_>,
     policy_path: &Path,
     batch: &Batch<'_>,
     input: &Input,
@@ -224,7 +260,8 @@ fn one(
                 (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => policy_human(policy_path, &report),
                 (Batch::Mirror { .. }, _) => mirror_human(line, input, &report),
             };
-            let json = json.then(|| serde_json::to_string(&image_doc(form, index, input, &report)).unwrap_or_default());
+            let json =
+                json.then(|| serde_json::to_string(&report.to_json_document(form, index, input)).unwrap_or_default());
             Item {
                 warnings: match batch {
                     Batch::Mirror { reports: false, .. } => report.warnings.clone(),
@@ -248,8 +285,13 @@ fn one(
                 Batch::Mirror { .. } => format!("imgsig: line {line}: {input}: NOT VERIFIED: [{}] {message}\n", f.code),
             };
             let json = json.then(|| {
-                let error = ErrorJson { code: f.code, message };
-                serde_json::to_string(&failed_doc(form, index, input, f.exit, error)).unwrap_or_default()
+                let class = match f.exit {
+                    Exit::Outside => ErrorClass::Outside,
+                    Exit::No => ErrorClass::Rejected,
+                    Exit::Input | Exit::Ok => ErrorClass::Input,
+                };
+                let doc = ImageDocument::failed(form, index, input, class, super::output::error_document(&f));
+                serde_json::to_string(&doc).unwrap_or_default()
             });
             Item {
                 warnings: Vec::new(),
@@ -292,4 +334,27 @@ fn mirror_human(line: usize, input: &str, report: &Report) -> String {
         }
     }
     format!("imgsig: line {line}: {input}: REJECTED: {}\n", why.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_verdict_precedence_failed_rejected_accepted() {
+        let form = DocumentTrust::Policy(Path::new("p.json"));
+        let v = |exits: &[Exit]| {
+            let mut t = Tally::default();
+            for e in exits {
+                t.add(*e);
+            }
+            SummaryDoc::new(&form, t).verdict
+        };
+        assert_eq!(v(&[Exit::Ok, Exit::Ok]), "accepted");
+        assert_eq!(v(&[Exit::Ok, Exit::No]), "rejected");
+        // An outage is not a rejection: nothing said no.
+        assert_eq!(v(&[Exit::Outside]), "failed");
+        assert_eq!(v(&[Exit::No, Exit::Input, Exit::Ok]), "failed");
+        assert_eq!(v(&[Exit::No, Exit::Outside]), "failed");
+    }
 }

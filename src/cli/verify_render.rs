@@ -1,46 +1,13 @@
 //! Rendering a verification [`Report`] for people (stderr); the JSON
-//! documents are in `verify_json`. Nothing here decides anything.
+//! documents are the library's ([`imgsig::verify::ImageDocument`]). Nothing here decides anything.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::report::Checked;
 use crate::shown::shown;
-use imgsig::policy::{self, Requirement};
+use imgsig::policy::Requirement;
 use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
-
-/// One line describing a requirement, e.g.
-/// `signedBy GPGKeys keyPath=/k.gpg, signedIdentity matchRepoDigestOrExact`.
-pub fn describe_requirement(req: &Requirement) -> String {
-    match req {
-        Requirement::SignedBy(sb) => {
-            let keys = match &sb.key_source {
-                policy::KeySource::Path { resolved, .. } => format!("keyPath {}", shown(resolved)),
-                policy::KeySource::Paths(ps) => format!(
-                    "keyPaths [{}]",
-                    ps.iter()
-                        .map(|(_, p)| crate::shown::escaped(p))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                policy::KeySource::Data => "keyData".to_owned(),
-            };
-            format!(
-                "signedBy {} {keys} ({} key(s): {}), signedIdentity {}",
-                sb.key_type.as_str(),
-                sb.keys.keyring.len(),
-                sb.keys.keyring.fingerprints().join(", "),
-                sb.signed_identity.type_name()
-            )
-        }
-        Requirement::SigstoreSigned(ss) => format!(
-            "sigstoreSigned {}, signedIdentity {}",
-            shown(&ss.describe_trust()),
-            ss.signed_identity.type_name()
-        ),
-        other => other.type_name().to_owned(),
-    }
-}
 
 fn digest_text(d: &Result<imgsig::digest::Digest, String>) -> String {
     match d {
@@ -113,7 +80,7 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
         }
         let n = d.requirements.len();
         for r in &d.requirements {
-            let desc = describe_requirement(&r.requirement);
+            let desc = r.requirement.describe();
             match &r.result {
                 Ok(()) => drop(writeln!(out, "imgsig: requirement {}/{n} {desc}: accepted", r.index)),
                 Err(e) => drop(writeln!(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::pgp::Keyring;
 use crate::reference::DockerReference;
 
+pub mod edit;
 mod eval;
 pub mod identity;
 pub mod lint;
@@ -90,6 +91,41 @@ impl Requirement {
             Requirement::SignedBy(_) => "signedBy",
             Requirement::SignedBaseLayer => "signedBaseLayer",
             Requirement::SigstoreSigned(_) => "sigstoreSigned",
+        }
+    }
+
+    /// One line for people and for the `description` of verify's JSON:
+    /// the type, its keys (with their fingerprints) and the identity rule.
+    /// File names and trust roots are escaped for a terminal.
+    pub fn describe(&self) -> String {
+        use crate::shown::shown;
+        match self {
+            Requirement::SignedBy(sb) => {
+                let keys = match &sb.key_source {
+                    KeySource::Path { resolved, .. } => format!("keyPath {}", shown(resolved)),
+                    KeySource::Paths(ps) => format!(
+                        "keyPaths [{}]",
+                        ps.iter()
+                            .map(|(_, p)| crate::shown::escaped(p))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    KeySource::Data => "keyData".to_owned(),
+                };
+                format!(
+                    "signedBy {} {keys} ({} key(s): {}), signedIdentity {}",
+                    sb.key_type.as_str(),
+                    sb.keys.keyring.len(),
+                    sb.keys.keyring.fingerprints().join(", "),
+                    sb.signed_identity.type_name()
+                )
+            }
+            Requirement::SigstoreSigned(ss) => format!(
+                "sigstoreSigned {}, signedIdentity {}",
+                shown(&ss.describe_trust()),
+                ss.signed_identity.type_name()
+            ),
+            other => other.type_name().to_owned(),
         }
     }
 }

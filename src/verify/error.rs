@@ -1,19 +1,9 @@
 //! Why an image could not be verified: distinct from a rejection (the
 //! policy ran and said no, which is a [`Report`](super::Report)).
 
-/// Who has to act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The request is unusable (a missing file, a bad reference, no
-    /// signature source, an invalid configuration): retrying cannot help.
-    Input,
-    /// Something outside failed (I/O, network, a server): retrying may help.
-    Outside,
-    /// The image itself must not be used (a registry sent a manifest that is
-    /// refused): only where no report carries the rejection, as in
-    /// [`crate::fetch`]; a verification reports it instead.
-    Rejected,
-}
+/// Who has to act (defined beside the reason codes, below every pipeline
+/// and the policy editor that use it).
+pub use crate::reason::ErrorClass;
 
 /// An image that could not be verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,22 +1,17 @@
-//! The edit `trust set` makes, on the document as parsed by [`imgsig::json`]
+//! The edit `trust set` makes, on the document as parsed by [`crate::json`]
 //! (members in file order, duplicates kept so they can be refused, numbers
 //! as written), and Go's `json.MarshalIndent` to write it back.
 //!
 //! Why not `serde_json::Value`: it silently keeps the last of duplicate keys
 //! (the rewrite would drop the others, changing what the file says), and
-//! its string escaping is not Go's; `imgsig::json` has both covered, so the
+//! its string escaping is not Go's; `crate::json` has both covered, so the
 //! output is byte for byte what podman writes for the same document.
 
 use std::collections::HashSet;
 
-use imgsig::json::{self, index_path, key_path, Kind, Member, Position, Value};
+use crate::json::{self, index_path, key_path, Kind, Member, Position, Value};
 
-/// What to change: the `default` list, or one scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Target {
-    Default,
-    Scope(String),
-}
+use super::Target;
 
 /// Where the new requirements went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +24,8 @@ pub(super) struct Placed {
 
 impl Placed {
     pub(super) fn path(&self, target: &Target) -> String {
-        match (&self.transport, target) {
-            (Some(t), Target::Scope(s)) => key_path(&key_path("transports", t), s),
+        match (&self.transport, target.scope()) {
+            (Some(t), Some(s)) => key_path(&key_path("transports", t), s),
             _ => "default".to_owned(),
         }
     }
@@ -38,7 +33,7 @@ impl Placed {
 
 /// Why the file cannot be edited.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum EditError {
+pub(super) enum ApplyError {
     /// `default` is missing, null or empty and the target is a scope.
     NoDefault,
     /// The file is not something podman's shape can be applied to.
@@ -65,16 +60,16 @@ pub(super) fn member(key: &str, v: Value) -> Member {
 }
 
 /// Apply podman's edit to the document (`None`: the file does not exist).
-pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<(Value, Placed), EditError> {
+pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<(Value, Placed), ApplyError> {
     let mut doc = doc.unwrap_or_else(|| value(Kind::Object(Vec::new())));
     let Kind::Object(top) = &mut doc.kind else {
-        return Err(EditError::Shape(format!(
+        return Err(ApplyError::Shape(format!(
             "it is a JSON {}, not an object",
             doc.json_type()
         )));
     };
-    let scope = match target {
-        Target::Default => {
+    let scope = match target.scope() {
+        None => {
             let replaced = match top.iter_mut().find(|m| m.key == "default") {
                 Some(m) => {
                     m.value = reqs;
@@ -91,7 +86,7 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
             };
             return Ok((doc, placed));
         }
-        Target::Scope(s) => s,
+        Some(s) => s,
     };
     // podman checks only that "default" is present; null and [] are "not set" here (both are invalid).
     let has_default = top.iter().any(|m| {
@@ -103,7 +98,7 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
             }
     });
     if !has_default {
-        return Err(EditError::NoDefault);
+        return Err(ApplyError::NoDefault);
     }
     let transports = match top.iter().position(|m| m.key == "transports") {
         Some(i) => &mut top[i].value,
@@ -116,9 +111,9 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
         transports.kind = Kind::Object(Vec::new());
     }
     let Kind::Object(transports) = &mut transports.kind else {
-        return Err(EditError::Shape("\"transports\" is not an object".to_owned()));
+        return Err(ApplyError::Shape("\"transports\" is not an object".to_owned()));
     };
-    let has_scope = |m: &Member| matches!(&m.value.kind, Kind::Object(ss) if ss.iter().any(|x| &x.key == scope));
+    let has_scope = |m: &Member| matches!(&m.value.kind, Kind::Object(ss) if ss.iter().any(|x| x.key == scope));
     let existing = transports
         .iter()
         .position(|m| m.key == "docker" && has_scope(m))
@@ -138,12 +133,12 @@ pub(super) fn apply(doc: Option<Value>, target: &Target, reqs: Value) -> Result<
         transport.value.kind = Kind::Object(Vec::new());
     }
     let Kind::Object(scopes) = &mut transport.value.kind else {
-        return Err(EditError::Shape(format!(
+        return Err(ApplyError::Shape(format!(
             "{} is not an object",
             key_path("transports", &transport.key)
         )));
     };
-    match scopes.iter_mut().find(|m| &m.key == scope) {
+    match scopes.iter_mut().find(|m| m.key == scope) {
         Some(m) => m.value = reqs,
         None => scopes.push(member(scope, reqs)),
     }
@@ -230,6 +225,12 @@ fn write_indented(out: &mut String, v: &Value, depth: usize) {
 mod tests {
     use super::*;
 
+    fn scope(s: &str) -> Target {
+        Target {
+            scope: Some(s.to_owned()),
+        }
+    }
+
     fn parse(s: &str) -> Value {
         json::parse(s.as_bytes()).unwrap()
     }
@@ -255,16 +256,16 @@ mod tests {
         let doc = parse(r#"{"default":[],"transports":{"atomic":{"a.io":[]},"x":{"b.io":[]},"docker":{"a.io":[]}}}"#);
         // Empty default counts as "not set".
         assert_eq!(
-            apply(Some(doc.clone()), &Target::Scope("a.io".into()), reject()).unwrap_err(),
-            EditError::NoDefault
+            apply(Some(doc.clone()), &scope("a.io"), reject()).unwrap_err(),
+            ApplyError::NoDefault
         );
         let doc = parse(r#"{"default":[{}],"transports":{"atomic":{"a.io":[]},"x":{"b.io":[]},"docker":{"a.io":[]}}}"#);
-        let (_, p) = apply(Some(doc.clone()), &Target::Scope("a.io".into()), reject()).unwrap();
+        let (_, p) = apply(Some(doc.clone()), &scope("a.io"), reject()).unwrap();
         assert_eq!(p.transport.as_deref(), Some("docker"));
         assert!(p.replaced);
-        let (_, p) = apply(Some(doc.clone()), &Target::Scope("b.io".into()), reject()).unwrap();
+        let (_, p) = apply(Some(doc.clone()), &scope("b.io"), reject()).unwrap();
         assert_eq!(p.transport.as_deref(), Some("x"));
-        let (v, p) = apply(Some(doc), &Target::Scope("c.io".into()), reject()).unwrap();
+        let (v, p) = apply(Some(doc), &scope("c.io"), reject()).unwrap();
         assert_eq!((p.transport.as_deref(), p.replaced), (Some("docker"), false));
         assert!(marshal_indent(&v).contains("\"a.io\": [],\n            \"c.io\": ["));
     }
@@ -272,10 +273,10 @@ mod tests {
     #[test]
     fn missing_file_only_for_default() {
         assert_eq!(
-            apply(None, &Target::Scope("a.io".into()), reject()).unwrap_err(),
-            EditError::NoDefault
+            apply(None, &scope("a.io"), reject()).unwrap_err(),
+            ApplyError::NoDefault
         );
-        let (v, p) = apply(None, &Target::Default, reject()).unwrap();
+        let (v, p) = apply(None, &Target::DEFAULT, reject()).unwrap();
         assert!(!p.replaced);
         assert_eq!(
             marshal_indent(&v),
