@@ -70,7 +70,7 @@ pub mod fetch;
 // src/main.rs): parts of them only the binary uses.
 #[allow(dead_code)]
 mod files;
-pub mod json;
+mod json;
 #[allow(dead_code)]
 mod limits;
 pub mod manifest;

@@ -171,12 +171,10 @@ impl JsonErrors {
     pub fn check<T>(&mut self, r: Result<T, JsonError>) -> Option<T> {
         r.map_err(|e| self.0.push(e)).ok()
     }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    #[cfg(test)]
     pub fn iter(&self) -> std::slice::Iter<'_, JsonError> {
         self.0.iter()
     }

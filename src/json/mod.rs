@@ -38,7 +38,7 @@ pub use go::{
 };
 pub use parser::{parse, parse_with};
 pub use reader::{index_path, key_path, ObjectReader};
-pub use rules::{ReadRules, GO_MAX_DEPTH};
+pub use rules::ReadRules;
 pub use value::{JsonType, Kind, Member, Number, Position, Value};
 
 /// Deepest nesting of arrays and objects accepted (signature claims and

@@ -340,7 +340,8 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::{GO_MAX_DEPTH, MAX_DEPTH};
+    use crate::json::rules::GO_MAX_DEPTH;
+    use crate::json::MAX_DEPTH;
 
     fn syntax(input: &[u8]) -> SyntaxError {
         match parse(input) {

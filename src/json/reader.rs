@@ -221,21 +221,9 @@ impl<'a> ObjectReader<'a> {
         self.required(key)?.as_object(&self.child_path(key))
     }
 
-    pub fn optional_object(&mut self, key: &str) -> Result<Option<ObjectReader<'a>>, JsonError> {
-        self.optional(key)
-            .map(|v| v.as_object(&self.child_path(key)))
-            .transpose()
-    }
-
     pub fn required_array(&mut self, key: &str) -> Result<&'a [Value], JsonError> {
         let v = self.required(key)?;
         self.typed(key, v, Value::as_array)
-    }
-
-    pub fn optional_array(&mut self, key: &str) -> Result<Option<&'a [Value]>, JsonError> {
-        self.optional(key)
-            .map(|v| self.typed(key, v, Value::as_array))
-            .transpose()
     }
 
     pub fn optional_i64_exact(&mut self, key: &str) -> Result<Option<i64>, JsonError> {
