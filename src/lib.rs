@@ -76,7 +76,7 @@ pub mod reference;
 pub mod registry;
 pub mod shown;
 pub mod signature;
-pub mod signer;
+pub mod sign;
 pub mod sigstore;
 pub mod store;
 pub mod time;

@@ -144,5 +144,6 @@ pub fn verify_failure(e: VerifyError) -> Failure {
     match e.class {
         ErrorClass::Input => Failure::input(e.code, err),
         ErrorClass::Outside => Failure::outside(e.code, err),
+        ErrorClass::Rejected => Failure::no(e.code, err),
     }
 }

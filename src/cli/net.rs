@@ -202,21 +202,4 @@ impl Net {
     pub fn signatures(&self, r: &DockerReference, d: &Digest) -> Result<Fetched, Failure> {
         self.call(|n, w| n.signatures(r, d, w))
     }
-
-    pub fn signature_api(&self, r: &DockerReference) -> Result<bool, Failure> {
-        self.call(|n, w| n.signature_api(r, w))
-    }
-
-    pub fn put_signature(&self, r: &DockerReference, d: &Digest, blob: &[u8]) -> Result<bool, Failure> {
-        self.call(|n, w| n.put_signature(r, d, blob, w))
-    }
-
-    pub fn put_sigstore_attachment(
-        &self,
-        r: &DockerReference,
-        d: &Digest,
-        sig: &imgsig::sigstore::SigstoreSignature,
-    ) -> Result<bool, Failure> {
-        self.call(|n, w| n.put_sigstore_attachment(r, d, sig, w))
-    }
 }

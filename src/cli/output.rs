@@ -5,25 +5,9 @@
 use serde::Serialize;
 
 use super::{Failure, OutputFormat};
-use imgsig::signature::Signer;
 
 /// Version of the JSON output schema.
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Serialize)]
-pub struct SignerJson {
-    pub primary_fingerprint: String,
-    pub signing_fingerprint: String,
-}
-
-impl From<&Signer> for SignerJson {
-    fn from(s: &Signer) -> SignerJson {
-        SignerJson {
-            primary_fingerprint: s.primary_fingerprint.clone(),
-            signing_fingerprint: s.signing_fingerprint.clone(),
-        }
-    }
-}
 
 #[derive(Debug, Serialize)]
 struct ErrorDoc<'a> {

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::output::SignerJson;
 use imgsig::shown::shown;
 use imgsig::signature::{Opened, Rejection};
 
@@ -15,7 +14,7 @@ pub struct SignatureJson {
     pub verdict: &'static str,
     pub reason: Option<&'static str>,
     pub message: String,
-    pub signer: Option<SignerJson>,
+    pub signer: Option<imgsig::signature::Signer>,
     pub signature_created: Option<i64>,
     pub hash_algorithm: Option<String>,
     pub signed_identity: Option<String>,
@@ -61,7 +60,7 @@ impl<'a> Checked<'a> {
                 Ok(()) => accepted_message.to_owned(),
                 Err(r) => r.message.clone(),
             },
-            signer: signer.map(SignerJson::from),
+            signer: signer.cloned(),
             signature_created: signer.map(|s| s.created),
             hash_algorithm: signer.map(|s| s.hash_algorithm.clone()),
             signed_identity: claim

@@ -9,6 +9,10 @@ pub enum ErrorClass {
     Input,
     /// Something outside failed (I/O, network, a server): retrying may help.
     Outside,
+    /// The image itself must not be used (a registry sent a manifest that is
+    /// refused): only where no report carries the rejection, as in
+    /// [`crate::fetch`]; a verification reports it instead.
+    Rejected,
 }
 
 /// An image that could not be verified.
