@@ -236,7 +236,10 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let request = match (&args.digest, &args.manifest) {
         (Some(d), _) => {
             let d = Digest::parse(d).map_err(|e| Failure::input("invalid-digest", anyhow!("--digest: {e}")))?;
-            Request::digest(d, identity, destination).map_err(about("--digest"))?
+            Request::digest(d, identity, destination).map_err(|mut e| {
+                e.message = format!("--digest {}", e.message);
+                failure(e)
+            })?
         }
         (None, Some(m)) => {
             let m = FileArg::from(m.as_os_str());
