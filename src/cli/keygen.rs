@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::io::{write_atomic, write_new_private};
 use super::output::{print_json, SCHEMA_VERSION};
-use super::sign::passphrase;
+use super::inputs::passphrase;
 use super::{Exit, Failure, OutputFormat};
 use imgsig::sigstore::PrivateKey;
 

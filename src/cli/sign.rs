@@ -23,16 +23,16 @@ use std::time::SystemTime;
 use anyhow::anyhow;
 use clap::Args;
 
-use super::io::{read_limited, stdout_is_terminal, write_atomic, write_stdout};
+use super::io::{read_limited, stdout_is_terminal};
 use super::net::RegistryArgs;
-use super::output::print_json;
 use super::progress::Progress;
-use super::sign_render::{self as render, failure, ImagesDoc, SignDoc};
+use super::sign_key::load_signer;
+use super::sign_render::{self as render, failure, ImagesDoc};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::digest::Digest;
-use imgsig::limits::{MAX_KEY_FILE_SIZE as MAX_KEY_SIZE, MAX_MANIFEST_SIZE};
+use imgsig::limits::MAX_MANIFEST_SIZE;
 use imgsig::reference::DockerReference;
-use imgsig::sign::{Destination, GpgOptions, Outcome, Request, Signer, Signing};
+use imgsig::sign::{Destination, Request, Signing};
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Sign the manifest of registry.example.com/ns/app:1.0 with a secret key file
@@ -114,62 +114,6 @@ pub struct SignArgs {
     pub images: Vec<String>,
 }
 
-fn first_line(bytes: &[u8]) -> Result<String, Failure> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Failure::input("invalid-passphrase", anyhow!("passphrase file is not UTF-8")))?;
-    Ok(text.lines().next().unwrap_or("").to_owned())
-}
-
-/// The passphrase: the first line of `--passphrase-file`, else `$IMGSIG_PASSPHRASE`.
-/// It never comes from a flag value (it would show in `ps`).
-pub(super) fn passphrase(passphrase_file: Option<&Path>) -> Result<Option<String>, Failure> {
-    Ok(match passphrase_file {
-        Some(p) => Some(first_line(&read_limited(
-            "passphrase file",
-            &FileArg::from(p.as_os_str()),
-            64 * 1024,
-        )?)?),
-        None => std::env::var("IMGSIG_PASSPHRASE").ok(),
-    })
-}
-
-/// The signer the flags name, with what it needs from files and the environment.
-fn load_signer(args: &SignArgs, now: SystemTime) -> Result<Signer, Failure> {
-    let pass = || passphrase(args.passphrase_file.as_deref());
-    if let Some(path) = &args.sigstore_key {
-        let bytes = read_limited("sigstore key file", &FileArg::Path(path.clone()), MAX_KEY_SIZE)?;
-        let name = format!("sigstore key file {}", path.display());
-        return Signer::sigstore_key(&bytes, pass()?.as_deref(), &name).map_err(|e| match e.code {
-            "passphrase-needed" => Failure::input(
-                e.code,
-                anyhow!("{name}: the key is encrypted with a passphrase: give --passphrase-file FILE or IMGSIG_PASSPHRASE"),
-            ),
-            _ => failure(e),
-        });
-    }
-    if let Some(selector) = &args.sign_by {
-        let mut options = GpgOptions::default();
-        options.home = std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        options.passphrase = pass()?;
-        options.name = Some(format!("--sign-by {selector:?}"));
-        return Signer::gpg_agent(selector, &options, now).map_err(failure);
-    }
-    match (&args.key, &args.sign_cmd, &args.signer_cert) {
-        (Some(k), _, _) => {
-            let bytes = read_limited("key file", &FileArg::Path(k.clone()), MAX_KEY_SIZE)?;
-            Signer::key_file(&bytes, pass()?.as_deref(), &format!("key file {}", k.display()), now).map_err(failure)
-        }
-        (None, Some(cmd), Some(cert)) => Ok(Signer::command(
-            cmd.clone(),
-            super::inputs::load_keyrings(std::slice::from_ref(cert))?,
-        )),
-        _ => Err(Failure::input(
-            "usage",
-            anyhow!("give --key FILE, or --sign-cmd COMMAND with --signer-cert FILE"),
-        )),
-    }
-}
-
 fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
     let identity = DockerReference::parse_normalized(s)
         .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {s:?}: {e}")))?;
@@ -249,33 +193,7 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         (None, None) => unreachable!("checked above"),
     };
     let signer = load_signer(&args, SystemTime::now())?;
-    let report = Signing::new(&signer, None).sign(&request);
-    let (Some(entry), None) = (report.entries.first(), report.error.clone()) else {
-        return Err(failure(report.error.expect("a report without an entry has an error")));
-    };
-    let blob = entry.signature.as_deref().unwrap_or_default();
-    let output = match (&entry.outcome, &out) {
-        (Outcome::Returned, FileArg::Path(p)) => {
-            write_atomic(p, blob, args.force)?;
-            out.to_string()
-        }
-        (Outcome::Returned, FileArg::Std) => {
-            write_stdout(blob)
-                .map_err(|e| Failure::outside("io-error", anyhow!("writing the signature to stdout: {e}")))?;
-            out.to_string()
-        }
-        (stored, _) => stored.at().unwrap_or_default().to_owned(),
-    };
-    eprintln!(
-        "imgsig: signed {} as {} with {} -> {output}",
-        entry.manifest_digest,
-        entry.identity,
-        render::signer_text(report.format, &entry.by)
-    );
-    if format == OutputFormat::Json {
-        print_json(&SignDoc::new(&report, entry, output));
-    }
-    Ok(Exit::Ok)
+    render::single(&Signing::new(&signer, None).sign(&request), &out, args.force, format)
 }
 
 fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
@@ -324,14 +242,6 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         }
     }
     progress.clear();
-    eprintln!(
-        "imgsig: {} signature(s) for {} image(s), {} failed",
-        doc.signatures.len(),
-        images.len(),
-        doc.errors.len()
-    );
-    if format == OutputFormat::Json {
-        print_json(&doc);
-    }
+    doc.finish(images.len(), format);
     Ok(exit)
 }

@@ -3,9 +3,10 @@
 use anyhow::anyhow;
 use serde::Serialize;
 
-use super::output::SCHEMA_VERSION;
+use super::io::{write_atomic, write_stdout};
+use super::output::{print_json, SCHEMA_VERSION};
 use super::progress::Progress;
-use super::{Exit, Failure};
+use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::shown::{shown, Lines};
 use imgsig::sign::{Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
 use imgsig::signature::Signer as SignedBy;
@@ -24,6 +25,38 @@ pub fn failure(e: SignError) -> Failure {
     }
 }
 
+/// A digest or manifest signed: the signature written to `out` (a file,
+/// stdout) unless it went to a lookaside directory, the line for people, and
+/// the JSON document.
+pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat) -> Result<Exit, Failure> {
+    let (Some(entry), None) = (report.entries.first(), report.error.clone()) else {
+        return Err(failure(report.error.clone().expect("a report without an entry has an error")));
+    };
+    let blob = entry.signature.as_deref().unwrap_or_default();
+    let output = match (&entry.outcome, out) {
+        (Outcome::Returned, FileArg::Path(p)) => {
+            write_atomic(p, blob, force)?;
+            out.to_string()
+        }
+        (Outcome::Returned, FileArg::Std) => {
+            write_stdout(blob)
+                .map_err(|e| Failure::outside("io-error", anyhow!("writing the signature to stdout: {e}")))?;
+            out.to_string()
+        }
+        (stored, _) => stored.at().unwrap_or_default().to_owned(),
+    };
+    eprintln!(
+        "imgsig: signed {} as {} with {} -> {output}",
+        entry.manifest_digest,
+        entry.identity,
+        signer_text(report.format, &entry.by)
+    );
+    if format == OutputFormat::Json {
+        print_json(&SignDoc::new(report, entry, output));
+    }
+    Ok(Exit::Ok)
+}
+
 /// How a signer is named in messages.
 pub fn signer_text(format: Format, by: &SignedBy) -> String {
     if format == Format::Sigstore {
@@ -40,7 +73,7 @@ pub fn signer_text(format: Format, by: &SignedBy) -> String {
 
 /// `--output json` of a digest or manifest signed.
 #[derive(Debug, Serialize)]
-pub struct SignDoc {
+struct SignDoc {
     schema_version: u32,
     command: &'static str,
     format: &'static str,
@@ -54,7 +87,7 @@ pub struct SignDoc {
 }
 
 impl SignDoc {
-    pub fn new(report: &Report, entry: &Entry, output: String) -> SignDoc {
+    fn new(report: &Report, entry: &Entry, output: String) -> SignDoc {
         SignDoc {
             schema_version: SCHEMA_VERSION,
             command: "sign",
@@ -75,12 +108,12 @@ impl SignDoc {
 pub struct ImagesDoc {
     schema_version: u32,
     command: &'static str,
-    pub signatures: Vec<SignatureJson>,
-    pub errors: Vec<ImageError>,
+    signatures: Vec<SignatureJson>,
+    errors: Vec<ImageError>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct SignatureJson {
+struct SignatureJson {
     image: String,
     format: &'static str,
     identity: String,
@@ -97,7 +130,7 @@ pub struct SignatureJson {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ImageError {
+struct ImageError {
     image: String,
     code: &'static str,
     message: String,
@@ -151,6 +184,19 @@ impl ImagesDoc {
             });
         }
         report.error.clone()
+    }
+
+    /// The summary line, and the JSON document.
+    pub fn finish(&self, images: usize, format: OutputFormat) {
+        eprintln!(
+            "imgsig: {} signature(s) for {} image(s), {} failed",
+            self.signatures.len(),
+            images,
+            self.errors.len()
+        );
+        if format == OutputFormat::Json {
+            print_json(self);
+        }
     }
 
     /// Report that `input` failed; returns its exit code.
