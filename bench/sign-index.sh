@@ -7,13 +7,16 @@
 # load average. Targets: <= 0.9 s (key file), <= 2.0 s (gpg-agent) on an
 # idle 2-core machine.
 #   bench/sign-index.sh [N]      IMGSIG_LAB_DIR: a running lab (else one is started)
-#   CARGO_TARGET_DIR is honoured for the release build.
+#   CARGO_TARGET_DIR is honoured for the release build; IMGSIG_BIN=PATH
+#   times that binary instead (e.g. an older build, for a before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-300}
 runs=${RUNS:-5}
-cargo build --release --locked --quiet --bin imgsig
-bin=${CARGO_TARGET_DIR:-target}/release/imgsig
+if [ -z "${IMGSIG_BIN:-}" ]; then
+  cargo build --release --locked --quiet --bin imgsig
+fi
+bin=${IMGSIG_BIN:-${CARGO_TARGET_DIR:-target}/release/imgsig}
 work=$(mktemp -d /tmp/imgsig-sidx.XXXXXX)
 lab=${IMGSIG_LAB_DIR:-}
 shared=${IMGSIG_SHARED:-$(cd .. && pwd)/shared}
@@ -35,7 +38,7 @@ regd_empty=$(. "$lab/env.sh" && echo "$LAB_REGISTRIES_D_EMPTY")
 # (short path: gpg-agent's socket path is limited).
 export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"
 gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'bench <bench@imgsig.invalid>' rsa3072 sign never 2>/dev/null
-fpr=$(gpg --with-colons --list-keys | awk -F: '/^fpr/{print $10; exit}')
+fpr=$(gpg --with-colons --list-keys 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
 gpg --batch --export-secret-keys "$fpr" > "$work/key.sec"
 
 # N image manifests (one config and one layer blob, an annotation each to

@@ -24,14 +24,18 @@ pub fn load_signer(args: &SignArgs, now: SystemTime) -> Result<Signer, Failure> 
         return Signer::sigstore_key(&bytes, pass()?.as_deref(), &name).map_err(|e| match e.code {
             "passphrase-needed" => Failure::input(
                 e.code,
-                anyhow!("{name}: the key is encrypted with a passphrase: give --passphrase-file FILE or IMGSIG_PASSPHRASE"),
+                anyhow!(
+                    "{name}: the key is encrypted with a passphrase: give --passphrase-file FILE or IMGSIG_PASSPHRASE"
+                ),
             ),
             _ => failure(e),
         });
     }
     if let Some(selector) = &args.sign_by {
         let mut options = GpgOptions::default();
-        options.home = std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+        options.home = std::env::var_os("GNUPGHOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
         options.passphrase = pass()?;
         options.name = Some(format!("--sign-by {selector:?}"));
         return Signer::gpg_agent(selector, &options, now).map_err(failure);
@@ -51,4 +55,3 @@ pub fn load_signer(args: &SignArgs, now: SystemTime) -> Result<Signer, Failure> 
         )),
     }
 }
-

@@ -30,7 +30,9 @@ pub fn failure(e: SignError) -> Failure {
 /// the JSON document.
 pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat) -> Result<Exit, Failure> {
     let (Some(entry), None) = (report.entries.first(), report.error.clone()) else {
-        return Err(failure(report.error.clone().expect("a report without an entry has an error")));
+        return Err(failure(
+            report.error.clone().expect("a report without an entry has an error"),
+        ));
     };
     let blob = entry.signature.as_deref().unwrap_or_default();
     let output = match (&entry.outcome, out) {

@@ -11,8 +11,7 @@ use sequoia_openpgp as openpgp;
 use super::{policy, Cert, KeyError, Keyring, SignError};
 
 /// A signer of the secret key, made for one signature.
-pub type MakeSigner =
-    Box<dyn Fn() -> Result<Box<dyn openpgp::crypto::Signer + Send + Sync>, SignError> + Send + Sync>;
+pub type MakeSigner = Box<dyn Fn() -> Result<Box<dyn openpgp::crypto::Signer + Send + Sync>, SignError> + Send + Sync>;
 
 /// A secret key ready to sign, from several threads at once: each signature
 /// gets a signer of its own (a copy of the key pair, or a new gpg-agent

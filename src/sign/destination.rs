@@ -51,17 +51,22 @@ pub(crate) fn choose(
     };
     if format == Format::Sigstore {
         if !net.uses_sigstore_attachments(r) {
-            return Err(NetworkError::SigstoreAttachmentsDisabled { reference: r.to_string() }.into());
+            return Err(NetworkError::SigstoreAttachmentsDisabled {
+                reference: r.to_string(),
+            }
+            .into());
         }
         return Ok(Place::Attachments);
     }
     if net.signature_api(r, warnings)? {
         return Ok(Place::Api);
     }
-    let base = net
-        .registries_d()
-        .write_base(r, net.builtin())
-        .map_err(|e| SignError::input("invalid-registries-d", format!("where to store signatures of {r}: {}", chain(&e))))?;
+    let base = net.registries_d().write_base(r, net.builtin()).map_err(|e| {
+        SignError::input(
+            "invalid-registries-d",
+            format!("where to store signatures of {r}: {}", chain(&e)),
+        )
+    })?;
     Ok(Place::Staging(base))
 }
 
@@ -71,7 +76,10 @@ impl Place {
         match self {
             Place::Dir(root) => Ok(Some(ImageLocation::new(root, r, d))),
             Place::Staging(base) => ImageLocation::from_file_url(base, r, d).map(Some).map_err(|e| {
-                SignError::input("invalid-registries-d", format!("storing signatures of {r}: {}", chain(&e)))
+                SignError::input(
+                    "invalid-registries-d",
+                    format!("storing signatures of {r}: {}", chain(&e)),
+                )
             }),
             Place::Caller | Place::Api | Place::Attachments => Ok(None),
         }

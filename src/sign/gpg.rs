@@ -166,7 +166,12 @@ impl Signer {
 /// A signer whose secret key stays in gpg-agent: `cert_bytes` is the public
 /// certificate (`gpg --export FPR`), `fingerprint` names the certificate or
 /// one of its signing subkeys, by fingerprint or (long) key ID.
-fn agent_key(options: &GpgOptions, cert_bytes: &[u8], fingerprint: &str, now: SystemTime) -> Result<SigningKey, String> {
+fn agent_key(
+    options: &GpgOptions,
+    cert_bytes: &[u8],
+    fingerprint: &str,
+    now: SystemTime,
+) -> Result<SigningKey, String> {
     use sequoia_openpgp::policy::StandardPolicy;
     let policy = StandardPolicy::new();
     let want = fingerprint.trim().to_ascii_uppercase().replace(' ', "");
@@ -192,7 +197,10 @@ fn agent_key(options: &GpgOptions, cert_bytes: &[u8], fingerprint: &str, now: Sy
     .map_err(|e| format!("GnuPG: {e:#}"))?;
     // Each signature makes its own key pair (a socket path and prompts; it
     // connects when it signs), so several signatures can be in flight.
-    let socket = ctx.socket("agent").map_err(|e| format!("gpg-agent: {e:#}"))?.to_path_buf();
+    let socket = ctx
+        .socket("agent")
+        .map_err(|e| format!("gpg-agent: {e:#}"))?
+        .to_path_buf();
     let public = cert.clone().strip_secret_key_material();
     let signing_key = ka.key().clone();
     let signing_fingerprint = signing_key.fingerprint().to_hex();

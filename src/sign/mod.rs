@@ -137,9 +137,12 @@ impl<'a> Signing<'a> {
             Some(reference),
             &mut report.warnings,
         )?;
-        let work = |job: &Job, warnings: &mut Vec<String>| self.sign_one(reference, identity, job, &place, true, warnings);
+        let work =
+            |job: &Job, warnings: &mut Vec<String>| self.sign_one(reference, identity, job, &place, true, warnings);
         let threads = if place.concurrent() {
-            std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len())
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(jobs.len())
         } else {
             1
         };

@@ -93,7 +93,8 @@ impl Request {
     /// readers read two ways (repeated members) is refused.
     pub fn manifest(bytes: &[u8], identity: DockerReference, destination: Destination) -> Result<Request, SignError> {
         manifest::check_members(bytes).map_err(|e| SignError::input(e.code(), e.to_string()))?;
-        let digest = manifest::manifest_digest(bytes).map_err(|e| SignError::input("invalid-manifest", e.to_string()))?;
+        let digest =
+            manifest::manifest_digest(bytes).map_err(|e| SignError::input("invalid-manifest", e.to_string()))?;
         Request::digest(digest, identity, destination)
     }
 

@@ -92,8 +92,8 @@ impl std::fmt::Debug for Signer {
 
 /// Check that `blob` is a valid signature over exactly `payload` by a key in `keys`.
 fn check(blob: &[u8], payload: &[u8], keys: &Keyring, now: SystemTime) -> Result<SignedBy, SignError> {
-    let env = pgp::verify(blob, keys, now)
-        .map_err(|e| SignError::rejected(e.code(), format!("{e}; nothing was written")))?;
+    let env =
+        pgp::verify(blob, keys, now).map_err(|e| SignError::rejected(e.code(), format!("{e}; nothing was written")))?;
     if env.payload != payload {
         return Err(SignError::rejected(
             "claim-mismatch",
