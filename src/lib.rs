@@ -6,7 +6,8 @@
 //! signature's checks ([`signature`]), sigstore (cosign) signatures'
 //! cryptography ([`sigstore`]), policies ([`policy`]), where
 //! signatures are stored ([`store`], [`registry`]) and, on top of them, the
-//! one verification pipeline every input mode goes through ([`verify`]).
+//! one verification pipeline every input mode goes through ([`verify`]) and
+//! the one signing pipeline every key source goes through ([`sign`]).
 //! The `imgsig` command line is a thin layer over it, part of the binary only.
 //!
 //! # Verify an image in one call

@@ -25,6 +25,30 @@
 //! key held by gpg-agent ([`Signer::gpg_agent`]), an external signing
 //! command, a sigstore (cosign) private key. Nothing here prints or reads
 //! the environment.
+//!
+//! ```
+//! use imgsig::reference::DockerReference;
+//! use imgsig::sign::{Destination, Outcome, Request, Signer, Signing};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+//! let key = std::fs::read(format!("{examples}/demo-signer.secret.asc"))?;
+//! let signer = Signer::key_file(&key, None, "key file demo-signer.secret.asc", std::time::SystemTime::now())?;
+//! let store = std::env::temp_dir().join(format!("imgsig-doc-{}", std::process::id()));
+//! let request = Request::manifest(
+//!     &std::fs::read(format!("{examples}/manifest.json"))?,
+//!     DockerReference::parse_normalized("registry.example.com/demo/app:1.0")?,
+//!     Destination::LookasideDir(store.clone()),
+//! )?;
+//! // No network: a manifest file signed into a lookaside directory.
+//! let report = Signing::new(&signer, None).sign(&request);
+//! assert!(report.error.is_none());
+//! let Outcome::Written { at } = &report.entries[0].outcome else { unreachable!() };
+//! assert!(at.ends_with("/demo/app@sha256=c198b3172a3b0d03c1f8b29b6580d94c614a31a53079419d6e81ad2a43de71df/signature-1"));
+//! # std::fs::remove_dir_all(&store)?;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
