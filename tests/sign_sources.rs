@@ -639,11 +639,23 @@ fn sign_by_signs_every_manifest_of_an_index_once_in_order() {
         let sigs = doc["signatures"].as_array().unwrap();
         let roles: Vec<String> = sigs
             .iter()
-            .map(|s| format!("{} {}", s["role"].as_str().unwrap(), s["platform"].as_str().unwrap_or("-")))
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["role"].as_str().unwrap(),
+                    s["platform"].as_str().unwrap_or("-")
+                )
+            })
             .collect();
-        assert_eq!(roles, ["index -", "instance linux/amd64", "instance linux/arm64/v8"], "round {round}");
+        assert_eq!(
+            roles,
+            ["index -", "instance linux/amd64", "instance linux/arm64/v8"],
+            "round {round}"
+        );
         assert!(sigs.iter().all(|s| s["written"] == written), "round {round}: {doc}");
-        assert!(sigs.iter().all(|s| s["signer"]["primary_fingerprint"] == g.fpr.as_str()));
+        assert!(sigs
+            .iter()
+            .all(|s| s["signer"]["primary_fingerprint"] == g.fpr.as_str()));
     }
     let mut files: Vec<String> = std::fs::read_dir(store.join("lab"))
         .unwrap()

@@ -159,7 +159,7 @@ impl Signer {
         };
         let key = agent_key(options, &out.stdout, &wanted, now)
             .map_err(|e| SignError::input("unusable-signing-key", format!("{name} ({fpr}): {e}")))?;
-        Ok(Signer::from_key(key))
+        Ok(Signer::from_agent_key(key))
     }
 }
 

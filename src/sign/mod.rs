@@ -18,8 +18,9 @@
 //!    and the claim of `signature-N` happen under the directory's lock, so
 //!    parallel runs of a job add one signature, not one each.
 //! 5. A big index's instances are signed concurrently when they go to
-//!    directories (bounded by the available cores); the report keeps the
-//!    index's order.
+//!    directories (bounded by the available cores; a signing command, which
+//!    may ask a person, signs one at a time); the report keeps the index's
+//!    order.
 //!
 //! The [`Signer`] is one type for every key source: a secret key file, a
 //! key held by gpg-agent ([`Signer::gpg_agent`]), an external signing
@@ -164,9 +165,8 @@ impl<'a> Signing<'a> {
         let work =
             |job: &Job, warnings: &mut Vec<String>| self.sign_one(reference, identity, job, &place, true, warnings);
         let threads = if place.concurrent() {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(jobs.len())
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            self.signer.concurrency(cores).min(jobs.len())
         } else {
             1
         };

@@ -71,8 +71,8 @@ pub struct Signer {
 }
 
 enum Kind {
-    /// A secret key in this process or in gpg-agent.
-    Key(Box<SigningKey>),
+    /// A secret key in this process or (`agent`) in gpg-agent.
+    Key { key: Box<SigningKey>, agent: bool },
     /// `sh -c COMMAND`: the claim on stdin, a signed message on stdout;
     /// checked against `cert`.
     Command { command: String, cert: Box<Keyring> },
@@ -83,7 +83,7 @@ enum Kind {
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
-            Kind::Key(k) => write!(f, "Key({k:?})"),
+            Kind::Key { key, .. } => write!(f, "Key({key:?})"),
             Kind::Command { command, .. } => write!(f, "Command({command:?})"),
             Kind::Sigstore(k) => write!(f, "Sigstore({k:?})"),
         }
@@ -146,10 +146,35 @@ impl Signer {
         Ok(Signer::from_key(key))
     }
 
-    /// A key already loaded (from a file, or one gpg-agent holds).
+    /// A key already loaded (from a file).
     pub fn from_key(key: SigningKey) -> Signer {
         Signer {
-            kind: Kind::Key(Box::new(key)),
+            kind: Kind::Key {
+                key: Box::new(key),
+                agent: false,
+            },
+        }
+    }
+
+    /// A key gpg-agent holds.
+    pub(super) fn from_agent_key(key: SigningKey) -> Signer {
+        Signer {
+            kind: Kind::Key {
+                key: Box::new(key),
+                agent: true,
+            },
+        }
+    }
+
+    /// How many signatures to make at once on `cores` cores. A key in this
+    /// process is bound by the cores; gpg-agent's signatures also wait on
+    /// its socket, so twice as many keep the cores busy; a signing command
+    /// may ask a person (a PIN, a touch on a token), so one at a time.
+    pub(crate) fn concurrency(&self, cores: usize) -> usize {
+        match &self.kind {
+            Kind::Key { agent: true, .. } => cores * 2,
+            Kind::Key { .. } | Kind::Sigstore(_) => cores,
+            Kind::Command { .. } => 1,
         }
     }
 
@@ -224,7 +249,7 @@ impl Signer {
                     sigstore: Some(sig),
                 });
             }
-            Kind::Key(key) => {
+            Kind::Key { key, .. } => {
                 let mut own = Keyring::new();
                 own.add([key.cert().clone()]);
                 (claim(digest, identity, timestamp), own)
@@ -232,14 +257,14 @@ impl Signer {
             Kind::Command { cert, .. } => (claim(digest, identity, timestamp), (**cert).clone()),
         };
         let blob = match &self.kind {
-            Kind::Key(key) => key.sign(&payload, now).map_err(|e| super::gpg::signing_failure(&e))?,
+            Kind::Key { key, .. } => key.sign(&payload, now).map_err(|e| super::gpg::signing_failure(&e))?,
             Kind::Command { command, .. } => run_command(command, &payload)?,
             Kind::Sigstore(_) => unreachable!("signed above"),
         };
         let by = match (&self.kind, check(&blob, &payload, &cert, now)) {
             (_, Ok(by)) => by,
             // Our own output failing this check is a bug or a broken backend.
-            (Kind::Key(_), Err(e)) => {
+            (Kind::Key { .. }, Err(e)) => {
                 let m = e.message.trim_end_matches("; nothing was written");
                 return Err(SignError::outside(
                     "signing-failed",
@@ -282,7 +307,7 @@ impl Signer {
                     })
                 });
             }
-            Kind::Key(key) => {
+            Kind::Key { key, .. } => {
                 let mut own = Keyring::new();
                 own.add([key.cert().clone()]);
                 own
