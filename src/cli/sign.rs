@@ -26,7 +26,7 @@ use clap::Args;
 use super::io::{read_limited, stdout_is_terminal};
 use super::net::RegistryArgs;
 use super::progress::Progress;
-use super::sign_key::load_signer;
+use super::sign_key::{load_signer, KeyArgs};
 use super::sign_render::{self as render, failure, ImagesDoc};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::digest::Digest;
@@ -62,21 +62,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd", "sigstore_key"])))]
 pub struct SignArgs {
-    /// OpenPGP secret key file (armored or binary) holding exactly one key
-    #[arg(long, value_name = "KEYFILE")]
-    pub key: Option<PathBuf>,
-    /// Sign with this key of your GnuPG keyring through gpg-agent, named as `gpg -u` names it: fingerprint, key ID, e-mail or user ID (smartcards too; the secret key never leaves the agent; GNUPGHOME honoured)
-    #[arg(long = "sign-by", value_name = "KEY")]
-    pub sign_by: Option<String>,
-    /// Sign with an external command (run by sh -c): the claim on stdin, a binary OpenPGP signed message on stdout
-    #[arg(long = "sign-cmd", value_name = "COMMAND", requires = "signer_cert")]
-    pub sign_cmd: Option<String>,
-    /// The public key the --sign-cmd signature must verify against
-    #[arg(long = "signer-cert", value_name = "FILE", requires = "sign_cmd")]
-    pub signer_cert: Option<PathBuf>,
-    /// Make a sigstore (cosign) signature with this private key: the encrypted key file cosign generate-key-pair, skopeo generate-sigstore-key or `imgsig generate-key --sigstore` write
-    #[arg(long = "sigstore-key", value_name = "KEYFILE")]
-    pub sigstore_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference)
     #[arg(long, value_name = "REF")]
     pub identity: Option<String>,
@@ -192,7 +179,7 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         }
         (None, None) => unreachable!("checked above"),
     };
-    let signer = load_signer(&args, SystemTime::now())?;
+    let signer = load_signer(&args.keys, args.passphrase_file.as_deref(), SystemTime::now())?;
     render::single(&Signing::new(&signer, None).sign(&request), &out, args.force, format)
 }
 
@@ -225,7 +212,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         None => Destination::Registry,
     };
     let net = super::net::network(&args.registry)?;
-    let signer = load_signer(&args, SystemTime::now())?;
+    let signer = load_signer(&args.keys, args.passphrase_file.as_deref(), SystemTime::now())?;
     let signing = Signing::new(&signer, Some(&net));
     let mut doc = ImagesDoc::new();
     let mut exit = Exit::Ok;
