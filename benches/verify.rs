@@ -113,7 +113,7 @@ fn load_or_make_pool() -> Pool {
             .map(|w| {
                 let key_bytes = &key_bytes;
                 s.spawn(move || {
-                    let mut key = SigningKey::from_bytes(key_bytes, None, now).expect("signing key");
+                    let key = SigningKey::from_bytes(key_bytes, None, now).expect("signing key");
                     (w..POOL)
                         .step_by(workers)
                         .map(|i| {

@@ -31,7 +31,7 @@ fn main() {
             .map(|w| {
                 let (key_bytes, out) = (&key_bytes, &out);
                 s.spawn(move || {
-                    let mut key = SigningKey::from_bytes(key_bytes, None, now).expect("signing key");
+                    let key = SigningKey::from_bytes(key_bytes, None, now).expect("signing key");
                     let mut lines = Vec::new();
                     for i in (w..n).step_by(workers) {
                         let manifest = format!(

@@ -6,7 +6,8 @@
 //! signature's checks ([`signature`]), sigstore (cosign) signatures'
 //! cryptography ([`sigstore`]), policies ([`policy`]), where
 //! signatures are stored ([`store`], [`registry`]) and, on top of them, the
-//! one verification pipeline every input mode goes through ([`verify`]).
+//! one verification pipeline every input mode goes through ([`verify`]) and
+//! the one signing pipeline every key source goes through ([`sign`]).
 //! The `imgsig` command line is a thin layer over it, part of the binary only.
 //!
 //! # Verify an image in one call
@@ -59,10 +60,8 @@
 #[macro_use]
 mod reason;
 
-// The one bounded child-process runner (credential helpers, --sign-cmd, the
-// binary's gpg calls); public for the binary only.
-#[doc(hidden)]
-pub mod child;
+// The one bounded child-process runner (credential helpers, --sign-cmd, gpg).
+mod child;
 pub mod claim;
 pub mod digest;
 pub mod fetch;
@@ -81,8 +80,8 @@ pub mod reference;
 pub mod registry;
 #[allow(dead_code)]
 mod shown;
+pub mod sign;
 pub mod signature;
-pub mod signer;
 pub mod sigstore;
 pub mod store;
 mod time;

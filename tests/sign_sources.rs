@@ -614,3 +614,54 @@ fn signing_again_with_the_same_key_adds_nothing() {
     assert_exit(&o, 0);
     assert_eq!(count(), 2);
 }
+
+/// A multi-platform image through gpg-agent: the instances are signed
+/// concurrently (several agent connections at once), each manifest once,
+/// reported in the index's order; a second run adds nothing.
+#[test]
+fn sign_by_signs_every_manifest_of_an_index_once_in_order() {
+    let lab = lab();
+    let g = Gpg::new("Index Signer <index@imgsig.invalid>");
+    let dir = tempdir();
+    let store = dir.path().join("store");
+    let sign = || {
+        run(imgsig()
+            .env("GNUPGHOME", g.home.path())
+            .args(["sign", "--output", "json", "--tls-verify=false", "--sign-by", &g.fpr])
+            .arg("--lookaside-dir")
+            .arg(&store)
+            .arg(format!("docker://{}", lab.var("LAB_IMG_MULTI"))))
+    };
+    for (round, written) in [(1, true), (2, false)] {
+        let o = sign();
+        assert_exit(&o, 0);
+        let doc = json(&o);
+        let sigs = doc["signatures"].as_array().unwrap();
+        let roles: Vec<String> = sigs
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["role"].as_str().unwrap(),
+                    s["platform"].as_str().unwrap_or("-")
+                )
+            })
+            .collect();
+        assert_eq!(
+            roles,
+            ["index -", "instance linux/amd64", "instance linux/arm64/v8"],
+            "round {round}"
+        );
+        assert!(sigs.iter().all(|s| s["written"] == written), "round {round}: {doc}");
+        assert!(sigs
+            .iter()
+            .all(|s| s["signer"]["primary_fingerprint"] == g.fpr.as_str()));
+    }
+    let mut files: Vec<String> = std::fs::read_dir(store.join("lab"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["signature-1", "signature-1", "signature-1"]);
+}

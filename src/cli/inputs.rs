@@ -153,3 +153,22 @@ pub fn library_failure(class: ErrorClass, code: &'static str, message: &str, hin
         ErrorClass::Rejected => Failure::no(code, err),
     }
 }
+
+fn first_line(bytes: &[u8]) -> Result<String, Failure> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Failure::input("invalid-passphrase", anyhow!("passphrase file is not UTF-8")))?;
+    Ok(text.lines().next().unwrap_or("").to_owned())
+}
+
+/// The passphrase: the first line of `--passphrase-file`, else `$IMGSIG_PASSPHRASE`.
+/// It never comes from a flag value (it would show in `ps`).
+pub fn passphrase(passphrase_file: Option<&Path>) -> Result<Option<String>, Failure> {
+    Ok(match passphrase_file {
+        Some(p) => Some(first_line(&read_limited(
+            "passphrase file",
+            &FileArg::from(p.as_os_str()),
+            64 * 1024,
+        )?)?),
+        None => std::env::var("IMGSIG_PASSPHRASE").ok(),
+    })
+}

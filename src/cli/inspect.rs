@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::inputs::{load_keyrings, read_signature};
 use super::io::write_stdout;
-use super::output::{print_json, SignerJson, SCHEMA_VERSION};
+use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::shown::shown;
 use crate::time::{rfc3339, unix_seconds};
@@ -414,7 +414,7 @@ struct SignatureDoc {
 struct VerificationDoc {
     reason: Option<&'static str>,
     message: String,
-    signer: Option<SignerJson>,
+    signer: Option<imgsig::signature::Signer>,
     signature_created: Option<i64>,
     hash_algorithm: Option<String>,
 }
@@ -557,7 +557,7 @@ fn signature_doc(index: usize, r: &Inspected) -> SignatureDoc {
                 Ok(_) => "good signature by a trusted key; the claim is valid (not compared with any image)".into(),
                 Err(e) => e.message.clone(),
             },
-            signer: signer.map(SignerJson::from),
+            signer: signer.cloned(),
             signature_created: signer.map(|s| s.created),
             hash_algorithm: signer.map(|s| s.hash_algorithm.clone()),
         }

@@ -155,16 +155,3 @@ pub fn write_stdout(data: &[u8]) -> io::Result<()> {
     out.write_all(data)?;
     out.flush()
 }
-
-/// A failed write into a lookaside directory or mirror: a symbolic link inside the tree the
-/// user named (`unsafe-path`) or a repository name too long for a file name
-/// (`name-too-long`) is unusable input (exit 2: retrying will not help); anything else is
-/// I/O that failed (exit 3, `io-error`). The error names the path.
-pub fn lookaside_failure(e: imgsig::store::lookaside::LookasideError) -> Failure {
-    let code = e.code();
-    if e.is_user_error() {
-        Failure::input(code, e)
-    } else {
-        Failure::outside(code, e)
-    }
-}

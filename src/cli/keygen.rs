@@ -10,9 +10,9 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
+use super::inputs::passphrase;
 use super::io::{write_atomic, write_new_private};
 use super::output::{print_json, SCHEMA_VERSION};
-use super::sign::passphrase;
 use super::{Exit, Failure, OutputFormat};
 use imgsig::sigstore::PrivateKey;
 

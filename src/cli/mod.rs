@@ -22,6 +22,8 @@ mod policy_cmd;
 mod progress;
 mod report;
 mod sign;
+mod sign_key;
+mod sign_render;
 mod trust;
 mod verify;
 mod verify_batch;

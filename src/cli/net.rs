@@ -9,12 +9,10 @@ use clap::{ArgAction, Args};
 use reqwest::Url;
 
 use super::Failure;
-use imgsig::digest::Digest;
-use imgsig::reference::DockerReference;
 use imgsig::registry::auth_file::{self, AuthEnv, Credential};
-use imgsig::registry::network::{Fetched, Network, NetworkConfig, NetworkError};
+use imgsig::registry::network::{Network, NetworkConfig, NetworkError};
 use imgsig::registry::registries_conf::{ConfPaths, RegistriesConf};
-use imgsig::registry::{Auth, FetchedManifest};
+use imgsig::registry::Auth;
 use imgsig::store::registries_d::{BuiltinDefault, RegistriesD};
 
 // Flags for reaching registries and lookasides (verify, fetch and sign). A
@@ -173,46 +171,4 @@ fn current_uid() -> u32 {
 #[cfg(not(unix))]
 fn current_uid() -> u32 {
     u32::MAX
-}
-
-/// The library's [`Network`] for one-at-a-time commands (fetch, sign):
-/// warnings are printed as they come, errors become failures.
-pub struct Net(pub Network);
-
-impl Net {
-    pub fn new(args: &RegistryArgs) -> Result<Net, Failure> {
-        network(args).map(Net)
-    }
-
-    fn call<T>(&self, f: impl FnOnce(&Network, &mut Vec<String>) -> Result<T, NetworkError>) -> Result<T, Failure> {
-        let mut warnings = Vec::new();
-        let r = f(&self.0, &mut warnings);
-        print_warnings(&warnings);
-        r.map_err(network_failure)
-    }
-
-    pub fn manifest(&self, r: &DockerReference) -> Result<FetchedManifest, Failure> {
-        self.call(|n, w| n.manifest(r, w))
-    }
-
-    pub fn signatures(&self, r: &DockerReference, d: &Digest) -> Result<Fetched, Failure> {
-        self.call(|n, w| n.signatures(r, d, w))
-    }
-
-    pub fn signature_api(&self, r: &DockerReference) -> Result<bool, Failure> {
-        self.call(|n, w| n.signature_api(r, w))
-    }
-
-    pub fn put_signature(&self, r: &DockerReference, d: &Digest, blob: &[u8]) -> Result<bool, Failure> {
-        self.call(|n, w| n.put_signature(r, d, blob, w))
-    }
-
-    pub fn put_sigstore_attachment(
-        &self,
-        r: &DockerReference,
-        d: &Digest,
-        sig: &imgsig::sigstore::SigstoreSignature,
-    ) -> Result<bool, Failure> {
-        self.call(|n, w| n.put_sigstore_attachment(r, d, sig, w))
-    }
 }

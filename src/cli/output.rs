@@ -10,9 +10,6 @@ use imgsig::verify::ErrorDocument;
 /// Version of the JSON output schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Who made a signature, as every document writes it (the library's type).
-pub use imgsig::verify::SignerDocument as SignerJson;
-
 #[derive(Debug, Serialize)]
 struct ErrorDoc<'a> {
     schema_version: u32,

@@ -35,6 +35,18 @@ pub enum KeyError {
 #[derive(Debug, thiserror::Error)]
 #[error("creating the OpenPGP signature failed: {0}")]
 pub struct SignError(pub(super) String);
+
+impl SignError {
+    /// A signing failure described by `message`.
+    pub fn new(message: impl Into<String>) -> SignError {
+        SignError(message.into())
+    }
+
+    /// What went wrong, without the "creating the OpenPGP signature failed" prefix.
+    pub fn detail(&self) -> &str {
+        &self.0
+    }
+}
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnvelopeError {

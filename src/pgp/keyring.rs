@@ -408,7 +408,7 @@ mod tests {
             .generate()
             .unwrap();
         let bytes = openpgp::serialize::SerializeInto::to_vec(&cert.as_tsk()).unwrap();
-        let mut key = SigningKey::from_bytes(&bytes, None, now).unwrap();
+        let key = SigningKey::from_bytes(&bytes, None, now).unwrap();
         let blob = key.sign(b"{}", now - Duration::from_secs(3600)).unwrap();
         (cert, blob, now)
     }

@@ -10,10 +10,15 @@ use sequoia_openpgp as openpgp;
 
 use super::{policy, Cert, KeyError, Keyring, SignError};
 
-/// A secret key ready to sign.
+/// A signer of the secret key, made for one signature.
+pub type MakeSigner = Box<dyn Fn() -> Result<Box<dyn openpgp::crypto::Signer + Send + Sync>, SignError> + Send + Sync>;
+
+/// A secret key ready to sign, from several threads at once: each signature
+/// gets a signer of its own (a copy of the key pair, or a new gpg-agent
+/// connection), so signing never waits for another signature.
 pub struct SigningKey {
     cert: Cert,
-    signer: Box<dyn openpgp::crypto::Signer + Send + Sync>,
+    make: MakeSigner,
     signing_fingerprint: String,
 }
 
@@ -69,17 +74,17 @@ impl SigningKey {
         })?;
         Ok(SigningKey {
             cert: cert.strip_secret_key_material(),
-            signer: Box::new(pair),
+            make: Box::new(move || Ok(Box::new(pair.clone()))),
             signing_fingerprint,
         })
     }
 
-    /// Use any sequoia signer (for instance one backed by gpg-agent).
-    pub fn from_signer(cert: Cert, signer: Box<dyn openpgp::crypto::Signer + Send + Sync>) -> SigningKey {
-        let signing_fingerprint = signer.public().fingerprint().to_hex();
+    /// Use any sequoia signer (for instance one backed by gpg-agent), made
+    /// by `make` once per signature; `signing_fingerprint` names its key.
+    pub fn from_signers(cert: Cert, signing_fingerprint: String, make: MakeSigner) -> SigningKey {
         SigningKey {
             cert,
-            signer,
+            make,
             signing_fingerprint,
         }
     }
@@ -99,12 +104,13 @@ impl SigningKey {
 
     /// Wrap `payload` in a binary signed message (one-pass signature,
     /// literal data, signature) made at `time`.
-    pub fn sign(&mut self, payload: &[u8], time: SystemTime) -> Result<Vec<u8>, SignError> {
+    pub fn sign(&self, payload: &[u8], time: SystemTime) -> Result<Vec<u8>, SignError> {
         let err = |e: anyhow::Error| SignError(format!("{e:#}"));
+        let mut signer = (self.make)()?;
         let mut out = Vec::with_capacity(payload.len() + 1024);
         {
             let message = Message::new(&mut out);
-            let signer = Signer::new(message, BorrowedSigner(&mut *self.signer))
+            let signer = Signer::new(message, BorrowedSigner(&mut *signer))
                 .map_err(err)?
                 .hash_algo(HashAlgorithm::SHA512)
                 .map_err(err)?

@@ -335,7 +335,7 @@ mod tests {
             .generate()
             .unwrap();
         let now = SystemTime::now();
-        let mut key = SigningKey::from_bytes(&cert.as_tsk().to_vec().unwrap(), None, now).unwrap();
+        let key = SigningKey::from_bytes(&cert.as_tsk().to_vec().unwrap(), None, now).unwrap();
         key.sign(payload, now).unwrap()
     }
 

@@ -14,16 +14,22 @@ use crate::reference::DockerReference;
 
 pub mod blob;
 
-/// Who signed, as established by the envelope check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who signed: established by the envelope check when verifying, by the
+/// check of a new signature when signing ([`crate::sign`]); the one "who
+/// signed" type. Serialised as the JSON documents' `signer` object: the two
+/// fingerprints (the documents give the time and hash beside it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Signer {
-    /// Primary-key fingerprint of the certificate (uppercase hex).
+    /// Primary-key fingerprint of the certificate (uppercase hex; for a
+    /// sigstore key, its `sha256:<hex>` fingerprint).
     pub primary_fingerprint: String,
     /// Fingerprint of the (sub)key that made the signature.
     pub signing_fingerprint: String,
     /// Signature creation time (Unix seconds).
+    #[serde(skip)]
     pub created: i64,
     /// Hash algorithm of the signature.
+    #[serde(skip)]
     pub hash_algorithm: String,
 }
 

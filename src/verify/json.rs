@@ -96,26 +96,6 @@ impl From<&ImageRejection> for ErrorDocument {
     }
 }
 
-/// Who made a signature: `{primary_fingerprint, signing_fingerprint}`.
-// Not `#[non_exhaustive]`: a fixed two-member shape of the schema, built
-// field by field where a signature is made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SignerDocument {
-    /// Primary-key fingerprint of the certificate (uppercase hex).
-    pub primary_fingerprint: String,
-    /// Fingerprint of the (sub)key that made the signature.
-    pub signing_fingerprint: String,
-}
-
-impl From<&Signer> for SignerDocument {
-    fn from(s: &Signer) -> SignerDocument {
-        SignerDocument {
-            primary_fingerprint: s.primary_fingerprint.clone(),
-            signing_fingerprint: s.signing_fingerprint.clone(),
-        }
-    }
-}
-
 /// One image's document: serialise it (with serde) to get exactly what
 /// `imgsig verify --output json` prints for the image.
 #[derive(Debug, Serialize)]
@@ -209,7 +189,7 @@ struct SignatureJson {
     verdict: &'static str,
     reason: Option<&'static str>,
     message: String,
-    signer: Option<SignerDocument>,
+    signer: Option<Signer>,
     signature_created: Option<i64>,
     hash_algorithm: Option<String>,
     signed_identity: Option<String>,
@@ -253,7 +233,7 @@ fn signature_json(s: &SignatureResult, accepted_message: &str) -> SignatureJson 
             Ok(()) => accepted_message.to_owned(),
             Err(r) => r.message.clone(),
         },
-        signer: signer.map(SignerDocument::from),
+        signer: signer.cloned(),
         signature_created: signer.map(|s| s.created),
         hash_algorithm: signer.map(|s| s.hash_algorithm.clone()),
         signed_identity: claim

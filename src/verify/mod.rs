@@ -46,7 +46,7 @@ mod source;
 
 pub use batch::for_each_ordered;
 pub use error::{ErrorClass, VerifyError};
-pub use json::{DocumentTrust, ErrorDocument, ImageDocument, SignerDocument, JSON_SCHEMA_VERSION};
+pub use json::{DocumentTrust, ErrorDocument, ImageDocument, JSON_SCHEMA_VERSION};
 pub use report::{ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role};
 pub use request::{ImageSource, Options, Request, SignatureFile, SignatureSource, Trust};
 pub use source::{dir_image_path, no_source as no_signature_source};

@@ -1,0 +1,215 @@
+//! `imgsig sign`'s reports for people (stderr) and `--output json`.
+
+use anyhow::anyhow;
+use serde::Serialize;
+
+use super::io::{write_atomic, write_stdout};
+use super::output::{print_json, SCHEMA_VERSION};
+use super::progress::Progress;
+use super::{Exit, Failure, FileArg, OutputFormat};
+use crate::shown::{shown, Lines};
+use imgsig::sign::{Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
+use imgsig::signature::Signer as SignedBy;
+
+/// A library error as a CLI failure; the library's hint is added to the
+/// message where the command line has none of its own for the code.
+pub fn failure(e: SignError) -> Failure {
+    let err = match e.hint.as_ref().filter(|_| super::output::hint_for(e.code).is_none()) {
+        Some(h) => anyhow!("{}\nhint: {h}", e.message),
+        None => anyhow!("{}", e.message),
+    };
+    match e.class {
+        ErrorClass::Input => Failure::input(e.code, err),
+        ErrorClass::Rejected => Failure::no(e.code, err),
+        _ => Failure::outside(e.code, err),
+    }
+}
+
+/// A digest or manifest signed: the signature written to `out` (a file,
+/// stdout) unless it went to a lookaside directory, the line for people, and
+/// the JSON document.
+pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat) -> Result<Exit, Failure> {
+    let (Some(entry), None) = (report.entries.first(), report.error.clone()) else {
+        return Err(failure(
+            report.error.clone().expect("a report without an entry has an error"),
+        ));
+    };
+    let blob = entry.signature.as_deref().unwrap_or_default();
+    let output = match (&entry.outcome, out) {
+        (Outcome::Returned, FileArg::Path(p)) => {
+            write_atomic(p, blob, force)?;
+            out.to_string()
+        }
+        (Outcome::Returned, FileArg::Std) => {
+            write_stdout(blob)
+                .map_err(|e| Failure::outside("io-error", anyhow!("writing the signature to stdout: {e}")))?;
+            out.to_string()
+        }
+        (stored, _) => stored.at().unwrap_or_default().to_owned(),
+    };
+    eprintln!(
+        "imgsig: signed {} as {} with {} -> {output}",
+        entry.manifest_digest,
+        entry.identity,
+        signer_text(report.format, &entry.by)
+    );
+    if format == OutputFormat::Json {
+        print_json(&SignDoc::new(report, entry, output));
+    }
+    Ok(Exit::Ok)
+}
+
+/// How a signer is named in messages.
+pub fn signer_text(format: Format, by: &SignedBy) -> String {
+    if format == Format::Sigstore {
+        format!("sigstore key {}", by.primary_fingerprint)
+    } else if by.primary_fingerprint == by.signing_fingerprint {
+        format!("key {}", by.primary_fingerprint)
+    } else {
+        format!(
+            "key {} (signing key {})",
+            by.primary_fingerprint, by.signing_fingerprint
+        )
+    }
+}
+
+/// `--output json` of a digest or manifest signed.
+#[derive(Debug, Serialize)]
+struct SignDoc {
+    schema_version: u32,
+    command: &'static str,
+    format: &'static str,
+    output: String,
+    identity: String,
+    manifest_digest: String,
+    signer: SignedBy,
+    creator: String,
+    timestamp: i64,
+    signature_size: usize,
+}
+
+impl SignDoc {
+    fn new(report: &Report, entry: &Entry, output: String) -> SignDoc {
+        SignDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "sign",
+            format: report.format.as_str(),
+            output,
+            identity: entry.identity.to_string(),
+            manifest_digest: entry.manifest_digest.to_string(),
+            signer: entry.by.clone(),
+            creator: imgsig::sign::creator(),
+            timestamp: entry.timestamp,
+            signature_size: entry.signature.as_ref().map_or(0, Vec::len),
+        }
+    }
+}
+
+/// `--output json` of registry images signed.
+#[derive(Debug, Serialize)]
+pub struct ImagesDoc {
+    schema_version: u32,
+    command: &'static str,
+    signatures: Vec<SignatureJson>,
+    errors: Vec<ImageError>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignatureJson {
+    image: String,
+    format: &'static str,
+    identity: String,
+    manifest_digest: String,
+    /// For a multi-platform image: `index`, or `instance` with its platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<String>,
+    output: String,
+    written: bool,
+    signer: SignedBy,
+    timestamp: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct ImageError {
+    image: String,
+    code: &'static str,
+    message: String,
+}
+
+impl ImagesDoc {
+    pub fn new() -> ImagesDoc {
+        ImagesDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "sign",
+            signatures: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Report what signing `input` did, one line per manifest; returns
+    /// what stopped it, if anything.
+    pub fn add(&mut self, input: &str, report: &Report, progress: &Progress) -> Option<SignError> {
+        super::net::print_warnings(&report.warnings);
+        for e in &report.entries {
+            let d = &e.manifest_digest;
+            let (label, role, platform) = match &e.role {
+                Role::Index => (" (index)".to_owned(), Some("index"), None),
+                Role::Instance(p) => (format!(" (instance {p})"), Some("instance"), Some(p.clone())),
+                _ => (String::new(), None, None),
+            };
+            let who = signer_text(report.format, &e.by);
+            let at = e.outcome.at().unwrap_or_default();
+            progress.println(&match &e.outcome {
+                Outcome::AlreadySigned { .. } => format!(
+                    "imgsig: {d}{label} is already signed as {} by {who} ({at}); nothing added",
+                    e.identity
+                ),
+                Outcome::Identical { .. } => format!(
+                    "imgsig: signed {d}{label} as {} with {who} -> {at} (identical signature already there)",
+                    e.identity
+                ),
+                _ => format!("imgsig: signed {d}{label} as {} with {who} -> {at}", e.identity),
+            });
+            self.signatures.push(SignatureJson {
+                image: input.to_owned(),
+                format: report.format.as_str(),
+                identity: e.identity.to_string(),
+                manifest_digest: d.to_string(),
+                role,
+                platform,
+                output: at.to_owned(),
+                written: e.outcome.written(),
+                signer: e.by.clone(),
+                timestamp: e.timestamp,
+            });
+        }
+        report.error.clone()
+    }
+
+    /// The summary line, and the JSON document.
+    pub fn finish(&self, images: usize, format: OutputFormat) {
+        eprintln!(
+            "imgsig: {} signature(s) for {} image(s), {} failed",
+            self.signatures.len(),
+            images,
+            self.errors.len()
+        );
+        if format == OutputFormat::Json {
+            print_json(self);
+        }
+    }
+
+    /// Report that `input` failed; returns its exit code.
+    pub fn fail(&mut self, input: &str, f: Failure, progress: &Progress) -> Exit {
+        let message = format!("{:#}", f.error);
+        progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&message)));
+        self.errors.push(ImageError {
+            image: input.to_owned(),
+            code: f.code,
+            message,
+        });
+        f.exit
+    }
+}
