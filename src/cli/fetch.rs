@@ -18,11 +18,12 @@ use serde::Serialize;
 
 use super::inputs::{library_failure, read_list};
 use super::net::{network, print_warnings, RegistryArgs};
-use super::output::{print_json, SCHEMA_VERSION};
+use super::output::{error_document, print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use crate::shown::{shown, Lines};
 use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
 use imgsig::store::mirror::{Mirror, WrittenRecord};
+use imgsig::verify::ErrorDocument;
 use imgsig::verify::Role;
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -61,7 +62,7 @@ struct ImageJson {
     /// The tag record written (a tagged input, fully mirrored), or null.
     tag_record: Option<String>,
     manifests: Vec<ManifestJson>,
-    error: Option<ErrorJson>,
+    error: Option<ErrorDocument>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,12 +98,6 @@ impl ManifestJson {
             signatures_skipped: s.signatures_skipped.iter().map(ToString::to_string).collect(),
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorJson {
-    code: &'static str,
-    message: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -208,10 +203,10 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
             ..ImageJson::default()
         };
         if let Some(e) = error {
-            let (code, message, worst) = failure(input, e);
+            let (error, worst) = failure(input, e);
             doc.summary.failed += 1;
             exit = exit.worst(worst);
-            img.error = Some(ErrorJson { code, message });
+            img.error = Some(error);
         }
         img.manifests = done;
         doc.images.push(img);
@@ -234,10 +229,10 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     Ok(exit)
 }
 
-/// Print why `input` failed; its code, message and exit code.
-fn failure(input: &str, e: FetchError) -> (&'static str, String, Exit) {
+/// Print why `input` failed; its error document and exit code.
+fn failure(input: &str, e: FetchError) -> (ErrorDocument, Exit) {
     let f = library_failure(e.class, e.code, &e.message, e.hint.as_deref());
-    let message = format!("{:#}", f.error);
-    eprintln!("imgsig: {}: {}", shown(input), Lines(&message));
-    (f.code, message, f.exit)
+    let doc = error_document(&f);
+    eprintln!("imgsig: {}: {}", shown(input), Lines(&doc.message));
+    (doc, f.exit)
 }

@@ -4,12 +4,13 @@ use anyhow::anyhow;
 use serde::Serialize;
 
 use super::io::{write_atomic, write_stdout};
-use super::output::{print_json, SCHEMA_VERSION};
+use super::output::{error_document, print_json, SCHEMA_VERSION};
 use super::progress::Progress;
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::shown::{shown, Lines};
 use imgsig::sign::{Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
 use imgsig::signature::Signer as SignedBy;
+use imgsig::verify::ErrorDocument;
 
 /// A library error as a CLI failure; the library's hint is added to the
 /// message where the command line has none of its own for the code.
@@ -134,8 +135,8 @@ struct SignatureJson {
 #[derive(Debug, Serialize)]
 struct ImageError {
     image: String,
-    code: &'static str,
-    message: String,
+    #[serde(flatten)]
+    error: ErrorDocument,
 }
 
 impl ImagesDoc {
@@ -203,12 +204,11 @@ impl ImagesDoc {
 
     /// Report that `input` failed; returns its exit code.
     pub fn fail(&mut self, input: &str, f: Failure, progress: &Progress) -> Exit {
-        let message = format!("{:#}", f.error);
-        progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&message)));
+        let error = error_document(&f);
+        progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&error.message)));
         self.errors.push(ImageError {
             image: input.to_owned(),
-            code: f.code,
-            message,
+            error,
         });
         f.exit
     }
