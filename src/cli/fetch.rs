@@ -16,7 +16,7 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
-use super::inputs::{library_failure, read_list};
+use super::inputs::{library_failure, read_list, ImageList};
 use super::net::{network, print_warnings, RegistryArgs};
 use super::output::{error_document, print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
@@ -44,12 +44,11 @@ pub struct FetchArgs {
     /// The mirror directory (created if missing)
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
-    /// Read docker://REF images from FILE, one per line (# comments and blank lines skipped)
-    #[arg(long = "from-file", value_name = "FILE")]
-    pub from_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub list: ImageList,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Images: docker://REF
+    /// Images: docker://REF (also listed with --from-file)
     #[arg(value_name = "docker://REF")]
     pub images: Vec<String>,
 }
@@ -151,7 +150,7 @@ fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>) -> St
 }
 
 pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
-    let inputs = read_list(&args.images, args.from_file.as_deref())?;
+    let inputs = read_list(&args.images, args.list.from_file.as_deref())?;
     if inputs.is_empty() {
         return Err(Failure::input(
             "usage",

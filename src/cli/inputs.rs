@@ -172,3 +172,22 @@ pub fn passphrase(passphrase_file: Option<&Path>) -> Result<Option<String>, Fail
         None => std::env::var("IMGSIG_PASSPHRASE").ok(),
     })
 }
+
+// `--from-file FILE`, declared once for every command that takes a list of
+// images (verify, sign, fetch). (Plain comments: clap would take a doc
+// comment of a flattened struct as the command's description.)
+#[derive(Debug, clap::Args)]
+pub struct ImageList {
+    /// Read the images from FILE, one per line, as if given as arguments (# comments and blank lines skipped)
+    #[arg(long = "from-file", value_name = "FILE")]
+    pub from_file: Option<std::path::PathBuf>,
+}
+
+// `--offline`, declared once for the commands that can run without a
+// network (verify, sign).
+#[derive(Debug, clap::Args)]
+pub struct Offline {
+    /// Use no network at all: no socket is opened, and whatever would need one is an error
+    #[arg(long)]
+    pub offline: bool,
+}

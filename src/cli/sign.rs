@@ -23,6 +23,7 @@ use std::time::SystemTime;
 use anyhow::anyhow;
 use clap::Args;
 
+use super::inputs::{ImageList, Offline};
 use super::io::{read_limited, stdout_is_terminal};
 use super::net::RegistryArgs;
 use super::progress::Progress;
@@ -88,15 +89,13 @@ pub struct SignArgs {
     /// Multi-platform images: sign only the index, not every instance
     #[arg(long = "index-only")]
     pub index_only: bool,
-    /// Read docker://REF images from FILE, one per line (# comments and blank lines skipped)
-    #[arg(long = "from-file", value_name = "FILE")]
-    pub from_file: Option<PathBuf>,
-    /// Use no network: no socket to a registry or server is opened (signing --digest/--manifest into a file or --lookaside-dir; docker://REF images are refused)
-    #[arg(long)]
-    pub offline: bool,
+    #[command(flatten)]
+    pub list: ImageList,
+    #[command(flatten)]
+    pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Images to sign: docker://REF
+    /// Images to sign: docker://REF (also listed with --from-file). With --offline there are none: sign --digest/--manifest into a file or --lookaside-dir
     #[arg(value_name = "docker://REF")]
     pub images: Vec<String>,
 }
@@ -121,7 +120,7 @@ fn about(what: impl std::fmt::Display) -> impl FnOnce(imgsig::sign::SignError) -
 }
 
 pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
-    if !args.images.is_empty() || args.from_file.is_some() {
+    if !args.images.is_empty() || args.list.from_file.is_some() {
         return run_images(args, format);
     }
     // Check everything that needs no I/O first.
@@ -184,7 +183,7 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
 }
 
 fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
-    if args.offline {
+    if args.offline.offline {
         return Err(Failure::input(
             "offline-network-required",
             anyhow!("--offline: docker://REF images are read from their registry, which needs the network; sign --digest or --manifest FILE instead"),
@@ -196,7 +195,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
         ));
     }
-    let images = super::inputs::read_list(&args.images, args.from_file.as_deref())?;
+    let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
     if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
         return Err(Failure::input("usage", anyhow!("{bad:?}: give images as docker://REF")));
     }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 
-use super::inputs::{load_keyrings, load_policy, read_manifest, resolve_policy, verify_failure};
+use super::inputs::{load_keyrings, load_policy, read_manifest, resolve_policy, verify_failure, ImageList, Offline};
 use super::io::write_stdout;
 use super::net::{lookaside_url, network, RegistryArgs};
 use super::output::print_json;
@@ -80,15 +80,13 @@ pub struct VerifyArgs {
     /// For multi-platform images: verify every instance (default: this machine's platform only)
     #[arg(long = "all-platforms")]
     pub all_platforms: bool,
-    /// Read images from FILE, one per line (# comments and blank lines skipped): docker://REF, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror
-    #[arg(long = "from-file", value_name = "FILE")]
-    pub from_file: Option<PathBuf>,
-    /// Use no network at all: no socket is opened. docker://REF images are read from the --lookaside DIR mirror (tags through the records imgsig fetch wrote); anything that would need the network is an error
-    #[arg(long)]
-    pub offline: bool,
+    #[command(flatten)]
+    pub list: ImageList,
+    #[command(flatten)]
+    pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images
+    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror (tags through the records imgsig fetch wrote)
     #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
@@ -117,7 +115,7 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
         .filter(|i| i.starts_with("docker://"))
         .collect();
     let local_lookaside = args.registry.lookaside.as_deref().filter(|l| !l.contains("://"));
-    if let (Some(list), Some(root), true) = (&args.from_file, local_lookaside, docker.is_empty()) {
+    if let (Some(list), Some(root), true) = (&args.list.from_file, local_lookaside, docker.is_empty()) {
         if !args.inputs.is_empty() || args.identity.is_some() || args.manifest.is_some() || !args.keyring.is_empty() {
             return Err(usage(
                 "bulk verification (--from-file with --lookaside DIR) takes no image arguments, --identity, --manifest or --keyring",
@@ -128,7 +126,7 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
             list: list.clone(),
         });
     }
-    if !docker.is_empty() || args.from_file.is_some() {
+    if !docker.is_empty() || args.list.from_file.is_some() {
         if docker.len() != args.inputs.len() {
             return Err(usage("give either docker://REF images or local files, not both"));
         }
@@ -142,7 +140,7 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
                 "docker:// images are fetched from the registry; --identity, --manifest and --signatures do not apply",
             ));
         }
-        if args.offline {
+        if args.offline.offline {
             let root = offline_mirror(args)?;
             return Ok(Form::OfflineMirror { root, images: docker });
         }
@@ -203,7 +201,7 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         Form::OfflineMirror { root, images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.from_file.as_deref())?;
+            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
             // No network object at all: nothing below can open a socket.
             let verifier = Verifier::new(&trust, None, options);
             let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
@@ -216,7 +214,7 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         Form::Registry { images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.from_file.as_deref())?;
+            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
             let net = network(&args.registry)?;
             let verifier = Verifier::new(&trust, Some(&net), options);
             let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
@@ -313,14 +311,14 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
         (Some(dir), _) => (SignatureSource::Directory(dir.clone()), None),
         (None, Some(l)) => {
             let url = lookaside_url(l)?;
-            if url.scheme() != "file" && args.offline {
+            if url.scheme() != "file" && args.offline.offline {
                 return Err(offline_refused(&format!("the lookaside {}", url)));
             }
             let net = (url.scheme() != "file").then(|| network(&args.registry)).transpose()?;
             (SignatureSource::Lookaside(url), net)
         }
         // Offline, registries.d's lookaside is usable only when it is local.
-        (None, None) if files.is_empty() && args.offline => {
+        (None, None) if files.is_empty() && args.offline.offline => {
             let net = network(&args.registry)?;
             let url = net
                 .configured_lookaside(&identity)
