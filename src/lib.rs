@@ -87,6 +87,11 @@ pub mod store;
 mod time;
 pub mod verify;
 
+/// A URL (a lookaside's base, a signature's location): the `url` crate's
+/// type, re-exported on purpose, so that an embedder names the same type the
+/// library's requests and configuration take.
+pub use reqwest::Url;
+
 /// Internals the fuzz targets (`fuzz/`) drive directly; not part of the
 /// API: present only with the `fuzzing` feature, which nothing else enables.
 #[cfg(any(test, feature = "fuzzing"))]
