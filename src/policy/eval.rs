@@ -179,6 +179,7 @@ pub struct Subject<'a> {
 
 /// The verdict on one signature under one `signedBy` requirement.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SignatureResult {
     pub index: usize,
     pub source: String,
@@ -192,6 +193,7 @@ pub struct SignatureResult {
 
 /// The verdict on one requirement.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RequirementResult {
     pub index: usize,
     pub requirement: Requirement,
@@ -202,6 +204,7 @@ pub struct RequirementResult {
 
 /// Why a requirement rejected the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequirementRejection {
     pub code: &'static str,
     pub message: String,
@@ -216,6 +219,7 @@ fn rr(code: &'static str, message: impl Into<String>) -> RequirementRejection {
 
 /// The decision for one image.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Decision {
     pub image: ImageRef,
     pub scope: ScopeMatch,

@@ -35,6 +35,7 @@ pub struct Signer {
 
 /// A signature whose envelope and claim were both accepted.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Opened {
     pub signer: Signer,
     pub claim: VerifiedClaim,
@@ -43,6 +44,7 @@ pub struct Opened {
 /// Why one signature does not count.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct Rejection {
     /// Stable kebab-case reason code (documented in docs/json-output.md).
     pub code: &'static str,

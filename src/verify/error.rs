@@ -8,6 +8,7 @@ pub use crate::reason::ErrorClass;
 /// An image that could not be verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct VerifyError {
     pub class: ErrorClass,
     /// Stable kebab-case reason code (docs/json-output.md).

@@ -29,6 +29,7 @@ impl Role {
 
 /// The keyring form's decision for one manifest.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct KeyringDecision {
     pub identity: crate::reference::DockerReference,
     pub trusted_fingerprints: Vec<String>,
@@ -54,6 +55,7 @@ impl Judgement {
 
 /// One manifest checked.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ManifestCheck {
     pub role: Role,
     /// The manifest's digest, or why it could not be computed.
@@ -72,6 +74,7 @@ pub struct ManifestCheck {
 
 /// Why the image as a whole was rejected before (or instead of) a manifest decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImageRejection {
     pub code: &'static str,
     pub message: String,
@@ -79,6 +82,7 @@ pub struct ImageRejection {
 
 /// The outcome for one image.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Report {
     /// The image as judged (its identity, or a `dir:` path).
     pub image: ImageRef,
