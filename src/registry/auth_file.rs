@@ -24,8 +24,8 @@
 //!   case-insensitively (`Auths` works), repeated `auths` objects merged, `null` tolerated.
 //!
 //! - Credential helpers: a `credHelpers[registry]` entry is asked through the caller's runner
-//!   ([`AuthSources::find_key_with`], [`cred_helper`](super::cred_helper) runs
-//!   `docker-credential-<name> get`); "not found" sends the search on to the next file, an error
+//!   ([`AuthSources::find_key_with`]; a [`Network`](super::network::Network) runs
+//!   `docker-credential-<name> get`, with a time limit); "not found" sends the search on to the next file, an error
 //!   stops it.
 //!
 //! Deviations, on purpose: `credsStore` (Docker's, ignored by c/image) is honoured as Docker's
@@ -74,8 +74,9 @@ pub enum Credential {
     Helper { helper: String, registry: String },
 }
 
-impl From<super::cred_helper::HelperAnswer> for Credential {
-    fn from(a: super::cred_helper::HelperAnswer) -> Credential {
+impl Credential {
+    /// What a credential helper's answer means here.
+    pub(super) fn from_helper(a: super::cred_helper::HelperAnswer) -> Credential {
         use super::cred_helper::HelperAnswer;
         match a {
             HelperAnswer::NotFound => Credential::None,

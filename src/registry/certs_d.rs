@@ -110,19 +110,6 @@ impl HostTls {
     pub fn client(&self) -> Option<&ClientCert> {
         self.clients.first()
     }
-
-    /// All CA certificates, to add to the system roots.
-    pub fn root_certificates(&self) -> Result<Vec<reqwest::Certificate>, CertsError> {
-        let mut out = Vec::new();
-        for (path, pem) in &self.ca_pems {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| CertsError::InvalidCa {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            out.extend(certs);
-        }
-        Ok(out)
-    }
 }
 
 /// Why the TLS material for a host could not be loaded.
@@ -360,6 +347,9 @@ fn pem_blocks(data: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[cfg(test)]
+mod dir_tests;
 
 #[cfg(test)]
 mod tests {

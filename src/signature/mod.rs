@@ -30,7 +30,9 @@ pub struct Signer {
 /// A signature whose envelope and claim were both accepted.
 #[derive(Debug, Clone)]
 pub struct Opened {
+    /// Whose key made the signature.
     pub signer: Signer,
+    /// The signed claim, authentic (not yet matched against a policy identity).
     pub claim: VerifiedClaim,
 }
 
