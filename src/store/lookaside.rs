@@ -24,7 +24,7 @@
 //! can then each add an equivalent signature. A kill at the
 //! wrong moment can leave a `.imgsig-XXXXXX.tmp` file behind; readers ignore it, and the next
 //! write into that directory removes it: its writer's lock on it is free
-//! ([`crate::files::clean_stale_temps`]). The filesystem must support hard links (local
+//! (`files::clean_stale_temps`, internal). The filesystem must support hard links (local
 //! filesystems and NFS do).
 //!
 //! Writing never follows a symbolic link below the root the user named (the `--lookaside-dir`,
