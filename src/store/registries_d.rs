@@ -121,7 +121,8 @@ pub struct Section {
     pub sigstore: Option<String>,
     /// Legacy name of `lookaside-staging` (lower priority).
     pub sigstore_staging: Option<String>,
-    /// `use-sigstore-attachments`: sigstore signatures are stored as registry attachments.
+    /// `use-sigstore-attachments`: sigstore signatures are read from and written to
+    /// registry attachments.
     pub use_sigstore_attachments: Option<bool>,
 }
 
