@@ -21,7 +21,9 @@ pub const SIGNATURE_TYPE: &str = "atomic container signature";
 /// fail, and a signature over `""` would never match any policy identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
+    /// `critical.image.docker-manifest-digest`: the digest of the signed manifest.
     pub manifest_digest: Digest,
+    /// `critical.identity.docker-reference`: the reference the image is signed as, as written.
     pub docker_reference: String,
     /// `optional.creator`; c/image writes `atomic <version>`.
     pub creator: Option<String>,
@@ -146,18 +148,22 @@ impl UntrustedClaim {
         })
     }
 
+    /// `critical.image.docker-manifest-digest`, not yet shown authentic.
     pub fn untrusted_manifest_digest(&self) -> &Digest {
         &self.manifest_digest
     }
 
+    /// `critical.identity.docker-reference` as written (possibly `""`), not yet shown authentic.
     pub fn untrusted_docker_reference(&self) -> &str {
         &self.docker_reference
     }
 
+    /// `optional.creator`, if present; not yet shown authentic.
     pub fn untrusted_creator(&self) -> Option<&str> {
         self.creator.as_deref()
     }
 
+    /// `optional.timestamp` (seconds since the Unix epoch), if present; not yet shown authentic.
     pub fn untrusted_timestamp(&self) -> Option<i64> {
         self.timestamp
     }
@@ -174,18 +180,23 @@ impl VerifiedClaim {
         VerifiedClaim(c)
     }
 
+    /// The digest of the manifest the signer vouched for.
     pub fn manifest_digest(&self) -> &Digest {
         &self.0.manifest_digest
     }
 
+    /// The reference the signer signed the image as, as written; match it
+    /// against a policy identity before trusting it for an image.
     pub fn docker_reference(&self) -> &str {
         &self.0.docker_reference
     }
 
+    /// `optional.creator`, if the signer wrote one.
     pub fn creator(&self) -> Option<&str> {
         self.0.creator.as_deref()
     }
 
+    /// `optional.timestamp`, seconds since the Unix epoch, if the signer wrote one.
     pub fn timestamp(&self) -> Option<i64> {
         self.0.timestamp
     }
@@ -196,45 +207,95 @@ impl VerifiedClaim {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClaimError {
+    /// The payload is not valid JSON.
     #[error("payload is not valid JSON at {line}:{column}: {reason}")]
     Syntax {
+        /// 1-based line of the error in the payload.
         line: usize,
+        /// 1-based column (in characters) of the error.
         column: usize,
+        /// What is wrong there.
         reason: SyntaxError,
     },
+    /// Something other than whitespace follows the top-level object.
     #[error("unexpected data after JSON object at {line}:{column}")]
-    TrailingData { line: usize, column: usize },
+    TrailingData {
+        /// 1-based line where the extra data starts.
+        line: usize,
+        /// 1-based column where the extra data starts.
+        column: usize,
+    },
+    /// An object has a key the format does not define.
     #[error("unknown key {key:?} in {}{}", json::object_name(path), hint.map(|h| format!("; hint: {h}")).unwrap_or_default())]
     UnknownKey {
+        /// The key, as written.
         key: String,
+        /// The object holding it (`""` for the top level, else like `critical.image`).
         path: String,
+        /// A likely fix, for misspellings seen in the wild.
         hint: Option<&'static str>,
     },
+    /// A required key is absent.
     #[error("key {key:?} missing in {}", json::object_name(path))]
-    MissingKey { key: String, path: String },
+    MissingKey {
+        /// The missing key.
+        key: String,
+        /// The object it is missing from.
+        path: String,
+    },
+    /// A key appears twice in one object.
     #[error("duplicate key {key:?} in {}", json::object_name(path))]
-    DuplicateKey { key: String, path: String },
+    DuplicateKey {
+        /// The repeated key.
+        key: String,
+        /// The object holding it.
+        path: String,
+    },
+    /// A value has the wrong JSON type (including `null` for a typed field).
     #[error("{} must be {expected}, not {found}", json::value_name(path))]
     WrongType {
+        /// The value's path, like `optional.timestamp`.
         path: String,
+        /// The type the format requires.
         expected: JsonType,
+        /// The type found.
         found: JsonType,
     },
+    /// A number that must be an integer has a fraction (or is not exactly representable).
     #[error("{path} is not an integer")]
-    NotInteger { path: String },
+    NotInteger {
+        /// The value's path.
+        path: String,
+    },
+    /// An integer does not fit in an `i64`.
     #[error("{path} is outside the 64-bit integer range")]
-    OutOfRange { path: String },
+    OutOfRange {
+        /// The value's path.
+        path: String,
+    },
+    /// `critical.type` is not [`SIGNATURE_TYPE`]; the value found.
     #[error("unrecognized signature type {0:?} in critical.type (expected {SIGNATURE_TYPE:?})")]
     UnrecognizedType(String),
-    /// The reason is part of the message (not a `source`), so printing the
-    /// error alone says everything.
+    /// `docker-manifest-digest` is not a valid digest. The reason is part of
+    /// the message (not a `source`), so printing the error alone says everything.
     #[error("invalid digest in {path}: {reason}")]
-    InvalidDigest { path: String, reason: DigestError },
+    InvalidDigest {
+        /// The value's path (`critical.image.docker-manifest-digest`).
+        path: String,
+        /// Why the digest is refused.
+        reason: DigestError,
+    },
+    /// [`Claim::new`] or [`Claim::check`]: the docker reference is empty.
     #[error("refusing to sign an empty docker reference (containers/image refuses it too)")]
     EmptyReference,
     /// Not produced by the claim parser; kept so every JSON error maps.
     #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// The value's path.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl From<JsonError> for ClaimError {

@@ -11,8 +11,11 @@ use sha2::{Digest as _, Sha256};
 /// Digest algorithms the reference implementation knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algorithm {
+    /// `sha256`, 64 hex digits; what manifests are signed with.
     Sha256,
+    /// `sha384`, 96 hex digits.
     Sha384,
+    /// `sha512`, 128 hex digits.
     Sha512,
 }
 
@@ -49,14 +52,20 @@ impl Algorithm {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DigestError {
+    /// Not of the form `ALGORITHM:HEX`; the input.
     #[error("invalid digest {0:?}: expected ALGORITHM:HEX, e.g. sha256:<64 hex digits>")]
     Format(String),
+    /// An algorithm other than those of [`Algorithm`]; the input.
     #[error("invalid digest {0:?}: unsupported algorithm (known: sha256, sha384, sha512)")]
     Algorithm(String),
+    /// The value is not lowercase hex of the algorithm's length.
     #[error("invalid digest {input:?}: a {algo} value has {expected} lowercase hex digits")]
     Encoding {
+        /// The whole input.
         input: String,
+        /// The algorithm's name, e.g. `sha256`.
         algo: &'static str,
+        /// How many hex digits that algorithm's value has.
         expected: usize,
     },
 }
@@ -107,6 +116,7 @@ impl Digest {
         }
     }
 
+    /// The algorithm, from the part before the colon.
     pub fn algorithm(&self) -> Algorithm {
         self.algo
     }

@@ -9,8 +9,11 @@ use crate::manifest;
 /// An OS / architecture / variant triple, with Go's names (`linux`, `amd64`, `arm64`, `v8`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
+    /// The operating system, e.g. `linux`.
     pub os: String,
+    /// The CPU architecture, e.g. `amd64`.
     pub architecture: String,
+    /// The CPU variant, e.g. `v8`; `None` when the platform names none.
     pub variant: Option<String>,
 }
 
@@ -47,7 +50,9 @@ impl std::fmt::Display for Platform {
 /// One instance of a manifest list / OCI index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
+    /// The instance manifest's digest, as the index lists it.
     pub digest: Digest,
+    /// The platform the index says it is for.
     pub platform: Platform,
 }
 

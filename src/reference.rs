@@ -39,37 +39,78 @@ pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReferenceError {
+    /// Not a reference by the docker grammar.
     #[error("invalid reference {input:?}: invalid reference format")]
-    InvalidFormat { input: String },
+    InvalidFormat {
+        /// The input, as given.
+        input: String,
+    },
+    /// The repository name has uppercase letters.
     #[error("invalid reference {input:?}: invalid reference format: repository name must be lowercase")]
-    NotLowercase { input: String },
+    NotLowercase {
+        /// The input, as given.
+        input: String,
+    },
+    /// The repository name is longer than [`NAME_TOTAL_LENGTH_MAX`].
     #[error("invalid reference {input:?}: repository name must not be longer than 255 characters")]
-    NameTooLong { input: String },
+    NameTooLong {
+        /// The input, as given.
+        input: String,
+    },
+    /// 64 hex digits: an image ID, not a repository name.
     #[error(
         "invalid reference {input:?}: cannot specify 64-byte hexadecimal strings \
          (an image ID is not a repository name)"
     )]
-    HexIdentifier { input: String },
+    HexIdentifier {
+        /// The input, as given.
+        input: String,
+    },
+    /// The tag breaks the tag grammar.
     #[error(
         "invalid reference {input:?}: invalid tag {tag:?} (1 to 128 characters from \
          [A-Za-z0-9_.-], not starting with '.' or '-')"
     )]
-    InvalidTag { input: String, tag: String },
+    InvalidTag {
+        /// The input, as given.
+        input: String,
+        /// The tag, as written.
+        tag: String,
+    },
+    /// The part after the first `@` is not `ALGORITHM:HEX`.
     #[error("invalid reference {input:?}: invalid digest format {digest:?} (expected ALGORITHM:HEX)")]
-    InvalidDigestFormat { input: String, digest: String },
+    InvalidDigestFormat {
+        /// The input, as given.
+        input: String,
+        /// The part after the first `@`.
+        digest: String,
+    },
+    /// The part after `@` has the digest form but is not a valid digest.
     #[error("invalid reference {input:?}: invalid digest")]
     InvalidDigest {
+        /// The input, as given.
         input: String,
+        /// Why the digest is refused.
         #[source]
         source: DigestError,
     },
+    /// [`DockerReference::parse_canonical`]: the input is not fully expanded.
     #[error("reference {input:?} is not in canonical form (did you mean {canonical:?}?)")]
-    NotCanonical { input: String, canonical: String },
+    NotCanonical {
+        /// The input, as given.
+        input: String,
+        /// Its canonical form, e.g. `docker.io/library/busybox`.
+        canonical: String,
+    },
+    /// [`DockerReference::parse_docker_transport`]: both a tag and a digest.
     #[error(
         "invalid reference {input:?}: references with both a tag and a digest are not supported \
          (drop the tag or the digest)"
     )]
-    TagAndDigest { input: String },
+    TagAndDigest {
+        /// The input, as given.
+        input: String,
+    },
 }
 
 /// A parsed, normalised docker reference: `domain/path[:tag][@digest]`.
@@ -149,10 +190,12 @@ impl DockerReference {
         }
     }
 
+    /// The tag (after `:`), if the reference has one.
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
     }
 
+    /// The digest (after `@`), if the reference has one.
     pub fn digest(&self) -> Option<&Digest> {
         self.digest.as_ref()
     }

@@ -106,6 +106,7 @@ pub struct Fetcher<'a> {
 }
 
 impl<'a> Fetcher<'a> {
+    /// A fetcher reading through `network` and writing into `mirror`.
     pub fn new(network: &'a Network, mirror: &'a Mirror, options: Options) -> Fetcher<'a> {
         Fetcher {
             network,

@@ -50,5 +50,6 @@ impl Report {
 pub struct CarriedManifest {
     /// [`Role::Image`], [`Role::Index`] or [`Role::Instance`] (with its platform).
     pub role: Role,
+    /// Where it went in the mirror and what happened to its signatures.
     pub stored: StoredManifest,
 }

@@ -56,6 +56,7 @@ pub struct UntrustedPacket {
     pub depth: usize,
     /// The OpenPGP packet tag number (RFC 9580 §5).
     pub tag: u8,
+    /// What was decoded from it.
     pub details: PacketDetails,
 }
 
@@ -70,21 +71,27 @@ impl UntrustedPacket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PacketDetails {
+    /// A compressed data packet (its contents are the packets at depth 1).
     CompressedData {
         /// e.g. `ZIP`, `ZLIB`, `BZip2`, `Uncompressed`.
         algorithm: String,
     },
+    /// A one-pass signature packet.
     OnePassSig {
+        /// The packet version (3 or 6).
         version: u8,
         /// e.g. `Binary`, `Text`.
         signature_type: String,
+        /// e.g. `RSA`, `EdDSA`.
         public_key_algorithm: String,
+        /// e.g. `SHA256`.
         hash_algorithm: String,
         /// The key ID (v3) or fingerprint (v6) it announces, uppercase hex.
         issuer: String,
         /// The "last" flag (0 means another one-pass signature follows).
         last: bool,
     },
+    /// The literal data packet: the signed payload.
     Literal {
         /// The format octet: `b` binary, `t` text, `u` UTF-8 text.
         format: char,
@@ -97,6 +104,7 @@ pub enum PacketDetails {
         /// False when there is more than [`MAX_PAYLOAD_SIZE`] bytes.
         complete: bool,
     },
+    /// A signature packet.
     Signature(UntrustedSignature),
     /// Any other packet (encryption, keys, marker, unknown or unparsable).
     Other {
@@ -109,10 +117,13 @@ pub enum PacketDetails {
 /// A signature packet's fields, as written (not checked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UntrustedSignature {
+    /// The packet version (3, 4 or 6).
     pub version: u8,
     /// e.g. `Binary`, `Text`.
     pub signature_type: String,
+    /// e.g. `RSA`, `EdDSA`.
     pub public_key_algorithm: String,
+    /// e.g. `SHA256`.
     pub hash_algorithm: String,
     /// Signature creation time subpacket.
     pub created: Option<SystemTime>,

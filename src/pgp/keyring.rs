@@ -144,6 +144,7 @@ impl Part {
 }
 
 impl Keyring {
+    /// An empty keyring: no signature verifies against it.
     pub fn new() -> Keyring {
         Keyring::default()
     }
@@ -263,10 +264,12 @@ impl Keyring {
         Ok(m.certs.len())
     }
 
+    /// Whether it holds no certificate.
     pub fn is_empty(&self) -> bool {
         self.parts.iter().all(|p| p.certs.is_empty())
     }
 
+    /// How many certificates it holds (one per primary key: a certificate added twice is merged).
     pub fn len(&self) -> usize {
         self.parts.iter().map(|p| p.certs.len()).sum()
     }

@@ -24,8 +24,8 @@
 //!   case-insensitively (`Auths` works), repeated `auths` objects merged, `null` tolerated.
 //!
 //! - Credential helpers: a `credHelpers[registry]` entry is asked through the caller's runner
-//!   ([`AuthSources::find_key_with`], [`cred_helper`](super::cred_helper) runs
-//!   `docker-credential-<name> get`); "not found" sends the search on to the next file, an error
+//!   ([`AuthSources::find_key_with`]; a [`Network`](super::network::Network) runs
+//!   `docker-credential-<name> get`, with a time limit); "not found" sends the search on to the next file, an error
 //!   stops it.
 //!
 //! Deviations, on purpose: `credsStore` (Docker's, ignored by c/image) is honoured as Docker's
@@ -66,16 +66,32 @@ pub enum Credential {
     /// Anonymous access.
     None,
     /// HTTP Basic credentials (also sent on bearer-token requests).
-    Basic { username: String, password: String },
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: String,
+    },
     /// An OAuth2 refresh token (`identitytoken`), exchanged at the token realm.
-    IdentityToken { username: String, token: String },
+    IdentityToken {
+        /// The user name of the entry's `auth` (empty from a credential helper).
+        username: String,
+        /// The refresh token.
+        token: String,
+    },
     /// A `credHelpers` entry (or `credsStore`) names `docker-credential-<helper>` for `registry`:
     /// what [`AuthSources::find_key`] answers, which runs no helper.
-    Helper { helper: String, registry: String },
+    Helper {
+        /// The suffix of `docker-credential-<helper>`.
+        helper: String,
+        /// What the helper is to be asked for: the registry `host[:port]`.
+        registry: String,
+    },
 }
 
-impl From<super::cred_helper::HelperAnswer> for Credential {
-    fn from(a: super::cred_helper::HelperAnswer) -> Credential {
+impl Credential {
+    /// What a credential helper's answer means here.
+    pub(super) fn from_helper(a: super::cred_helper::HelperAnswer) -> Credential {
         use super::cred_helper::HelperAnswer;
         match a {
             HelperAnswer::NotFound => Credential::None,
@@ -103,7 +119,9 @@ impl fmt::Debug for Credential {
 /// for KEY in FILE".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
+    /// The credentials.
     pub credential: Credential,
+    /// The auth file they came from.
     pub file: PathBuf,
     /// The `auths` key (as written in the file), for a helper the `credHelpers` key, or
     /// `credsStore`.
@@ -127,31 +145,56 @@ pub struct HelperRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
+    /// An auth file exists but could not be read.
     #[error("cannot read credentials file {}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: io::Error,
     },
+    /// An auth file is larger than [`MAX_AUTH_FILE_SIZE`].
     #[error("credentials file {} is larger than {limit} bytes", path.display())]
-    TooLarge { path: PathBuf, limit: u64 },
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// An auth file is not valid JSON of its format.
     #[error("credentials file {} is not valid {format} JSON (fix or remove it)", path.display())]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// `auth.json` or `legacy .dockercfg`.
         format: &'static str,
+        /// Where and why the JSON is refused.
         #[source]
         source: serde_json::Error,
     },
+    /// An entry of an auth file cannot be decoded.
     #[error("credentials file {}: entry {key:?}: {reason}", path.display())]
     InvalidEntry {
+        /// The file.
         path: PathBuf,
+        /// The entry's key, as written.
         key: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
+    /// A lookup key is not a registry, namespace or repository name.
     #[error("invalid credentials key {key:?}: {reason}")]
-    InvalidKey { key: String, reason: &'static str },
+    InvalidKey {
+        /// The key, as given.
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// [`parse_creds`]: not `USERNAME:PASSWORD`; what is wrong.
     #[error("invalid credentials: {0} (expected USERNAME:PASSWORD)")]
     InvalidCreds(&'static str),
+    /// A credential helper could not be run or failed.
     #[error(transparent)]
     Helper(#[from] super::cred_helper::HelperError),
 }
@@ -159,6 +202,7 @@ pub enum AuthError {
 /// One credentials file to consult.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthFile {
+    /// The file; a missing one has no credentials.
     pub path: PathBuf,
     /// `.dockercfg` format: the top-level object is the `auths` map, keys are host names only.
     pub legacy: bool,
@@ -176,10 +220,13 @@ impl AuthFile {
 pub struct AuthEnv {
     /// `--authfile FILE`, else `REGISTRY_AUTH_FILE`.
     pub authfile: Option<PathBuf>,
+    /// `$XDG_RUNTIME_DIR`, for `$XDG_RUNTIME_DIR/containers/auth.json` (Linux).
     pub xdg_runtime_dir: Option<PathBuf>,
+    /// `$XDG_CONFIG_HOME` (else `$HOME/.config`), for `containers/auth.json` there.
     pub xdg_config_home: Option<PathBuf>,
     /// `$HOME` (or the passwd home directory when `$HOME` is unset, as c/image's `homedir.Get`).
     pub home: Option<PathBuf>,
+    /// `$DOCKER_CONFIG`, for `$DOCKER_CONFIG/config.json` (else `$HOME/.docker/config.json`).
     pub docker_config: Option<PathBuf>,
     /// The real user id, for `/run/containers/<uid>/auth.json`.
     pub uid: u32,
@@ -188,6 +235,7 @@ pub struct AuthEnv {
 /// Credentials files in precedence order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthSources {
+    /// The files, first consulted first.
     pub files: Vec<AuthFile>,
 }
 

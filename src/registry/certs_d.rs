@@ -39,9 +39,13 @@ pub const SYSTEM_CERTS_D: [&str; 2] = ["/etc/containers/certs.d", "/etc/docker/c
 /// A client certificate and its key. `Debug` does not show the key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientCert {
+    /// The `NAME.cert` file.
     pub cert_path: PathBuf,
+    /// The `NAME.key` file beside it.
     pub key_path: PathBuf,
+    /// The `.cert` file's bytes (PEM).
     pub cert_pem: Vec<u8>,
+    /// The `.key` file's bytes (PEM; secret).
     pub key_pem: Vec<u8>,
 }
 
@@ -110,43 +114,68 @@ impl HostTls {
     pub fn client(&self) -> Option<&ClientCert> {
         self.clients.first()
     }
-
-    /// All CA certificates, to add to the system roots.
-    pub fn root_certificates(&self) -> Result<Vec<reqwest::Certificate>, CertsError> {
-        let mut out = Vec::new();
-        for (path, pem) in &self.ca_pems {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| CertsError::InvalidCa {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            out.extend(certs);
-        }
-        Ok(out)
-    }
 }
 
 /// Why the TLS material for a host could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CertsError {
+    /// The host is not a valid `host[:port]`; the host.
     #[error("invalid registry host {0:?} for a certs.d lookup (expected host[:port])")]
     InvalidHost(String),
+    /// A file or directory could not be read.
     #[error("cannot read {}", path.display())]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: io::Error,
     },
+    /// A file is larger than [`MAX_PEM_FILE_SIZE`].
     #[error("{} is larger than {limit} bytes", path.display())]
-    TooLarge { path: PathBuf, limit: u64 },
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A `NAME.cert` without its `NAME.key`.
     #[error("missing key {key} for client certificate {cert} in {}. Note that CA certificates should use the extension .crt", dir.display())]
-    MissingKey { dir: PathBuf, cert: String, key: String },
+    MissingKey {
+        /// The directory.
+        dir: PathBuf,
+        /// The certificate's file name.
+        cert: String,
+        /// The key's expected file name.
+        key: String,
+    },
+    /// A `NAME.key` without its `NAME.cert`.
     #[error("missing client certificate {cert} for key {key} in {}", dir.display())]
-    MissingCert { dir: PathBuf, cert: String, key: String },
+    MissingCert {
+        /// The directory.
+        dir: PathBuf,
+        /// The certificate's expected file name.
+        cert: String,
+        /// The key's file name.
+        key: String,
+    },
+    /// A client certificate or key cannot be used.
     #[error("invalid client certificate or key {}: {reason}", path.display())]
-    InvalidClientPair { path: PathBuf, reason: String },
+    InvalidClientPair {
+        /// The `.cert` or `.key` file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A `.crt` file in a `--cert-dir` holds no usable certificate.
     #[error("invalid CA certificate file {}: {reason}", path.display())]
-    InvalidCa { path: PathBuf, reason: String },
+    InvalidCa {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
 }
 
 /// The per-host parent directories searched when no `--cert-dir` is given, in order.
@@ -360,6 +389,9 @@ fn pem_blocks(data: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[cfg(test)]
+mod dir_tests;
 
 #[cfg(test)]
 mod tests {

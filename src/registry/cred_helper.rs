@@ -26,12 +26,16 @@ use crate::json::go_fold;
 pub enum HelperAnswer {
     /// The helper has no credentials for the server.
     NotFound,
+    /// `Username` and `Secret`: HTTP Basic credentials.
     Basic {
+        /// `Username`.
         username: String,
+        /// `Secret`.
         password: String,
     },
     /// `Username` `<token>`: `Secret` is an identity (refresh) token.
     IdentityToken {
+        /// `Secret`.
         token: String,
     },
 }
@@ -60,7 +64,11 @@ pub const NOT_FOUND_MESSAGE: &str = "credentials not found in native keychain";
 pub struct HelperError {
     /// `docker-credential-<name>`.
     pub program: String,
+    /// What the helper was asked for: the registry `host[:port]` (for `credsStore` and
+    /// Docker Hub, `https://index.docker.io/v1/`).
     pub server: String,
+    /// What went wrong: not installed, timed out, its exit status and message, or an
+    /// unreadable answer.
     pub message: String,
 }
 

@@ -50,6 +50,8 @@ pub struct NetworkConfig {
     pub home: Option<PathBuf>,
     /// `--tls-verify`: `Some` overrides registries.conf's `insecure` for every registry.
     pub tls_verify: Option<bool>,
+    /// Time limit for each registry request and each credential helper run
+    /// (taken as at least 1 s).
     pub timeout: Duration,
 }
 
@@ -57,17 +59,41 @@ pub struct NetworkConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetworkError {
+    /// The registry (or lookaside server) failed or refused the request.
     #[error("{0}")]
     Registry(#[from] RegistryError),
+    /// The auth.json files (or `--creds`) could not be used.
     #[error("credentials for {domain}: {message}")]
-    Credentials { domain: String, message: String },
+    Credentials {
+        /// The registry `host[:port]`.
+        domain: String,
+        /// What is wrong, naming the file.
+        message: String,
+    },
     /// A credential helper named by an auth file could not be run or failed.
     #[error("credentials for {domain}: {message}")]
-    CredentialHelper { domain: String, message: String },
+    CredentialHelper {
+        /// The registry `host[:port]`.
+        domain: String,
+        /// The helper's failure, naming the file that named it.
+        message: String,
+    },
+    /// The certs.d TLS material (or `--cert-dir`) for the registry is unusable.
     #[error("TLS material for {domain}: {message}")]
-    Tls { domain: String, message: String },
+    Tls {
+        /// The registry `host[:port]`.
+        domain: String,
+        /// What is wrong, naming the file or directory.
+        message: String,
+    },
+    /// registries.d gives no usable lookaside for the image.
     #[error("lookaside for {reference}: {message}")]
-    RegistriesD { reference: String, message: String },
+    RegistriesD {
+        /// The image reference.
+        reference: String,
+        /// What is wrong.
+        message: String,
+    },
     /// registries.conf is unusable for this image, or blocks its registry.
     #[error("{0}")]
     RegistriesConf(#[from] ConfError),
@@ -75,11 +101,16 @@ pub enum NetworkError {
     /// registries.d does not set `use-sigstore-attachments: true` for the image
     /// (c/image: "writing sigstore attachments is disabled by configuration").
     #[error("writing sigstore attachments for {reference} is disabled by configuration (registries.d use-sigstore-attachments is not true for it)")]
-    SigstoreAttachmentsDisabled { reference: String },
+    SigstoreAttachmentsDisabled {
+        /// The image reference.
+        reference: String,
+    },
     /// Every pull source failed: the registry's own error, and the mirrors'.
     #[error("{primary} (mirrors also failed: {mirrors})")]
     Mirrors {
+        /// The error from the registry's own location.
         primary: Box<NetworkError>,
+        /// Each mirror's error, as `[reference: error]`, comma-separated.
         mirrors: String,
     },
 }
@@ -176,6 +207,7 @@ pub struct Network {
 
 /// Signatures fetched for one manifest, and where they were looked for.
 pub struct Fetched {
+    /// The signatures found.
     pub signatures: Vec<FetchedSignature>,
     /// e.g. `https://lookaside.example.com/ns/app@sha256=…/signature-N`.
     pub looked_in: String,
@@ -189,6 +221,7 @@ pub struct Fetched {
 }
 
 impl Network {
+    /// A network for `config`; no registry is contacted until one is needed.
     pub fn new(config: NetworkConfig) -> Network {
         let auth_sources = AuthSources::standard(&config.auth);
         if let Ok(conf) = &config.registries_conf {
@@ -230,10 +263,12 @@ impl Network {
         }
     }
 
+    /// The registries.d configuration in use.
     pub fn registries_d(&self) -> &RegistriesD {
         &self.config.registries_d
     }
 
+    /// The built-in lookaside default, for images registries.d configures nothing for.
     pub fn builtin(&self) -> &BuiltinDefault {
         &self.config.builtin
     }
@@ -323,7 +358,7 @@ impl Network {
                     h.file.display()
                 );
                 cred_helper::get(h.helper, h.server, self.config.timeout.max(Duration::from_secs(1)))
-                    .map(Credential::from)
+                    .map(Credential::from_helper)
                     .map_err(|mut e| {
                         e.message = format!("{} (named by {named_by} in {})", e.message, h.file.display());
                         e

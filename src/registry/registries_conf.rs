@@ -36,15 +36,32 @@ const USER_DIR: &str = ".config/containers/registries.conf.d";
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfError {
+    /// A configuration file could not be read or is invalid.
     #[error("registries configuration {}: {message}", path.display())]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The image's registry entry has `blocked = true`.
     #[error("registry {prefix} is blocked in registries.conf ({sources})")]
-    Blocked { prefix: String, sources: String },
+    Blocked {
+        /// The entry's `prefix`.
+        prefix: String,
+        /// The files the configuration was read from, comma-separated (`no file` if none).
+        sources: String,
+    },
+    /// Rewriting the reference for an endpoint gave an invalid reference.
     #[error("registries.conf entry {prefix:?}: {reference:?} rewritten to {rewritten:?} is not a valid reference: {message}")]
     Rewrite {
+        /// The entry's `prefix`.
         prefix: String,
+        /// The image reference, fully expanded.
         reference: String,
+        /// The reference with the prefix replaced by the endpoint's location.
         rewritten: String,
+        /// Why that is not a valid reference.
         message: String,
     },
 }
@@ -52,6 +69,7 @@ pub enum ConfError {
 /// The files to read, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfPaths {
+    /// The main registries.conf file.
     pub file: PathBuf,
     /// The file was named explicitly: it must exist.
     pub explicit: bool,
@@ -88,9 +106,12 @@ impl ConfPaths {
 /// How a mirror may be used (`pull-from-mirror`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PullFromMirror {
+    /// `all` (the default): for references by tag and by digest.
     #[default]
     All,
+    /// `digest-only`: only for references by digest.
     DigestOnly,
+    /// `tag-only`: only for references by tag.
     TagOnly,
 }
 
@@ -99,24 +120,33 @@ pub enum PullFromMirror {
 pub struct Endpoint {
     /// `host[:port][/namespace]`; empty only for a `*.example.com` prefix (the image's own place).
     pub location: String,
+    /// `insecure`: plain HTTP and unverified TLS are allowed.
     pub insecure: bool,
+    /// When a mirror is used (always [`PullFromMirror::All`] for the registry itself).
     pub pull_from_mirror: PullFromMirror,
 }
 
 /// One `[[registry]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Registry {
+    /// The references it applies to: `host[:port][/namespace]` or `*.domain`.
     pub prefix: String,
+    /// The registry's own place (`location`, `insecure`).
     pub endpoint: Endpoint,
+    /// `[[registry.mirror]]` entries, in order.
     pub mirrors: Vec<Endpoint>,
+    /// `blocked`: pulling from it is refused.
     pub blocked: bool,
+    /// `mirror-by-digest-only`: mirrors are used only for references by digest.
     pub mirror_by_digest_only: bool,
 }
 
 /// Where to read an image from: a rewritten reference and whether that endpoint is insecure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullSource {
+    /// The image's reference rewritten for this endpoint.
     pub reference: DockerReference,
+    /// The endpoint is `insecure`.
     pub insecure: bool,
     /// A mirror (not the registry's own location).
     pub mirror: bool,

@@ -44,14 +44,19 @@ pub enum Blob<'a> {
 /// Why a blob is not a signature in any format the reference knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlobError {
+    /// The blob is empty.
     #[error("empty signature blob")]
     Empty,
+    /// The first byte starts neither an OpenPGP message nor the typed format; that byte.
     #[error("unrecognized signature format, starting with binary {0:#x}")]
     UnrecognizedFirstByte(u8),
+    /// The typed format's name is not ended by `\n`.
     #[error("invalid signature format, missing newline")]
     MissingNewline,
+    /// The typed format's name has a byte outside ASCII; that byte.
     #[error("invalid signature format, non-ASCII byte {0:#x}")]
     NonAsciiFormat(u8),
+    /// A typed format other than [`SIMPLE_SIGNING_FORMAT`] and [`SIGSTORE_FORMAT`]; its name.
     #[error("unrecognized signature format {0:?}")]
     UnknownFormat(String),
 }

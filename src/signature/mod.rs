@@ -37,7 +37,9 @@ pub struct Signer {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Opened {
+    /// Whose key made the signature.
     pub signer: Signer,
+    /// The signed claim, authentic (not yet matched against a policy identity).
     pub claim: VerifiedClaim,
 }
 

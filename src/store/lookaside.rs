@@ -24,7 +24,7 @@
 //! can then each add an equivalent signature. A kill at the
 //! wrong moment can leave a `.imgsig-XXXXXX.tmp` file behind; readers ignore it, and the next
 //! write into that directory removes it: its writer's lock on it is free
-//! ([`crate::files::clean_stale_temps`]). The filesystem must support hard links (local
+//! (`files::clean_stale_temps`, internal). The filesystem must support hard links (local
 //! filesystems and NFS do).
 //!
 //! Writing never follows a symbolic link below the root the user named (the `--lookaside-dir`,
@@ -58,31 +58,52 @@ pub const MAX_SIGNATURE_SIZE: u64 = crate::limits::MAX_SIGNATURE_SIZE as u64;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LookasideError {
+    /// A file or directory could not be opened, read or written.
     #[error("{what} {}", shown(path))]
     Io {
+        /// What was being done, e.g. `creating` or `reading`.
         what: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: io::Error,
     },
+    /// An image directory already holds [`MAX_SIGNATURES`] or more signatures.
     #[error(
         "{} holds {MAX_SIGNATURES} or more signatures, assuming that's unreasonable \
          (containers/image refuses to read that many)",
         shown(dir)
     )]
-    TooManySignatures { dir: PathBuf },
+    TooManySignatures {
+        /// The image directory.
+        dir: PathBuf,
+    },
+    /// A signature to store is larger than [`MAX_SIGNATURE_SIZE`].
     #[error("refusing to store a signature of {size} bytes (readers accept at most {MAX_SIGNATURE_SIZE})")]
-    SignatureTooLarge { size: usize },
+    SignatureTooLarge {
+        /// Its size, in bytes.
+        size: usize,
+    },
+    /// A signature to store is empty.
     #[error("refusing to store an empty signature")]
     EmptySignature,
+    /// A file to write exists with other contents; it is left alone.
     #[error("{} already exists with different contents; not overwriting it", shown(path))]
-    DifferentContents { path: PathBuf },
+    DifferentContents {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// The lookaside to write to is not a `file:` URL.
     #[error(
         "{} is not a local file: URL; writing directly to a remote lookaside is not supported \
          (configure a lookaside-staging: file:///… location in registries.d)",
         shown(url)
     )]
-    NotLocal { url: String },
+    NotLocal {
+        /// The URL, as configured.
+        url: String,
+    },
     /// A symbolic link below the root (see the module docs): hostile or unusable input.
     #[error(
         "{} is a symbolic link inside {}; refusing to follow it (a link inside a shared lookaside or \
@@ -90,7 +111,12 @@ pub enum LookasideError {
         shown(path),
         shown(root)
     )]
-    Symlink { path: PathBuf, root: PathBuf },
+    Symlink {
+        /// The link.
+        path: PathBuf,
+        /// The root it lies below.
+        root: PathBuf,
+    },
 }
 
 impl LookasideError {
@@ -130,8 +156,12 @@ impl From<BelowError> for LookasideError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadProblem {
+    /// The file is larger than [`MAX_SIGNATURE_SIZE`].
     #[error("signature is larger than {limit} bytes")]
-    TooLarge { limit: u64 },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
 }
 
 /// One `signature-N` found by [`read_dir_signatures`].
@@ -139,7 +169,9 @@ pub enum ReadProblem {
 pub struct DirSignature {
     /// N, starting at 1.
     pub index: usize,
+    /// The file.
     pub path: PathBuf,
+    /// Its bytes, or why they could not be used.
     pub contents: Result<Vec<u8>, ReadProblem>,
 }
 

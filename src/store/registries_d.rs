@@ -39,41 +39,70 @@ const USER_LOOKASIDE: &str = ".local/share/containers/sigstore";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistriesDError {
+    /// A registries.d directory could not be listed.
     #[error("reading registries.d directory {}", dir.display())]
     ReadDir {
+        /// The directory.
         dir: PathBuf,
+        /// The OS error.
         #[source]
         source: io::Error,
     },
+    /// A configuration file could not be read, or is larger than [`MAX_CONFIG_FILE_SIZE`].
     #[error("reading {}", path.display())]
     ReadFile {
+        /// The file.
         path: PathBuf,
+        /// The OS error (or the size limit).
         #[source]
         source: io::Error,
     },
+    /// A configuration file is not valid YAML of the registries.d schema.
     #[error("parsing {}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Two files define `default-docker`.
     #[error(
         "Error parsing signature storage configuration: \"default-docker\" defined both in {:?} and {:?} \
          (keep one of them)",
         first.display().to_string(), second.display().to_string()
     )]
-    DuplicateDefaultDocker { first: PathBuf, second: PathBuf },
+    DuplicateDefaultDocker {
+        /// The file read first.
+        first: PathBuf,
+        /// The file that defines it again.
+        second: PathBuf,
+    },
+    /// Two files configure the same `docker:` scope.
     #[error(
         "Error parsing signature storage configuration: \"docker\" namespace {scope:?} defined both in {:?} \
          and {:?} (a scope must be configured in one file only)",
         first.display().to_string(), second.display().to_string()
     )]
     DuplicateScope {
+        /// The `docker:` key.
         scope: String,
+        /// The file read first.
         first: PathBuf,
+        /// The file that defines it again.
         second: PathBuf,
     },
+    /// A configured lookaside URL cannot be used.
     #[error(
         "Invalid signature storage URL {url:?} ({reason}); use a URL such as \
          file:///var/lib/containers/sigstore or https://lookaside.example.com/sigstore"
     )]
-    InvalidUrl { url: String, reason: String },
+    InvalidUrl {
+        /// The URL, as configured.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// Neither registries.d nor a home directory gives a non-root user a lookaside.
     #[error(
         "no home directory to locate the default signature storage \
          ($HOME/.local/share/containers/sigstore); configure a lookaside in registries.d"
@@ -92,13 +121,17 @@ pub struct Section {
     pub sigstore: Option<String>,
     /// Legacy name of `lookaside-staging` (lower priority).
     pub sigstore_staging: Option<String>,
+    /// `use-sigstore-attachments`: sigstore signatures are read from and written to
+    /// registry attachments.
     pub use_sigstore_attachments: Option<bool>,
 }
 
 /// Reading or writing signatures: selects the keys consulted in a section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// Reading: `lookaside`, then `sigstore`.
     Read,
+    /// Writing: the staging keys first, then those for reading.
     Write,
 }
 
@@ -124,17 +157,20 @@ impl Section {
 pub enum Scope<'a> {
     /// A key of the `docker:` mapping.
     Docker(&'a str),
+    /// The `default-docker:` section.
     DefaultDocker,
 }
 
 /// A configured lookaside location and where it was found (for diagnostics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Configured<'a> {
+    /// The section that matched.
     pub scope: Scope<'a>,
     /// `lookaside`, `lookaside-staging`, `sigstore` or `sigstore-staging`.
     pub key: &'static str,
     /// The URL string exactly as written.
     pub url: &'a str,
+    /// The file the section is in.
     pub file: &'a Path,
 }
 
@@ -144,6 +180,7 @@ pub struct Configured<'a> {
 pub struct BuiltinDefault {
     /// Effective UID 0 (c/image uses the rootless-aware EUID).
     pub is_root: bool,
+    /// The home directory (`$HOME`), for a non-root user's default; `None` if unknown.
     pub home: Option<PathBuf>,
 }
 

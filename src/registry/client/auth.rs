@@ -17,14 +17,21 @@ const MAX_TOKEN_SIZE: usize = 1024 * 1024;
 /// Registry credentials.
 #[derive(Clone, Default)]
 pub enum Auth {
+    /// No credentials (the default).
     #[default]
     Anonymous,
+    /// HTTP Basic credentials, also sent to the token service.
     Basic {
+        /// The user name.
         username: String,
+        /// The password.
         password: String,
     },
+    /// An OAuth2 refresh token, exchanged at the registry's token realm.
     IdentityToken {
+        /// The user name (shown in `Debug`; may be empty).
         username: String,
+        /// The refresh token.
         token: String,
     },
 }

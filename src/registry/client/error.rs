@@ -7,27 +7,66 @@ use reqwest::Url;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
+    /// The request could not be made or its answer not read (DNS, connection, TLS, timeout).
     #[error("{url}: {message}")]
-    Transport { url: String, message: String },
+    Transport {
+        /// The URL, passwords redacted.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The server answered with an unexpected HTTP status.
     #[error("{url}: HTTP {status}{detail}")]
-    Status { url: String, status: u16, detail: String },
+    Status {
+        /// The URL, passwords redacted.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// Appended to the message as is, e.g. ` from the token service`; often empty.
+        detail: String,
+    },
+    /// The response body is over its size limit.
     #[error("{url}: the response is larger than {limit} bytes")]
-    TooLarge { url: String, limit: usize },
+    TooLarge {
+        /// The URL, passwords redacted.
+        url: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The server's answer breaks the protocol (or cannot be acted on safely).
     #[error("{url}: {message}")]
-    Protocol { url: String, message: String },
+    Protocol {
+        /// The URL, passwords redacted.
+        url: String,
+        /// What is wrong with the answer.
+        message: String,
+    },
+    /// A manifest asked for by digest does not hash to that digest.
     #[error("{url}: the registry served a manifest whose digest is {actual}, not the requested {expected}")]
     DigestMismatch {
+        /// The URL, passwords redacted.
         url: String,
+        /// The digest asked for.
         expected: String,
+        /// The digest of the bytes served.
         actual: String,
     },
+    /// A lookaside cannot be read: an unsupported scheme, an unreadable file, an HTTP status
+    /// other than 200 or 404, or too many signatures.
     #[error("{url}: {message}")]
-    Lookaside { url: String, message: String },
+    Lookaside {
+        /// The URL, passwords redacted.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The manifest served can be read two ways (a repeated member): refused, see
     /// [`crate::manifest::check_members`].
     #[error("{url}: {error}")]
     ManifestRefused {
+        /// The URL, passwords redacted.
         url: String,
+        /// Which member is repeated, and where.
         error: crate::manifest::MemberError,
     },
 }

@@ -33,10 +33,13 @@ pub const MANIFEST_ACCEPT: &[&str] = &[
 /// A fetched manifest.
 #[derive(Debug, Clone)]
 pub struct FetchedManifest {
+    /// The manifest, exactly as served.
     pub bytes: Vec<u8>,
     /// Digest of the bytes received (for signed schema 1: of the payload).
     pub digest: Digest,
+    /// The `Content-Type` the registry sent, without parameters; `None` without one.
     pub media_type: Option<String>,
+    /// The URL it was fetched from.
     pub url: String,
 }
 

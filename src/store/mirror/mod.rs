@@ -53,14 +53,17 @@ pub struct TagRecord {
     pub instances: Vec<RecordedInstance>,
 }
 
+/// One instance of the index a tag resolved to, as its record lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedInstance {
+    /// The instance manifest's digest.
     pub digest: Digest,
     /// `os/architecture[/variant]`.
     pub platform: String,
 }
 
 impl RecordedInstance {
+    /// The record entry for an index's instance.
     pub fn from_instance(i: &Instance) -> RecordedInstance {
         RecordedInstance {
             digest: i.digest.clone(),
@@ -73,18 +76,48 @@ impl RecordedInstance {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
+    /// The reference has no tag (a record is kept per tag).
     #[error("the reference {reference} has no tag to look up")]
-    NoTag { reference: String },
+    NoTag {
+        /// The reference, normalised.
+        reference: String,
+    },
+    /// The mirror holds no record for the tag.
     #[error("the mirror has no record of {reference} ({}); fetch it into the mirror with imgsig fetch, or name the image by digest", .path.display())]
-    Missing { reference: String, path: PathBuf },
+    Missing {
+        /// The reference, normalised.
+        reference: String,
+        /// Where its record would be.
+        path: PathBuf,
+    },
+    /// The record could not be read or written.
     #[error("{}: {source}", .path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The record file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The record's directory could not be created without following a
+    /// symbolic link below the mirror root (or at all); the reason.
     #[error("{0}")]
     Unsafe(String),
+    /// The record file is larger than [`MAX_RECORD_SIZE`].
     #[error("{}: larger than {limit} bytes", .path.display())]
-    TooLarge { path: PathBuf, limit: u64 },
+    TooLarge {
+        /// The record file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The file is not a valid tag record.
     #[error("{}: not a tag record: {message}", .path.display())]
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The record file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The record was not written: signatures the source has could not be
     /// stored, so the mirror would judge the image on another set of
     /// signatures than the registry holds ([`ImageCopy::write_record`]).
@@ -93,11 +126,19 @@ pub enum RecordError {
         .skipped.len(),
         .skipped.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
-    Incomplete { skipped: Vec<SkippedSignature> },
+    Incomplete {
+        /// The signatures that could not be stored, and why.
+        skipped: Vec<SkippedSignature>,
+    },
+    /// The record found is for another reference (another registry with the
+    /// same repository path); it is refused, not used.
     #[error("{}: records {recorded}, not {reference} (the same repository path of another registry)", .path.display())]
     OtherReference {
+        /// The record file.
         path: PathBuf,
+        /// The reference the record names.
         recorded: String,
+        /// The reference looked up.
         reference: String,
     },
 }

@@ -80,6 +80,7 @@ impl fmt::Display for SkippedSignature {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoredManifest {
+    /// The manifest's digest.
     pub digest: Digest,
     /// The image directory (`root/<repository path>@sha256=<hex>`).
     pub directory: PathBuf,
@@ -97,6 +98,7 @@ pub struct StoredManifest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WrittenRecord {
+    /// The record file (`root/<repository path>@tags/<tag>.json`).
     pub path: PathBuf,
     /// The digest the record named before it was replaced (`None`: there was
     /// no readable record).
