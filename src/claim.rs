@@ -54,7 +54,7 @@ impl Claim {
 
     /// The payload exactly as containers/image writes it with Go's
     /// `json.Marshal`: keys sorted, compact, no trailing newline, strings
-    /// escaped like Go (see [`json::write_go_string`]), `creator` and
+    /// escaped as Go's encoding/json escapes them, `creator` and
     /// `timestamp` omitted from `optional` when `None`.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = String::with_capacity(256);
@@ -97,7 +97,7 @@ impl UntrustedClaim {
     /// Parses a payload as strictly as c/image's paranoid parser (reference
     /// §1.3), and more strictly in two places: JSON `null` is rejected for
     /// every typed field (Go silently decodes it as the zero value), and the
-    /// JSON itself must be valid RFC 8259 (see [`crate::json`]).
+    /// JSON itself must be valid RFC 8259 (imgsig's strict reader).
     ///
     /// - the top level is an object with exactly `critical` and `optional`;
     /// - `critical` has exactly `type`, `image` and `identity`; `type` is
@@ -107,7 +107,7 @@ impl UntrustedClaim {
     ///   validated when matched against a policy, and `""` parses (as in c/image)
     ///   but never matches;
     /// - `optional` may hold `creator` (string) and `timestamp` (integer, by
-    ///   the float64 rule of [`json::Number::as_i64_exact`]); other members are
+    ///   Go's float64 rule: an integer a float64 holds exactly); other members are
     ///   ignored but must be valid JSON;
     /// - a duplicate key anywhere in these objects is an error, and so is
     ///   anything but whitespace after the top-level object.

@@ -265,7 +265,7 @@ pub enum SignedIdentity {
     /// Validated at parse time: has a tag or a digest.
     ExactReference(DockerReference),
     ExactRepository(DockerReference),
-    /// Both validated at parse time (bare host[:port], or a fully expanded name).
+    /// Both validated at parse time (bare `host[:port]`, or a fully expanded name).
     RemapIdentity {
         prefix: String,
         signed_prefix: String,
