@@ -10,6 +10,61 @@
 //! the one signing pipeline every key source goes through ([`sign`]).
 //! The `imgsig` command line is a thin layer over it, part of the binary only.
 //!
+//! Three pipelines, one shape each — a checked request in, a report out,
+//! errors classed as unusable input, an outside failure, or a rejection
+//! ([`verify::ErrorClass`]): [`verify`] ([`verify::Verifier`]), [`sign`]
+//! ([`sign::Signing`]) and [`fetch`] ([`fetch::Fetcher`]). Reports say what
+//! was done and why; [`verify::Report::to_json_document`] gives the
+//! documented JSON. Policies are read with [`policy::parse`] and edited with
+//! [`policy::edit`]. Nothing in the library prints or reads the environment:
+//! a [`registry::network::Network`] built from a
+//! [`registry::network::NetworkConfig`] is how it reaches registries, and
+//! without one no socket is opened. `examples/embed.rs` is a whole program.
+//!
+//! # Sign a manifest into a lookaside directory
+//!
+//! ```
+//! use imgsig::reference::DockerReference;
+//! use imgsig::sign::{Destination, Request, Signer, Signing};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+//! let key = std::fs::read(format!("{examples}/demo-signer.secret.asc"))?;
+//! let signer = Signer::key_file(&key, None, "demo-signer", std::time::SystemTime::now())?;
+//! let dir = std::env::temp_dir().join(format!("imgsig-crate-doc-{}", std::process::id()));
+//! let request = Request::manifest(
+//!     &std::fs::read(format!("{examples}/manifest.json"))?,
+//!     DockerReference::parse_normalized("registry.example.com/demo/app:1.0")?,
+//!     Destination::LookasideDir(dir.clone()),
+//! )?;
+//! let report = Signing::new(&signer, None).sign(&request);
+//! assert!(report.error.is_none());
+//! assert!(report.entries[0].outcome.written());
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Fetch an image into a mirror for an air-gapped site
+//!
+//! (Needs a registry: compiled here, run by `tests/fetch_api.rs`.)
+//!
+//! ```no_run
+//! use imgsig::fetch::{Fetcher, Options, Request};
+//! use imgsig::registry::network::Network;
+//! use imgsig::store::mirror::Mirror;
+//!
+//! fn carry(network: &Network) -> Result<(), Box<dyn std::error::Error>> {
+//! let mirror = Mirror::create("/media/usb/mirror".as_ref())?;
+//! let report = Fetcher::new(network, &mirror, Options::default())
+//!     .fetch(&Request::parse("docker://registry.example.com/ns/app:1.0")?);
+//! assert!(report.error.is_none());
+//! println!("{} new signature(s)", report.signatures_new());
+//! Ok(())
+//! }
+//! # fn main() {}
+//! ```
+//!
 //! # Verify an image in one call
 //!
 //! ```

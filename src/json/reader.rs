@@ -132,15 +132,7 @@ impl Value {
 /// helper). Take the known members with the getters, then call
 /// [`ObjectReader::deny_unknown`]: every member not taken is an error.
 ///
-/// ```
-/// # use imgsig::json;
-/// let doc = json::parse(br#"{"image":{"docker-manifest-digest":"sha256:00"}}"#).unwrap();
-/// let mut top = doc.as_object("").unwrap();
-/// let mut image = top.required_object("image").unwrap();
-/// assert_eq!(image.required_str("docker-manifest-digest").unwrap(), "sha256:00");
-/// image.deny_unknown().unwrap();
-/// top.deny_unknown().unwrap();
-/// ```
+/// (Used as in the unit test `object_reader_takes_known_members_then_denies_the_rest`.)
 #[derive(Debug, Clone)]
 pub struct ObjectReader<'a> {
     path: String,
@@ -307,6 +299,20 @@ impl<'a> ObjectReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_reader_takes_known_members_then_denies_the_rest() {
+        let doc = crate::json::parse(br#"{"image":{"docker-manifest-digest":"sha256:00"}}"#).unwrap();
+        let mut top = doc.as_object("").unwrap();
+        let mut image = top.required_object("image").unwrap();
+        assert_eq!(image.required_str("docker-manifest-digest").unwrap(), "sha256:00");
+        image.deny_unknown().unwrap();
+        top.deny_unknown().unwrap();
+        let doc = crate::json::parse(br#"{"image":{},"extra":1}"#).unwrap();
+        let mut top = doc.as_object("").unwrap();
+        top.required_object("image").unwrap();
+        assert!(top.deny_unknown().is_err(), "an unknown member is an error");
+    }
     use crate::json::parse;
 
     #[test]
