@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
 # P2 on both of sequoia's cryptographic backends in one run: the default
-# build (crypto-nettle, target/release) and a crypto-openssl build (its own
-# target dir, target/openssl, so neither build invalidates the other), each
-# verifying the same mirrors of N images (default 10,000; gpg-made and
-# imgsig-made RSA-2048 signatures as in bench/bulk.sh). The two binaries run
-# interleaved in random order, ROUNDS rounds (default 7), so that the VM's
-# drift and the other work on the machine fall on both alike.
+# build (crypto-nettle) and a crypto-openssl build, each verifying the same
+# mirrors of N images (default 10,000; gpg-made and imgsig-made RSA-2048
+# signatures as in bench/bulk.sh). The two binaries run interleaved in random
+# order, ROUNDS rounds (default 7), so that the VM's drift and the other work
+# on the machine fall on both alike. Both are release builds in target/
+# (the features differ, so cargo keeps both sets of artifacts: only sequoia,
+# its two agent crates and imgsig are built twice); each binary is copied
+# aside, and the default one is left in target/release.
 #   bench/backends.sh [N [ROUNDS]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
 rounds=${2:-7}
 scripts/deps --test
-cargo build --release --locked --quiet --bin imgsig --example gen_mirror
-cargo build --release --locked --quiet --bin imgsig --no-default-features --features crypto-openssl \
-  --target-dir target/openssl
-nettle=target/release/imgsig
-openssl=target/openssl/release/imgsig
 work=$(mktemp -d /tmp/imgsig-backends.XXXXXX)
 export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"
 trap 'gpgconf --kill gpg-agent >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+nettle=$work/imgsig-nettle openssl=$work/imgsig-openssl
+cargo build --release --locked --quiet --bin imgsig --no-default-features --features crypto-openssl
+cp target/release/imgsig "$openssl"
+cargo build --release --locked --quiet --bin imgsig --example gen_mirror
+cp target/release/imgsig "$nettle"
+ldd "$openssl" | grep -q libcrypto && ! ldd "$nettle" | grep -q libcrypto ||
+  { echo "bench/backends.sh: the two builds are not what they should be" >&2; exit 1; }
 gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'bench <bench@imgsig.invalid>' rsa2048 sign never 2>/dev/null
 fpr=$(gpg --with-colons --list-keys | awk -F: '/^fpr/{print $10; exit}')
 gpg --batch --export-secret-keys "$fpr" > "$work/key.sec"
