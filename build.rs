@@ -1,5 +1,8 @@
-//! Checks that exactly one OpenPGP cryptographic backend is selected, before
-//! sequoia's own build script says the same in its words.
+//! Checks that exactly one OpenPGP cryptographic backend is selected. With
+//! neither, sequoia is not a dependency at all (Cargo.toml) and this is the
+//! only message; with both, sequoia's own build script may stop the build
+//! first, saying the same in its words ("Multiple cryptographic backends
+//! selected ... Nettle, OpenSSL").
 
 fn main() {
     // Features are part of the build's fingerprint: nothing else to watch.
