@@ -55,32 +55,58 @@ const DOCKER_V2_SCHEMA2_CONFIG: &str = "application/vnd.docker.container.image.v
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManifestError {
+    /// It has no member named exactly `signatures` (libtrust's lookup is
+    /// case-sensitive, though the media type guess is not).
     #[error("signed schema1 manifest: no \"signatures\" member (field names are case-sensitive here)")]
     MissingSignatures,
+    /// `signatures` is not a list of JWS signature objects; the text says
+    /// what is wrong.
     #[error("signed schema1 manifest: invalid \"signatures\" member: {0}")]
     InvalidSignatures(String),
+    /// `signatures` is an empty list (refused: there is no payload to hash).
     #[error("signed schema1 manifest: the \"signatures\" list is empty")]
     NoSignatures,
+    /// One signature's protected header cannot be used.
     #[error("signed schema1 manifest: signature {index}: {problem}")]
-    InvalidSignature { index: usize, problem: SignatureProblem },
+    InvalidSignature {
+        /// 0-based position in the `signatures` list.
+        index: usize,
+        /// What is wrong with it.
+        problem: SignatureProblem,
+    },
+    /// The signatures name different payloads.
     #[error("signed schema1 manifest: the signatures disagree on {field}")]
-    ConflictingSignatures { field: &'static str },
+    ConflictingSignatures {
+        /// `formatLength` or `formatTail`.
+        field: &'static str,
+    },
+    /// `formatLength` is negative or longer than the manifest.
     #[error("signed schema1 manifest: formatLength {format_length} is out of range (the manifest has {len} bytes)")]
-    FormatLengthOutOfRange { format_length: i128, len: usize },
+    FormatLengthOutOfRange {
+        /// The `formatLength` of the protected header.
+        format_length: i128,
+        /// The manifest's length in bytes.
+        len: usize,
+    },
 }
 
 /// What is wrong with one JWS signature of a signed schema1 manifest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignatureProblem {
+    /// `protected` is not base64url.
     #[error("\"protected\" is not base64url")]
     ProtectedBase64,
+    /// The decoded protected header is not a JSON object.
     #[error("the protected header is not a JSON object")]
     ProtectedJson,
+    /// The protected header has no numeric `formatLength`.
     #[error("the protected header has no numeric \"formatLength\"")]
     MissingFormatLength,
+    /// The protected header has no string `formatTail`.
     #[error("the protected header has no string \"formatTail\"")]
     MissingFormatTail,
+    /// `formatTail` is not base64url.
     #[error("\"formatTail\" is not base64url")]
     FormatTailBase64,
 }

@@ -89,10 +89,13 @@ impl SigningKey {
         }
     }
 
+    /// The certificate's primary-key fingerprint (uppercase hex).
     pub fn primary_fingerprint(&self) -> String {
         self.cert.fingerprint().to_hex()
     }
 
+    /// The fingerprint (uppercase hex) of the key that makes the signatures:
+    /// the primary key or a signing subkey.
     pub fn signing_fingerprint(&self) -> &str {
         &self.signing_fingerprint
     }

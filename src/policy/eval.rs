@@ -28,6 +28,8 @@ pub enum ImageRef {
 }
 
 impl ImageRef {
+    /// The transport name policy scopes are looked up under: `docker` or
+    /// `dir`.
     pub fn transport(&self) -> &'static str {
         match self {
             ImageRef::Docker(_) => "docker",
@@ -102,6 +104,8 @@ impl ScopeMatch {
             .join(", ")
     }
 
+    /// The entry that applied, for people: `transports.docker["example.com"]`,
+    /// `transports.docker[""] (the docker transport's default)` or `default`.
     pub fn describe(&self) -> String {
         match &self.entry {
             Some((t, s)) if s.is_empty() => format!("transports.{t}[\"\"] (the {t} transport's default)"),
@@ -153,12 +157,16 @@ pub struct SignatureInput {
 pub struct SigstoreInput {
     /// Where it came from (path or URL), for reports.
     pub source: String,
+    /// The parsed attachment (a signature, or another kind that is counted
+    /// but not evaluated).
     pub signature: crate::sigstore::SigstoreSignature,
 }
 
 /// Everything the evaluator needs about the image.
 #[derive(Debug)]
 pub struct Subject<'a> {
+    /// The image: picks the policy scope, and its docker reference is what
+    /// identity rules compare signed references with.
     pub image: &'a ImageRef,
     /// Digest of the manifest, or why it could not be computed.
     pub manifest_digest: Result<&'a Digest, &'a str>,
@@ -174,6 +182,8 @@ pub struct Subject<'a> {
     /// digest of the list (index) it was chosen from. A reference pinned by
     /// digest names the list, so the pin is checked against this.
     pub instance_of: Option<&'a Digest>,
+    /// The time keys and certificates are checked at (expiry, revocation,
+    /// validity periods); normally the current time.
     pub now: SystemTime,
 }
 
@@ -181,8 +191,12 @@ pub struct Subject<'a> {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SignatureResult {
+    /// 1-based position of the signature in [`Subject::signatures`] (or in
+    /// [`Subject::sigstore`] for a `sigstoreSigned` requirement).
     pub index: usize,
+    /// Where it came from (path or URL), as in the input.
     pub source: String,
+    /// `Ok` when this signature satisfies the requirement, else why not.
     pub result: Result<(), Rejection>,
     /// Set when the envelope was authentic and the claim parsed.
     pub opened: Option<Opened>,
@@ -195,8 +209,11 @@ pub struct SignatureResult {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RequirementResult {
+    /// 1-based position of the requirement in the scope that applied.
     pub index: usize,
+    /// The requirement evaluated.
     pub requirement: Requirement,
+    /// `Ok` when the requirement accepts the image, else why not.
     pub result: Result<(), RequirementRejection>,
     /// Per-signature results (signedBy only).
     pub signatures: Vec<SignatureResult>,
@@ -206,7 +223,10 @@ pub struct RequirementResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RequirementRejection {
+    /// Stable kebab-case reason code, e.g. `no-signatures`
+    /// (docs/json-output.md lists them).
     pub code: &'static str,
+    /// What went wrong, for people (wording may change; branch on `code`).
     pub message: String,
 }
 
@@ -221,12 +241,18 @@ fn rr(code: &'static str, message: impl Into<String>) -> RequirementRejection {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Decision {
+    /// The image evaluated.
     pub image: ImageRef,
+    /// Which part of the policy applied.
     pub scope: ScopeMatch,
+    /// One result per requirement of that scope, in policy order (empty when
+    /// `image_error` is set).
     pub requirements: Vec<RequirementResult>,
     /// Why the image was rejected before any requirement was evaluated (a
     /// reference pinned by digest that does not name this manifest).
     pub image_error: Option<RequirementRejection>,
+    /// The verdict: true only when every requirement accepted (and there was
+    /// at least one).
     pub accepted: bool,
 }
 

@@ -16,10 +16,13 @@ use super::{Policy, Requirement, SignedIdentity};
 /// One finding, with a stable code and a hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// Stable kebab-case code, e.g. `insecure-default`.
     pub code: &'static str,
     /// Where: `default[0]`, `transports.docker["example.com"]`, …
     pub path: String,
+    /// What was found, for people.
     pub message: String,
+    /// What to do about it, for people.
     pub hint: String,
 }
 

@@ -49,12 +49,17 @@ pub struct Policy {
     pub transports: Vec<Transport>,
 }
 
+/// The `transports` entry for one transport: its scopes, in file order.
 #[derive(Debug, Clone)]
 pub struct Transport {
+    /// The transport name, e.g. `docker` (names not in [`KNOWN_TRANSPORTS`]
+    /// are kept, and never match an image).
     pub name: String,
+    /// The transport's scopes, in file order.
     pub scopes: Vec<Scope>,
 }
 
+/// One scope of a transport and the requirements for images in it.
 #[derive(Debug, Clone)]
 pub struct Scope {
     /// The scope string ("" is the transport's default scope).
@@ -133,13 +138,21 @@ impl Requirement {
 /// `keyType` of a `signedBy` requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
+    /// `GPGKeys`: OpenPGP public keys; the only type evaluated.
     GpgKeys,
+    /// `signedByGPGKeys`: accepted by the parser; evaluating it rejects
+    /// ("unsupported-key-type"), as in containers/image.
     SignedByGpgKeys,
+    /// `X509Certificates`: accepted by the parser; evaluating it rejects
+    /// ("unsupported-key-type").
     X509Certificates,
+    /// `signedByX509CAs`: accepted by the parser; evaluating it rejects
+    /// ("unsupported-key-type").
     SignedByX509Cas,
 }
 
 impl KeyType {
+    /// The JSON `keyType` value, e.g. `GPGKeys`.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyType::GpgKeys => "GPGKeys",
@@ -154,7 +167,13 @@ impl KeyType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
     /// `keyPath` (as written, and as resolved).
-    Path { written: String, resolved: PathBuf },
+    Path {
+        /// The path as written in the policy.
+        written: String,
+        /// The path opened: `written` if absolute, else under the current
+        /// directory when the policy was built.
+        resolved: PathBuf,
+    },
     /// `keyPaths`
     Paths(Vec<(String, PathBuf)>),
     /// `keyData` (decoded bytes)
@@ -170,6 +189,8 @@ pub enum KeySource {
 /// stands on its other keys (with none at all it rejects, "no-keys").
 #[derive(Debug, Clone)]
 pub struct LoadedKeys {
+    /// The usable certificates (empty for key types other than `GPGKeys`,
+    /// whose keys are not read).
     pub keyring: Arc<Keyring>,
     /// Unreadable key files, e.g. "cannot read /etc/pki/x.gpg: not found".
     pub errors: Vec<String>,
@@ -198,11 +219,17 @@ impl LoadedKeys {
     }
 }
 
+/// A `signedBy` requirement: an OpenPGP signature by one of its keys, on a
+/// claim whose identity satisfies `signed_identity`.
 #[derive(Debug, Clone)]
 pub struct SignedBy {
+    /// `keyType`.
     pub key_type: KeyType,
+    /// Which of `keyPath`, `keyPaths` or `keyData` named the keys.
     pub key_source: KeySource,
+    /// The keys, read when the policy was built (with what went wrong).
     pub keys: LoadedKeys,
+    /// `signedIdentity`; `matchRepoDigestOrExact` when absent.
     pub signed_identity: SignedIdentity,
 }
 
@@ -230,16 +257,26 @@ pub enum SigstoreTrust {
     /// `fulcio`: a certificate issued by this CA for this OIDC issuer and e-mail
     /// (a Rekor key is then required).
     Fulcio {
+        /// `caPath` or `caData`: the Fulcio CA certificate(s).
         ca: Material,
+        /// `oidcIssuer`: the OIDC issuer the certificate must name (not empty).
         oidc_issuer: String,
+        /// `subjectEmail`: the e-mail the certificate must be issued to (not
+        /// empty).
         subject_email: String,
     },
     /// `pki`: a certificate chaining to these roots (through these
     /// intermediates) for this e-mail and/or host name.
     Pki {
+        /// `caRootsPath` or `caRootsData`: the trusted root certificates.
         roots: Material,
+        /// `caIntermediatesPath` or `caIntermediatesData`, if given.
         intermediates: Option<Material>,
+        /// `subjectEmail` the certificate must name (`None` when absent or
+        /// empty; at least one of this and `subject_hostname` is set).
         subject_email: Option<String>,
+        /// `subjectHostname` the certificate must name (`None` when absent
+        /// or empty).
         subject_hostname: Option<String>,
     },
 }
@@ -247,6 +284,7 @@ pub enum SigstoreTrust {
 /// A `sigstoreSigned` requirement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigstoreSigned {
+    /// The keys or certificate authority a signature must chain to.
     pub trust: SigstoreTrust,
     /// `rekorPublicKeyPath(s)` / `rekorPublicKeyData(s)`: when present, a
     /// signature must carry a Rekor SET signed by one of these keys.
@@ -258,21 +296,37 @@ pub struct SigstoreSigned {
 /// `signedIdentity` of a `signedBy` requirement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignedIdentity {
+    /// `matchExact`: the signed reference must equal the image's reference,
+    /// both with a tag or digest.
     MatchExact,
+    /// `matchRepoDigestOrExact`: the signed reference must be in the image's
+    /// repository when the image is named by digest alone, else equal it.
     /// The default when `signedIdentity` is absent.
     MatchRepoDigestOrExact,
+    /// `matchRepository`: the signed reference must be in the image's
+    /// repository (any tag or digest).
     MatchRepository,
+    /// `exactReference`: the signed reference must equal this one, whatever
+    /// the image's own reference.
     /// Validated at parse time: has a tag or a digest.
     ExactReference(DockerReference),
+    /// `exactRepository`: the signed reference must be in this repository,
+    /// whatever the image's own reference.
     ExactRepository(DockerReference),
+    /// `remapIdentity`: like `matchRepoDigestOrExact`, after replacing
+    /// `prefix` with `signed_prefix` at the start of the image's reference.
     /// Both validated at parse time (bare `host[:port]`, or a fully expanded name).
     RemapIdentity {
+        /// `prefix`: what the image's reference starts with (a whole path
+        /// element).
         prefix: String,
+        /// `signedPrefix`: what replaces it.
         signed_prefix: String,
     },
 }
 
 impl SignedIdentity {
+    /// The JSON `type` value, e.g. `matchRepoDigestOrExact`.
     pub fn type_name(&self) -> &'static str {
         match self {
             SignedIdentity::MatchExact => "matchExact",

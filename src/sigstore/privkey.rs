@@ -58,7 +58,10 @@ const NONCE_SIZE: usize = 24;
 /// `invalid-key`, `wrong-passphrase`, `unsupported-key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateKeyError {
+    /// The reason code: one of the above, `no-randomness` (the system gave
+    /// no random bytes) or `signing-failed`.
     pub code: &'static str,
+    /// What went wrong, for people.
     pub message: String,
 }
 
@@ -98,8 +101,12 @@ impl std::fmt::Debug for PrivateKey {
 
 /// A new key pair: the encrypted private key file and the public key PEM.
 pub struct GeneratedKey {
+    /// The private key file: an `ENCRYPTED COSIGN PRIVATE KEY` PEM block,
+    /// encrypted with the passphrase given.
     pub private_pem: Vec<u8>,
+    /// The public key as a `PUBLIC KEY` PEM block, for `keyPath` in a policy.
     pub public_pem: Vec<u8>,
+    /// The same key, decrypted, ready to sign.
     pub key: PrivateKey,
 }
 

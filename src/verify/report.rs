@@ -18,6 +18,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// For people: `image`, `index`, or `instance linux/arm64/v8`.
     pub fn describe(&self) -> String {
         match self {
             Role::Image => "image".to_owned(),
@@ -31,20 +32,28 @@ impl Role {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct KeyringDecision {
+    /// The reference a signature must claim, exactly (after normalisation).
     pub identity: crate::reference::DockerReference,
+    /// Primary-key fingerprints (uppercase hex) of the keyring's certificates.
     pub trusted_fingerprints: Vec<String>,
+    /// One result per signature found, in order.
     pub signatures: Vec<SignatureResult>,
+    /// True when at least one signature is valid, by a key of the keyring,
+    /// for this manifest's digest and `identity`.
     pub accepted: bool,
 }
 
 /// What decided a manifest.
 #[derive(Debug, Clone)]
 pub enum Judgement {
+    /// The policy's decision ([`crate::verify::Trust::Policy`]).
     Policy(Decision),
+    /// The keyring's decision ([`crate::verify::Trust::Keyring`]).
     Keyring(KeyringDecision),
 }
 
 impl Judgement {
+    /// Whether this manifest was accepted.
     pub fn accepted(&self) -> bool {
         match self {
             Judgement::Policy(d) => d.accepted,
@@ -57,6 +66,7 @@ impl Judgement {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ManifestCheck {
+    /// What this manifest is to the image.
     pub role: Role,
     /// The manifest's digest, or why it could not be computed.
     pub digest: Result<Digest, String>,
@@ -69,6 +79,7 @@ pub struct ManifestCheck {
     /// Of those, how many no requirement judged (`signedBy` judges
     /// simple-signing signatures only; `sigstoreSigned` judges them).
     pub sigstore_ignored: usize,
+    /// The decision on this manifest, with every requirement and signature.
     pub judgement: Judgement,
 }
 
@@ -76,7 +87,10 @@ pub struct ManifestCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ImageRejection {
+    /// Stable kebab-case reason code, e.g. `no-matching-platform`
+    /// (docs/json-output.md lists them).
     pub code: &'static str,
+    /// What went wrong, for people (wording may change; branch on `code`).
     pub message: String,
 }
 
@@ -96,6 +110,8 @@ pub struct Report {
     pub rejection: Option<ImageRejection>,
     /// Problems that did not change the verdict (e.g. a key file holding no key), each once.
     pub warnings: Vec<String>,
+    /// The verdict: true only when the image was not rejected as a whole and
+    /// every manifest in `checks` (at least one) was accepted.
     pub accepted: bool,
     /// `name@digest` of the top-level manifest: what to pull, when accepted.
     pub verified_reference: Option<String>,

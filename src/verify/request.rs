@@ -16,7 +16,10 @@ use crate::reference::DockerReference;
 /// keyring, for this digest and exactly this identity).
 #[derive(Debug)]
 pub enum Trust {
+    /// Decide by containers-policy.json, as podman and CRI-O do.
     Policy(Policy),
+    /// Decide as `skopeo standalone-verify`: one valid signature by one of
+    /// these keys, for the manifest's digest and exactly the image's identity.
     Keyring(Keyring),
 }
 
@@ -25,7 +28,10 @@ pub enum Trust {
 pub enum ImageSource {
     /// Manifest bytes the caller read (a file or stdin), for the image `identity`.
     Manifest {
+        /// The manifest, exactly as read (its digest is computed over them).
         bytes: Vec<u8>,
+        /// The reference the image is judged as (policy scope and identity
+        /// rules).
         identity: DockerReference,
         /// Where the bytes came from, for reports.
         origin: String,
@@ -34,14 +40,22 @@ pub enum ImageSource {
     /// and for a multi-platform copy `<hex>.manifest.json` + `<hex>.signature-N`
     /// per instance. Without an identity it is judged under the `dir` transport.
     Dir {
+        /// The directory holding `manifest.json`.
         path: PathBuf,
+        /// The reference the image is judged as (under the `docker`
+        /// transport); `None` to judge it as a `dir:` image.
         identity: Option<DockerReference>,
     },
     /// An image in a mirror written by `imgsig fetch`
     /// (`root/<repo>@<algo>=<hex>/manifest.json`); `reference` is pinned by
     /// digest, or tagged: then resolved through the mirror's tag record
     /// ([`crate::store::mirror`]), never the network, and judged as that tag.
-    Mirror { root: PathBuf, reference: DockerReference },
+    Mirror {
+        /// The mirror's root directory.
+        root: PathBuf,
+        /// The image, pinned by digest or tagged.
+        reference: DockerReference,
+    },
     /// An image in a registry (needs the network).
     Registry(DockerReference),
 }
@@ -52,7 +66,12 @@ pub enum SignatureFile {
     /// Read by the library (bounded).
     Path(PathBuf),
     /// Already read by the caller (stdin).
-    Bytes { name: String, bytes: Vec<u8> },
+    Bytes {
+        /// What to call it in reports, e.g. `-` for stdin.
+        name: String,
+        /// The signature blob.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Where the image's signatures come from.
@@ -104,6 +123,8 @@ impl Default for Options {
 /// One image to verify.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The image and where its manifest comes from.
     pub image: ImageSource,
+    /// Where its signatures come from.
     pub signatures: SignatureSource,
 }
