@@ -187,7 +187,7 @@ pub struct Subject<'a> {
     pub now: SystemTime,
 }
 
-/// The verdict on one signature under one `signedBy` requirement.
+/// The verdict on one signature under one `signedBy` or `sigstoreSigned` requirement.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SignatureResult {

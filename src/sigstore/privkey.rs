@@ -54,8 +54,9 @@ const MAX_SCRYPT_WORK: u64 = 64 * SCRYPT_N * SCRYPT_R * SCRYPT_P;
 const SALT_SIZE: usize = 32;
 const NONCE_SIZE: usize = 24;
 
-/// Why a private key file is unusable. `code` is stable kebab-case:
-/// `invalid-key`, `wrong-passphrase`, `unsupported-key`.
+/// Why a private key file is unusable, or signing with it failed. `code` is
+/// stable kebab-case: `invalid-key`, `wrong-passphrase`, `unsupported-key`,
+/// `no-randomness`, `signing-failed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateKeyError {
     /// The reason code: one of the above, `no-randomness` (the system gave
