@@ -92,6 +92,8 @@ pub mod verify;
 /// library's requests and configuration take.
 pub use reqwest::Url;
 
+pub use reason::Reason;
+
 /// Internals the fuzz targets (`fuzz/`) drive directly; not part of the
 /// API: present only with the `fuzzing` feature, which nothing else enables.
 #[cfg(any(test, feature = "fuzzing"))]

@@ -1,5 +1,6 @@
 //! `imgsig policy check` and `imgsig policy explain`.
 
+use imgsig::Reason;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -69,7 +70,7 @@ pub fn run(args: PolicyArgs, format: OutputFormat) -> Result<Exit, Failure> {
 
 #[derive(Debug, Serialize)]
 struct FindingJson {
-    code: &'static str,
+    code: Reason,
     path: String,
     message: String,
     hint: String,
@@ -128,13 +129,13 @@ fn check(args: CheckArgs, format: OutputFormat) -> Result<Exit, Failure> {
 /// Parse an image argument: `dir:PATH`, `docker://REF` or a bare reference.
 pub fn parse_image(s: &str) -> Result<ImageRef, Failure> {
     if let Some(p) = s.strip_prefix("dir:") {
-        let abs = std::path::absolute(p).map_err(|e| Failure::input("invalid-reference", anyhow!("{s}: {e}")))?;
+        let abs = std::path::absolute(p).map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("{s}: {e}")))?;
         return Ok(ImageRef::Dir(abs));
     }
     let r = s.strip_prefix("docker://").unwrap_or(s);
     DockerReference::parse_docker_transport(r)
         .map(ImageRef::Docker)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("{s:?}: {e}")))
+        .map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("{s:?}: {e}")))
 }
 
 #[derive(Debug, Serialize)]

@@ -1,6 +1,7 @@
 //! `imgsig sign`'s reports for people (stderr) and `--output json`.
 
 use anyhow::anyhow;
+use imgsig::Reason;
 use serde::Serialize;
 
 use super::io::{write_atomic, write_stdout};
@@ -43,7 +44,7 @@ pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat)
         }
         (Outcome::Returned, FileArg::Std) => {
             write_stdout(blob)
-                .map_err(|e| Failure::outside("io-error", anyhow!("writing the signature to stdout: {e}")))?;
+                .map_err(|e| Failure::outside(Reason::IoError, anyhow!("writing the signature to stdout: {e}")))?;
             out.to_string()
         }
         (stored, _) => stored.at().unwrap_or_default().to_owned(),

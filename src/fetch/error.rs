@@ -1,6 +1,7 @@
 //! Why an image could not be fetched (in full): unusable input, a failure
 //! outside, or a manifest the registry sent that must not be used.
 
+use crate::Reason;
 use std::error::Error;
 
 use crate::registry::network::NetworkError;
@@ -21,7 +22,7 @@ pub struct FetchError {
     /// Stable kebab-case reason code (docs/json-output.md), e.g.
     /// `invalid-reference`, `signature-not-mirrored`, or the network's or the
     /// lookaside's code.
-    pub code: &'static str,
+    pub code: Reason,
     /// What went wrong, naming the file, URL or value.
     pub message: String,
     /// What the user can do about it.
@@ -29,7 +30,7 @@ pub struct FetchError {
 }
 
 impl FetchError {
-    pub(crate) fn input(code: &'static str, message: impl Into<String>) -> FetchError {
+    pub(crate) fn input(code: Reason, message: impl Into<String>) -> FetchError {
         FetchError {
             class: ErrorClass::Input,
             code,
@@ -87,7 +88,7 @@ impl From<RecordError> for FetchError {
             class: ErrorClass::Outside,
             code: match e {
                 RecordError::Incomplete { .. } => e.code(),
-                _ => "io-error",
+                _ => Reason::IoError,
             },
             message: e.to_string(),
             hint: None,

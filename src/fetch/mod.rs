@@ -39,6 +39,7 @@
 //! ```
 //! (The test `tests/fetch_api.rs` runs this against a registry.)
 
+use crate::Reason;
 use std::time::SystemTime;
 
 use crate::platform;
@@ -73,7 +74,7 @@ impl Request {
         let text = input.strip_prefix("docker://").unwrap_or(input);
         DockerReference::parse_docker_transport(text)
             .map(Request::new)
-            .map_err(|e| FetchError::input("invalid-reference", format!("{input:?}: {e}")))
+            .map_err(|e| FetchError::input(Reason::InvalidReference, format!("{input:?}: {e}")))
     }
 }
 

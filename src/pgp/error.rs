@@ -3,6 +3,7 @@
 //! ([`EnvelopeError`], with its stable reason codes), plus the helpers that
 //! turn sequoia errors, times and issuers into message text.
 
+use crate::Reason;
 use std::time::SystemTime;
 
 use openpgp::packet::Signature;
@@ -100,91 +101,46 @@ fn by_keys(issuers: &[String]) -> String {
     }
 }
 
-reason_codes! {
-    /// The reason codes of [`EnvelopeError`] (documented in docs/json-output.md).
-    pub enum EnvelopeCode {
-        Empty => "empty-signature",
-        TooLarge => "signature-too-large",
-        UnrecognizedFormat => "unrecognized-format",
-        Malformed => "malformed-signature",
-        Encrypted => "encrypted-message",
-        NotSigned => "not-signed",
-        Detached => "detached-signature",
-        MultipleSignatures => "multiple-signatures",
-        NestedCompression => "nested-message",
-        PayloadTooLarge => "payload-too-large",
-        UnknownKey => "unknown-key",
-        WeakHash => "weak-hash-algorithm",
-        ExpiredKey => "expired-key",
-        RevokedKey => "revoked-key",
-        NotSigningKey => "not-signing-key",
-        ExpiredSignature => "expired-signature",
-        FutureSignature => "future-signature",
-        BadSignature => "bad-signature",
-    }
-}
-
 impl EnvelopeError {
-    /// Why, as a type.
-    pub fn reason(&self) -> EnvelopeCode {
+    /// Why, as a [`Reason`] (documented in docs/json-output.md).
+    pub fn code(&self) -> Reason {
         // No wildcard: a new variant needs its code here.
         match self {
-            EnvelopeError::Empty => EnvelopeCode::Empty,
-            EnvelopeError::TooLarge { .. } => EnvelopeCode::TooLarge,
-            EnvelopeError::UnrecognizedFormat(_) => EnvelopeCode::UnrecognizedFormat,
-            EnvelopeError::Malformed(_) => EnvelopeCode::Malformed,
-            EnvelopeError::Encrypted => EnvelopeCode::Encrypted,
-            EnvelopeError::NotSigned => EnvelopeCode::NotSigned,
-            EnvelopeError::Detached { .. } => EnvelopeCode::Detached,
-            EnvelopeError::MultipleSignatures { .. } => EnvelopeCode::MultipleSignatures,
-            EnvelopeError::NestedCompression(_) => EnvelopeCode::NestedCompression,
-            EnvelopeError::PayloadTooLarge(_) => EnvelopeCode::PayloadTooLarge,
-            EnvelopeError::UnknownKey { .. } => EnvelopeCode::UnknownKey,
-            EnvelopeError::WeakHash { .. } => EnvelopeCode::WeakHash,
-            EnvelopeError::ExpiredKey { .. } => EnvelopeCode::ExpiredKey,
-            EnvelopeError::RevokedKey { .. } => EnvelopeCode::RevokedKey,
-            EnvelopeError::NotSigningKey { .. } => EnvelopeCode::NotSigningKey,
-            EnvelopeError::ExpiredSignature(_) => EnvelopeCode::ExpiredSignature,
-            EnvelopeError::FutureSignature { .. } => EnvelopeCode::FutureSignature,
-            EnvelopeError::BadSignature { .. } => EnvelopeCode::BadSignature,
+            EnvelopeError::Empty => Reason::EmptySignature,
+            EnvelopeError::TooLarge { .. } => Reason::SignatureTooLarge,
+            EnvelopeError::UnrecognizedFormat(_) => Reason::UnrecognizedFormat,
+            EnvelopeError::Malformed(_) => Reason::MalformedSignature,
+            EnvelopeError::Encrypted => Reason::EncryptedMessage,
+            EnvelopeError::NotSigned => Reason::NotSigned,
+            EnvelopeError::Detached { .. } => Reason::DetachedSignature,
+            EnvelopeError::MultipleSignatures { .. } => Reason::MultipleSignatures,
+            EnvelopeError::NestedCompression(_) => Reason::NestedMessage,
+            EnvelopeError::PayloadTooLarge(_) => Reason::PayloadTooLarge,
+            EnvelopeError::UnknownKey { .. } => Reason::UnknownKey,
+            EnvelopeError::WeakHash { .. } => Reason::WeakHashAlgorithm,
+            EnvelopeError::ExpiredKey { .. } => Reason::ExpiredKey,
+            EnvelopeError::RevokedKey { .. } => Reason::RevokedKey,
+            EnvelopeError::NotSigningKey { .. } => Reason::NotSigningKey,
+            EnvelopeError::ExpiredSignature(_) => Reason::ExpiredSignature,
+            EnvelopeError::FutureSignature { .. } => Reason::FutureSignature,
+            EnvelopeError::BadSignature { .. } => Reason::BadSignature,
         }
-    }
-
-    /// Stable kebab-case reason code for JSON output.
-    pub fn code(&self) -> &'static str {
-        self.reason().as_str()
-    }
-}
-
-reason_codes! {
-    /// The reason codes of [`KeyError`] (documented in docs/json-output.md).
-    pub enum KeyCode {
-        /// The key is not usable (not OpenPGP, no signing-capable key, several secret keys).
-        InvalidKey => "invalid-key",
-        NotASecretKey => "not-a-secret-key",
-        PassphraseNeeded => "passphrase-needed",
-        WrongPassphrase => "wrong-passphrase",
     }
 }
 
 impl KeyError {
-    /// Why, as a type.
-    pub fn reason(&self) -> KeyCode {
+    /// Why, as a [`Reason`] (documented in docs/json-output.md).
+    pub fn code(&self) -> Reason {
         // No wildcard: a new variant needs its code here.
         match self {
             KeyError::NoCertificates
             | KeyError::Parse(_)
             | KeyError::SeveralSecretKeys(_)
-            | KeyError::NoSigningKey { .. } => KeyCode::InvalidKey,
-            KeyError::NoSecretKey => KeyCode::NotASecretKey,
-            KeyError::PassphraseNeeded => KeyCode::PassphraseNeeded,
-            KeyError::WrongPassphrase(_) => KeyCode::WrongPassphrase,
+            | KeyError::NoSigningKey { .. } => Reason::InvalidKey,
+            KeyError::NoSecretKey => Reason::NotASecretKey,
+            KeyError::PassphraseNeeded => Reason::PassphraseNeeded,
+            KeyError::WrongPassphrase(_) => Reason::WrongPassphrase,
         }
-    }
-
-    /// Stable kebab-case reason code for JSON output.
-    pub fn code(&self) -> &'static str {
-        self.reason().as_str()
     }
 }
 

@@ -11,6 +11,7 @@
 //! run that only reads local files never builds one (and never opens a
 //! socket).
 
+use crate::Reason;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -115,36 +116,21 @@ pub enum NetworkError {
     },
 }
 
-reason_codes! {
-    /// The reason codes of [`NetworkError`] besides those of the
-    /// [`RegistryError`] it carries (documented in docs/json-output.md).
-    pub enum NetworkCode {
-        InvalidAuthfile => "invalid-authfile",
-        CredentialHelperFailed => "credential-helper-failed",
-        InvalidCertDir => "invalid-cert-dir",
-        InvalidRegistriesD => "invalid-registries-d",
-        RegistryBlocked => "registry-blocked",
-        InvalidRegistriesConf => "invalid-registries-conf",
-        SigstoreAttachmentsDisabled => "sigstore-attachments-disabled",
-    }
-}
-
 impl NetworkError {
-    /// Stable reason code: a [`NetworkCode`], or the carried [`RegistryError`]'s.
-    pub fn code(&self) -> &'static str {
+    /// Why, as a [`Reason`]: its own, or the carried [`RegistryError`]'s.
+    pub fn code(&self) -> Reason {
         // No wildcard: a new variant needs its code here.
-        let own = match self {
-            NetworkError::Registry(e) => return e.code(),
-            NetworkError::Mirrors { primary, .. } => return primary.code(),
-            NetworkError::Credentials { .. } => NetworkCode::InvalidAuthfile,
-            NetworkError::CredentialHelper { .. } => NetworkCode::CredentialHelperFailed,
-            NetworkError::Tls { .. } => NetworkCode::InvalidCertDir,
-            NetworkError::RegistriesD { .. } => NetworkCode::InvalidRegistriesD,
-            NetworkError::RegistriesConf(ConfError::Blocked { .. }) => NetworkCode::RegistryBlocked,
-            NetworkError::RegistriesConf(_) => NetworkCode::InvalidRegistriesConf,
-            NetworkError::SigstoreAttachmentsDisabled { .. } => NetworkCode::SigstoreAttachmentsDisabled,
-        };
-        own.as_str()
+        match self {
+            NetworkError::Registry(e) => e.code(),
+            NetworkError::Mirrors { primary, .. } => primary.code(),
+            NetworkError::Credentials { .. } => Reason::InvalidAuthfile,
+            NetworkError::CredentialHelper { .. } => Reason::CredentialHelperFailed,
+            NetworkError::Tls { .. } => Reason::InvalidCertDir,
+            NetworkError::RegistriesD { .. } => Reason::InvalidRegistriesD,
+            NetworkError::RegistriesConf(ConfError::Blocked { .. }) => Reason::RegistryBlocked,
+            NetworkError::RegistriesConf(_) => Reason::InvalidRegistriesConf,
+            NetworkError::SigstoreAttachmentsDisabled { .. } => Reason::SigstoreAttachmentsDisabled,
+        }
     }
 
     /// What the user can check.

@@ -51,6 +51,7 @@
 //! # }
 //! ```
 
+use crate::Reason;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -136,7 +137,7 @@ impl<'a> Signing<'a> {
             } => {
                 let net = self.network.ok_or_else(|| {
                     SignError::input(
-                        "offline-network-required",
+                        Reason::OfflineNetworkRequired,
                         "registry images are read from their registry, which needs the network",
                     )
                 })?;

@@ -26,6 +26,7 @@
 //! A hostile file cannot make scrypt take unbounded memory or time: its
 //! parameters are bounded (see [`MAX_SCRYPT_MEMORY`]).
 
+use crate::Reason;
 use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
@@ -58,7 +59,7 @@ const NONCE_SIZE: usize = 24;
 /// `invalid-key`, `wrong-passphrase`, `unsupported-key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateKeyError {
-    pub code: &'static str,
+    pub code: Reason,
     pub message: String,
 }
 
@@ -72,7 +73,7 @@ impl std::error::Error for PrivateKeyError {}
 
 fn invalid(msg: impl Into<String>) -> PrivateKeyError {
     PrivateKeyError {
-        code: "invalid-key",
+        code: Reason::InvalidKey,
         message: msg.into(),
     }
 }
@@ -105,7 +106,7 @@ pub struct GeneratedKey {
 
 fn random(buf: &mut [u8]) -> Result<(), PrivateKeyError> {
     aws_lc_rs::rand::fill(buf).map_err(|e| PrivateKeyError {
-        code: "no-randomness",
+        code: Reason::NoRandomness,
         message: format!("no random bytes: {e}"),
     })
 }
@@ -121,7 +122,7 @@ fn derive(passphrase: &[u8], salt: &[u8], n: u64, r: u64, p: u64) -> Result<[u8;
     let work = n.saturating_mul(r).saturating_mul(p);
     if memory > MAX_SCRYPT_MEMORY || work > MAX_SCRYPT_WORK || r > u32::MAX as u64 || p > u32::MAX as u64 {
         return Err(PrivateKeyError {
-            code: "unsupported-key",
+            code: Reason::UnsupportedKey,
             message: format!(
                 "scrypt parameters N={n}, r={r}, p={p} would take {} MiB and {}× the usual work; refusing (at most {} MiB, 64×)",
                 memory >> 20,
@@ -172,7 +173,7 @@ fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
     let kdf_name = json::go_string(member(kdf, "name", "kdf")?, "kdf name").map_err(invalid)?;
     if kdf_name != "scrypt" {
         return Err(PrivateKeyError {
-            code: "unsupported-key",
+            code: Reason::UnsupportedKey,
             message: format!("unknown kdf name {kdf_name:?} (only scrypt)"),
         });
     }
@@ -185,7 +186,7 @@ fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
     let cipher_name = json::go_string(member(cipher, "name", "cipher")?, "cipher name").map_err(invalid)?;
     if cipher_name != "nacl/secretbox" {
         return Err(PrivateKeyError {
-            code: "unsupported-key",
+            code: Reason::UnsupportedKey,
             message: format!("unknown cipher name {cipher_name:?} (only nacl/secretbox)"),
         });
     }
@@ -201,7 +202,7 @@ fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
     XSalsa20Poly1305::new(&key.into())
         .decrypt(nonce.as_slice().into(), ciphertext.as_slice())
         .map_err(|_| PrivateKeyError {
-            code: "wrong-passphrase",
+            code: Reason::WrongPassphrase,
             message: "decryption failed: wrong passphrase (or a damaged key file)".into(),
         })
 }
@@ -248,7 +249,7 @@ fn pem_encode(kind: &str, der: &[u8]) -> Vec<u8> {
 /// (`pkcs8` finds the kind, aws-lc parses and checks the key).
 fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
     let unsupported = |what: &str| PrivateKeyError {
-        code: "unsupported-key",
+        code: Reason::UnsupportedKey,
         message: format!("parsing private key: {what}"),
     };
     let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| invalid(format!("parsing private key: {e}")))?;
@@ -353,7 +354,7 @@ impl PrivateKey {
     /// PKCS #1 v1.5 over SHA-256 of `message`, Ed25519 over `message` itself.
     pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
         let failed = |e: aws_lc_rs::error::Unspecified| PrivateKeyError {
-            code: "signing-failed",
+            code: Reason::SigningFailed,
             message: format!("signing failed: {e}"),
         };
         let rng = SystemRandom::new();

@@ -1,6 +1,7 @@
 //! The Rekor SET (`dev.sigstore.cosign/bundle`): c/image
 //! `signature/internal/rekor_set.go` `VerifyRekorSET`.
 
+use crate::Reason;
 use sha2::{Digest, Sha256};
 
 use super::keys::{Hash, PublicKey, Scheme};
@@ -8,7 +9,7 @@ use super::{pem, SigstoreError};
 use crate::json::{self, Kind, ReadRules, Value};
 
 fn invalid(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-rekor-invalid", msg)
+    SigstoreError::new(Reason::SigstoreRekorInvalid, msg)
 }
 
 /// Go `json.Unmarshal` into an `int64` of a canonical (ES6) number: its

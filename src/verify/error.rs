@@ -4,6 +4,7 @@
 /// Who has to act (defined beside the reason codes, below every pipeline
 /// and the policy editor that use it).
 pub use crate::reason::ErrorClass;
+use crate::Reason;
 
 /// An image that could not be verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,7 +13,7 @@ pub use crate::reason::ErrorClass;
 pub struct VerifyError {
     pub class: ErrorClass,
     /// Stable kebab-case reason code (docs/json-output.md).
-    pub code: &'static str,
+    pub code: Reason,
     /// What went wrong, naming the file, URL or value.
     pub message: String,
     /// What the user can do about it.
@@ -20,7 +21,7 @@ pub struct VerifyError {
 }
 
 impl VerifyError {
-    pub fn input(code: &'static str, message: impl Into<String>) -> VerifyError {
+    pub fn input(code: Reason, message: impl Into<String>) -> VerifyError {
         VerifyError {
             class: ErrorClass::Input,
             code,
@@ -29,7 +30,7 @@ impl VerifyError {
         }
     }
 
-    pub fn outside(code: &'static str, message: impl Into<String>) -> VerifyError {
+    pub fn outside(code: Reason, message: impl Into<String>) -> VerifyError {
         VerifyError {
             class: ErrorClass::Outside,
             code,

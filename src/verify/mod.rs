@@ -27,6 +27,7 @@
 //! means the image could not be judged (unusable input, or something outside
 //! failed).
 
+use crate::Reason;
 use std::time::SystemTime;
 
 use crate::digest::Digest;
@@ -192,7 +193,7 @@ impl<'a> Verifier<'a> {
         match platform::choose(&instances, &self.options.platform) {
             Some(i) => Ok(vec![(Role::Instance(i.platform.clone()), Some(i.clone()))]),
             None => Err(ImageRejection {
-                code: "no-matching-platform",
+                code: Reason::NoMatchingPlatform,
                 message: format!(
                     "{} is a multi-platform image with no {} instance (it has {})",
                     top.image,
@@ -287,11 +288,11 @@ impl<'a> Verifier<'a> {
             }
             Trust::Keyring(keys) => {
                 let identity = top.image.docker_reference().ok_or_else(|| {
-                    VerifyError::input("identity-required", "the keyring form needs the image's identity")
+                    VerifyError::input(Reason::IdentityRequired, "the keyring form needs the image's identity")
                 })?;
-                let d = digest
-                    .as_ref()
-                    .map_err(|e| VerifyError::input("invalid-manifest", format!("manifest {}: {e}", top.origin)))?;
+                let d = digest.as_ref().map_err(|e| {
+                    VerifyError::input(Reason::InvalidManifest, format!("manifest {}: {e}", top.origin))
+                })?;
                 Judgement::Keyring(judge_keyring(keys, identity, d, &simple, now))
             }
         };

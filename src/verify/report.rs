@@ -5,6 +5,7 @@
 use crate::digest::Digest;
 use crate::platform::Platform;
 use crate::policy::{Decision, ImageRef, SignatureInput, SignatureResult};
+use crate::Reason;
 
 /// What a checked manifest is to the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +77,7 @@ pub struct ManifestCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ImageRejection {
-    pub code: &'static str,
+    pub code: Reason,
     pub message: String,
 }
 

@@ -3,6 +3,7 @@
 //! documented in the library module.
 
 use anyhow::anyhow;
+use imgsig::Reason;
 use serde::Serialize;
 
 use super::super::output::{print_json, SCHEMA_VERSION};
@@ -11,7 +12,7 @@ use super::{edit_failure, policy_path, SetArgs, TrustType};
 use imgsig::policy::edit::{self, NewRequirement, Target};
 
 fn usage(msg: impl Into<String>) -> Failure {
-    Failure::input("usage", anyhow!("{}", msg.into()))
+    Failure::input(Reason::Usage, anyhow!("{}", msg.into()))
 }
 
 /// The requirements the arguments ask for (reading the key files).

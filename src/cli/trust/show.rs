@@ -10,6 +10,7 @@
 //! prints the file byte for byte (podman adds a newline); `-n` drops the
 //! headings.
 
+use imgsig::Reason;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -84,7 +85,7 @@ struct ShowDoc {
 pub(super) fn run(args: ShowArgs, format: OutputFormat) -> Result<Exit, Failure> {
     if args.raw && format == OutputFormat::Json {
         return Err(Failure::input(
-            "conflicting-flags",
+            Reason::ConflictingFlags,
             anyhow!("--raw prints the policy file itself; it cannot be combined with --output json"),
         ));
     }
@@ -102,7 +103,7 @@ pub(super) fn run(args: ShowArgs, format: OutputFormat) -> Result<Exit, Failure>
         .unwrap_or_else(|| RegistriesD::default_dir(home.as_deref()));
     let config = RegistriesD::load_dir(&dir).map_err(|e| {
         Failure::input(
-            "invalid-registries-d",
+            Reason::InvalidRegistriesD,
             anyhow::Error::new(e).context(format!("registries.d {}", dir.display())),
         )
     })?;

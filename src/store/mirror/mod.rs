@@ -20,6 +20,7 @@
 //! This module reads records; [`Mirror`] (in `write.rs`) writes a mirror:
 //! image directories, then the record, by the rules listed there.
 
+use crate::Reason;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -145,15 +146,15 @@ pub enum RecordError {
 
 impl RecordError {
     /// Stable reason code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Reason {
         match self {
-            RecordError::NoTag { .. } => "invalid-reference",
-            RecordError::Missing { .. } => "not-in-mirror",
-            RecordError::Io { .. } => "io-error",
-            RecordError::Unsafe(_) => "unsafe-path",
-            RecordError::TooLarge { .. } | RecordError::Invalid { .. } => "invalid-tag-record",
-            RecordError::OtherReference { .. } => "tag-record-mismatch",
-            RecordError::Incomplete { .. } => "signature-not-mirrored",
+            RecordError::NoTag { .. } => Reason::InvalidReference,
+            RecordError::Missing { .. } => Reason::NotInMirror,
+            RecordError::Io { .. } => Reason::IoError,
+            RecordError::Unsafe(_) => Reason::UnsafePath,
+            RecordError::TooLarge { .. } | RecordError::Invalid { .. } => Reason::InvalidTagRecord,
+            RecordError::OtherReference { .. } => Reason::TagRecordMismatch,
+            RecordError::Incomplete { .. } => Reason::SignatureNotMirrored,
         }
     }
 
