@@ -5,7 +5,6 @@
 
 mod common;
 
-use imgsig::Reason;
 use std::path::{Path, PathBuf};
 
 use common::Lab;
@@ -14,6 +13,7 @@ use imgsig::policy::edit::{self, NewRequirement, Target};
 use imgsig::policy::{self, ParseOptions};
 use imgsig::reference::DockerReference;
 use imgsig::verify::{ErrorClass, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
+use imgsig::Reason;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd/fixtures")

@@ -10,7 +10,6 @@
 //! ([`imgsig::fetch`], [`imgsig::store::mirror::Mirror`]): this file turns
 //! arguments into requests and renders the reports (stderr lines, JSON).
 
-use imgsig::Reason;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -26,6 +25,7 @@ use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
 use imgsig::store::mirror::{Mirror, WrittenRecord};
 use imgsig::verify::ErrorDocument;
 use imgsig::verify::Role;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Mirror two images' manifests and signatures for an air-gapped site

@@ -2,7 +2,6 @@
 //! (and where it is by default), keyrings, manifests, signature files and
 //! image lists. Limits come from [`crate::limits`].
 
-use imgsig::Reason;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -14,6 +13,7 @@ use imgsig::pgp::{EnvelopeError, KeyMaterial, Keyring};
 use imgsig::policy::{self, ParseOptions, Policy};
 use imgsig::signature::Rejection;
 use imgsig::verify::{ErrorClass, VerifyError};
+use imgsig::Reason;
 
 /// The policy file when none is named, as containers/image and podman pick
 /// it (the one place this is worked out): `Ok` the user's file if it exists,

@@ -12,7 +12,6 @@
 //! with `--keyring`, some signature did not verify; 2 a file or keyring
 //! cannot be read (nothing is described then).
 
-use imgsig::Reason;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -31,6 +30,7 @@ use imgsig::claim::{ClaimError, UntrustedClaim};
 use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
 use imgsig::signature::{self, Opened, Rejection};
 use imgsig::verify::ErrorDocument;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # What does this signature claim, and which key does it name? (nothing is verified)

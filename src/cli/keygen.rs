@@ -4,7 +4,6 @@
 //! OpenPGP keys are GnuPG's business (`gpg --quick-generate-key`); imgsig
 //! signs with the keys people already have.
 
-use imgsig::Reason;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -16,6 +15,7 @@ use super::io::{write_atomic, write_new_private};
 use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use imgsig::sigstore::PrivateKey;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # A new sigstore key pair: mykey.private (encrypted; mode 0600) and mykey.pub

@@ -2,7 +2,6 @@
 //! plus the environment into the library's [`NetworkConfig`] (the library
 //! never reads the environment).
 
-use imgsig::Reason;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -15,6 +14,7 @@ use imgsig::registry::network::{Network, NetworkConfig, NetworkError};
 use imgsig::registry::registries_conf::{ConfPaths, RegistriesConf};
 use imgsig::registry::Auth;
 use imgsig::store::registries_d::{BuiltinDefault, RegistriesD};
+use imgsig::Reason;
 
 // Flags for reaching registries and lookasides (verify, fetch and sign). A
 // plain comment, not a doc comment: as a doc comment it would become the

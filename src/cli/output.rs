@@ -2,11 +2,11 @@
 //! failures. The schema is documented in docs/json-output.md; bump
 //! [`SCHEMA_VERSION`] on any incompatible change.
 
-use imgsig::Reason;
 use serde::Serialize;
 
 use super::{Failure, OutputFormat};
 use imgsig::verify::ErrorDocument;
+use imgsig::Reason;
 
 /// Version of the JSON output schema.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -1,6 +1,5 @@
 //! `imgsig policy check` and `imgsig policy explain`.
 
-use imgsig::Reason;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -15,6 +14,7 @@ use crate::shown::shown;
 use imgsig::policy::identity::describe;
 use imgsig::policy::{lint::lint, ImageRef, Requirement};
 use imgsig::reference::DockerReference;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Validate and lint a policy (exit 0 clean, 1 findings, 2 invalid)

@@ -16,7 +16,6 @@
 //! Signatures are never overwritten: a lookaside takes the next free
 //! `signature-N`, claimed atomically; an attachment manifest only grows.
 
-use imgsig::Reason;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -35,6 +34,7 @@ use crate::limits::MAX_MANIFEST_SIZE;
 use imgsig::digest::Digest;
 use imgsig::reference::DockerReference;
 use imgsig::sign::{Destination, Request, Signing};
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Sign the manifest of registry.example.com/ns/app:1.0 with a secret key file

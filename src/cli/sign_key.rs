@@ -2,7 +2,6 @@
 //! `--sigstore-key`) and what they need from files and the environment,
 //! turned into the library's one [`Signer`].
 
-use imgsig::Reason;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -16,6 +15,7 @@ use super::sign_render::failure;
 use super::{Failure, FileArg};
 use crate::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
 use imgsig::sign::{GpgOptions, Signer};
+use imgsig::Reason;
 
 // The key-source flags (a plain comment: a doc comment would become the
 // `about` of the command that flattens them). `sign` requires one of them.

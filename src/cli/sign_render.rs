@@ -1,7 +1,6 @@
 //! `imgsig sign`'s reports for people (stderr) and `--output json`.
 
 use anyhow::anyhow;
-use imgsig::Reason;
 use serde::Serialize;
 
 use super::io::{write_atomic, write_stdout};
@@ -12,6 +11,7 @@ use crate::shown::{shown, Lines};
 use imgsig::sign::{Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
 use imgsig::signature::Signer as SignedBy;
 use imgsig::verify::ErrorDocument;
+use imgsig::Reason;
 
 /// A library error as a CLI failure; the library's hint is added to the
 /// message where the command line has none of its own for the code.

@@ -12,7 +12,6 @@
 //! contradiction is refused before any I/O), calls the library and hands
 //! the report to `verify_render` / `verify_batch`.
 
-use imgsig::Reason;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -32,6 +31,7 @@ use imgsig::verify::{
     dir_image_path, DocumentTrust, ImageDocument, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust,
     Verifier,
 };
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Decide with a policy file, as podman and CRI-O would

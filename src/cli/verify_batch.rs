@@ -5,7 +5,6 @@
 //! through the same pipeline as a single one, reports come out in input
 //! order, memory stays bounded, the exit code is the worst image's.
 
-use imgsig::Reason;
 use std::io::Write;
 use std::path::Path;
 
@@ -22,6 +21,7 @@ use imgsig::verify::{
     for_each_ordered, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Judgement, Report, Request,
     SignatureSource, Verifier, JSON_SCHEMA_VERSION,
 };
+use imgsig::Reason;
 use serde::Serialize;
 
 /// Where the images come from.

@@ -1,13 +1,13 @@
 //! Why an image could not be fetched (in full): unusable input, a failure
 //! outside, or a manifest the registry sent that must not be used.
 
-use crate::Reason;
 use std::error::Error;
 
 use crate::registry::network::NetworkError;
 use crate::store::lookaside::LookasideError;
 use crate::store::mirror::RecordError;
 pub use crate::verify::ErrorClass;
+use crate::Reason;
 
 /// An image that could not be fetched, or not completely (see
 /// [`Report::error`](super::Report::error)).

@@ -39,7 +39,6 @@
 //! ```
 //! (The test `tests/fetch_api.rs` runs this against a registry.)
 
-use crate::Reason;
 use std::time::SystemTime;
 
 use crate::platform;
@@ -47,6 +46,7 @@ use crate::reference::DockerReference;
 use crate::registry::network::Network;
 use crate::store::mirror::{ImageCopy, Mirror, SkippedSignature};
 use crate::verify::Role;
+use crate::Reason;
 
 mod error;
 mod report;

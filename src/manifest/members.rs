@@ -18,10 +18,10 @@
 //! - bytes that are not JSON to any reader are left alone: no reader takes layers from them
 //!   (their digest is the hash of the bytes, as before).
 
-use crate::Reason;
 use std::collections::HashMap;
 
 use crate::json::{self, go_fold, ErrorKind, JsonError, Kind, Position, SyntaxError, Value, MAX_DEPTH};
+use crate::Reason;
 
 /// Why a manifest is refused although its digest can be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

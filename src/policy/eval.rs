@@ -8,13 +8,13 @@
 //! (no early exit), so the report can say everything that was found; the
 //! verdict is the same.
 
-use crate::Reason;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::signature::{self, Opened, Rejection};
+use crate::Reason;
 
 use super::identity::{self, Mismatch};
 use super::{KeyType, Policy, Requirement, SignedBy, SigstoreSigned};

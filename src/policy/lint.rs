@@ -1,7 +1,6 @@
 //! `imgsig policy check`: findings about a valid policy that is probably
 //! not what its author meant, or that will not work.
 
-use crate::Reason;
 use std::time::SystemTime;
 
 use sequoia_openpgp as openpgp;
@@ -11,6 +10,7 @@ use openpgp::types::RevocationStatus;
 
 use crate::reference::DockerReference;
 use crate::shown::escaped;
+use crate::Reason;
 
 use super::{Policy, Requirement, SignedIdentity};
 

@@ -11,7 +11,6 @@
 //! run that only reads local files never builds one (and never opens a
 //! socket).
 
-use crate::Reason;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -29,6 +28,7 @@ use crate::registry::registries_conf::{ConfError, PullSource, RegistriesConf};
 use crate::registry::{certs_d, cred_helper};
 use crate::store::lookaside;
 use crate::store::registries_d::{BuiltinDefault, RegistriesD};
+use crate::Reason;
 
 /// What the caller resolved from flags and the environment.
 #[derive(Debug, Clone)]

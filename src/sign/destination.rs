@@ -1,7 +1,6 @@
 //! Where one image's signatures go: the one choice, for every kind of
 //! request and signer.
 
-use crate::Reason;
 use std::path::PathBuf;
 
 use reqwest::Url;
@@ -10,6 +9,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::registry::network::{Network, NetworkError};
 use crate::store::lookaside::ImageLocation;
+use crate::Reason;
 
 use super::{chain, Destination, Format, SignError};
 

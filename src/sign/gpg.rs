@@ -6,13 +6,13 @@
 //! environment (GNUPGHOME); the GnuPG home sequoia's agent client uses is
 //! [`GpgOptions::home`].
 
-use crate::Reason;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::child::{self, Limits, RunError, Stderr};
 use crate::limits::MAX_KEY_FILE_SIZE;
 use crate::pgp::{Keyring, SigningKey};
+use crate::Reason;
 
 use super::{SignError, Signer};
 

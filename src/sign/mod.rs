@@ -51,7 +51,6 @@
 //! # }
 //! ```
 
-use crate::Reason;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -60,6 +59,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::registry::network::Network;
 use crate::store::lookaside::{self, ImageLocation, StoreOutcome};
+use crate::Reason;
 
 mod destination;
 mod error;

@@ -1,11 +1,11 @@
 //! What to sign and where the signatures go, checked before any I/O.
 
-use crate::Reason;
 use std::path::PathBuf;
 
 use crate::digest::{Algorithm, Digest};
 use crate::manifest;
 use crate::reference::DockerReference;
+use crate::Reason;
 
 use super::SignError;
 

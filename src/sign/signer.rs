@@ -5,7 +5,6 @@
 //! source, the signature is checked before anyone stores it: valid, over
 //! exactly this claim, by the expected key.
 
-use crate::Reason;
 use std::time::SystemTime;
 
 use crate::child::{self, Limits, RunError, Stderr};
@@ -15,6 +14,7 @@ use crate::pgp::{self, KeyError, Keyring, SigningKey, MAX_SIGNATURE_SIZE};
 use crate::reference::DockerReference;
 use crate::signature::Signer as SignedBy;
 use crate::sigstore::{PrivateKey, SigstoreSignature, TrustRoot};
+use crate::Reason;
 
 use super::SignError;
 

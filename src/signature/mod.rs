@@ -5,13 +5,13 @@
 //! Every failure is a [`Rejection`] with a stable reason code; nothing here
 //! decides whether an *image* is accepted (that is the caller's rule).
 
-use crate::Reason;
 use std::time::SystemTime;
 
 use crate::claim::{UntrustedClaim, VerifiedClaim};
 use crate::digest::Digest;
 use crate::pgp::{self, EnvelopeError, Keyring};
 use crate::reference::DockerReference;
+use crate::Reason;
 
 pub mod blob;
 

@@ -6,13 +6,13 @@
 //!
 //! Everything is synchronous and offline.
 
-use crate::Reason;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use base64::Engine as _;
 
 use crate::json::{self, ReadRules};
+use crate::Reason;
 
 mod keys;
 mod payload;

@@ -26,7 +26,6 @@
 //! A hostile file cannot make scrypt take unbounded memory or time: its
 //! parameters are bounded (see [`MAX_SCRYPT_MEMORY`]).
 
-use crate::Reason;
 use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
@@ -37,6 +36,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{pem, PublicKey};
 use crate::json::{self, Kind, Member, ReadRules, Value};
+use crate::Reason;
 
 /// The PEM type c/image (and cosign before 2.0) write, and every version reads.
 pub const COSIGN_PRIVATE_KEY_PEM_TYPE: &str = "ENCRYPTED COSIGN PRIVATE KEY";

@@ -1,12 +1,12 @@
 //! The Rekor SET (`dev.sigstore.cosign/bundle`): c/image
 //! `signature/internal/rekor_set.go` `VerifyRekorSET`.
 
-use crate::Reason;
 use sha2::{Digest, Sha256};
 
 use super::keys::{Hash, PublicKey, Scheme};
 use super::{pem, SigstoreError};
 use crate::json::{self, Kind, ReadRules, Value};
+use crate::Reason;
 
 fn invalid(msg: impl Into<String>) -> SigstoreError {
     SigstoreError::new(Reason::SigstoreRekorInvalid, msg)

@@ -37,7 +37,6 @@
 //! is read is verified (signatures cryptographically, manifests by digest), so a link can only
 //! make verification fail or pick other files the policy then judges.
 
-use crate::Reason;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -48,6 +47,7 @@ use crate::digest::Digest;
 use crate::files::{self, BelowError, DirBelow};
 use crate::reference::DockerReference;
 use crate::shown::shown;
+use crate::Reason;
 
 /// c/image `maxLookasideSignatures`: reading fails once this many signatures exist, so at
 /// most `MAX_SIGNATURES - 1` are usable and [`store_signature`] never creates the last one.

@@ -5,7 +5,6 @@
 //! `{code, message}` [`ErrorDocument`] every error and rejection is written
 //! as. Nothing here decides anything: it renders what the verifier found.
 
-use crate::Reason;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -13,6 +12,7 @@ use serde::Serialize;
 use crate::pgp::{KeyInfo, Keyring};
 use crate::policy::{Decision, Requirement, SignatureResult};
 use crate::signature::Signer;
+use crate::Reason;
 
 use super::{ErrorClass, ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role, VerifyError};
 

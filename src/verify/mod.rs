@@ -27,7 +27,6 @@
 //! means the image could not be judged (unusable input, or something outside
 //! failed).
 
-use crate::Reason;
 use std::time::SystemTime;
 
 use crate::digest::Digest;
@@ -37,6 +36,7 @@ use crate::policy::{self, ImageRef, Requirement, SignatureInput, SignatureResult
 use crate::reference::DockerReference;
 use crate::registry::network::Network;
 use crate::signature;
+use crate::Reason;
 
 mod batch;
 mod error;

@@ -1,7 +1,6 @@
 //! Reading an image's manifest and its signatures from where the request
 //! says, with the limits defined once in [`crate::limits`].
 
-use crate::Reason;
 use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
@@ -14,6 +13,7 @@ use crate::signature::blob::{self, Blob};
 use crate::signature::Rejection;
 use crate::store::lookaside::{self, ImageDir, LookasideError};
 use crate::store::mirror::{self, TagRecord};
+use crate::Reason;
 
 use super::error::VerifyError;
 use super::report::ImageRejection;

@@ -3,13 +3,13 @@
 //! documented in the library module.
 
 use anyhow::anyhow;
-use imgsig::Reason;
 use serde::Serialize;
 
 use super::super::output::{print_json, SCHEMA_VERSION};
 use super::super::{Exit, Failure, OutputFormat};
 use super::{edit_failure, policy_path, SetArgs, TrustType};
 use imgsig::policy::edit::{self, NewRequirement, Target};
+use imgsig::Reason;
 
 fn usage(msg: impl Into<String>) -> Failure {
     Failure::input(Reason::Usage, anyhow!("{}", msg.into()))

@@ -10,7 +10,6 @@
 //! prints the file byte for byte (podman adds a newline); `-n` drops the
 //! headings.
 
-use imgsig::Reason;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -23,6 +22,7 @@ use super::super::{Exit, Failure, FileArg, OutputFormat};
 use super::{policy_path, ShowArgs, MAX_POLICY_SIZE};
 use imgsig::policy::edit::{entries, Entry};
 use imgsig::store::registries_d::RegistriesD;
+use imgsig::Reason;
 
 /// The table's cells of one entry.
 fn cells(e: &Entry) -> [String; 5] {

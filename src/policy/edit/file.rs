@@ -2,7 +2,6 @@
 //! apply edits to its document, check the result with the strict parser and
 //! replace the file atomically.
 
-use crate::Reason;
 use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -11,6 +10,7 @@ use crate::files::is_user_error;
 use crate::json::{self, Kind, Value};
 use crate::limits::MAX_POLICY_SIZE;
 use crate::policy::{self, ParseOptions};
+use crate::Reason;
 
 use super::document::{apply, first_duplicate, marshal_indent, value, ApplyError};
 use super::{EditError, NewRequirement, Placement, Target};

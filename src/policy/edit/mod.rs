@@ -65,7 +65,6 @@
 //!   given and checks neither;
 //! - `sigstoreSigned` is not offered.
 
-use crate::Reason;
 use std::path::Path;
 
 use serde::Serialize;
@@ -74,6 +73,7 @@ use crate::json::{Kind, Value};
 use crate::pgp::KeyMaterial;
 use crate::reason::ErrorClass;
 use crate::reference::{is_valid_domain, DockerReference};
+use crate::Reason;
 
 mod document;
 mod entries;

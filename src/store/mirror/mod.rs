@@ -20,7 +20,6 @@
 //! This module reads records; [`Mirror`] (in `write.rs`) writes a mirror:
 //! image directories, then the record, by the rules listed there.
 
-use crate::Reason;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +30,7 @@ use crate::files;
 use crate::json::{self, ObjectReader};
 use crate::platform::Instance;
 use crate::reference::DockerReference;
+use crate::Reason;
 
 mod write;
 
