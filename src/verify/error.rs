@@ -11,8 +11,9 @@ use crate::Reason;
 #[error("{message}")]
 #[non_exhaustive]
 pub struct VerifyError {
+    /// Who has to act: exit 2 (input) or 3 (outside).
     pub class: ErrorClass,
-    /// Stable kebab-case reason code (docs/json-output.md).
+    /// Why, as a stable code (docs/json-output.md, "Error codes").
     pub code: Reason,
     /// What went wrong, naming the file, URL or value.
     pub message: String,
@@ -21,6 +22,7 @@ pub struct VerifyError {
 }
 
 impl VerifyError {
+    /// The request is unusable (exit 2): retrying cannot help.
     pub fn input(code: Reason, message: impl Into<String>) -> VerifyError {
         VerifyError {
             class: ErrorClass::Input,
@@ -30,6 +32,7 @@ impl VerifyError {
         }
     }
 
+    /// Something outside failed (exit 3): retrying may help.
     pub fn outside(code: Reason, message: impl Into<String>) -> VerifyError {
         VerifyError {
             class: ErrorClass::Outside,
@@ -39,6 +42,7 @@ impl VerifyError {
         }
     }
 
+    /// The same error, with what the user can do about it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> VerifyError {
         self.hint = Some(hint.into());
         self
