@@ -19,7 +19,7 @@ pub struct FetchError {
     /// (exit 3) or [`ErrorClass::Rejected`] (exit 1: the registry sent a
     /// manifest that must not be used, so it is not mirrored).
     pub class: ErrorClass,
-    /// Stable kebab-case reason code (docs/json-output.md), e.g.
+    /// Why, as a stable code (docs/json-output.md), e.g.
     /// `invalid-reference`, `signature-not-mirrored`, or the network's or the
     /// lookaside's code.
     pub code: Reason,

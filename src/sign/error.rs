@@ -13,7 +13,7 @@ use crate::Reason;
 pub struct SignError {
     /// Who has to act: exit 2 (input), 3 (outside) or 1 (rejected).
     pub class: ErrorClass,
-    /// Stable kebab-case reason code (docs/json-output.md).
+    /// Why, as a stable code (docs/json-output.md).
     pub code: Reason,
     /// What went wrong, naming the file, key, URL or value.
     pub message: String,

@@ -49,7 +49,7 @@ pub struct Opened {
 #[error("{message}")]
 #[non_exhaustive]
 pub struct Rejection {
-    /// Stable kebab-case reason code (documented in docs/json-output.md).
+    /// Why, as a stable code (documented in docs/json-output.md).
     pub code: Reason,
     /// Human explanation naming the key, the value and the rule.
     pub message: String,

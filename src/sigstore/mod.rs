@@ -42,7 +42,7 @@ pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// The prefix of a sigstore signature in c/image's typed blob format (`dir:`, lookaside).
 pub const TYPED_BLOB_PREFIX: &[u8] = b"\x00sigstore-json\n";
 
-/// Why a sigstore signature was not accepted. `code` is stable kebab-case.
+/// Why a sigstore signature was not accepted: `code`, a stable reason code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigstoreError {
     /// See the list in `docs/sigstore-core.md`.

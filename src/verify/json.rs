@@ -68,7 +68,7 @@ impl<'a> DocumentTrust<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ErrorDocument {
-    /// Stable kebab-case reason code.
+    /// Why, as a stable code; serialised as its string.
     pub code: Reason,
     /// What went wrong.
     pub message: String,

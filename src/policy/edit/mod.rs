@@ -92,7 +92,7 @@ pub struct EditError {
     /// Who has to act: the request ([`ErrorClass::Input`]) or nobody it
     /// names (an I/O failure, [`ErrorClass::Outside`]).
     pub class: ErrorClass,
-    /// Stable reason code.
+    /// Why, as a stable code (docs/json-output.md).
     pub code: Reason,
     /// What went wrong, naming the file or value (with a `hint:` line where
     /// the user can act).
