@@ -110,6 +110,7 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 // First: the macro its modules declare their reason codes with.
 #[macro_use]
@@ -146,6 +147,8 @@ pub mod verify;
 /// type, re-exported on purpose, so that an embedder names the same type the
 /// library's requests and configuration take.
 pub use reqwest::Url;
+
+pub use reason::Reason;
 
 /// Internals the fuzz targets (`fuzz/`) drive directly; not part of the
 /// API: present only with the `fuzzing` feature, which nothing else enables.

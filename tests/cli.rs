@@ -66,111 +66,49 @@ fn cli_doc_matches_help() {
     }
 }
 
-/// The reason codes the library declares as types (`reason_codes!`): every
-/// code of each enum, and the enum's name.
-fn typed_codes() -> Vec<(&'static str, String)> {
-    fn all<C: Copy>(name: &str, codes: &[C], as_str: fn(C) -> &'static str) -> Vec<(&'static str, String)> {
-        assert!(!codes.is_empty(), "{name} has no codes");
-        codes.iter().map(|&c| (as_str(c), name.to_owned())).collect()
-    }
-    use imgsig::pgp::{EnvelopeCode, KeyCode};
-    use imgsig::policy::edit::EditCode;
-    use imgsig::registry::network::NetworkCode;
-    use imgsig::registry::RegistryCode;
-    use imgsig::signature::blob::BlobCode;
-    [
-        all("EnvelopeCode", EnvelopeCode::ALL, EnvelopeCode::as_str),
-        all("KeyCode", KeyCode::ALL, KeyCode::as_str),
-        all("RegistryCode", RegistryCode::ALL, RegistryCode::as_str),
-        all("NetworkCode", NetworkCode::ALL, NetworkCode::as_str),
-        all("BlobCode", BlobCode::ALL, BlobCode::as_str),
-        all("EditCode", EditCode::ALL, EditCode::as_str),
-    ]
-    .concat()
-}
-
-/// Every reason, finding and error code is documented in
-/// docs/json-output.md (codes are an API; an undocumented one is a bug):
-/// the codes of the library's code enums ([`typed_codes`]), and the code
-/// literals still written at call sites in the source.
+/// Every reason, requirement, finding and error code is documented in
+/// docs/json-output.md (codes are an API; an undocumented one is a bug): each
+/// code of [`imgsig::Reason`], the one type every `code` of the library and
+/// the CLI is. And the other way: every code in the doc's code tables is one.
 #[test]
 fn json_doc_lists_every_code() {
     let doc = std::fs::read_to_string(repo().join("docs/json-output.md")).expect("read docs/json-output.md");
-    let mut codes: std::collections::BTreeSet<(String, String)> =
-        typed_codes().into_iter().map(|(c, e)| (c.to_owned(), e)).collect();
-    assert!(codes.len() >= 38, "only {} typed codes", codes.len());
-    for file in rust_files(&repo().join("src")) {
-        let text = std::fs::read_to_string(&file).expect("read source");
-        let rel = file
-            .strip_prefix(repo())
-            .unwrap_or(&file)
-            .to_string_lossy()
-            .into_owned();
-        // Calls that take the code as their first argument, and `code: "…"` fields.
-        let mut needles = vec![
-            "Failure::input(",
-            "Failure::outside(",
-            "Failure::no(",
-            "VerifyError::input(",
-            "VerifyError::outside(",
-            "Rejection::new(",
-            "rr(",
-            "finding(",
-            "code: ",
-        ];
-        // `match` arms mapping errors to codes, in the one file that still
-        // maps them in place (the library's error types have code enums).
-        if rel.ends_with("cli/sign.rs") {
-            needles.push("=> ");
-        }
-        for needle in needles {
-            for (at, _) in text.match_indices(needle) {
-                // A whole word: `rr(` must not match `err(`.
-                let before = text[..at].chars().next_back();
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
-                let rest = text[at + needle.len()..].trim_start();
-                let Some(lit) = rest.strip_prefix('"').and_then(|r| r.split_once('"')).map(|(l, _)| l) else {
-                    continue;
-                };
-                let kebab = !lit.is_empty()
-                    && !lit.starts_with('-')
-                    && !lit.ends_with('-')
-                    && lit
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                if kebab {
-                    codes.insert((lit.to_owned(), rel.clone()));
-                }
-            }
-        }
+    let all = imgsig::Reason::ALL;
+    assert!(all.len() >= 100, "only {} codes", all.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for code in all {
+        let s = code.as_str();
+        let kebab = !s.is_empty()
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        assert!(kebab, "{code:?}: {s:?} is not kebab-case");
+        assert!(seen.insert(s), "{s} declared twice");
     }
-    assert!(
-        codes.len() > 40,
-        "found only {} codes; has the source layout changed?",
-        codes.len()
-    );
-    let missing: Vec<String> = codes
+    let missing: Vec<&str> = all
         .iter()
-        .filter(|(code, _)| !doc.contains(&format!("`{code}`")))
-        .map(|(code, file)| format!("{code} ({file})"))
+        .map(|c| c.as_str())
+        .filter(|code| !doc.contains(&format!("`{code}`")))
         .collect();
     assert!(
         missing.is_empty(),
         "codes missing from docs/json-output.md: {missing:?}"
     );
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read src dir") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out
+    // The code tables: from "## Reason codes" on, a row's first cell.
+    let tables = &doc[doc.find("## Reason codes").expect("a Reason codes section")..];
+    let documented: Vec<&str> = tables
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once(" |").map(|(cell, _)| cell))
+        .flat_map(|cell| cell.split(", "))
+        .map(|c| c.trim_matches('`'))
+        .collect();
+    assert!(
+        documented.len() >= all.len(),
+        "found only {} documented codes",
+        documented.len()
+    );
+    let unknown: Vec<&&str> = documented.iter().filter(|c| !seen.contains(**c)).collect();
+    assert!(unknown.is_empty(), "documented codes that are no Reason: {unknown:?}");
 }

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use common::Lab;
 
-use imgsig::policy::edit::{self, EditCode, NewRequirement, Target};
+use imgsig::policy::edit::{self, NewRequirement, Target};
 use imgsig::policy::{self, ParseOptions};
 use imgsig::reference::DockerReference;
 use imgsig::verify::{ErrorClass, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust, Verifier};
+use imgsig::Reason;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd/fixtures")
@@ -49,7 +50,7 @@ fn a_policy_written_with_the_api_verifies_with_it() {
     let scope = Target::parse(&repo).unwrap();
     let key = NewRequirement::signed_by_key_file(Path::new(lab.var("LAB_ALICE_PUB"))).unwrap();
     let e = edit::set_requirements(&file, &scope, std::slice::from_ref(&key)).unwrap_err();
-    assert_eq!((e.code, e.class), (EditCode::NoDefaultPolicy, ErrorClass::Input));
+    assert_eq!((e.code, e.class), (Reason::NoDefaultPolicy, ErrorClass::Input));
     assert_eq!(e.code.as_str(), "no-default-policy");
     assert!(!file.exists());
 
@@ -93,7 +94,7 @@ fn a_policy_written_with_the_api_verifies_with_it() {
 #[test]
 fn refused_edits_say_why_and_write_nothing() {
     let e = Target::parse("busybox").unwrap_err();
-    assert_eq!(e.code, EditCode::InvalidScope);
+    assert_eq!(e.code, Reason::InvalidScope);
     assert!(
         e.message.starts_with("invalid scope \"busybox\": a short name"),
         "{}",
@@ -101,14 +102,14 @@ fn refused_edits_say_why_and_write_nothing() {
     );
 
     let e = NewRequirement::signed_by_key_file(&fixtures().join("image.manifest.json")).unwrap_err();
-    assert_eq!(e.code, EditCode::InvalidKeyring);
+    assert_eq!(e.code, Reason::InvalidKeyring);
 
     let dir = common::tempdir();
     let file = dir.path().join("policy.json");
     let text = r#"{"default":[{"type":"reject"}],"default":[]}"#;
     std::fs::write(&file, text).unwrap();
     let e = edit::PolicyFile::open(&file).unwrap_err();
-    assert_eq!(e.code, EditCode::InvalidPolicy);
+    assert_eq!(e.code, Reason::InvalidPolicy);
     assert!(e.message.contains("duplicate key at default"), "{}", e.message);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 }

@@ -598,7 +598,7 @@ fn library_evaluate_checks_the_digest_pin() {
                 now: std::time::SystemTime::now(),
             },
         );
-        (d.accepted, d.image_error.map(|e| e.code))
+        (d.accepted, d.image_error.map(|e| e.code.as_str()))
     };
     assert_eq!(subject(&x, None), (true, None));
     assert_eq!(subject(&y, None), (false, Some("manifest-digest-mismatch")));

@@ -86,7 +86,7 @@ fn pki(email: Option<&str>, host: Option<&str>) -> TrustRoot {
 }
 
 fn code(r: Result<UntrustedPayload, sigstore::SigstoreError>) -> &'static str {
-    r.expect_err("expected a rejection").code
+    r.expect_err("expected a rejection").code.as_str()
 }
 
 /// Accepted, and the payload names the fixture image's manifest and `reference`.

@@ -25,6 +25,7 @@ use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
 use imgsig::store::mirror::{Mirror, WrittenRecord};
 use imgsig::verify::ErrorDocument;
 use imgsig::verify::Role;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Mirror two images' manifests and signatures for an air-gapped site
@@ -153,18 +154,18 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let inputs = read_list(&args.images, args.list.from_file.as_deref())?;
     if inputs.is_empty() {
         return Err(Failure::input(
-            "usage",
+            Reason::Usage,
             anyhow!("give docker://REF images or --from-file FILE"),
         ));
     }
     if let Some(bad) = inputs.iter().find(|i| !i.starts_with("docker://")) {
         return Err(Failure::input(
-            "usage",
+            Reason::Usage,
             anyhow!("{bad:?}: fetch takes docker://REF images"),
         ));
     }
     let mirror = Mirror::create(&args.to)
-        .map_err(|e| Failure::input("unwritable-output", anyhow!("--to {}: {e}", args.to.display())))?;
+        .map_err(|e| Failure::input(Reason::UnwritableOutput, anyhow!("--to {}: {e}", args.to.display())))?;
     let net = network(&args.registry)?;
     let fetcher = Fetcher::new(&net, &mirror, Options::default());
     let progress = super::progress::Progress::new(Some(inputs.len()), format);

@@ -13,6 +13,7 @@ use imgsig::pgp::{EnvelopeError, KeyMaterial, Keyring};
 use imgsig::policy::{self, ParseOptions, Policy};
 use imgsig::signature::Rejection;
 use imgsig::verify::{ErrorClass, VerifyError};
+use imgsig::Reason;
 
 /// The policy file when none is named, as containers/image and podman pick
 /// it (the one place this is worked out): `Ok` the user's file if it exists,
@@ -49,7 +50,7 @@ pub fn default_policy_path(home: Option<&Path>) -> Result<PathBuf, Failure> {
         return Ok(system);
     }
     Err(Failure::input(
-        "no-policy",
+        Reason::NoPolicy,
         anyhow!(
             "no policy.json file found at any of the following: {}{:?} (give one with --policy FILE, or use --keyring)",
             user.map(|u| format!("{:?}, ", u.display().to_string()))
@@ -74,8 +75,12 @@ pub fn load_policy(path: &Path) -> Result<Policy, Failure> {
     let opts = ParseOptions {
         source: Some(path.to_path_buf()),
     };
-    policy::parse(&bytes, &opts)
-        .map_err(|e| Failure::input("invalid-policy", anyhow!("invalid policy {}:\n{e}", path.display())))
+    policy::parse(&bytes, &opts).map_err(|e| {
+        Failure::input(
+            Reason::InvalidPolicy,
+            anyhow!("invalid policy {}:\n{e}", path.display()),
+        )
+    })
 }
 
 /// Load keyring files into one keyring, as gpgme imports them: copies of a
@@ -90,7 +95,7 @@ pub fn load_keyrings(paths: &[PathBuf]) -> Result<Keyring, Failure> {
         let bytes = read_limited("keyring", &name, MAX_KEY_FILE_SIZE)?;
         let material = KeyMaterial::parse(&bytes).map_err(|e| {
             Failure::input(
-                "invalid-keyring",
+                Reason::InvalidKeyring,
                 anyhow::Error::new(e).context(format!("keyring {}", crate::shown::shown(path))),
             )
         })?;
@@ -101,7 +106,7 @@ pub fn load_keyrings(paths: &[PathBuf]) -> Result<Keyring, Failure> {
     }
     if keys.is_empty() && !only_revocations.is_empty() {
         return Err(Failure::input(
-            "invalid-keyring",
+            Reason::InvalidKeyring,
             anyhow!(
                 "the keyrings hold no certificate: {} hold(s) only revocation signatures, which revoke keys but trust none\n\
                  hint: add the signer's public key with another --keyring (gpg --export FPR)",
@@ -122,7 +127,7 @@ pub fn read_manifest(name: &FileArg) -> Result<Vec<u8>, Failure> {
 pub fn read_signature(name: &FileArg) -> Result<Result<Vec<u8>, Rejection>, Failure> {
     match read_limited("signature", name, MAX_SIGNATURE_SIZE) {
         Ok(b) => Ok(Ok(b)),
-        Err(f) if f.code == "input-too-large" => Ok(Err(Rejection::from(EnvelopeError::TooLarge {
+        Err(f) if f.code == Reason::InputTooLarge => Ok(Err(Rejection::from(EnvelopeError::TooLarge {
             size: MAX_SIGNATURE_SIZE + 1,
             limit: MAX_SIGNATURE_SIZE,
         }))),
@@ -142,7 +147,7 @@ pub fn verify_failure(e: VerifyError) -> Failure {
 
 /// A library pipeline's error (verify, fetch) as a CLI failure: the library's
 /// hint is shown only where the command line has none of its own for the code.
-pub fn library_failure(class: ErrorClass, code: &'static str, message: &str, hint: Option<&str>) -> Failure {
+pub fn library_failure(class: ErrorClass, code: Reason, message: &str, hint: Option<&str>) -> Failure {
     let err = match hint.filter(|_| super::output::hint_for(code).is_none()) {
         Some(h) => anyhow!("{message}\nhint: {h}"),
         None => anyhow!("{message}"),
@@ -156,7 +161,7 @@ pub fn library_failure(class: ErrorClass, code: &'static str, message: &str, hin
 
 fn first_line(bytes: &[u8]) -> Result<String, Failure> {
     let text = std::str::from_utf8(bytes)
-        .map_err(|_| Failure::input("invalid-passphrase", anyhow!("passphrase file is not UTF-8")))?;
+        .map_err(|_| Failure::input(Reason::InvalidPassphrase, anyhow!("passphrase file is not UTF-8")))?;
     Ok(text.lines().next().unwrap_or("").to_owned())
 }
 

@@ -30,6 +30,7 @@ use imgsig::claim::{ClaimError, UntrustedClaim};
 use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
 use imgsig::signature::{self, Opened, Rejection};
 use imgsig::verify::ErrorDocument;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # What does this signature claim, and which key does it name? (nothing is verified)
@@ -116,7 +117,10 @@ impl Inspected {
 pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let names: Vec<FileArg> = args.files.iter().map(|f| FileArg::from(f.as_os_str())).collect();
     if names.iter().filter(|n| **n == FileArg::Std).count() > 1 {
-        return Err(Failure::input("usage", anyhow!("`-` (stdin) can be given only once")));
+        return Err(Failure::input(
+            Reason::Usage,
+            anyhow!("`-` (stdin) can be given only once"),
+        ));
     }
     let keys = if args.keyring.is_empty() {
         None
@@ -412,7 +416,7 @@ struct SignatureDoc {
 
 #[derive(Debug, Serialize)]
 struct VerificationDoc {
-    reason: Option<&'static str>,
+    reason: Option<Reason>,
     message: String,
     signer: Option<imgsig::signature::Signer>,
     signature_created: Option<i64>,

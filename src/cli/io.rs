@@ -2,6 +2,7 @@
 //! never clobber, image lists (`--from-file`), and the classification of I/O
 //! errors into exit codes.
 
+use imgsig::Reason;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
@@ -16,16 +17,17 @@ use crate::files::is_user_error;
 pub fn read_failure(what: &str, name: &FileArg, e: io::Error) -> Failure {
     let err = anyhow!("cannot read {what} {name}: {e}");
     if is_user_error(&e) {
-        Failure::input("unreadable-input", err)
+        Failure::input(Reason::UnreadableInput, err)
     } else {
-        Failure::outside("io-error", err)
+        Failure::outside(Reason::IoError, err)
     }
 }
 
 /// The entries of an image list (`--from-file FILE`), streamed: one per line,
 /// trimmed, with blank lines and `#` comments skipped, each with its line number.
 pub fn list_lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, String), Failure>> + '_, Failure> {
-    let unreadable = |e: io::Error| Failure::input("unreadable-input", anyhow!("--from-file {}: {e}", path.display()));
+    let unreadable =
+        |e: io::Error| Failure::input(Reason::UnreadableInput, anyhow!("--from-file {}: {e}", path.display()));
     let file = File::open(path).map_err(unreadable)?;
     Ok(io::BufRead::lines(io::BufReader::new(file))
         .enumerate()
@@ -51,7 +53,7 @@ pub fn image_inputs<'a>(
 pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>, Failure> {
     let too_large = || {
         Failure::input(
-            "input-too-large",
+            Reason::InputTooLarge,
             anyhow!("{what} {name} is larger than the {limit}-byte limit"),
         )
     };
@@ -79,7 +81,7 @@ pub fn read_limited(what: &str, name: &FileArg, limit: usize) -> Result<Vec<u8>,
     }
     if buf.len() > limit {
         return Err(Failure::input(
-            "input-too-large",
+            Reason::InputTooLarge,
             anyhow!("{what} {name} is larger than the {limit}-byte limit"),
         ));
     }
@@ -108,9 +110,9 @@ fn write_checked(path: &Path, force: bool, write: impl FnOnce() -> io::Result<()
         let e = e.raw_os_error().map(io::Error::from_raw_os_error).unwrap_or(e);
         let err = anyhow!("cannot write {}: {e}", path.display());
         if is_user_error(&e) {
-            Failure::input("unwritable-output", err)
+            Failure::input(Reason::UnwritableOutput, err)
         } else {
-            Failure::outside("io-error", err)
+            Failure::outside(Reason::IoError, err)
         }
     };
     if !force && path.symlink_metadata().is_ok() {
@@ -118,7 +120,7 @@ fn write_checked(path: &Path, force: bool, write: impl FnOnce() -> io::Result<()
     }
     if !dir.is_dir() {
         return Err(Failure::input(
-            "unwritable-output",
+            Reason::UnwritableOutput,
             anyhow!(
                 "cannot write {}: directory {} does not exist",
                 path.display(),
@@ -135,7 +137,7 @@ fn write_checked(path: &Path, force: bool, write: impl FnOnce() -> io::Result<()
 
 fn exists_failure(path: &Path) -> Failure {
     Failure::input(
-        "output-exists",
+        Reason::OutputExists,
         anyhow!(
             "{} already exists; refusing to overwrite it (use --force to replace it)",
             path.display()

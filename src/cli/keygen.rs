@@ -15,6 +15,7 @@ use super::io::{write_atomic, write_new_private};
 use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use imgsig::sigstore::PrivateKey;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # A new sigstore key pair: mykey.private (encrypted; mode 0600) and mykey.pub
@@ -59,7 +60,7 @@ fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
 pub fn run(args: GenerateKeyArgs, format: OutputFormat) -> Result<Exit, Failure> {
     if !args.sigstore {
         return Err(Failure::input(
-            "usage",
+            Reason::Usage,
             anyhow!("give --sigstore: imgsig generates sigstore keys only; make OpenPGP keys with GnuPG (gpg --quick-generate-key) and sign with --key or --sign-by"),
         ));
     }
@@ -69,7 +70,7 @@ pub fn run(args: GenerateKeyArgs, format: OutputFormat) -> Result<Exit, Failure>
     for p in [&private_path, &public_path] {
         if p.symlink_metadata().is_ok() {
             return Err(Failure::input(
-                "output-exists",
+                Reason::OutputExists,
                 anyhow!(
                     "{} already exists; refusing to overwrite a key (choose another --output-prefix)",
                     p.display()
@@ -79,7 +80,7 @@ pub fn run(args: GenerateKeyArgs, format: OutputFormat) -> Result<Exit, Failure>
     }
     let pass = passphrase(args.passphrase_file.as_deref())?.ok_or_else(|| {
         Failure::input(
-            "passphrase-needed",
+            Reason::PassphraseNeeded,
             anyhow!("the private key is encrypted with a passphrase: give --passphrase-file FILE or IMGSIG_PASSPHRASE (an empty file for none)"),
         )
     })?;

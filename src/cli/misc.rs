@@ -1,5 +1,6 @@
 //! `imgsig completions` and `imgsig man`: generated from the clap definition.
 
+use imgsig::Reason;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -35,7 +36,7 @@ pub struct ManArgs {
 fn reject_json(format: OutputFormat, what: &str) -> Result<(), Failure> {
     if format == OutputFormat::Json {
         return Err(Failure::input(
-            "conflicting-flags",
+            Reason::ConflictingFlags,
             anyhow!("{what} writes a text document to stdout; --output json does not apply"),
         ));
     }
@@ -47,7 +48,7 @@ pub fn completions(args: CompletionsArgs, format: OutputFormat) -> Result<Exit, 
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "imgsig", &mut out);
-    write_stdout(&out).map_err(|e| Failure::outside("io-error", anyhow!("writing to stdout: {e}")))?;
+    write_stdout(&out).map_err(|e| Failure::outside(Reason::IoError, anyhow!("writing to stdout: {e}")))?;
     Ok(Exit::Ok)
 }
 
@@ -55,7 +56,7 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>, Failure> {
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd)
         .render(&mut out)
-        .map_err(|e| Failure::outside("io-error", anyhow!("rendering the man page: {e}")))?;
+        .map_err(|e| Failure::outside(Reason::IoError, anyhow!("rendering the man page: {e}")))?;
     Ok(out)
 }
 
@@ -80,7 +81,7 @@ pub fn man(args: ManArgs, format: OutputFormat) -> Result<Exit, Failure> {
     match args.dir {
         None => {
             let page = render(cmd)?;
-            write_stdout(&page).map_err(|e| Failure::outside("io-error", anyhow!("writing to stdout: {e}")))?;
+            write_stdout(&page).map_err(|e| Failure::outside(Reason::IoError, anyhow!("writing to stdout: {e}")))?;
         }
         Some(dir) => {
             let mut all = Vec::new();

@@ -6,6 +6,7 @@
 //! people. Exit codes: 0 accepted/done, 1 the answer is no, 2 unusable
 //! input, 3 something outside failed (see docs/exit-codes.md).
 
+use imgsig::Reason;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -118,26 +119,26 @@ impl Tally {
 #[derive(Debug)]
 pub struct Failure {
     pub exit: Exit,
-    pub code: &'static str,
+    pub code: Reason,
     pub error: anyhow::Error,
 }
 
 impl Failure {
-    pub fn input(code: &'static str, error: impl Into<anyhow::Error>) -> Failure {
+    pub fn input(code: Reason, error: impl Into<anyhow::Error>) -> Failure {
         Failure {
             exit: Exit::Input,
             code,
             error: error.into(),
         }
     }
-    pub fn outside(code: &'static str, error: impl Into<anyhow::Error>) -> Failure {
+    pub fn outside(code: Reason, error: impl Into<anyhow::Error>) -> Failure {
         Failure {
             exit: Exit::Outside,
             code,
             error: error.into(),
         }
     }
-    pub fn no(code: &'static str, error: impl Into<anyhow::Error>) -> Failure {
+    pub fn no(code: Reason, error: impl Into<anyhow::Error>) -> Failure {
         Failure {
             exit: Exit::No,
             code,

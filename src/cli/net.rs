@@ -14,6 +14,7 @@ use imgsig::registry::network::{Network, NetworkConfig, NetworkError};
 use imgsig::registry::registries_conf::{ConfPaths, RegistriesConf};
 use imgsig::registry::Auth;
 use imgsig::store::registries_d::{BuiltinDefault, RegistriesD};
+use imgsig::Reason;
 
 // Flags for reaching registries and lookasides (verify, fetch and sign). A
 // plain comment, not a doc comment: as a doc comment it would become the
@@ -51,17 +52,18 @@ fn env_path(name: &str) -> Option<PathBuf> {
 /// `--lookaside URL|DIR` as a base URL.
 pub fn lookaside_url(s: &str) -> Result<Url, Failure> {
     if s.contains("://") {
-        let u = Url::parse(s).map_err(|e| Failure::input("invalid-lookaside", anyhow!("--lookaside {s:?}: {e}")))?;
+        let u =
+            Url::parse(s).map_err(|e| Failure::input(Reason::InvalidLookaside, anyhow!("--lookaside {s:?}: {e}")))?;
         if !matches!(u.scheme(), "file" | "http" | "https") {
             return Err(Failure::input(
-                "invalid-lookaside",
+                Reason::InvalidLookaside,
                 anyhow!("--lookaside {s:?}: use file://, http:// or https://"),
             ));
         }
         return Ok(u);
     }
-    let abs =
-        std::path::absolute(s).map_err(|e| Failure::input("invalid-lookaside", anyhow!("--lookaside {s:?}: {e}")))?;
+    let abs = std::path::absolute(s)
+        .map_err(|e| Failure::input(Reason::InvalidLookaside, anyhow!("--lookaside {s:?}: {e}")))?;
     Url::from_directory_path(&abs)
         .map(|mut u| {
             // No trailing slash: the layout appends "/<repo>".
@@ -71,7 +73,7 @@ pub fn lookaside_url(s: &str) -> Result<Url, Failure> {
         })
         .map_err(|()| {
             Failure::input(
-                "invalid-lookaside",
+                Reason::InvalidLookaside,
                 anyhow!("--lookaside {s:?}: not a usable directory path"),
             )
         })
@@ -107,7 +109,7 @@ pub fn network(args: &RegistryArgs) -> Result<Network, Failure> {
         .unwrap_or_else(|| RegistriesD::default_dir(home.as_deref()));
     let registries_d = RegistriesD::load_dir(&dir).map_err(|e| {
         Failure::input(
-            "invalid-registries-d",
+            Reason::InvalidRegistriesD,
             anyhow::Error::new(e).context(format!("registries.d {}", dir.display())),
         )
     })?;
@@ -117,7 +119,9 @@ pub fn network(args: &RegistryArgs) -> Result<Network, Failure> {
     let lookaside = args.lookaside.as_deref().map(lookaside_url).transpose()?;
     let creds = match &args.creds {
         Some(c) => Some(
-            match auth_file::parse_creds(c).map_err(|e| Failure::input("invalid-creds", anyhow!("--creds: {e}")))? {
+            match auth_file::parse_creds(c)
+                .map_err(|e| Failure::input(Reason::InvalidCreds, anyhow!("--creds: {e}")))?
+            {
                 Credential::Basic { username, password } => Auth::Basic { username, password },
                 _ => Auth::Anonymous,
             },

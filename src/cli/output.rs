@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{Failure, OutputFormat};
 use imgsig::verify::ErrorDocument;
+use imgsig::Reason;
 
 /// Version of the JSON output schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -24,7 +25,7 @@ pub fn print_json<T: Serialize>(doc: &T) {
     let mut text = serde_json::to_string_pretty(doc).unwrap_or_else(|e| {
         serde_json::json!({
             "schema_version": SCHEMA_VERSION,
-            "error": {"code": "internal", "message": e.to_string()}
+            "error": {"code": Reason::Internal.as_str(), "message": e.to_string()}
         })
         .to_string()
     });
@@ -67,36 +68,36 @@ pub fn report_usage_error(args: &[std::ffi::OsString], message: &str) {
             schema_version: SCHEMA_VERSION,
             command: "",
             exit_code: 2,
-            error: ErrorDocument::new("usage", message.trim_end()),
+            error: ErrorDocument::new(Reason::Usage, message.trim_end()),
         });
     }
 }
 
 /// What the user can do about a failure with this code, in the command line's terms.
-pub fn hint_for(code: &str) -> Option<&'static str> {
+pub fn hint_for(code: Reason) -> Option<&'static str> {
     Some(match code {
-        "network-error" => {
+        Reason::NetworkError => {
             "check the address, the network, and TLS settings (--cert-dir; --tls-verify=false for a plain-HTTP registry, which podman marks `insecure = true` in registries.conf)"
         }
-        "registry-unauthorized" => "check the credentials (--creds, --authfile, REGISTRY_AUTH_FILE, auth.json)",
-        "not-found" => "check the image name and tag",
-        "no-signature-source" => {
+        Reason::RegistryUnauthorized => "check the credentials (--creds, --authfile, REGISTRY_AUTH_FILE, auth.json)",
+        Reason::NotFound => "check the image name and tag",
+        Reason::NoSignatureSource => {
             "give signature files, --signatures DIR, --lookaside URL|DIR, or --registries-d DIR whose lookaside covers the image"
         }
-        "instance-signatures-unavailable" => {
+        Reason::InstanceSignaturesUnavailable => {
             "give the instance's manifest instead, or verify from a mirror (--lookaside DIR), a dir: image, or docker://"
         }
-        "identity-required" => "give --identity REF",
-        "no-secret-key" | "ambiguous-key" => {
+        Reason::IdentityRequired => "give --identity REF",
+        Reason::NoSecretKey | Reason::AmbiguousKey => {
             "see `gpg --list-secret-keys`; --sign-by takes what `gpg -u` takes: a fingerprint, a key ID, an e-mail address or a user ID"
         }
-        "no-matching-platform" => "use --all-platforms to verify every instance",
-        "terminal-output" => "redirect stdout to a file or use -o FILE",
-        "passphrase-needed" => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",
-        "invalid-key" => {
+        Reason::NoMatchingPlatform => "use --all-platforms to verify every instance",
+        Reason::TerminalOutput => "redirect stdout to a file or use -o FILE",
+        Reason::PassphraseNeeded => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",
+        Reason::InvalidKey => {
             "the key file must be an OpenPGP key (armored or binary), e.g. from `gpg --export-secret-keys FPR`"
         }
-        "invalid-keyring" => "a keyring is an OpenPGP public key file, e.g. from `gpg --export FPR > key.gpg`",
+        Reason::InvalidKeyring => "a keyring is an OpenPGP public key file, e.g. from `gpg --export FPR > key.gpg`",
         _ => return None,
     })
 }

@@ -14,6 +14,7 @@ use crate::shown::shown;
 use imgsig::policy::identity::describe;
 use imgsig::policy::{lint::lint, ImageRef, Requirement};
 use imgsig::reference::DockerReference;
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Validate and lint a policy (exit 0 clean, 1 findings, 2 invalid)
@@ -69,7 +70,7 @@ pub fn run(args: PolicyArgs, format: OutputFormat) -> Result<Exit, Failure> {
 
 #[derive(Debug, Serialize)]
 struct FindingJson {
-    code: &'static str,
+    code: Reason,
     path: String,
     message: String,
     hint: String,
@@ -128,13 +129,13 @@ fn check(args: CheckArgs, format: OutputFormat) -> Result<Exit, Failure> {
 /// Parse an image argument: `dir:PATH`, `docker://REF` or a bare reference.
 pub fn parse_image(s: &str) -> Result<ImageRef, Failure> {
     if let Some(p) = s.strip_prefix("dir:") {
-        let abs = std::path::absolute(p).map_err(|e| Failure::input("invalid-reference", anyhow!("{s}: {e}")))?;
+        let abs = std::path::absolute(p).map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("{s}: {e}")))?;
         return Ok(ImageRef::Dir(abs));
     }
     let r = s.strip_prefix("docker://").unwrap_or(s);
     DockerReference::parse_docker_transport(r)
         .map(ImageRef::Docker)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("{s:?}: {e}")))
+        .map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("{s:?}: {e}")))
 }
 
 #[derive(Debug, Serialize)]

@@ -34,6 +34,7 @@ use crate::limits::MAX_MANIFEST_SIZE;
 use imgsig::digest::Digest;
 use imgsig::reference::DockerReference;
 use imgsig::sign::{Destination, Request, Signing};
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Sign the manifest of registry.example.com/ns/app:1.0 with a secret key file
@@ -102,10 +103,10 @@ pub struct SignArgs {
 
 fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
     let identity = DockerReference::parse_normalized(s)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {s:?}: {e}")))?;
+        .map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("--identity {s:?}: {e}")))?;
     if identity.is_name_only() {
         return Err(Failure::input(
-            "invalid-reference",
+            Reason::InvalidReference,
             anyhow!(
                 "--identity {s:?} has neither a tag nor a digest; policies reject such signatures (add a tag, e.g. {identity}:latest)"
             ),
@@ -126,13 +127,13 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     // Check everything that needs no I/O first.
     let identity_arg = args.identity.as_deref().ok_or_else(|| {
         Failure::input(
-            "usage",
+            Reason::Usage,
             anyhow!("give --identity REF with --digest or --manifest, or docker://REF images"),
         )
     })?;
     if args.digest.is_none() && args.manifest.is_none() {
         return Err(Failure::input(
-            "usage",
+            Reason::Usage,
             anyhow!("give --digest ALGO:HEX or --manifest FILE (or docker://REF images)"),
         ));
     }
@@ -140,13 +141,13 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let to_stdout = out == FileArg::Std && args.lookaside_dir.is_none();
     if to_stdout && format == OutputFormat::Json {
         return Err(Failure::input(
-            "conflicting-flags",
+            Reason::ConflictingFlags,
             anyhow!("--output json writes its report to stdout; give the signature a file with -o FILE"),
         ));
     }
     if to_stdout && stdout_is_terminal() {
         return Err(Failure::input(
-            "terminal-output",
+            Reason::TerminalOutput,
             anyhow!("refusing to write a binary signature to a terminal"),
         ));
     }
@@ -154,7 +155,7 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         && args.passphrase_file.as_deref() == Some(Path::new("-"))
     {
         return Err(Failure::input(
-            "conflicting-flags",
+            Reason::ConflictingFlags,
             anyhow!("stdin cannot be both the manifest and the passphrase"),
         ));
     }
@@ -165,7 +166,7 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     };
     let request = match (&args.digest, &args.manifest) {
         (Some(d), _) => {
-            let d = Digest::parse(d).map_err(|e| Failure::input("invalid-digest", anyhow!("--digest: {e}")))?;
+            let d = Digest::parse(d).map_err(|e| Failure::input(Reason::InvalidDigest, anyhow!("--digest: {e}")))?;
             Request::digest(d, identity, destination).map_err(|mut e| {
                 e.message = format!("--digest {}", e.message);
                 failure(e)
@@ -185,23 +186,29 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
 fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     if args.offline.offline {
         return Err(Failure::input(
-            "offline-network-required",
+            Reason::OfflineNetworkRequired,
             anyhow!("--offline: docker://REF images are read from their registry, which needs the network; sign --digest or --manifest FILE instead"),
         ));
     }
     if args.digest.is_some() || args.manifest.is_some() || args.output_file.is_some() {
         return Err(Failure::input(
-            "usage",
+            Reason::Usage,
             anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
         ));
     }
     let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
     if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
-        return Err(Failure::input("usage", anyhow!("{bad:?}: give images as docker://REF")));
+        return Err(Failure::input(
+            Reason::Usage,
+            anyhow!("{bad:?}: give images as docker://REF"),
+        ));
     }
     let identity = match &args.identity {
         Some(_) if images.len() > 1 => {
-            return Err(Failure::input("usage", anyhow!("--identity applies to one image only")))
+            return Err(Failure::input(
+                Reason::Usage,
+                anyhow!("--identity applies to one image only"),
+            ))
         }
         Some(i) => Some(parse_identity(i)?),
         None => None,

@@ -15,6 +15,7 @@ use super::sign_render::failure;
 use super::{Failure, FileArg};
 use crate::limits::MAX_KEY_FILE_SIZE as MAX_KEY_SIZE;
 use imgsig::sign::{GpgOptions, Signer};
+use imgsig::Reason;
 
 // The key-source flags (a plain comment: a doc comment would become the
 // `about` of the command that flattens them). `sign` requires one of them.
@@ -44,7 +45,7 @@ pub fn load_signer(args: &KeyArgs, passphrase_file: Option<&Path>, now: SystemTi
         let bytes = read_limited("sigstore key file", &FileArg::Path(path.clone()), MAX_KEY_SIZE)?;
         let name = format!("sigstore key file {}", path.display());
         return Signer::sigstore_key(&bytes, pass()?.as_deref(), &name).map_err(|e| match e.code {
-            "passphrase-needed" => Failure::input(
+            Reason::PassphraseNeeded => Failure::input(
                 e.code,
                 anyhow!(
                     "{name}: the key is encrypted with a passphrase: give --passphrase-file FILE or IMGSIG_PASSPHRASE"
@@ -72,7 +73,7 @@ pub fn load_signer(args: &KeyArgs, passphrase_file: Option<&Path>, now: SystemTi
             super::inputs::load_keyrings(std::slice::from_ref(cert))?,
         )),
         _ => Err(Failure::input(
-            "usage",
+            Reason::Usage,
             anyhow!("give --key FILE, or --sign-cmd COMMAND with --signer-cert FILE"),
         )),
     }

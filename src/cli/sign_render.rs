@@ -11,6 +11,7 @@ use crate::shown::{shown, Lines};
 use imgsig::sign::{Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
 use imgsig::signature::Signer as SignedBy;
 use imgsig::verify::ErrorDocument;
+use imgsig::Reason;
 
 /// A library error as a CLI failure; the library's hint is added to the
 /// message where the command line has none of its own for the code.
@@ -43,7 +44,7 @@ pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat)
         }
         (Outcome::Returned, FileArg::Std) => {
             write_stdout(blob)
-                .map_err(|e| Failure::outside("io-error", anyhow!("writing the signature to stdout: {e}")))?;
+                .map_err(|e| Failure::outside(Reason::IoError, anyhow!("writing the signature to stdout: {e}")))?;
             out.to_string()
         }
         (stored, _) => stored.at().unwrap_or_default().to_owned(),

@@ -135,7 +135,7 @@ use crate::limits::MAX_POLICY_SIZE;
 fn edit_failure(e: EditError) -> Failure {
     let err = anyhow!("{}", e.message);
     match e.class {
-        ErrorClass::Outside => Failure::outside(e.code.as_str(), err),
-        _ => Failure::input(e.code.as_str(), err),
+        ErrorClass::Outside => Failure::outside(e.code, err),
+        _ => Failure::input(e.code, err),
     }
 }

@@ -31,6 +31,7 @@ use imgsig::verify::{
     dir_image_path, DocumentTrust, ImageDocument, ImageSource, Options, Request, SignatureFile, SignatureSource, Trust,
     Verifier,
 };
+use imgsig::Reason;
 
 pub const EXAMPLES: &str = "EXAMPLES:
   # Decide with a policy file, as podman and CRI-O would
@@ -104,7 +105,7 @@ enum Form {
 }
 
 fn usage(msg: &str) -> Failure {
-    Failure::input("usage", anyhow!("{msg}"))
+    Failure::input(Reason::Usage, anyhow!("{msg}"))
 }
 
 fn form(args: &VerifyArgs) -> Result<Form, Failure> {
@@ -154,7 +155,7 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
 fn offline_mirror(args: &VerifyArgs) -> Result<PathBuf, Failure> {
     let Some(l) = args.registry.lookaside.as_deref() else {
         return Err(Failure::input(
-            "offline-network-required",
+            Reason::OfflineNetworkRequired,
             anyhow!(
                 "--offline: docker:// images are read from a mirror with no network; give --lookaside DIR (a mirror written by imgsig fetch)"
             ),
@@ -164,14 +165,18 @@ fn offline_mirror(args: &VerifyArgs) -> Result<PathBuf, Failure> {
     if url.scheme() != "file" {
         return Err(offline_refused(&format!("the lookaside {}", url)));
     }
-    url.to_file_path()
-        .map_err(|()| Failure::input("invalid-lookaside", anyhow!("--lookaside {l:?}: not a local directory")))
+    url.to_file_path().map_err(|()| {
+        Failure::input(
+            Reason::InvalidLookaside,
+            anyhow!("--lookaside {l:?}: not a local directory"),
+        )
+    })
 }
 
 /// `--offline` and a source that needs the network.
 fn offline_refused(what: &str) -> Failure {
     Failure::input(
-        "offline-network-required",
+        Reason::OfflineNetworkRequired,
         anyhow!("--offline: {what} needs the network, and --offline opens no socket; use a local mirror or files"),
     )
 }
@@ -228,13 +233,13 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
 /// `--identity` for the keyring form: normalised, compared exactly.
 pub fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
     DockerReference::parse_normalized(s)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {s:?}: {e}")))
+        .map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("--identity {s:?}: {e}")))
 }
 
 /// `--identity` for the policy form: a docker transport reference.
 fn docker_identity(identity: &str) -> Result<DockerReference, Failure> {
     DockerReference::parse_docker_transport(identity)
-        .map_err(|e| Failure::input("invalid-reference", anyhow!("--identity {identity:?}: {e}")))
+        .map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("--identity {identity:?}: {e}")))
 }
 
 /// Signature files named on the command line (`-` is stdin, read here).
@@ -245,7 +250,7 @@ fn signature_files(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<Signat
             FileArg::Std => {
                 if *manifest == FileArg::Std {
                     return Err(Failure::input(
-                        "conflicting-flags",
+                        Reason::ConflictingFlags,
                         anyhow!("stdin cannot be both the manifest and a signature"),
                     ));
                 }
@@ -445,7 +450,7 @@ fn dir_without_identity_failed(report: &imgsig::verify::Report) -> bool {
             .requirements
             .iter()
             .flat_map(|r| &r.signatures)
-            .any(|s| s.result.as_ref().is_err_and(|e| e.code == "identity-mismatch")),
+            .any(|s| s.result.as_ref().is_err_and(|e| e.code == Reason::IdentityMismatch)),
         Judgement::Keyring(_) => false,
     })
 }

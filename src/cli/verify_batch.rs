@@ -21,6 +21,7 @@ use imgsig::verify::{
     for_each_ordered, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Judgement, Report, Request,
     SignatureSource, Verifier, JSON_SCHEMA_VERSION,
 };
+use imgsig::Reason;
 use serde::Serialize;
 
 /// Where the images come from.
@@ -71,7 +72,7 @@ pub fn run(
 ) -> Result<Exit, Failure> {
     let mut inputs = inputs.peekable();
     if inputs.peek().is_none() {
-        return Err(Failure::input("usage", anyhow!("--from-file lists no images")));
+        return Err(Failure::input(Reason::Usage, anyhow!("--from-file lists no images")));
     }
     let json = format == OutputFormat::Json;
     let form = DocumentTrust::Policy(policy_path);
@@ -199,7 +200,7 @@ impl SummaryDoc {
 }
 
 fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
-    let invalid = |m: String| Failure::input("invalid-reference", anyhow!("{m}"));
+    let invalid = |m: String| Failure::input(Reason::InvalidReference, anyhow!("{m}"));
     match batch {
         Batch::Registry => {
             let text = input.strip_prefix("docker://").unwrap_or(input);

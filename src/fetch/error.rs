@@ -7,6 +7,7 @@ use crate::registry::network::NetworkError;
 use crate::store::lookaside::LookasideError;
 use crate::store::mirror::RecordError;
 pub use crate::verify::ErrorClass;
+use crate::Reason;
 
 /// An image that could not be fetched, or not completely (see
 /// [`Report::error`](super::Report::error)).
@@ -18,10 +19,10 @@ pub struct FetchError {
     /// (exit 3) or [`ErrorClass::Rejected`] (exit 1: the registry sent a
     /// manifest that must not be used, so it is not mirrored).
     pub class: ErrorClass,
-    /// Stable kebab-case reason code (docs/json-output.md), e.g.
+    /// Why, as a stable code (docs/json-output.md), e.g.
     /// `invalid-reference`, `signature-not-mirrored`, or the network's or the
     /// lookaside's code.
-    pub code: &'static str,
+    pub code: Reason,
     /// What went wrong, naming the file, URL or value.
     pub message: String,
     /// What the user can do about it.
@@ -29,7 +30,7 @@ pub struct FetchError {
 }
 
 impl FetchError {
-    pub(crate) fn input(code: &'static str, message: impl Into<String>) -> FetchError {
+    pub(crate) fn input(code: Reason, message: impl Into<String>) -> FetchError {
         FetchError {
             class: ErrorClass::Input,
             code,
@@ -87,7 +88,7 @@ impl From<RecordError> for FetchError {
             class: ErrorClass::Outside,
             code: match e {
                 RecordError::Incomplete { .. } => e.code(),
-                _ => "io-error",
+                _ => Reason::IoError,
             },
             message: e.to_string(),
             hint: None,

@@ -46,6 +46,7 @@ use crate::reference::DockerReference;
 use crate::registry::network::Network;
 use crate::store::mirror::{ImageCopy, Mirror, SkippedSignature};
 use crate::verify::Role;
+use crate::Reason;
 
 mod error;
 mod report;
@@ -73,7 +74,7 @@ impl Request {
         let text = input.strip_prefix("docker://").unwrap_or(input);
         DockerReference::parse_docker_transport(text)
             .map(Request::new)
-            .map_err(|e| FetchError::input("invalid-reference", format!("{input:?}: {e}")))
+            .map_err(|e| FetchError::input(Reason::InvalidReference, format!("{input:?}: {e}")))
     }
 }
 

@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 
 use crate::json::{self, go_fold, ErrorKind, JsonError, Kind, Position, SyntaxError, Value, MAX_DEPTH};
+use crate::Reason;
 
 /// Why a manifest is refused although its digest can be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,10 +51,10 @@ pub enum MemberError {
 
 impl MemberError {
     /// Stable reason code (docs/json-output.md).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Reason {
         match self {
-            MemberError::Duplicate { .. } => "manifest-duplicate-member",
-            MemberError::NotStrict(_) => "manifest-not-strict-json",
+            MemberError::Duplicate { .. } => Reason::ManifestDuplicateMember,
+            MemberError::NotStrict(_) => Reason::ManifestNotStrictJson,
         }
     }
 }
@@ -134,7 +135,7 @@ mod tests {
     use super::*;
 
     fn code(doc: &str) -> Option<&'static str> {
-        check_members(doc.as_bytes()).err().map(|e| e.code())
+        check_members(doc.as_bytes()).err().map(|e| e.code().as_str())
     }
 
     fn duplicate_path(doc: &[u8]) -> String {

@@ -37,7 +37,7 @@ mod structure;
 mod trailer;
 mod verification;
 
-pub use error::{EnvelopeCode, EnvelopeError, KeyCode, KeyError, SignError};
+pub use error::{EnvelopeError, KeyError, SignError};
 pub use inspect::{inspect, PacketDetails, UntrustedEnvelope, UntrustedPacket, UntrustedSignature};
 pub use keyring::{KeyInfo, Keyring};
 pub use material::KeyMaterial;

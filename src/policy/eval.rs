@@ -14,6 +14,7 @@ use std::time::SystemTime;
 use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::signature::{self, Opened, Rejection};
+use crate::Reason;
 
 use super::identity::{self, Mismatch};
 use super::{KeyType, Policy, Requirement, SignedBy, SigstoreSigned};
@@ -223,14 +224,14 @@ pub struct RequirementResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RequirementRejection {
-    /// Stable kebab-case reason code, e.g. `no-signatures`
+    /// The reason, e.g. `no-signatures`
     /// (docs/json-output.md lists them).
-    pub code: &'static str,
+    pub code: Reason,
     /// What went wrong, for people (wording may change; branch on `code`).
     pub message: String,
 }
 
-fn rr(code: &'static str, message: impl Into<String>) -> RequirementRejection {
+fn rr(code: Reason, message: impl Into<String>) -> RequirementRejection {
     RequirementRejection {
         code,
         message: message.into(),
@@ -266,14 +267,14 @@ fn pin_mismatch(subject: &Subject) -> Option<RequirementRejection> {
         (None, Ok(d)) => (d, "the manifest's digest"),
         (None, Err(why)) => {
             return Some(rr(
-                "manifest-digest-mismatch",
+                Reason::ManifestDigestMismatch,
                 format!("the image reference is pinned to {want}, and the manifest's digest cannot be computed: {why}"),
             ))
         }
     };
     (got != want).then(|| {
         rr(
-            "manifest-digest-mismatch",
+            Reason::ManifestDigestMismatch,
             format!("{what} is {got}, but the image reference names {want}"),
         )
     })
@@ -332,7 +333,7 @@ fn name_keys_of_other_requirements(results: &mut [RequirementResult], subject: &
             continue;
         }
         for s in &r.signatures {
-            let unknown_key = matches!(&s.result, Err(rej) if rej.code == "unknown-key");
+            let unknown_key = matches!(&s.result, Err(rej) if rej.code == Reason::UnknownKey);
             let Some(Ok(blob)) = inputs.get(s.index - 1).map(|i| &i.blob).filter(|_| unknown_key) else {
                 continue;
             };
@@ -350,7 +351,7 @@ fn name_keys_of_other_requirements(results: &mut [RequirementResult], subject: &
                         ri,
                         s.index,
                         Rejection {
-                            code: "unknown-key",
+                            code: Reason::UnknownKey,
                             message: format!(
                                 "signed by {who}, a key that requirement {k} trusts but this requirement does not"
                             ),
@@ -374,11 +375,11 @@ fn evaluate_requirement(index: usize, req: &Requirement, subject: &Subject) -> R
     let result = match req {
         Requirement::InsecureAcceptAnything => Ok(()),
         Requirement::Reject => Err(rr(
-            "policy-reject",
+            Reason::PolicyReject,
             format!("running image {} is rejected by policy", subject.image),
         )),
         Requirement::SignedBaseLayer => Err(rr(
-            "unsupported-requirement",
+            Reason::UnsupportedRequirement,
             "signedBaseLayer is not implemented (by containers/image either); it never accepts",
         )),
         Requirement::SigstoreSigned(ss) => {
@@ -404,7 +405,7 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
     if sb.key_type != KeyType::GpgKeys {
         return (
             Err(rr(
-                "unsupported-key-type",
+                Reason::UnsupportedKeyType,
                 format!("keyType {:?} is not implemented; only GPGKeys is", sb.key_type.as_str()),
             )),
             Vec::new(),
@@ -413,14 +414,14 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
     if !sb.keys.errors.is_empty() {
         return (
             Err(rr(
-                "key-unusable",
+                Reason::KeyUnusable,
                 format!("the requirement's keys cannot be used: {}", sb.keys.errors.join("; ")),
             )),
             Vec::new(),
         );
     }
     if sb.keys.keyring.is_empty() {
-        return (Err(rr("no-keys", "no public keys imported")), Vec::new());
+        return (Err(rr(Reason::NoKeys, "no public keys imported")), Vec::new());
     }
     let signatures = match subject.signatures {
         Ok(s) => s,
@@ -429,7 +430,7 @@ fn evaluate_signed_by(sb: &SignedBy, subject: &Subject) -> (Result<(), Requireme
     if signatures.is_empty() {
         return (
             Err(rr(
-                "no-signatures",
+                Reason::NoSignatures,
                 format!(
                     "a signature was required, but no signature exists (looked in {}); it needs one by {}",
                     subject.looked_in,
@@ -472,7 +473,7 @@ fn check_signature(index: usize, input: &SignatureInput, sb: &SignedBy, subject:
     let signer = Some(opened.signer.clone());
     out.result = match subject.manifest_digest {
         Err(why) => Err(Rejection {
-            code: "manifest-digest-error",
+            code: Reason::ManifestDigestError,
             message: format!("the manifest's digest cannot be computed: {why}"),
             signer: signer.clone(),
         }),
@@ -509,12 +510,12 @@ fn identity_rejection(
     let name = rule.type_name();
     match m {
         Mismatch::InvalidSigned(e) => Rejection {
-            code: "invalid-signed-identity",
+            code: Reason::InvalidSignedIdentity,
             message: format!("invalid docker reference {signed:?} in signature: {e}"),
             signer,
         },
         Mismatch::NoImageIdentity => Rejection {
-            code: "identity-mismatch",
+            code: Reason::IdentityMismatch,
             message: format!(
                 "signedIdentity {name} needs the image's docker reference, and {} has none (use exactReference or exactRepository, or verify it under its docker identity)",
                 subject.image
@@ -522,7 +523,7 @@ fn identity_rejection(
             signer,
         },
         Mismatch::Different => Rejection {
-            code: "identity-mismatch",
+            code: Reason::IdentityMismatch,
             message: format!(
                 "signature is for {signed:?}, but {} ({name})",
                 identity::describe(rule, subject.image.docker_reference())
@@ -559,7 +560,7 @@ fn evaluate_sigstore(
         };
         return (
             Err(rr(
-                "no-signatures",
+                Reason::NoSignatures,
                 format!(
                     "a sigstore signature was required, but no signature exists{found} (looked in {}); it needs one {}",
                     subject.looked_in,
@@ -576,7 +577,7 @@ fn evaluate_sigstore(
             let (result, payload) = match &prepared {
                 Err(e) => (
                     Err(Rejection {
-                        code: "key-unusable",
+                        code: Reason::KeyUnusable,
                         message: e.clone(),
                         signer: None,
                     }),
@@ -618,12 +619,12 @@ fn check_sigstore(
     };
     let result = match subject.manifest_digest {
         Err(why) => Err(Rejection {
-            code: "manifest-digest-error",
+            code: Reason::ManifestDigestError,
             message: format!("the manifest's digest cannot be computed: {why}"),
             signer: None,
         }),
         Ok(d) if payload.docker_manifest_digest != d.to_string() => Err(Rejection {
-            code: "digest-mismatch",
+            code: Reason::DigestMismatch,
             message: format!(
                 "signature is for manifest digest {}, but the manifest's digest is {d}",
                 payload.docker_manifest_digest
@@ -672,5 +673,5 @@ fn decide(
             reasons.join("; ")
         )
     };
-    (Err(rr("no-valid-signature", message)), results)
+    (Err(rr(Reason::NoValidSignature, message)), results)
 }

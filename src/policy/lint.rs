@@ -10,14 +10,15 @@ use openpgp::types::RevocationStatus;
 
 use crate::reference::DockerReference;
 use crate::shown::escaped;
+use crate::Reason;
 
 use super::{Policy, Requirement, SignedIdentity};
 
 /// One finding, with a stable code and a hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Stable kebab-case code, e.g. `insecure-default`.
-    pub code: &'static str,
+    /// The finding's code, e.g. `insecure-default`.
+    pub code: Reason,
     /// Where: `default[0]`, `transports.docker["example.com"]`, …
     pub path: String,
     /// What was found, for people.
@@ -26,7 +27,7 @@ pub struct Finding {
     pub hint: String,
 }
 
-fn finding(code: &'static str, path: String, message: String, hint: impl Into<String>) -> Finding {
+fn finding(code: Reason, path: String, message: String, hint: impl Into<String>) -> Finding {
     Finding {
         code,
         path,
@@ -40,7 +41,7 @@ pub fn lint(policy: &Policy, now: SystemTime) -> Vec<Finding> {
     let mut out = Vec::new();
     if matches!(policy.default.first(), Some(Requirement::InsecureAcceptAnything)) && policy.default.len() == 1 {
         out.push(finding(
-            "insecure-default",
+            Reason::InsecureDefault,
             "default".into(),
             "the default accepts any image, signed or not".into(),
             "make the default [{\"type\":\"reject\"}] and list the registries you trust under transports.docker",
@@ -70,7 +71,7 @@ fn lint_docker_scope(scope: &str, path: &str, out: &mut Vec<Finding>) {
             return; // a registry host (with optional port)
         }
         out.push(finding(
-            "short-name-scope",
+            Reason::ShortNameScope,
             path.to_owned(),
             format!("scope {scope:?} is a short name: it matches only a registry host called {scope:?}, never docker.io/library/{scope}"),
             format!("write the fully qualified name, e.g. \"docker.io/library/{scope}\""),
@@ -80,7 +81,7 @@ fn lint_docker_scope(scope: &str, path: &str, out: &mut Vec<Finding>) {
     if let Ok(r) = DockerReference::parse_normalized(scope) {
         if r.to_string() != scope {
             out.push(finding(
-                "non-normalized-scope",
+                Reason::NonNormalizedScope,
                 path.to_owned(),
                 format!(
                     "scope {scope:?} is not in normalised form, so it never matches; images are looked up as {:?}",
@@ -98,7 +99,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
         match req {
             Requirement::SigstoreSigned(ss) => lint_sigstore(ss, &here, out),
             Requirement::SignedBaseLayer => out.push(finding(
-                "unsupported-requirement",
+                Reason::UnsupportedRequirement,
                 here,
                 "signedBaseLayer is not implemented (by containers/image either) and always rejects".into(),
                 "remove it, or use signedBy",
@@ -106,7 +107,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
             Requirement::SignedBy(sb) => {
                 if sb.key_type != super::KeyType::GpgKeys {
                     out.push(finding(
-                        "unsupported-key-type",
+                        Reason::UnsupportedKeyType,
                         format!("{here}.keyType"),
                         format!(
                             "keyType {:?} is not implemented and always rejects",
@@ -130,7 +131,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                 for (written, resolved, at) in relative {
                     if std::path::Path::new(written).is_relative() {
                         out.push(finding(
-                            "relative-key-path",
+                            Reason::RelativeKeyPath,
                             at,
                             format!(
                                 "key path {} is relative: it is read from the working directory of whoever runs the check (here {}), so whoever controls that directory (a build context, a checkout) chooses the trusted key",
@@ -143,7 +144,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                 }
                 for e in &sb.keys.errors {
                     out.push(finding(
-                        "key-unusable",
+                        Reason::KeyUnusable,
                         here.clone(),
                         e.clone(),
                         "fix the path or the file; until then this requirement rejects every image",
@@ -151,7 +152,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                 }
                 for w in &sb.keys.warnings {
                     out.push(finding(
-                        "key-file-no-keys",
+                        Reason::KeyFileNoKeys,
                         here.clone(),
                         w.clone(),
                         "remove it from the policy or replace it with the signer's exported public key (gpg --export); it adds no trusted key",
@@ -159,7 +160,7 @@ fn lint_requirements(reqs: &[Requirement], path: &str, now: SystemTime, out: &mu
                 }
                 if sb.keys.errors.is_empty() && sb.keys.keyring.is_empty() {
                     out.push(finding(
-                        "no-keys",
+                        Reason::NoKeys,
                         here.clone(),
                         "no public keys imported".into(),
                         "the key file or data holds no OpenPGP certificate",
@@ -190,7 +191,7 @@ fn lint_cert(cert: &openpgp::Cert, revoked_by: &[&str], path: &str, now: SystemT
         Ok(vc) => vc,
         Err(e) => {
             out.push(finding(
-                "invalid-key",
+                Reason::InvalidKey,
                 path.to_owned(),
                 format!("key {fpr} is not valid: {e:#}"),
                 "replace it with a current export of the signer's public key",
@@ -200,7 +201,7 @@ fn lint_cert(cert: &openpgp::Cert, revoked_by: &[&str], path: &str, now: SystemT
     };
     if let RevocationStatus::Revoked(_) = vc.revocation_status() {
         out.push(finding(
-            "revoked-key",
+            Reason::RevokedKey,
             path.to_owned(),
             if revoked_by.is_empty() {
                 format!("key {fpr} is revoked; its signatures are rejected")
@@ -216,7 +217,7 @@ fn lint_cert(cert: &openpgp::Cert, revoked_by: &[&str], path: &str, now: SystemT
     }
     if let Err(e) = vc.alive() {
         out.push(finding(
-            "expired-key",
+            Reason::ExpiredKey,
             path.to_owned(),
             format!("key {fpr} has expired ({e}); its signatures are rejected"),
             "ask the signer for an export with a renewed expiry date",
@@ -226,7 +227,7 @@ fn lint_cert(cert: &openpgp::Cert, revoked_by: &[&str], path: &str, now: SystemT
     let can_sign = vc.keys().alive().revoked(false).for_signing().next().is_some();
     if !can_sign {
         out.push(finding(
-            "no-signing-key",
+            Reason::NoSigningKey,
             path.to_owned(),
             format!("key {fpr} has no valid signing-capable (sub)key"),
             "export the signer's key including its signing subkey",
@@ -242,7 +243,7 @@ fn lint_sigstore(ss: &super::SigstoreSigned, here: &str, out: &mut Vec<Finding>)
         if let Some((written, resolved)) = &m.path {
             if std::path::Path::new(written).is_relative() {
                 out.push(finding(
-                    "relative-key-path",
+                    Reason::RelativeKeyPath,
                     here.to_owned(),
                     format!(
                         "key path {} is relative: it is read from the working directory of whoever runs the check (here {}), so whoever controls that directory (a build context, a checkout) chooses the trusted key",
@@ -256,7 +257,7 @@ fn lint_sigstore(ss: &super::SigstoreSigned, here: &str, out: &mut Vec<Finding>)
     }
     for problem in crate::policy::sigstore_material_problems(ss) {
         out.push(finding(
-            "key-unusable",
+            Reason::KeyUnusable,
             here.to_owned(),
             problem,
             "fix the path or the file; until then this requirement rejects every image",
@@ -271,7 +272,7 @@ fn rollback_risk(identity: &SignedIdentity, here: &str, out: &mut Vec<Finding>) 
         SignedIdentity::MatchRepository | SignedIdentity::ExactRepository(_)
     ) {
         out.push(finding(
-            "rollback-risk",
+            Reason::RollbackRisk,
             format!("{here}.signedIdentity"),
             format!(
                 "{} accepts a signature for any tag of the repository, so an old (perhaps vulnerable) signed image can be served in place of the current one",

@@ -10,7 +10,7 @@ pub mod network;
 pub mod registries_conf;
 
 // The HTTP client is private; these of its types are part of the API.
-pub use client::{attachment_tag, Auth, FetchedManifest, RegistryCode, RegistryError};
+pub use client::{attachment_tag, Auth, FetchedManifest, RegistryError};
 // certs.d and the credential-helper runner are private (the network reads
 // them); a helper's failure is part of [`auth_file::AuthError`].
 pub use cred_helper::HelperError;

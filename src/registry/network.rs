@@ -28,6 +28,7 @@ use crate::registry::registries_conf::{ConfError, PullSource, RegistriesConf};
 use crate::registry::{certs_d, cred_helper};
 use crate::store::lookaside;
 use crate::store::registries_d::{BuiltinDefault, RegistriesD};
+use crate::Reason;
 
 /// What the caller resolved from flags and the environment.
 #[derive(Debug, Clone)]
@@ -115,36 +116,21 @@ pub enum NetworkError {
     },
 }
 
-reason_codes! {
-    /// The reason codes of [`NetworkError`] besides those of the
-    /// [`RegistryError`] it carries (documented in docs/json-output.md).
-    pub enum NetworkCode {
-        InvalidAuthfile => "invalid-authfile",
-        CredentialHelperFailed => "credential-helper-failed",
-        InvalidCertDir => "invalid-cert-dir",
-        InvalidRegistriesD => "invalid-registries-d",
-        RegistryBlocked => "registry-blocked",
-        InvalidRegistriesConf => "invalid-registries-conf",
-        SigstoreAttachmentsDisabled => "sigstore-attachments-disabled",
-    }
-}
-
 impl NetworkError {
-    /// Stable reason code: a [`NetworkCode`], or the carried [`RegistryError`]'s.
-    pub fn code(&self) -> &'static str {
+    /// Why, as a [`Reason`]: its own, or the carried [`RegistryError`]'s.
+    pub fn code(&self) -> Reason {
         // No wildcard: a new variant needs its code here.
-        let own = match self {
-            NetworkError::Registry(e) => return e.code(),
-            NetworkError::Mirrors { primary, .. } => return primary.code(),
-            NetworkError::Credentials { .. } => NetworkCode::InvalidAuthfile,
-            NetworkError::CredentialHelper { .. } => NetworkCode::CredentialHelperFailed,
-            NetworkError::Tls { .. } => NetworkCode::InvalidCertDir,
-            NetworkError::RegistriesD { .. } => NetworkCode::InvalidRegistriesD,
-            NetworkError::RegistriesConf(ConfError::Blocked { .. }) => NetworkCode::RegistryBlocked,
-            NetworkError::RegistriesConf(_) => NetworkCode::InvalidRegistriesConf,
-            NetworkError::SigstoreAttachmentsDisabled { .. } => NetworkCode::SigstoreAttachmentsDisabled,
-        };
-        own.as_str()
+        match self {
+            NetworkError::Registry(e) => e.code(),
+            NetworkError::Mirrors { primary, .. } => primary.code(),
+            NetworkError::Credentials { .. } => Reason::InvalidAuthfile,
+            NetworkError::CredentialHelper { .. } => Reason::CredentialHelperFailed,
+            NetworkError::Tls { .. } => Reason::InvalidCertDir,
+            NetworkError::RegistriesD { .. } => Reason::InvalidRegistriesD,
+            NetworkError::RegistriesConf(ConfError::Blocked { .. }) => Reason::RegistryBlocked,
+            NetworkError::RegistriesConf(_) => Reason::InvalidRegistriesConf,
+            NetworkError::SigstoreAttachmentsDisabled { .. } => Reason::SigstoreAttachmentsDisabled,
+        }
     }
 
     /// What the user can check.

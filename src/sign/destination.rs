@@ -9,6 +9,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::registry::network::{Network, NetworkError};
 use crate::store::lookaside::ImageLocation;
+use crate::Reason;
 
 use super::{chain, Destination, Format, SignError};
 
@@ -44,7 +45,7 @@ pub(crate) fn choose(
         (Destination::Registry, Some(net), Some(r)) => (net, r),
         (Destination::Registry, _, _) => {
             return Err(SignError::input(
-                "offline-network-required",
+                Reason::OfflineNetworkRequired,
                 "storing signatures in a registry needs the network",
             ))
         }
@@ -63,7 +64,7 @@ pub(crate) fn choose(
     }
     let base = net.registries_d().write_base(r, net.builtin()).map_err(|e| {
         SignError::input(
-            "invalid-registries-d",
+            Reason::InvalidRegistriesD,
             format!("where to store signatures of {r}: {}", chain(&e)),
         )
     })?;
@@ -77,7 +78,7 @@ impl Place {
             Place::Dir(root) => Ok(Some(ImageLocation::new(root, r, d))),
             Place::Staging(base) => ImageLocation::from_file_url(base, r, d).map(Some).map_err(|e| {
                 SignError::input(
-                    "invalid-registries-d",
+                    Reason::InvalidRegistriesD,
                     format!("storing signatures of {r}: {}", chain(&e)),
                 )
             }),

@@ -4,6 +4,7 @@
 //! registry serving other bytes than asked for).
 
 pub use crate::verify::ErrorClass;
+use crate::Reason;
 
 /// Signing failed; nothing more was stored for the manifest it names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,8 +13,8 @@ pub use crate::verify::ErrorClass;
 pub struct SignError {
     /// Who has to act: exit 2 (input), 3 (outside) or 1 (rejected).
     pub class: ErrorClass,
-    /// Stable kebab-case reason code (docs/json-output.md).
-    pub code: &'static str,
+    /// Why, as a stable code (docs/json-output.md).
+    pub code: Reason,
     /// What went wrong, naming the file, key, URL or value.
     pub message: String,
     /// What the user can do about it.
@@ -22,21 +23,21 @@ pub struct SignError {
 
 impl SignError {
     /// An unusable request, key or configuration.
-    pub fn input(code: &'static str, message: impl Into<String>) -> SignError {
+    pub fn input(code: Reason, message: impl Into<String>) -> SignError {
         SignError::new(ErrorClass::Input, code, message)
     }
 
     /// Something outside failed; retrying may help.
-    pub fn outside(code: &'static str, message: impl Into<String>) -> SignError {
+    pub fn outside(code: Reason, message: impl Into<String>) -> SignError {
         SignError::new(ErrorClass::Outside, code, message)
     }
 
     /// What came back must not be used.
-    pub fn rejected(code: &'static str, message: impl Into<String>) -> SignError {
+    pub fn rejected(code: Reason, message: impl Into<String>) -> SignError {
         SignError::new(ErrorClass::Rejected, code, message)
     }
 
-    fn new(class: ErrorClass, code: &'static str, message: impl Into<String>) -> SignError {
+    fn new(class: ErrorClass, code: Reason, message: impl Into<String>) -> SignError {
         SignError {
             class,
             code,

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use crate::child::{self, Limits, RunError, Stderr};
 use crate::limits::MAX_KEY_FILE_SIZE;
 use crate::pgp::{Keyring, SigningKey};
+use crate::Reason;
 
 use super::{SignError, Signer};
 
@@ -51,8 +52,8 @@ fn gpg_output(args: &[&str]) -> Result<child::Finished, SignError> {
     };
     let all = ["--batch"].iter().chain(args);
     child::run("gpg", all, b"", &limits).map_err(|e| match e {
-        RunError::Start(e) => SignError::outside("signing-failed", format!("cannot run gpg: {e}")),
-        e => SignError::outside("signing-failed", format!("gpg {}: {e}", args.join(" "))),
+        RunError::Start(e) => SignError::outside(Reason::SigningFailed, format!("cannot run gpg: {e}")),
+        e => SignError::outside(Reason::SigningFailed, format!("gpg {}: {e}", args.join(" "))),
     })
 }
 
@@ -120,7 +121,7 @@ impl Signer {
                     .lines()
                     .any(|l| l.starts_with("pub:"));
                 return Err(SignError::input(
-                    "no-secret-key",
+                    Reason::NoSecretKey,
                     if has_public {
                         format!("{name}: the GnuPG keyring (GNUPGHOME) has only the public key; there is no secret key to sign with")
                     } else {
@@ -130,7 +131,7 @@ impl Signer {
             }
             many => {
                 return Err(SignError::input(
-                    "ambiguous-key",
+                    Reason::AmbiguousKey,
                     format!(
                         "{name} matches {} secret keys; name one by its fingerprint:\n{}",
                         many.len(),
@@ -146,7 +147,7 @@ impl Signer {
         let out = gpg_output(&["--export", "--", fpr])?;
         if !out.status.success() || out.stdout.is_empty() {
             return Err(SignError::input(
-                "no-secret-key",
+                Reason::NoSecretKey,
                 format!("{name}: gpg could not export the public key {fpr}"),
             ));
         }
@@ -158,7 +159,7 @@ impl Signer {
             fpr.to_owned()
         };
         let key = agent_key(options, &out.stdout, &wanted, now)
-            .map_err(|e| SignError::input("unusable-signing-key", format!("{name} ({fpr}): {e}")))?;
+            .map_err(|e| SignError::input(Reason::UnusableSigningKey, format!("{name} ({fpr}): {e}")))?;
         Ok(Signer::from_agent_key(key))
     }
 }
@@ -230,13 +231,13 @@ pub(super) fn signing_failure(e: &crate::pgp::SignError) -> SignError {
     let detail = e.detail();
     let message = e.to_string();
     if detail.to_ascii_lowercase().contains("pinentry") || detail.contains("Inappropriate ioctl") {
-        SignError::outside("signing-failed", message).with_hint(
+        SignError::outside(Reason::SigningFailed, message).with_hint(
             "gpg-agent could not ask for the passphrase (no terminal for pinentry): set GPG_TTY=$(tty) in this shell, or give --passphrase-file FILE or IMGSIG_PASSPHRASE",
         )
     } else if detail.contains("No secret key") {
-        SignError::input("no-secret-key", message)
+        SignError::input(Reason::NoSecretKey, message)
     } else {
-        SignError::outside("signing-failed", message)
+        SignError::outside(Reason::SigningFailed, message)
     }
 }
 

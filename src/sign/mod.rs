@@ -59,6 +59,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::registry::network::Network;
 use crate::store::lookaside::{self, ImageLocation, StoreOutcome};
+use crate::Reason;
 
 mod destination;
 mod error;
@@ -136,7 +137,7 @@ impl<'a> Signing<'a> {
             } => {
                 let net = self.network.ok_or_else(|| {
                     SignError::input(
-                        "offline-network-required",
+                        Reason::OfflineNetworkRequired,
                         "registry images are read from their registry, which needs the network",
                     )
                 })?;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::digest::{Algorithm, Digest};
 use crate::manifest;
 use crate::reference::DockerReference;
+use crate::Reason;
 
 use super::SignError;
 
@@ -51,7 +52,7 @@ pub struct Request {
 fn tagged(identity: &DockerReference) -> Result<(), SignError> {
     if identity.is_name_only() {
         return Err(SignError::input(
-            "invalid-reference",
+            Reason::InvalidReference,
             format!("the identity {identity} has neither a tag nor a digest; policies reject such signatures"),
         ));
     }
@@ -61,7 +62,7 @@ fn tagged(identity: &DockerReference) -> Result<(), SignError> {
 fn not_registry(destination: &Destination) -> Result<(), SignError> {
     if *destination == Destination::Registry {
         return Err(SignError::input(
-            "usage",
+            Reason::Usage,
             "a digest or manifest has no registry to store its signature in: give a lookaside directory or take the signature",
         ));
     }
@@ -74,7 +75,7 @@ impl Request {
     pub fn digest(digest: Digest, identity: DockerReference, destination: Destination) -> Result<Request, SignError> {
         if digest.algorithm() != Algorithm::Sha256 {
             return Err(SignError::input(
-                "invalid-digest",
+                Reason::InvalidDigest,
                 format!(
                     "{digest}: containers/image identifies manifests by sha256 only, so a {} signature would never match",
                     digest.algorithm().name()
@@ -94,7 +95,7 @@ impl Request {
     pub fn manifest(bytes: &[u8], identity: DockerReference, destination: Destination) -> Result<Request, SignError> {
         manifest::check_members(bytes).map_err(|e| SignError::input(e.code(), e.to_string()))?;
         let digest =
-            manifest::manifest_digest(bytes).map_err(|e| SignError::input("invalid-manifest", e.to_string()))?;
+            manifest::manifest_digest(bytes).map_err(|e| SignError::input(Reason::InvalidManifest, e.to_string()))?;
         Request::digest(digest, identity, destination)
     }
 
@@ -109,12 +110,12 @@ impl Request {
     ) -> Result<Request, SignError> {
         let text = input.strip_prefix("docker://").unwrap_or(input);
         let reference = DockerReference::parse_docker_transport(text)
-            .map_err(|e| SignError::input("invalid-reference", format!("{input:?}: {e}")))?;
+            .map_err(|e| SignError::input(Reason::InvalidReference, format!("{input:?}: {e}")))?;
         let identity = identity.unwrap_or_else(|| reference.clone());
         tagged(&identity)?;
         if destination == Destination::Caller {
             return Err(SignError::input(
-                "usage",
+                Reason::Usage,
                 "registry images are stored in a lookaside directory or the registry",
             ));
         }

@@ -14,6 +14,7 @@ use crate::pgp::{self, KeyError, Keyring, SigningKey, MAX_SIGNATURE_SIZE};
 use crate::reference::DockerReference;
 use crate::signature::Signer as SignedBy;
 use crate::sigstore::{PrivateKey, SigstoreSignature, TrustRoot};
+use crate::Reason;
 
 use super::SignError;
 
@@ -96,7 +97,7 @@ fn check(blob: &[u8], payload: &[u8], keys: &Keyring, now: SystemTime) -> Result
         pgp::verify(blob, keys, now).map_err(|e| SignError::rejected(e.code(), format!("{e}; nothing was written")))?;
     if env.payload != payload {
         return Err(SignError::rejected(
-            "claim-mismatch",
+            Reason::ClaimMismatch,
             "the signature is valid but covers other content than the claim imgsig sent; nothing was written",
         ));
     }
@@ -118,10 +119,10 @@ fn run_command(command: &str, payload: &[u8]) -> Result<Vec<u8>, SignError> {
         max_output: MAX_SIGNATURE_SIZE,
         stderr: Stderr::Inherit,
     };
-    let failed = |m: String| SignError::outside("signing-failed", m);
+    let failed = |m: String| SignError::outside(Reason::SigningFailed, m);
     let done = child::run("sh", ["-c", command], payload, &limits).map_err(|e| match e {
         RunError::TooMuchOutput(_) => SignError::rejected(
-            "signature-too-large",
+            Reason::SignatureTooLarge,
             format!("the command wrote more than {MAX_SIGNATURE_SIZE} bytes; nothing was written"),
         ),
         RunError::Start(e) => failed(format!("cannot run the signing command {command:?}: {e}")),
@@ -196,10 +197,10 @@ impl Signer {
     pub fn sigstore_key(bytes: &[u8], passphrase: Option<&str>, name: &str) -> Result<Signer, SignError> {
         let key = PrivateKey::from_file_bytes(bytes, passphrase.unwrap_or("").as_bytes()).map_err(|e| {
             let code = match (e.code, passphrase) {
-                ("wrong-passphrase", None) => "passphrase-needed",
-                ("wrong-passphrase", Some(_)) => "wrong-passphrase",
-                ("unsupported-key", _) => "unsupported-key",
-                _ => "invalid-key",
+                (Reason::WrongPassphrase, None) => Reason::PassphraseNeeded,
+                (Reason::WrongPassphrase, Some(_)) => Reason::WrongPassphrase,
+                (Reason::UnsupportedKey, _) => Reason::UnsupportedKey,
+                _ => Reason::InvalidKey,
             };
             SignError::input(code, format!("{name}: {}", e.message))
         })?;
@@ -241,7 +242,7 @@ impl Signer {
                     Some(&creator()),
                     Some(timestamp),
                 )
-                .map_err(|e| SignError::outside("signing-failed", e.to_string()))?;
+                .map_err(|e| SignError::outside(Reason::SigningFailed, e.to_string()))?;
                 return Ok(Signature {
                     blob: sig.to_blob(),
                     by: Signer::sigstore_by(key, timestamp),
@@ -267,7 +268,7 @@ impl Signer {
             (Kind::Key { .. }, Err(e)) => {
                 let m = e.message.trim_end_matches("; nothing was written");
                 return Err(SignError::outside(
-                    "signing-failed",
+                    Reason::SigningFailed,
                     format!("the new signature does not verify: refused the signature from the signing command: {m}"),
                 ));
             }

@@ -14,6 +14,8 @@
 //!   user) is classified; the registry signature API carries simple-signing
 //!   content by definition and is not.
 
+use crate::Reason;
+
 /// The first bytes accepted as the start of a simple-signing OpenPGP
 /// message, exactly as containers/image lists them. `0x3D` (not `0x93`,
 /// which would be the old-format one-pass signature with an indeterminate
@@ -61,22 +63,10 @@ pub enum BlobError {
     UnknownFormat(String),
 }
 
-reason_codes! {
-    /// The reason code of [`BlobError`] (documented in docs/json-output.md).
-    pub enum BlobCode {
-        Unrecognized => "unrecognized-signature-blob",
-    }
-}
-
 impl BlobError {
-    /// Why, as a type: every blob error has the one code.
-    pub fn reason(&self) -> BlobCode {
-        BlobCode::Unrecognized
-    }
-
-    /// Stable reason code.
-    pub fn code(&self) -> &'static str {
-        self.reason().as_str()
+    /// Why, as a [`Reason`]: every blob error has the one code.
+    pub fn code(&self) -> Reason {
+        Reason::UnrecognizedSignatureBlob
     }
 }
 

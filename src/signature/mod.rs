@@ -11,6 +11,7 @@ use crate::claim::{UntrustedClaim, VerifiedClaim};
 use crate::digest::Digest;
 use crate::pgp::{self, EnvelopeError, Keyring};
 use crate::reference::DockerReference;
+use crate::Reason;
 
 pub mod blob;
 
@@ -48,8 +49,8 @@ pub struct Opened {
 #[error("{message}")]
 #[non_exhaustive]
 pub struct Rejection {
-    /// Stable kebab-case reason code (documented in docs/json-output.md).
-    pub code: &'static str,
+    /// Why, as a stable code (documented in docs/json-output.md).
+    pub code: Reason,
     /// Human explanation naming the key, the value and the rule.
     pub message: String,
     /// The signer, when the envelope was authentic.
@@ -57,7 +58,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn new(code: &'static str, message: impl Into<String>, signer: Option<Signer>) -> Rejection {
+    fn new(code: Reason, message: impl Into<String>, signer: Option<Signer>) -> Rejection {
         Rejection {
             code,
             message: message.into(),
@@ -88,7 +89,7 @@ pub fn open(blob: &[u8], keys: &Keyring, now: SystemTime) -> Result<Opened, Reje
             claim: VerifiedClaim::from_authenticated(c),
         }),
         Err(e) => Err(Rejection::new(
-            "malformed-claim",
+            Reason::MalformedClaim,
             format!("the signed content is not a valid signature claim: {e}"),
             Some(signer),
         )),
@@ -102,7 +103,7 @@ pub fn check_digest(opened: &Opened, manifest_digest: &Digest) -> Result<(), Rej
         Ok(())
     } else {
         Err(Rejection::new(
-            "digest-mismatch",
+            Reason::DigestMismatch,
             format!("signature is for manifest digest {signed}, but the manifest's digest is {manifest_digest}"),
             Some(opened.signer.clone()),
         ))
@@ -116,7 +117,7 @@ pub fn check_identity_exact(opened: &Opened, expected: &DockerReference) -> Resu
     let signed = opened.claim.docker_reference();
     let parsed = DockerReference::parse_normalized(signed).map_err(|e| {
         Rejection::new(
-            "invalid-signed-identity",
+            Reason::InvalidSignedIdentity,
             format!("invalid docker reference {signed:?} in signature: {e}"),
             Some(opened.signer.clone()),
         )
@@ -125,7 +126,7 @@ pub fn check_identity_exact(opened: &Opened, expected: &DockerReference) -> Resu
         Ok(())
     } else {
         Err(Rejection::new(
-            "identity-mismatch",
+            Reason::IdentityMismatch,
             format!("signature is for {parsed}, not for {expected}"),
             Some(opened.signer.clone()),
         ))

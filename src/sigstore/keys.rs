@@ -4,6 +4,7 @@
 //! with the `der`/`spki` crates, as Go's `x509` reads them); every signature
 //! is checked by aws-lc (`aws-lc-rs`, the library rustls uses for TLS).
 
+use crate::Reason;
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::signature::{self as lc, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
 use der::{Decode, Tagged};
@@ -72,7 +73,7 @@ pub(crate) enum Scheme {
 }
 
 fn key_err(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-key-invalid", msg)
+    SigstoreError::new(Reason::SigstoreKeyInvalid, msg)
 }
 
 /// aws-lc's ECDSA verification (ASN.1 DER signatures, Go's `ecdsa.VerifyASN1`) for a curve and hash.
@@ -164,7 +165,7 @@ impl PublicKey {
                     OID_P384 => true,
                     other => {
                         return Err(SigstoreError::new(
-                            "sigstore-unsupported-key",
+                            Reason::SigstoreUnsupportedKey,
                             format!("unsupported elliptic curve {other} (only P-256 and P-384 are supported)"),
                         ))
                     }
@@ -192,7 +193,7 @@ impl PublicKey {
             }
             other => {
                 return Err(SigstoreError::new(
-                    "sigstore-unsupported-key",
+                    Reason::SigstoreUnsupportedKey,
                     format!("unsupported public key algorithm {other}"),
                 ))
             }
@@ -295,7 +296,10 @@ impl PublicKey {
 /// several keys (call this once per file).
 pub fn parse_public_keys(pem_data: &[u8]) -> Result<Vec<PublicKey>, SigstoreError> {
     if pem_data.len() > crate::limits::MAX_KEY_FILE_SIZE {
-        return Err(SigstoreError::new("sigstore-too-large", "public key file too large"));
+        return Err(SigstoreError::new(
+            Reason::SigstoreTooLarge,
+            "public key file too large",
+        ));
     }
     Ok(vec![PublicKey::from_pem(pem_data)?])
 }
@@ -307,7 +311,7 @@ pub fn parse_rekor_public_key(pem_data: &[u8]) -> Result<PublicKey, SigstoreErro
     let k = parse_public_keys(pem_data)?.remove(0);
     if !k.is_ecdsa() {
         return Err(SigstoreError::new(
-            "sigstore-rekor-key-not-ecdsa",
+            Reason::SigstoreRekorKeyNotEcdsa,
             "Rekor public key is not using ECDSA",
         ));
     }

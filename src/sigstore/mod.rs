@@ -12,6 +12,7 @@ use std::fmt;
 use base64::Engine as _;
 
 use crate::json::{self, ReadRules};
+use crate::Reason;
 
 mod keys;
 mod payload;
@@ -41,17 +42,17 @@ pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// The prefix of a sigstore signature in c/image's typed blob format (`dir:`, lookaside).
 pub const TYPED_BLOB_PREFIX: &[u8] = b"\x00sigstore-json\n";
 
-/// Why a sigstore signature was not accepted. `code` is stable kebab-case.
+/// Why a sigstore signature was not accepted: `code`, a stable reason code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigstoreError {
     /// See the list in `docs/sigstore-core.md`.
-    pub code: &'static str,
+    pub code: Reason,
     /// Human-readable detail (c/image's wording where there is one).
     pub message: String,
 }
 
 impl SigstoreError {
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Reason, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -68,7 +69,7 @@ impl fmt::Display for SigstoreError {
 impl std::error::Error for SigstoreError {}
 
 fn malformed(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-malformed", msg)
+    SigstoreError::new(Reason::SigstoreMalformed, msg)
 }
 
 /// One sigstore signature: MIME type, payload and annotations, untrusted.
@@ -97,7 +98,10 @@ impl SigstoreSignature {
     /// empty. At most [`crate::limits::MAX_SIGNATURE_SIZE`] bytes.
     pub fn parse(json: &[u8]) -> Result<Self, SigstoreError> {
         if json.len() > crate::limits::MAX_SIGNATURE_SIZE {
-            return Err(SigstoreError::new("sigstore-too-large", "sigstore signature too large"));
+            return Err(SigstoreError::new(
+                Reason::SigstoreTooLarge,
+                "sigstore signature too large",
+            ));
         }
         let v =
             json::parse_with(json, ReadRules::Go).map_err(|e| malformed(format!("sigstore signature JSON: {e}")))?;
@@ -178,11 +182,11 @@ impl SigstoreSignature {
         match verify(&sig, &root, &[]) {
             Ok(got) if got == want => Ok(sig),
             Ok(_) => Err(PrivateKeyError {
-                code: "signing-failed",
+                code: Reason::SigningFailed,
                 message: "the new sigstore signature reads back differently from what was signed".into(),
             }),
             Err(e) => Err(PrivateKeyError {
-                code: "signing-failed",
+                code: Reason::SigningFailed,
                 message: format!("the new sigstore signature does not verify: {e}"),
             }),
         }
@@ -240,19 +244,19 @@ impl FulcioRoot {
         let mut ca_certs = CertPool::default();
         if ca_certs.append_from_pem(ca_pem) == 0 {
             return Err(SigstoreError::new(
-                "sigstore-trust-root-invalid",
+                Reason::SigstoreTrustRootInvalid,
                 "error loading Fulcio CA certificates",
             ));
         }
         if oidc_issuer.is_empty() {
             return Err(SigstoreError::new(
-                "sigstore-trust-root-invalid",
+                Reason::SigstoreTrustRootInvalid,
                 "Fulcio use set up without OIDC issuer",
             ));
         }
         if subject_email.is_empty() {
             return Err(SigstoreError::new(
-                "sigstore-trust-root-invalid",
+                Reason::SigstoreTrustRootInvalid,
                 "Fulcio use set up without subject email",
             ));
         }
@@ -289,7 +293,7 @@ impl PkiRoot {
         subject_email: Option<&str>,
         subject_hostname: Option<&str>,
     ) -> Result<Self, SigstoreError> {
-        let bad = |m: String| SigstoreError::new("sigstore-trust-root-invalid", m);
+        let bad = |m: String| SigstoreError::new(Reason::SigstoreTrustRootInvalid, m);
         let mut roots = CertPool::default();
         if roots.append_from_pem(roots_pem) == 0 {
             return Err(bad("error loading PKI CA Roots certificates".into()));
@@ -332,15 +336,15 @@ pub enum TrustRoot {
 }
 
 fn missing(key: &str) -> SigstoreError {
-    SigstoreError::new("sigstore-missing-annotation", format!("missing {key} annotation"))
+    SigstoreError::new(Reason::SigstoreMissingAnnotation, format!("missing {key} annotation"))
 }
 
 fn cert_invalid(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-certificate-invalid", msg)
+    SigstoreError::new(Reason::SigstoreCertificateInvalid, msg)
 }
 
 fn identity(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-certificate-identity", msg)
+    SigstoreError::new(Reason::SigstoreCertificateIdentity, msg)
 }
 
 /// How imgsig names a sigstore public key: `sha256:<hex>` of its DER
@@ -487,17 +491,20 @@ pub fn verify_at(
 ) -> Result<UntrustedPayload, SigstoreError> {
     if let Some(i) = rekor_keys.iter().position(|k| !k.is_ecdsa()) {
         return Err(SigstoreError::new(
-            "sigstore-rekor-key-not-ecdsa",
+            Reason::SigstoreRekorKeyNotEcdsa,
             format!("Rekor public key {} is not using ECDSA", i + 1),
         ));
     }
     let size = sig.payload.len() + sig.annotations.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
     if size > crate::limits::MAX_SIGNATURE_SIZE {
-        return Err(SigstoreError::new("sigstore-too-large", "sigstore signature too large"));
+        return Err(SigstoreError::new(
+            Reason::SigstoreTooLarge,
+            "sigstore signature too large",
+        ));
     }
     if !sig.is_signature() {
         return Err(SigstoreError::new(
-            "sigstore-not-a-signature",
+            Reason::SigstoreNotASignature,
             format!("sigstore attachment of type {:?} is not a signature", sig.mime_type),
         ));
     }
@@ -509,7 +516,7 @@ pub fn verify_at(
     let keys: Vec<PublicKey> = match root {
         TrustRoot::PublicKeys(keys) if keys.is_empty() => {
             return Err(SigstoreError::new(
-                "sigstore-trust-root-invalid",
+                Reason::SigstoreTrustRootInvalid,
                 "no public keys given",
             ))
         }
@@ -531,7 +538,7 @@ pub fn verify_at(
                 Some(k) => vec![k],
                 None => {
                     return Err(SigstoreError::new(
-                        "sigstore-rekor-invalid",
+                        Reason::SigstoreRekorInvalid,
                         format!("No public key verified against the RekorSET: {}", failures.join(", ")),
                     ))
                 }
@@ -540,7 +547,7 @@ pub fn verify_at(
         TrustRoot::Fulcio(f) => {
             if rekor_keys.is_empty() {
                 return Err(SigstoreError::new(
-                    "sigstore-rekor-required",
+                    Reason::SigstoreRekorRequired,
                     "Fulcio CA specified without a Rekor public key",
                 ));
             }
@@ -554,7 +561,7 @@ pub fn verify_at(
         TrustRoot::Pki(p) => {
             if !rekor_keys.is_empty() {
                 return Err(SigstoreError::new(
-                    "sigstore-rekor-not-allowed",
+                    Reason::SigstoreRekorNotAllowed,
                     "PKI specified with a Rekor public key",
                 ));
             }
@@ -577,7 +584,7 @@ pub fn verify_at(
     }
     if !ok {
         return Err(SigstoreError::new(
-            "sigstore-bad-signature",
+            Reason::SigstoreBadSignature,
             format!("cryptographic signature verification failed: {}", failures.join(", ")),
         ));
     }

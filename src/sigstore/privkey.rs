@@ -36,6 +36,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{pem, PublicKey};
 use crate::json::{self, Kind, Member, ReadRules, Value};
+use crate::Reason;
 
 /// The PEM type c/image (and cosign before 2.0) write, and every version reads.
 pub const COSIGN_PRIVATE_KEY_PEM_TYPE: &str = "ENCRYPTED COSIGN PRIVATE KEY";
@@ -54,14 +55,13 @@ const MAX_SCRYPT_WORK: u64 = 64 * SCRYPT_N * SCRYPT_R * SCRYPT_P;
 const SALT_SIZE: usize = 32;
 const NONCE_SIZE: usize = 24;
 
-/// Why a private key file is unusable, or signing with it failed. `code` is
-/// stable kebab-case: `invalid-key`, `wrong-passphrase`, `unsupported-key`,
+/// Why a private key file is unusable, or signing with it failed. `code` is one
+/// of `invalid-key`, `wrong-passphrase`, `unsupported-key`,
 /// `no-randomness`, `signing-failed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateKeyError {
-    /// The reason code: one of the above, `no-randomness` (the system gave
-    /// no random bytes) or `signing-failed`.
-    pub code: &'static str,
+    /// The reason: one of the codes above.
+    pub code: Reason,
     /// What went wrong, for people.
     pub message: String,
 }
@@ -76,7 +76,7 @@ impl std::error::Error for PrivateKeyError {}
 
 fn invalid(msg: impl Into<String>) -> PrivateKeyError {
     PrivateKeyError {
-        code: "invalid-key",
+        code: Reason::InvalidKey,
         message: msg.into(),
     }
 }
@@ -113,7 +113,7 @@ pub struct GeneratedKey {
 
 fn random(buf: &mut [u8]) -> Result<(), PrivateKeyError> {
     aws_lc_rs::rand::fill(buf).map_err(|e| PrivateKeyError {
-        code: "no-randomness",
+        code: Reason::NoRandomness,
         message: format!("no random bytes: {e}"),
     })
 }
@@ -129,7 +129,7 @@ fn derive(passphrase: &[u8], salt: &[u8], n: u64, r: u64, p: u64) -> Result<[u8;
     let work = n.saturating_mul(r).saturating_mul(p);
     if memory > MAX_SCRYPT_MEMORY || work > MAX_SCRYPT_WORK || r > u32::MAX as u64 || p > u32::MAX as u64 {
         return Err(PrivateKeyError {
-            code: "unsupported-key",
+            code: Reason::UnsupportedKey,
             message: format!(
                 "scrypt parameters N={n}, r={r}, p={p} would take {} MiB and {}× the usual work; refusing (at most {} MiB, 64×)",
                 memory >> 20,
@@ -180,7 +180,7 @@ fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
     let kdf_name = json::go_string(member(kdf, "name", "kdf")?, "kdf name").map_err(invalid)?;
     if kdf_name != "scrypt" {
         return Err(PrivateKeyError {
-            code: "unsupported-key",
+            code: Reason::UnsupportedKey,
             message: format!("unknown kdf name {kdf_name:?} (only scrypt)"),
         });
     }
@@ -193,7 +193,7 @@ fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
     let cipher_name = json::go_string(member(cipher, "name", "cipher")?, "cipher name").map_err(invalid)?;
     if cipher_name != "nacl/secretbox" {
         return Err(PrivateKeyError {
-            code: "unsupported-key",
+            code: Reason::UnsupportedKey,
             message: format!("unknown cipher name {cipher_name:?} (only nacl/secretbox)"),
         });
     }
@@ -209,7 +209,7 @@ fn decrypt(json: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
     XSalsa20Poly1305::new(&key.into())
         .decrypt(nonce.as_slice().into(), ciphertext.as_slice())
         .map_err(|_| PrivateKeyError {
-            code: "wrong-passphrase",
+            code: Reason::WrongPassphrase,
             message: "decryption failed: wrong passphrase (or a damaged key file)".into(),
         })
 }
@@ -256,7 +256,7 @@ fn pem_encode(kind: &str, der: &[u8]) -> Vec<u8> {
 /// (`pkcs8` finds the kind, aws-lc parses and checks the key).
 fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
     let unsupported = |what: &str| PrivateKeyError {
-        code: "unsupported-key",
+        code: Reason::UnsupportedKey,
         message: format!("parsing private key: {what}"),
     };
     let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| invalid(format!("parsing private key: {e}")))?;
@@ -361,7 +361,7 @@ impl PrivateKey {
     /// PKCS #1 v1.5 over SHA-256 of `message`, Ed25519 over `message` itself.
     pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, PrivateKeyError> {
         let failed = |e: aws_lc_rs::error::Unspecified| PrivateKeyError {
-            code: "signing-failed",
+            code: Reason::SigningFailed,
             message: format!("signing failed: {e}"),
         };
         let rng = SystemRandom::new();

@@ -6,9 +6,10 @@ use sha2::{Digest, Sha256};
 use super::keys::{Hash, PublicKey, Scheme};
 use super::{pem, SigstoreError};
 use crate::json::{self, Kind, ReadRules, Value};
+use crate::Reason;
 
 fn invalid(msg: impl Into<String>) -> SigstoreError {
-    SigstoreError::new("sigstore-rekor-invalid", msg)
+    SigstoreError::new(Reason::SigstoreRekorInvalid, msg)
 }
 
 /// Go `json.Unmarshal` into an `int64` of a canonical (ES6) number: its

@@ -47,6 +47,7 @@ use crate::digest::Digest;
 use crate::files::{self, BelowError, DirBelow};
 use crate::reference::DockerReference;
 use crate::shown::shown;
+use crate::Reason;
 
 /// c/image `maxLookasideSignatures`: reading fails once this many signatures exist, so at
 /// most `MAX_SIGNATURES - 1` are usable and [`store_signature`] never creates the last one.
@@ -122,18 +123,18 @@ pub enum LookasideError {
 impl LookasideError {
     /// Stable reason code: `unsafe-path` (a symlink in the tree), `name-too-long` (the
     /// repository name makes a file name longer than the filesystem allows), else `io-error`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Reason {
         match self {
-            LookasideError::Symlink { .. } => "unsafe-path",
-            LookasideError::Io { source, .. } if is_name_too_long(source) => "name-too-long",
-            _ => "io-error",
+            LookasideError::Symlink { .. } => Reason::UnsafePath,
+            LookasideError::Io { source, .. } if is_name_too_long(source) => Reason::NameTooLong,
+            _ => Reason::IoError,
         }
     }
 
     /// Whether the user must fix the input (a symlink in the tree they named, a repository
     /// name too long for a file name) rather than retry (I/O failed): exit 2 rather than 3.
     pub fn is_user_error(&self) -> bool {
-        self.code() != "io-error"
+        self.code() != Reason::IoError
     }
 }
 

@@ -4,15 +4,17 @@
 /// Who has to act (defined beside the reason codes, below every pipeline
 /// and the policy editor that use it).
 pub use crate::reason::ErrorClass;
+use crate::Reason;
 
 /// An image that could not be verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 #[non_exhaustive]
 pub struct VerifyError {
+    /// Who has to act: exit 2 (input) or 3 (outside).
     pub class: ErrorClass,
-    /// Stable kebab-case reason code (docs/json-output.md).
-    pub code: &'static str,
+    /// Why, as a stable code (docs/json-output.md, "Error codes").
+    pub code: Reason,
     /// What went wrong, naming the file, URL or value.
     pub message: String,
     /// What the user can do about it.
@@ -20,7 +22,8 @@ pub struct VerifyError {
 }
 
 impl VerifyError {
-    pub fn input(code: &'static str, message: impl Into<String>) -> VerifyError {
+    /// The request is unusable (exit 2): retrying cannot help.
+    pub fn input(code: Reason, message: impl Into<String>) -> VerifyError {
         VerifyError {
             class: ErrorClass::Input,
             code,
@@ -29,7 +32,8 @@ impl VerifyError {
         }
     }
 
-    pub fn outside(code: &'static str, message: impl Into<String>) -> VerifyError {
+    /// Something outside failed (exit 3): retrying may help.
+    pub fn outside(code: Reason, message: impl Into<String>) -> VerifyError {
         VerifyError {
             class: ErrorClass::Outside,
             code,
@@ -38,6 +42,7 @@ impl VerifyError {
         }
     }
 
+    /// The same error, with what the user can do about it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> VerifyError {
         self.hint = Some(hint.into());
         self

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::pgp::{KeyInfo, Keyring};
 use crate::policy::{Decision, Requirement, SignatureResult};
 use crate::signature::Signer;
+use crate::Reason;
 
 use super::{ErrorClass, ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role, VerifyError};
 
@@ -67,15 +68,15 @@ impl<'a> DocumentTrust<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ErrorDocument {
-    /// Stable kebab-case reason code.
-    pub code: &'static str,
+    /// Why, as a stable code; serialised as its string.
+    pub code: Reason,
     /// What went wrong.
     pub message: String,
 }
 
 impl ErrorDocument {
     /// A document for this code and message.
-    pub fn new(code: &'static str, message: impl Into<String>) -> ErrorDocument {
+    pub fn new(code: Reason, message: impl Into<String>) -> ErrorDocument {
         ErrorDocument {
             code,
             message: message.into(),
@@ -170,7 +171,7 @@ struct RequirementJson {
     /// `signedBy` and `keyring`: whose signature satisfies it; `null` for other types.
     keys: Option<Vec<KeyJson>>,
     verdict: &'static str,
-    reason: Option<&'static str>,
+    reason: Option<Reason>,
     message: Option<String>,
     signatures: Vec<SignatureJson>,
 }
@@ -187,7 +188,7 @@ struct SignatureJson {
     index: usize,
     source: String,
     verdict: &'static str,
-    reason: Option<&'static str>,
+    reason: Option<Reason>,
     message: String,
     signer: Option<Signer>,
     signature_created: Option<i64>,
@@ -303,7 +304,7 @@ fn keyring_requirement(k: &KeyringDecision, keys: Vec<KeyInfo>, digest: &str) ->
         description,
         keys: Some(keys_json(keys)),
         verdict: verdict(k.accepted),
-        reason: (!k.accepted).then_some("no-valid-signature"),
+        reason: (!k.accepted).then_some(Reason::NoValidSignature),
         message: (!k.accepted).then(|| {
             format!(
                 "none of the {} signature(s) is a valid signature by a trusted key for {} with manifest {digest}",
@@ -505,7 +506,7 @@ mod tests {
     #[test]
     fn failed_image_has_every_field() {
         let trust = DocumentTrust::Policy(Path::new("p.json"));
-        let error = ErrorDocument::new("network-error", "down");
+        let error = ErrorDocument::new(Reason::NetworkError, "down");
         let doc = ImageDocument::failed(&trust, 2, "docker://x/y:1", ErrorClass::Outside, error);
         let v = serde_json::to_value(&doc).unwrap();
         assert_eq!(v["verdict"], "failed");

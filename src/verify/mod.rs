@@ -36,6 +36,7 @@ use crate::policy::{self, ImageRef, Requirement, SignatureInput, SignatureResult
 use crate::reference::DockerReference;
 use crate::registry::network::Network;
 use crate::signature;
+use crate::Reason;
 
 mod batch;
 mod error;
@@ -192,7 +193,7 @@ impl<'a> Verifier<'a> {
         match platform::choose(&instances, &self.options.platform) {
             Some(i) => Ok(vec![(Role::Instance(i.platform.clone()), Some(i.clone()))]),
             None => Err(ImageRejection {
-                code: "no-matching-platform",
+                code: Reason::NoMatchingPlatform,
                 message: format!(
                     "{} is a multi-platform image with no {} instance (it has {})",
                     top.image,
@@ -287,11 +288,11 @@ impl<'a> Verifier<'a> {
             }
             Trust::Keyring(keys) => {
                 let identity = top.image.docker_reference().ok_or_else(|| {
-                    VerifyError::input("identity-required", "the keyring form needs the image's identity")
+                    VerifyError::input(Reason::IdentityRequired, "the keyring form needs the image's identity")
                 })?;
-                let d = digest
-                    .as_ref()
-                    .map_err(|e| VerifyError::input("invalid-manifest", format!("manifest {}: {e}", top.origin)))?;
+                let d = digest.as_ref().map_err(|e| {
+                    VerifyError::input(Reason::InvalidManifest, format!("manifest {}: {e}", top.origin))
+                })?;
                 Judgement::Keyring(judge_keyring(keys, identity, d, &simple, now))
             }
         };

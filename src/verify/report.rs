@@ -5,6 +5,7 @@
 use crate::digest::Digest;
 use crate::platform::Platform;
 use crate::policy::{Decision, ImageRef, SignatureInput, SignatureResult};
+use crate::Reason;
 
 /// What a checked manifest is to the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,9 +88,8 @@ pub struct ManifestCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ImageRejection {
-    /// Stable kebab-case reason code, e.g. `no-matching-platform`
-    /// (docs/json-output.md lists them).
-    pub code: &'static str,
+    /// The reason, e.g. `no-matching-platform` (docs/json-output.md lists them).
+    pub code: Reason,
     /// What went wrong, for people (wording may change; branch on `code`).
     pub message: String,
 }

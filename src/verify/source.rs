@@ -13,6 +13,7 @@ use crate::signature::blob::{self, Blob};
 use crate::signature::Rejection;
 use crate::store::lookaside::{self, ImageDir, LookasideError};
 use crate::store::mirror::{self, TagRecord};
+use crate::Reason;
 
 use super::error::VerifyError;
 use super::report::ImageRejection;
@@ -58,18 +59,18 @@ pub(super) fn read_named(what: &str, path: &Path, limit: u64) -> Result<Result<V
     match crate::files::read_bounded(path, limit) {
         Ok(Some(r)) => Ok(r),
         Ok(None) => Err(VerifyError::input(
-            "unreadable-input",
+            Reason::UnreadableInput,
             format!(
                 "cannot read {what} {}: No such file or directory (os error 2)",
                 path.display()
             ),
         )),
         Err(e) if crate::files::is_user_error(&e) => Err(VerifyError::input(
-            "unreadable-input",
+            Reason::UnreadableInput,
             format!("cannot read {what} {}: {e}", path.display()),
         )),
         Err(e) => Err(VerifyError::outside(
-            "io-error",
+            Reason::IoError,
             format!("cannot read {what} {}: {e}", path.display()),
         )),
     }
@@ -77,7 +78,7 @@ pub(super) fn read_named(what: &str, path: &Path, limit: u64) -> Result<Result<V
 
 fn too_large(what: &str, name: &str, limit: u64) -> VerifyError {
     VerifyError::input(
-        "input-too-large",
+        Reason::InputTooLarge,
         format!("{what} {name} is larger than the {limit}-byte limit"),
     )
 }
@@ -168,7 +169,7 @@ fn read_top(
             let m = dir.join("manifest.json");
             let missing = |why: String| {
                 VerifyError::input(
-                    "missing-manifest",
+                    Reason::MissingManifest,
                     format!("{} is missing from the mirror: {why}", m.display()),
                 )
             };
@@ -188,7 +189,7 @@ fn read_top(
                         Err(why) => format!("an undigestible manifest ({why})"),
                     };
                     return Ok(Err(ImageRejection {
-                        code: "manifest-digest-mismatch",
+                        code: Reason::ManifestDigestMismatch,
                         message: format!(
                             "{} is {got}, but the mirror's record of {reference} names {}",
                             m.display(),
@@ -238,7 +239,7 @@ fn read_top(
 fn need_network<'a>(net: Option<&'a Network>, what: &str) -> Result<&'a Network, VerifyError> {
     net.ok_or_else(|| {
         VerifyError::input(
-            "network-required",
+            Reason::NetworkRequired,
             format!("{what} needs a network configuration, and none was given"),
         )
     })
@@ -254,8 +255,8 @@ pub(super) enum Which<'a> {
 
 fn from_dir_signatures(r: Result<Vec<lookaside::DirSignature>, LookasideError>) -> Result<Vec<RawBlob>, VerifyError> {
     let found = r.map_err(|e| match e {
-        LookasideError::TooManySignatures { .. } => VerifyError::input("too-many-signatures", e.to_string()),
-        other => VerifyError::outside("io-error", other.to_string()),
+        LookasideError::TooManySignatures { .. } => VerifyError::input(Reason::TooManySignatures, e.to_string()),
+        other => VerifyError::outside(Reason::IoError, other.to_string()),
     })?;
     Ok(found
         .into_iter()
@@ -302,7 +303,7 @@ pub(super) fn read_signatures(
         match which {
             Which::Top => Ok(()),
             Which::Instance(d) => Err(VerifyError::input(
-                "instance-signatures-unavailable",
+                Reason::InstanceSignaturesUnavailable,
                 format!(
                     "{} is a multi-platform image (index); the signatures of its instance {d} cannot be found among {what}",
                     top.image
@@ -313,7 +314,7 @@ pub(super) fn read_signatures(
     let docker = || {
         top.image.docker_reference().ok_or_else(|| {
             VerifyError::input(
-                "identity-required",
+                Reason::IdentityRequired,
                 format!(
                     "{} has no docker reference to look its signatures up by (name its docker identity)",
                     top.image
@@ -352,7 +353,7 @@ pub(super) fn read_signatures(
             top_only(&format!("{}/signature-N", dir.display()))?;
             if !dir.is_dir() {
                 return Err(VerifyError::input(
-                    "unreadable-input",
+                    Reason::UnreadableInput,
                     format!("{} is not a directory", dir.display()),
                 ));
             }
@@ -362,7 +363,7 @@ pub(super) fn read_signatures(
         SignatureSource::DirImage => {
             let ImageSource::Dir { path, .. } = image else {
                 return Err(VerifyError::input(
-                    "usage",
+                    Reason::Usage,
                     "the dir: signature source needs a dir: image",
                 ));
             };
@@ -371,14 +372,14 @@ pub(super) fn read_signatures(
                 Which::Instance(d) => format!("{}.", d.hex()),
             };
             let dir = ImageDir::open(path)
-                .map_err(|e| VerifyError::input("unreadable-input", format!("dir:{}: {e}", path.display())))?;
+                .map_err(|e| VerifyError::input(Reason::UnreadableInput, format!("dir:{}: {e}", path.display())))?;
             let blobs = from_dir_signatures(dir.signatures_with_prefix(&prefix))?;
             Ok(local(blobs, format!("{}/{prefix}signature-N", path.display())))
         }
         SignatureSource::MirrorImage => {
             let ImageSource::Mirror { root, reference } = image else {
                 return Err(VerifyError::input(
-                    "usage",
+                    Reason::Usage,
                     "the mirror signature source needs a mirror image",
                 ));
             };
@@ -395,7 +396,7 @@ pub(super) fn read_signatures(
                     };
                     dir = lookaside::image_dir(root, reference, digest);
                     opened = ImageDir::open(&dir)
-                        .map_err(|e| VerifyError::outside("io-error", format!("{}: {e}", dir.display())))?;
+                        .map_err(|e| VerifyError::outside(Reason::IoError, format!("{}: {e}", dir.display())))?;
                     &opened
                 }
             };
@@ -409,7 +410,7 @@ pub(super) fn read_signatures(
             };
             if base.scheme() == "file" {
                 let f = network::file_lookaside_signatures(base, r, d)
-                    .map_err(|e| VerifyError::outside("lookaside-error", e.to_string()))?;
+                    .map_err(|e| VerifyError::outside(Reason::LookasideError, e.to_string()))?;
                 return Ok(from_fetched(f));
             }
             let net = need_network(net, "an http(s) lookaside")?;
@@ -436,7 +437,7 @@ pub(super) fn read_signatures(
 /// No signature files, no directory, no lookaside, and registries.d names none for `r`.
 pub fn no_source(r: &DockerReference) -> VerifyError {
     VerifyError::input(
-        "no-signature-source",
+        Reason::NoSignatureSource,
         format!("no signatures to check for {r}: no signature files were given, and registries.d configures no lookaside for it"),
     )
     .with_hint("give signature files, a signature directory, a lookaside, or a registries.d whose lookaside covers the image")
@@ -455,7 +456,7 @@ pub(super) fn classify(raw: Raw) -> Result<Classified, RequirementRejection> {
             Ok(bytes) => bytes,
             Err(why) if raw.remote => {
                 return Err(RequirementRejection {
-                    code: "signature-too-large",
+                    code: Reason::SignatureTooLarge,
                     message: format!("reading the signatures failed: {}: {why}", b.source),
                 })
             }
@@ -465,7 +466,7 @@ pub(super) fn classify(raw: Raw) -> Result<Classified, RequirementRejection> {
                 out.simple.push(SignatureInput {
                     source: b.source,
                     blob: Err(Rejection {
-                        code: "signature-too-large",
+                        code: Reason::SignatureTooLarge,
                         message: why,
                         signer: None,
                     }),
@@ -528,7 +529,7 @@ pub(super) fn unclassified(raw: Raw) -> Classified {
             .map(|b| SignatureInput {
                 source: b.source,
                 blob: b.bytes.map_err(|why| Rejection {
-                    code: "signature-too-large",
+                    code: Reason::SignatureTooLarge,
                     message: why,
                     signer: None,
                 }),
@@ -540,11 +541,11 @@ pub(super) fn unclassified(raw: Raw) -> Classified {
 
 /// The directory a `dir:` argument names, made absolute and clean.
 pub fn dir_image_path(arg: &str) -> Result<PathBuf, VerifyError> {
-    let path =
-        std::fs::canonicalize(arg).map_err(|e| VerifyError::input("unreadable-input", format!("dir:{arg}: {e}")))?;
+    let path = std::fs::canonicalize(arg)
+        .map_err(|e| VerifyError::input(Reason::UnreadableInput, format!("dir:{arg}: {e}")))?;
     if !path.is_dir() {
         return Err(VerifyError::input(
-            "unreadable-input",
+            Reason::UnreadableInput,
             format!("dir:{arg} is not a directory"),
         ));
     }

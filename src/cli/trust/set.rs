@@ -9,9 +9,10 @@ use super::super::output::{print_json, SCHEMA_VERSION};
 use super::super::{Exit, Failure, OutputFormat};
 use super::{edit_failure, policy_path, SetArgs, TrustType};
 use imgsig::policy::edit::{self, NewRequirement, Target};
+use imgsig::Reason;
 
 fn usage(msg: impl Into<String>) -> Failure {
-    Failure::input("usage", anyhow!("{}", msg.into()))
+    Failure::input(Reason::Usage, anyhow!("{}", msg.into()))
 }
 
 /// The requirements the arguments ask for (reading the key files).

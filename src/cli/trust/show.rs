@@ -22,6 +22,7 @@ use super::super::{Exit, Failure, FileArg, OutputFormat};
 use super::{policy_path, ShowArgs, MAX_POLICY_SIZE};
 use imgsig::policy::edit::{entries, Entry};
 use imgsig::store::registries_d::RegistriesD;
+use imgsig::Reason;
 
 /// The table's cells of one entry.
 fn cells(e: &Entry) -> [String; 5] {
@@ -84,7 +85,7 @@ struct ShowDoc {
 pub(super) fn run(args: ShowArgs, format: OutputFormat) -> Result<Exit, Failure> {
     if args.raw && format == OutputFormat::Json {
         return Err(Failure::input(
-            "conflicting-flags",
+            Reason::ConflictingFlags,
             anyhow!("--raw prints the policy file itself; it cannot be combined with --output json"),
         ));
     }
@@ -102,7 +103,7 @@ pub(super) fn run(args: ShowArgs, format: OutputFormat) -> Result<Exit, Failure>
         .unwrap_or_else(|| RegistriesD::default_dir(home.as_deref()));
     let config = RegistriesD::load_dir(&dir).map_err(|e| {
         Failure::input(
-            "invalid-registries-d",
+            Reason::InvalidRegistriesD,
             anyhow::Error::new(e).context(format!("registries.d {}", dir.display())),
         )
     })?;

@@ -10,9 +10,10 @@ use crate::files::is_user_error;
 use crate::json::{self, Kind, Value};
 use crate::limits::MAX_POLICY_SIZE;
 use crate::policy::{self, ParseOptions};
+use crate::Reason;
 
 use super::document::{apply, first_duplicate, marshal_indent, value, ApplyError};
-use super::{EditCode, EditError, NewRequirement, Placement, Target};
+use super::{EditError, NewRequirement, Placement, Target};
 
 /// A policy file opened for editing: its document as written (members in
 /// file order, numbers as written), with the edits made so far.
@@ -77,7 +78,7 @@ impl PolicyFile {
         let reqs = value(Kind::Array(requirements.iter().map(NewRequirement::to_value).collect()));
         let (doc, placed) = apply(self.doc.clone(), target, reqs).map_err(|e| match e {
             ApplyError::NoDefault => EditError::input(
-                EditCode::NoDefaultPolicy,
+                Reason::NoDefaultPolicy,
                 format!(
                     "default trust policy must be set: {} {}\nhint: first run `imgsig trust set --policy {} --type reject default` \
                      (or --type accept)",
@@ -117,7 +118,7 @@ impl PolicyFile {
 
 fn invalid_policy(path: &Path, msg: impl std::fmt::Display) -> EditError {
     EditError::input(
-        EditCode::InvalidPolicy,
+        Reason::InvalidPolicy,
         format!("{} was left unchanged: {msg}", path.display()),
     )
 }
@@ -126,9 +127,9 @@ fn invalid_policy(path: &Path, msg: impl std::fmt::Display) -> EditError {
 fn read_failure(what: &str, path: &Path, e: io::Error) -> EditError {
     let message = format!("cannot read {what} {}: {e}", path.display());
     if is_user_error(&e) {
-        EditError::input(EditCode::UnreadableInput, message)
+        EditError::input(Reason::UnreadableInput, message)
     } else {
-        EditError::outside(EditCode::IoError, message)
+        EditError::outside(Reason::IoError, message)
     }
 }
 
@@ -141,7 +142,7 @@ pub(super) fn read_limited(what: &str, path: &Path, limit: usize) -> Result<Vec<
     match crate::files::read_bounded(path, limit as u64) {
         Ok(Some(Ok(b))) => Ok(b),
         Ok(Some(Err(_))) => Err(EditError::input(
-            EditCode::InputTooLarge,
+            Reason::InputTooLarge,
             format!("{what} {} is larger than the {limit}-byte limit", path.display()),
         )),
         Ok(None) => Err(read_failure(what, path, io::Error::from_raw_os_error(libc::ENOENT))),
@@ -156,7 +157,7 @@ fn read_existing(path: &Path) -> Result<Option<(Metadata, Vec<u8>)>, EditError> 
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if path.symlink_metadata().is_ok() {
                 return Err(EditError::input(
-                    EditCode::UnwritableOutput,
+                    Reason::UnwritableOutput,
                     format!("{} is a symbolic link to a missing file", path.display()),
                 ));
             }
@@ -196,9 +197,9 @@ fn replace_file(path: &Path, data: &[u8], old: Option<&Metadata>) -> Result<(), 
         let message = format!("cannot write {}: {e}", path.display());
         match e.kind() {
             io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-                EditError::input(EditCode::UnwritableOutput, message)
+                EditError::input(Reason::UnwritableOutput, message)
             }
-            _ => EditError::outside(EditCode::IoError, message),
+            _ => EditError::outside(Reason::IoError, message),
         }
     })
 }

@@ -73,6 +73,7 @@ use crate::json::{Kind, Value};
 use crate::pgp::KeyMaterial;
 use crate::reason::ErrorClass;
 use crate::reference::{is_valid_domain, DockerReference};
+use crate::Reason;
 
 mod document;
 mod entries;
@@ -83,28 +84,6 @@ pub use file::PolicyFile;
 
 use document::{member, string, value};
 
-reason_codes! {
-    /// Why a policy could not be edited (docs/json-output.md).
-    pub enum EditCode {
-        /// A scope that can never match an image.
-        InvalidScope => "invalid-scope",
-        /// A key file that is not an OpenPGP public key, or holds only revocations.
-        InvalidKeyring => "invalid-keyring",
-        /// A file that cannot be read (missing, no permission, a path that is not UTF-8).
-        UnreadableInput => "unreadable-input",
-        /// A file over its size limit.
-        InputTooLarge => "input-too-large",
-        /// The policy file cannot be written.
-        UnwritableOutput => "unwritable-output",
-        /// The policy is not valid, or would not be after the edit: it is left unchanged.
-        InvalidPolicy => "invalid-policy",
-        /// A scope was set while the policy has no `default` requirements.
-        NoDefaultPolicy => "no-default-policy",
-        /// Reading or writing failed for a reason outside the request.
-        IoError => "io-error",
-    }
-}
-
 /// A policy edit that could not be made; the file is left unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -113,15 +92,15 @@ pub struct EditError {
     /// Who has to act: the request ([`ErrorClass::Input`]) or nobody it
     /// names (an I/O failure, [`ErrorClass::Outside`]).
     pub class: ErrorClass,
-    /// Stable reason code.
-    pub code: EditCode,
+    /// Why, as a stable code (docs/json-output.md).
+    pub code: Reason,
     /// What went wrong, naming the file or value (with a `hint:` line where
     /// the user can act).
     pub message: String,
 }
 
 impl EditError {
-    fn input(code: EditCode, message: impl Into<String>) -> EditError {
+    fn input(code: Reason, message: impl Into<String>) -> EditError {
         EditError {
             class: ErrorClass::Input,
             code,
@@ -129,7 +108,7 @@ impl EditError {
         }
     }
 
-    fn outside(code: EditCode, message: impl Into<String>) -> EditError {
+    fn outside(code: Reason, message: impl Into<String>) -> EditError {
         EditError {
             class: ErrorClass::Outside,
             code,
@@ -160,8 +139,7 @@ impl Target {
         if s == "default" {
             return Ok(Target::DEFAULT);
         }
-        docker_scope(s)
-            .map_err(|why| EditError::input(EditCode::InvalidScope, format!("invalid scope {s:?}: {why}")))?;
+        docker_scope(s).map_err(|why| EditError::input(Reason::InvalidScope, format!("invalid scope {s:?}: {why}")))?;
         Ok(Target {
             scope: Some(s.to_owned()),
         })
@@ -250,7 +228,7 @@ impl NewRequirement {
         let bytes = file::read_limited("public key file", f, crate::limits::MAX_POLICY_SIZE)?;
         let material = KeyMaterial::parse(&bytes).map_err(|e| {
             EditError::input(
-                EditCode::InvalidKeyring,
+                Reason::InvalidKeyring,
                 format!("public key file {} is not an OpenPGP public key: {e}", f.display()),
             )
         })?;
@@ -259,7 +237,7 @@ impl NewRequirement {
         // reject every image. A revocation belongs beside the key it revokes.
         if material.only_revocations() {
             return Err(EditError::input(
-                EditCode::InvalidKeyring,
+                Reason::InvalidKeyring,
                 format!(
                     "public key file {} holds no public key, only {} revocation signature(s); each -f file becomes a \
                      requirement of its own, and one without a key rejects every image\n\
@@ -271,10 +249,10 @@ impl NewRequirement {
             ));
         }
         let abs = std::path::absolute(f)
-            .map_err(|e| EditError::input(EditCode::UnreadableInput, format!("{}: {e}", f.display())))?;
+            .map_err(|e| EditError::input(Reason::UnreadableInput, format!("{}: {e}", f.display())))?;
         let key_path = abs.into_os_string().into_string().map_err(|p| {
             EditError::input(
-                EditCode::UnreadableInput,
+                Reason::UnreadableInput,
                 format!("key file path {} is not UTF-8", Path::new(&p).display()),
             )
         })?;
@@ -379,6 +357,6 @@ mod tests {
             assert!(docker_scope(bad).is_err(), "{bad}");
         }
         assert_eq!(Target::parse("default"), Ok(Target::DEFAULT));
-        assert_eq!(Target::parse("busybox").unwrap_err().code, EditCode::InvalidScope);
+        assert_eq!(Target::parse("busybox").unwrap_err().code, Reason::InvalidScope);
     }
 }

@@ -1,6 +1,7 @@
 //! Errors talking to a server ([`RegistryError`], with reason codes and
 //! hints), and URL redaction so passwords never reach a message.
 
+use crate::Reason;
 use reqwest::Url;
 
 /// A failure talking to a server. Always names the URL.
@@ -71,45 +72,24 @@ pub enum RegistryError {
     },
 }
 
-reason_codes! {
-    /// The reason codes of [`RegistryError`] (documented in docs/json-output.md).
-    pub enum RegistryCode {
-        NetworkError => "network-error",
-        Unauthorized => "registry-unauthorized",
-        NotFound => "not-found",
-        RegistryError => "registry-error",
-        ResponseTooLarge => "response-too-large",
-        ProtocolError => "registry-protocol-error",
-        ManifestDigestMismatch => "manifest-digest-mismatch",
-        LookasideError => "lookaside-error",
-        ManifestDuplicateMember => "manifest-duplicate-member",
-        ManifestNotStrictJson => "manifest-not-strict-json",
-    }
-}
-
 impl RegistryError {
-    /// Why, as a type.
-    pub fn reason(&self) -> RegistryCode {
+    /// Why, as a [`Reason`] (documented in docs/json-output.md).
+    pub fn code(&self) -> Reason {
         // No wildcard: a new variant needs its code here.
         match self {
-            RegistryError::Transport { .. } => RegistryCode::NetworkError,
-            RegistryError::Status { status: 401 | 403, .. } => RegistryCode::Unauthorized,
-            RegistryError::Status { status: 404, .. } => RegistryCode::NotFound,
-            RegistryError::Status { .. } => RegistryCode::RegistryError,
-            RegistryError::TooLarge { .. } => RegistryCode::ResponseTooLarge,
-            RegistryError::Protocol { .. } => RegistryCode::ProtocolError,
-            RegistryError::DigestMismatch { .. } => RegistryCode::ManifestDigestMismatch,
-            RegistryError::Lookaside { .. } => RegistryCode::LookasideError,
+            RegistryError::Transport { .. } => Reason::NetworkError,
+            RegistryError::Status { status: 401 | 403, .. } => Reason::RegistryUnauthorized,
+            RegistryError::Status { status: 404, .. } => Reason::NotFound,
+            RegistryError::Status { .. } => Reason::RegistryError,
+            RegistryError::TooLarge { .. } => Reason::ResponseTooLarge,
+            RegistryError::Protocol { .. } => Reason::RegistryProtocolError,
+            RegistryError::DigestMismatch { .. } => Reason::ManifestDigestMismatch,
+            RegistryError::Lookaside { .. } => Reason::LookasideError,
             RegistryError::ManifestRefused { error, .. } => match error {
-                crate::manifest::MemberError::Duplicate { .. } => RegistryCode::ManifestDuplicateMember,
-                crate::manifest::MemberError::NotStrict(_) => RegistryCode::ManifestNotStrictJson,
+                crate::manifest::MemberError::Duplicate { .. } => Reason::ManifestDuplicateMember,
+                crate::manifest::MemberError::NotStrict(_) => Reason::ManifestNotStrictJson,
             },
         }
-    }
-
-    /// Stable reason code.
-    pub fn code(&self) -> &'static str {
-        self.reason().as_str()
     }
 
     /// What the user can check.

@@ -36,7 +36,7 @@ mod signature_api;
 
 pub use attachments::attachment_tag;
 pub use auth::Auth;
-pub use error::{redact_url, RegistryCode, RegistryError};
+pub use error::{redact_url, RegistryError};
 pub use http::{HostTls, Options};
 pub use manifest::FetchedManifest;
 #[cfg(any(test, feature = "fuzzing"))]

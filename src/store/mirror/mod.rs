@@ -30,6 +30,7 @@ use crate::files;
 use crate::json::{self, ObjectReader};
 use crate::platform::Instance;
 use crate::reference::DockerReference;
+use crate::Reason;
 
 mod write;
 
@@ -145,15 +146,15 @@ pub enum RecordError {
 
 impl RecordError {
     /// Stable reason code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Reason {
         match self {
-            RecordError::NoTag { .. } => "invalid-reference",
-            RecordError::Missing { .. } => "not-in-mirror",
-            RecordError::Io { .. } => "io-error",
-            RecordError::Unsafe(_) => "unsafe-path",
-            RecordError::TooLarge { .. } | RecordError::Invalid { .. } => "invalid-tag-record",
-            RecordError::OtherReference { .. } => "tag-record-mismatch",
-            RecordError::Incomplete { .. } => "signature-not-mirrored",
+            RecordError::NoTag { .. } => Reason::InvalidReference,
+            RecordError::Missing { .. } => Reason::NotInMirror,
+            RecordError::Io { .. } => Reason::IoError,
+            RecordError::Unsafe(_) => Reason::UnsafePath,
+            RecordError::TooLarge { .. } | RecordError::Invalid { .. } => Reason::InvalidTagRecord,
+            RecordError::OtherReference { .. } => Reason::TagRecordMismatch,
+            RecordError::Incomplete { .. } => Reason::SignatureNotMirrored,
         }
     }
 
