@@ -141,6 +141,12 @@ pub struct HelperRequest<'a> {
     pub creds_store: bool,
 }
 
+/// Where and why an auth file's JSON was refused: the JSON reader's message
+/// (line and column included).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JsonSyntax(pub(crate) String);
+
 /// Why credentials could not be looked up. Messages never contain secrets.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -171,7 +177,7 @@ pub enum AuthError {
         format: &'static str,
         /// Where and why the JSON is refused.
         #[source]
-        source: serde_json::Error,
+        source: JsonSyntax,
     },
     /// An entry of an auth file cannot be decoded.
     #[error("credentials file {}: entry {key:?}: {reason}", path.display())]

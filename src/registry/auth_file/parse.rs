@@ -58,7 +58,7 @@ pub(super) fn parse_contents(path: &Path, legacy: bool, bytes: &[u8]) -> Result<
     res.and_then(|()| de.end()).map_err(|source| AuthError::Parse {
         path: path.to_owned(),
         format: if legacy { "legacy .dockercfg" } else { "auth.json" },
-        source,
+        source: super::JsonSyntax(source.to_string()),
     })?;
     Ok(contents)
 }
