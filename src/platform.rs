@@ -133,6 +133,29 @@ pub fn choose<'a>(instances: &'a [Instance], want: &Platform) -> Option<&'a Inst
         })
 }
 
+/// What a manifest is to the image it belongs to: in verify's, sign's and
+/// fetch's reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A single-platform image's manifest.
+    Image,
+    /// A multi-platform image's index (manifest list).
+    Index,
+    /// One instance of a multi-platform image.
+    Instance(Platform),
+}
+
+impl Role {
+    /// For people: `image`, `index`, or `instance linux/arm64/v8`.
+    pub fn describe(&self) -> String {
+        match self {
+            Role::Image => "image".to_owned(),
+            Role::Index => "index".to_owned(),
+            Role::Instance(p) => format!("instance {p}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,7 +158,7 @@ impl ImagesDoc {
             let d = &e.manifest_digest;
             let (label, role, platform) = match &e.role {
                 Role::Index => (" (index)".to_owned(), Some("index"), None),
-                Role::Instance(p) => (format!(" (instance {p})"), Some("instance"), Some(p.clone())),
+                Role::Instance(p) => (format!(" (instance {p})"), Some("instance"), Some(p.to_string())),
                 _ => (String::new(), None, None),
             };
             let who = signer_text(report.format, &e.by);

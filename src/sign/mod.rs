@@ -149,7 +149,7 @@ impl<'a> Signing<'a> {
                 }];
                 if !index_only {
                     jobs.extend(instances.into_iter().flatten().map(|i| Job {
-                        role: Role::Instance(i.platform()),
+                        role: Role::Instance(i.platform.clone()),
                         digest: i.digest,
                     }));
                 }

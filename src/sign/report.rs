@@ -7,18 +7,8 @@ use crate::signature::Signer as SignedBy;
 
 use super::{Format, SignError};
 
-/// What a signed manifest is to the image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Role {
-    /// A single manifest (or a digest).
-    Image,
-    /// A multi-platform image's index (manifest list).
-    Index,
-    /// One instance of a multi-platform image, with its platform
-    /// (`os/architecture[/variant]`).
-    Instance(String),
-}
+/// What a signed manifest is to the image (the one type of sign, fetch and verify).
+pub use crate::platform::Role;
 
 /// What happened to one manifest's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,31 +3,11 @@
 //! requirement and signature (what, which key, why).
 
 use crate::digest::Digest;
-use crate::platform::Platform;
 use crate::policy::{Decision, ImageRef, SignatureInput, SignatureResult};
 use crate::Reason;
 
-/// What a checked manifest is to the image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    /// A single-platform image's manifest.
-    Image,
-    /// A multi-platform image's index (manifest list).
-    Index,
-    /// One instance of a multi-platform image.
-    Instance(Platform),
-}
-
-impl Role {
-    /// For people: `image`, `index`, or `instance linux/arm64/v8`.
-    pub fn describe(&self) -> String {
-        match self {
-            Role::Image => "image".to_owned(),
-            Role::Index => "index".to_owned(),
-            Role::Instance(p) => format!("instance {p}"),
-        }
-    }
-}
+/// What a checked manifest is to the image (the one type of sign, fetch and verify).
+pub use crate::platform::Role;
 
 /// The keyring form's decision for one manifest.
 #[derive(Debug, Clone)]
