@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use sha2::{Digest as _, Sha256};
+use sequoia_openpgp::types::HashAlgorithm;
 
 /// Digest algorithms the reference implementation knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,7 +112,7 @@ impl Digest {
     pub fn sha256(bytes: &[u8]) -> Digest {
         Digest {
             algo: Algorithm::Sha256,
-            hex: to_hex(&Sha256::digest(bytes)),
+            hex: to_hex(&sha256(bytes)),
         }
     }
 
@@ -148,6 +148,21 @@ pub fn to_hex(bytes: &[u8]) -> String {
         out.push(HEX[(b >> 4) as usize] as char);
         out.push(HEX[(b & 0xf) as usize] as char);
     }
+    out
+}
+
+/// SHA-256 through the OpenPGP backend (nettle by default): one hashing
+/// implementation for manifests and signatures, whose CPU features the
+/// backend has already probed at start-up (a second probe, `cpuid` traps on
+/// a VM, cost a one-shot verify about 20 µs; docs/performance.md).
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut ctx = HashAlgorithm::SHA256
+        .context()
+        .expect("every OpenPGP backend implements SHA-256")
+        .for_digest();
+    ctx.update(bytes);
+    let mut out = [0; 32];
+    ctx.digest(&mut out).expect("a SHA-256 digest fits 32 bytes");
     out
 }
 
