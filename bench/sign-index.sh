@@ -5,7 +5,8 @@
 # RSA-3072 key file and through gpg-agent (--sign-by), each into a fresh
 # lookaside directory; prints the median of RUNS runs (default 5) and the
 # load average. Targets: <= 0.9 s (key file), <= 2.0 s (gpg-agent) on an
-# idle 2-core machine.
+# idle 2-core machine. Then times gpg-agent alone making as many signatures
+# (the floor for any signer that goes through the agent).
 #   bench/sign-index.sh [N]      IMGSIG_LAB_DIR: a running lab (else one is started)
 #   CARGO_TARGET_DIR is honoured for the release build; IMGSIG_BIN=PATH
 #   times that binary instead (e.g. an older build, for a before/after).
@@ -94,7 +95,37 @@ measure() { # label, then the key flags
   sort -n "$work/runs" | awk -v label="$label" -v total="$total" '{ t[NR] = $1 } END {
     printf "%s: %d signatures, median of %d runs %.2f s (%.2f-%.2f)\n", label, total, NR, t[int((NR + 1) / 2)], t[1], t[NR] }'
 }
+# The floor through gpg-agent: the agent alone making the same number of
+# RSA-3072 signatures (PKSIGN of a SHA-256 hash, what every signature asks
+# of it), without imgsig, over one connection and over two at once. gpg-agent
+# (npth) makes them one after another either way, so no signer that uses the
+# agent can be faster than this.
+agent_floor() { # connections
+  local conns=$1 c start end
+  grip=$(gpg --with-colons --with-keygrip --list-secret-keys "$fpr" 2>/dev/null | awk -F: '/^grp/{print $10; exit}')
+  for c in $(seq 1 "$conns"); do
+    python3 - "$grip" "$total" "$conns" "$c" > "$work/agent-$c" <<'PY'
+import hashlib, sys
+grip, total, conns, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for i in range(c - 1, total, conns):
+    print(f"SIGKEY {grip}\nSETHASH 8 {hashlib.sha256(str(i).encode()).hexdigest()}\nPKSIGN")
+print("/bye")
+PY
+  done
+  start=$(date +%s.%N)
+  for c in $(seq 1 "$conns"); do
+    gpg-connect-agent < "$work/agent-$c" > "$work/agent-$c.out" 2>&1 &
+  done
+  wait
+  end=$(date +%s.%N)
+  [ "$(cat "$work"/agent-*.out | grep -c '^D ')" = "$total" ] || { echo "gpg-agent made fewer than $total signatures" >&2; exit 1; }
+  rm -f "$work"/agent-*
+  printf 'gpg-agent alone, %d connection(s): %d signatures in %.2f s\n' "$conns" "$total" "$(echo "$end - $start" | bc)"
+}
+
 echo "machine: $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "key file (RSA-3072)" --key "$work/key.sec"
 measure "gpg-agent (--sign-by, RSA-3072)" --sign-by "$fpr"
+agent_floor 1
+agent_floor 2
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

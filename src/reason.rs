@@ -387,6 +387,9 @@ impl PartialEq<Reason> for &str {
 }
 
 /// Who has to act.
+///
+/// Exhaustive on purpose: the three classes are the documented exit codes
+/// (2 input, 3 outside, 1 rejected), which are a stable contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
     /// The request is unusable (a missing file, a bad reference, no

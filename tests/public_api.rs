@@ -103,4 +103,42 @@ fn fetch_sign_and_verify_through_the_public_api() {
         &[lab.var("LAB_ALICE_PUB"), &ours, lab.var("LAB_BOB_PUB")],
     ));
     assert!(!three.accepted, "{three:?}");
+
+    // Many images at once, concurrently, results in input order: the mirror's
+    // image by tag and by digest (accepted), an image the mirror lacks (an
+    // error), and a line that is not a reference (the caller's own result).
+    let trust = Trust::Policy(policy_requiring(registry, &[lab.var("LAB_ALICE_PUB"), &ours]));
+    let verifier = Verifier::new(&trust, None, Default::default());
+    let by_digest = format!("{registry}/lab/app@{digest}");
+    let lines = [
+        lab.var("LAB_IMG_APP1").to_owned(),
+        "not a reference!".to_owned(),
+        format!("{registry}/lab/absent:1.0"),
+        by_digest,
+    ];
+    let mut seen = Vec::new();
+    verifier.verify_each(
+        &lines,
+        4,
+        |line| {
+            let reference = DockerReference::parse_normalized(line).map_err(|_| format!("{line}: invalid"))?;
+            Ok(VerifyRequest {
+                image: ImageSource::Mirror {
+                    root: root.clone(),
+                    reference,
+                },
+                signatures: SignatureSource::MirrorImage,
+            })
+        },
+        |line, outcome| match outcome {
+            Ok(report) => format!("{line}: accepted={}", report.accepted),
+            Err(e) => format!("{line}: error {}", e.code),
+        },
+        |r| seen.push(r),
+    );
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[0], format!("{}: accepted=true", lines[0]));
+    assert_eq!(seen[1], "not a reference!: invalid");
+    assert!(seen[2].starts_with(&format!("{}: error ", lines[2])), "{seen:?}");
+    assert_eq!(seen[3], format!("{}: accepted=true", lines[3]));
 }

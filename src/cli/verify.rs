@@ -441,16 +441,13 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
 /// A `dir:` image judged without `--identity` whose signatures failed only
 /// because an identity rule needed the image's docker reference.
 fn dir_without_identity_failed(report: &imgsig::verify::Report) -> bool {
-    use imgsig::verify::Judgement;
     if report.accepted || !matches!(report.image, imgsig::policy::ImageRef::Dir(_)) {
         return false;
     }
-    report.checks.iter().any(|c| match &c.judgement {
-        Judgement::Policy(d) => d
-            .requirements
+    report.checks.iter().filter_map(|c| c.judgement.policy()).any(|d| {
+        d.requirements
             .iter()
             .flat_map(|r| &r.signatures)
-            .any(|s| s.result.as_ref().is_err_and(|e| e.code == Reason::IdentityMismatch)),
-        Judgement::Keyring(_) => false,
+            .any(|s| s.result.as_ref().is_err_and(|e| e.code == Reason::IdentityMismatch))
     })
 }

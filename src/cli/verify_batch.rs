@@ -18,8 +18,8 @@ use crate::shown::Lines;
 use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
 use imgsig::verify::{
-    for_each_ordered, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Judgement, Report, Request,
-    SignatureSource, Verifier, JSON_SCHEMA_VERSION,
+    DocumentTrust, ErrorClass, ImageDocument, ImageSource, Report, Request, SignatureSource, Verifier,
+    JSON_SCHEMA_VERSION,
 };
 use imgsig::Reason;
 use serde::Serialize;
@@ -108,10 +108,12 @@ pub fn run(
         }
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
         let mut err = std::io::BufWriter::new(stderr.lock());
-        for_each_ordered(
+        let item = |input: &Input, outcome| one(&form, policy_path, &batch, input, outcome, json);
+        verifier.verify_each(
             &chunk,
             workers,
-            |input| one(verifier, &form, policy_path, &batch, input, json),
+            |input| request(&batch, &input.text).map_err(|f| item(input, Err(f))),
+            |input, outcome| item(input, outcome.map_err(verify_failure)),
             |it: Item| {
                 tally.add(it.exit);
                 let mut text = String::new();
@@ -235,17 +237,17 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
     }
 }
 
+/// What one list line or image came to, rendered (on a worker thread).
 fn one(
-    verifier: &Verifier<'_>,
     form: &DocumentTrust<'_>,
     policy_path: &Path,
     batch: &Batch<'_>,
     input: &Input,
+    outcome: Result<Report, Failure>,
     json: bool,
 ) -> Item {
     let Input { index, line, text } = input;
     let (index, line, input) = (*index, *line, text.as_str());
-    let outcome = request(batch, input).and_then(|req| verifier.verify(&req).map_err(verify_failure));
     match outcome {
         Ok(report) => {
             let exit = if report.accepted { Exit::Ok } else { Exit::No };
@@ -307,10 +309,10 @@ fn one(
 
 fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision)> {
     let multi = report.checks.len() > 1 || report.checks.iter().any(|c| c.role != imgsig::verify::Role::Image);
-    report.checks.iter().filter_map(move |c| match &c.judgement {
-        Judgement::Policy(d) => Some((multi.then(|| c.role.describe()), d)),
-        Judgement::Keyring(_) => None,
-    })
+    report
+        .checks
+        .iter()
+        .filter_map(move |c| Some((multi.then(|| c.role.describe()), c.judgement.policy()?)))
 }
 
 /// A mirror image's report for people: nothing when accepted (the summary

@@ -155,10 +155,7 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
 }
 
 fn keyring_decision(report: &Report) -> Option<(&ManifestCheck, &KeyringDecision)> {
-    report.checks.iter().find_map(|c| match &c.judgement {
-        Judgement::Keyring(k) => Some((c, k)),
-        Judgement::Policy(_) => None,
-    })
+    report.checks.iter().find_map(|c| Some((c, c.judgement.keyring()?)))
 }
 
 /// The report for people, keyring form.

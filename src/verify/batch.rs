@@ -10,7 +10,7 @@ use std::sync::mpsc;
 
 /// Run `f` over `items` on up to `workers` threads; call `emit` with each
 /// result, in the order of `items`, on the calling thread.
-pub fn for_each_ordered<T, R, F, E>(items: &[T], workers: usize, f: F, mut emit: E)
+pub(crate) fn for_each_ordered<T, R, F, E>(items: &[T], workers: usize, f: F, mut emit: E)
 where
     T: Sync,
     R: Send,

@@ -45,7 +45,6 @@ mod report;
 mod request;
 mod source;
 
-pub use batch::for_each_ordered;
 pub use error::{ErrorClass, VerifyError};
 pub use json::{DocumentTrust, ErrorDocument, ImageDocument, JSON_SCHEMA_VERSION};
 pub use report::{ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role};
@@ -70,6 +69,49 @@ impl<'a> Verifier<'a> {
             network,
             options,
         }
+    }
+
+    /// Verify many images on up to `workers` threads (bulk verification of a
+    /// list, several registry images). For each item, `request` makes its
+    /// [`Request`] (or, where the item cannot become one, already the
+    /// caller's result for it) and `then` turns the verification's outcome
+    /// into the caller's result; both run on the worker threads, so work done
+    /// with a report (rendering it) is spread too. `emit` receives the
+    /// results on the calling thread, in the order of `items`, as soon as
+    /// every earlier one is done: a caller that hands over its input in
+    /// chunks keeps memory bounded by the chunk.
+    ///
+    /// ```no_run
+    /// # fn demo(verifier: &imgsig::verify::Verifier<'_>, images: &[imgsig::verify::Request]) {
+    /// verifier.verify_each(
+    ///     images,
+    ///     4,
+    ///     |req| Ok(req.clone()),
+    ///     |_, outcome: Result<imgsig::verify::Report, imgsig::verify::VerifyError>| outcome.map(|r| r.accepted).unwrap_or(false),
+    ///     |accepted| println!("{accepted}"),
+    /// );
+    /// # }
+    /// ```
+    pub fn verify_each<T, R>(
+        &self,
+        items: &[T],
+        workers: usize,
+        request: impl Fn(&T) -> Result<Request, R> + Sync,
+        then: impl Fn(&T, Result<Report, VerifyError>) -> R + Sync,
+        emit: impl FnMut(R),
+    ) where
+        T: Sync,
+        R: Send,
+    {
+        batch::for_each_ordered(
+            items,
+            workers,
+            |item| match request(item) {
+                Ok(req) => then(item, self.verify(&req)),
+                Err(done) => done,
+            },
+            emit,
+        )
     }
 
     /// Verify one image.

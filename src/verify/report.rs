@@ -26,6 +26,7 @@ pub struct KeyringDecision {
 
 /// What decided a manifest.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Judgement {
     /// The policy's decision ([`crate::verify::Trust::Policy`]).
     Policy(Decision),
@@ -34,6 +35,22 @@ pub enum Judgement {
 }
 
 impl Judgement {
+    /// The policy's decision, if a policy judged this manifest.
+    pub fn policy(&self) -> Option<&Decision> {
+        match self {
+            Judgement::Policy(d) => Some(d),
+            Judgement::Keyring(_) => None,
+        }
+    }
+
+    /// The keyring's decision, if a keyring judged this manifest.
+    pub fn keyring(&self) -> Option<&KeyringDecision> {
+        match self {
+            Judgement::Keyring(k) => Some(k),
+            Judgement::Policy(_) => None,
+        }
+    }
+
     /// Whether this manifest was accepted.
     pub fn accepted(&self) -> bool {
         match self {
