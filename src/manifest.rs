@@ -31,6 +31,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use crate::digest::Digest;
 use crate::json::go_field_is;
 
+#[cfg(test)]
+mod differential;
+#[cfg(test)]
+mod legacy;
 mod members;
 
 pub use members::{check_members, MemberError};
