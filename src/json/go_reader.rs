@@ -1,0 +1,240 @@
+//! [`GoReader`]: one JSON text read piece by piece under
+//! [`ReadRules::GoLossy`], for documents of which only a few members matter
+//! and the rest may be nested arbitrarily deep (manifests). The caller asks
+//! for the members it reads and [`GoReader::skip`]s the others; skipping
+//! keeps no stack frames, only one byte per open container.
+
+use std::borrow::Cow;
+
+use super::parser::Parser;
+use super::{ErrorKind, JsonError, Number, ReadRules, SyntaxError};
+
+/// `bytes` as text the way Go's `encoding/json` decodes strings: each byte
+/// that is not part of valid UTF-8 becomes U+FFFD (outside strings such a
+/// byte is a syntax error either way). Borrowed when `bytes` is UTF-8.
+pub fn go_lossy_text(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(chunk.invalid().iter().map(|_| char::REPLACEMENT_CHARACTER));
+    }
+    Cow::Owned(out)
+}
+
+/// A string read by a [`GoReader`]: its text as Go decodes it, and what Go
+/// would have replaced or refused, for callers that must know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GoString {
+    /// The unescaped text; each unpaired surrogate escape is U+FFFD.
+    pub text: String,
+    /// Whether the text has an unpaired surrogate escape (`\ud800`).
+    pub unpaired_surrogate: bool,
+    /// The first unescaped control character (U+0000 to U+001F), which Go's
+    /// scanner refuses; the reader leaves that decision to its caller.
+    pub control_character: Option<char>,
+}
+
+/// What [`GoReader::value`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GoToken {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as its text (no range check: see [`ReadRules::GoLossy`]).
+    Number(Number),
+    /// A string.
+    String(GoString),
+    /// `[`: read the elements with [`GoReader::next_element`].
+    ArrayStart,
+    /// `{`: read the members with [`GoReader::next_key`].
+    ObjectStart,
+}
+
+/// A pull reader over one JSON text under [`ReadRules::GoLossy`] (make the
+/// text with [`go_lossy_text`]). Read one value with [`GoReader::value`] or
+/// step over it with [`GoReader::skip`]; after an [`GoToken::ArrayStart`] or
+/// [`GoToken::ObjectStart`], call [`GoReader::next_element`] or
+/// [`GoReader::next_key`] until they report the end, reading or skipping each
+/// element or member value in between; then [`GoReader::finish`].
+pub struct GoReader<'a> {
+    p: Parser<'a>,
+    /// Whether the container just opened has had no element or member yet.
+    first: bool,
+}
+
+impl<'a> GoReader<'a> {
+    /// A reader at the start of `text`.
+    pub fn new(text: &'a str) -> GoReader<'a> {
+        GoReader {
+            p: Parser::new(text, ReadRules::GoLossy),
+            first: false,
+        }
+    }
+
+    /// Reads a scalar, or opens an array or object.
+    pub fn value(&mut self) -> Result<GoToken, JsonError> {
+        self.p.skip_ws();
+        Ok(match self.p.peek() {
+            Some(b'{') => self.open(GoToken::ObjectStart),
+            Some(b'[') => self.open(GoToken::ArrayStart),
+            Some(b'"') => GoToken::String(self.p.go_string()?),
+            Some(b't') => self.literal("true", GoToken::Bool(true))?,
+            Some(b'f') => self.literal("false", GoToken::Bool(false))?,
+            Some(b'n') => self.literal("null", GoToken::Null)?,
+            Some(b'-' | b'0'..=b'9') => GoToken::Number(self.p.number()?),
+            _ => return Err(self.p.expected("a JSON value")),
+        })
+    }
+
+    fn open(&mut self, token: GoToken) -> GoToken {
+        self.p.pos += 1;
+        self.first = true;
+        token
+    }
+
+    fn literal(&mut self, word: &'static str, token: GoToken) -> Result<GoToken, JsonError> {
+        self.p.literal(word, super::Kind::Null)?;
+        Ok(token)
+    }
+
+    /// In an object: the next member's key (the reader is then at its value),
+    /// or `None` at the closing `}`.
+    pub fn next_key(&mut self) -> Result<Option<GoString>, JsonError> {
+        let first = std::mem::replace(&mut self.first, false);
+        self.p.skip_ws();
+        if self.p.eat(b'}') {
+            return Ok(None);
+        }
+        if !first && !self.p.eat(b',') {
+            return Err(self.p.expected("',' or '}'"));
+        }
+        self.p.skip_ws();
+        if self.p.peek() != Some(b'"') {
+            return Err(self.p.expected("a string key"));
+        }
+        let key = self.p.go_string()?;
+        self.colon()?;
+        Ok(Some(key))
+    }
+
+    fn colon(&mut self) -> Result<(), JsonError> {
+        self.p.skip_ws();
+        if !self.p.eat(b':') {
+            return Err(self.p.expected("':' after an object key"));
+        }
+        Ok(())
+    }
+
+    /// In an array: whether another element follows (the reader is then at
+    /// it); `false` at the closing `]`.
+    pub fn next_element(&mut self) -> Result<bool, JsonError> {
+        let first = std::mem::replace(&mut self.first, false);
+        self.p.skip_ws();
+        if self.p.eat(b']') {
+            return Ok(false);
+        }
+        if !first && !self.p.eat(b',') {
+            return Err(self.p.expected("',' or ']'"));
+        }
+        Ok(true)
+    }
+
+    /// Steps over one value, checking its grammar as Go's scanner does
+    /// (unpaired surrogate escapes are fine, control characters in strings
+    /// are not), at any nesting depth and without recursion.
+    pub fn skip(&mut self) -> Result<(), JsonError> {
+        let mut open: Vec<u8> = Vec::new();
+        loop {
+            self.p.skip_ws();
+            match self.p.peek() {
+                Some(c @ (b'[' | b'{')) => {
+                    self.p.pos += 1;
+                    self.p.skip_ws();
+                    let close = if c == b'[' { b']' } else { b'}' };
+                    if !self.p.eat(close) {
+                        if c == b'{' {
+                            self.skip_key()?;
+                        }
+                        open.push(close);
+                        continue;
+                    }
+                }
+                Some(b'"') => self.skip_string()?,
+                Some(b't') => self.p.literal("true", super::Kind::Null).map(drop)?,
+                Some(b'f') => self.p.literal("false", super::Kind::Null).map(drop)?,
+                Some(b'n') => self.p.literal("null", super::Kind::Null).map(drop)?,
+                Some(b'-' | b'0'..=b'9') => self.p.scan_number()?,
+                _ => return Err(self.p.expected("a JSON value")),
+            }
+            // A value ended: close the containers it ends.
+            loop {
+                let Some(&close) = open.last() else {
+                    return Ok(());
+                };
+                self.p.skip_ws();
+                if self.p.eat(b',') {
+                    if close == b'}' {
+                        self.p.skip_ws();
+                        self.skip_key()?;
+                    }
+                    break;
+                }
+                if !self.p.eat(close) {
+                    return Err(self.p.expected(if close == b'}' { "',' or '}'" } else { "',' or ']'" }));
+                }
+                open.pop();
+            }
+        }
+    }
+
+    fn skip_key(&mut self) -> Result<(), JsonError> {
+        if self.p.peek() != Some(b'"') {
+            return Err(self.p.expected("a string key"));
+        }
+        self.skip_string()?;
+        self.colon()
+    }
+
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        self.p.pos += 1; // '"'
+        loop {
+            let rest = self.p.bytes.get(self.p.pos..).unwrap_or_default();
+            let run = rest.iter().position(|b| *b == b'"' || *b == b'\\' || *b < 0x20);
+            self.p.pos += run.unwrap_or(rest.len());
+            match self.p.peek() {
+                None => return Err(self.p.expected("'\"' closing the string")),
+                Some(b'"') => {
+                    self.p.pos += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    let esc = self.p.pos;
+                    self.p.pos += 2;
+                    match self.p.bytes.get(esc + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
+                        Some(b'u') => drop(self.p.hex4(esc)?),
+                        _ => return Err(self.p.syntax_at(esc, SyntaxError::InvalidEscape)),
+                    }
+                }
+                Some(b) => {
+                    return Err(self.p.syntax_at(self.p.pos, SyntaxError::ControlCharacter(char::from(b))));
+                }
+            }
+        }
+    }
+
+    /// Ends the text: only whitespace may follow the value read.
+    pub fn finish(mut self) -> Result<(), JsonError> {
+        self.p.skip_ws();
+        if self.p.pos < self.p.bytes.len() {
+            return Err(JsonError::new(ErrorKind::TrailingData, "", self.p.here()));
+        }
+        Ok(())
+    }
+}
