@@ -530,6 +530,76 @@ fn parsed_digest(bytes: &[u8]) -> Result<Digest, ManifestError> {
     }
 }
 
+/// What the three functions give for `bytes`, as one line of text.
+fn outcome(bytes: &[u8]) -> String {
+    let show = |r: Result<Digest, ManifestError>| match r {
+        Ok(d) => d.hex()[..16].to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let digest = manifest_digest(bytes);
+    let matches = digest.clone().map_or(false, |d| matches_digest(bytes, &d) == Ok(true));
+    let raw = matches_digest(bytes, &Digest::sha256(bytes));
+    format!(
+        "{} {} {matches} {raw:?} {:?}\n",
+        show(digest),
+        show(parsed_digest(bytes)),
+        guess_media_type(bytes)
+    )
+}
+
+/// The generated corpus of the recorded results: hostile documents, deep nesting and
+/// mutations of the reference fixtures' manifests and of synthetic signed ones.
+fn recorded_corpus() -> Vec<Vec<u8>> {
+    let mut corpus = hostile();
+    corpus.extend(deep(100_000, true).into_iter().chain(deep(100_000, false)));
+    let mut seeds = Vec::new();
+    files_under(
+        &std::path::Path::new(ROOT).join("../shared/reference/fixtures/manifests"),
+        &mut seeds,
+    );
+    let good = b64(header(BODY.len()).as_bytes());
+    seeds.push(doc(BODY, &[block(&good, r#"{"alg": "ES256", "x5c": ["a"]}"#, "")]));
+    seeds.push(doc(BODY, &[block(&good, "{}", ""), block(&good, "null", "")]));
+    corpus.extend(mutations(&seeds, 30_000));
+    corpus
+}
+
+/// One line per 1,000 inputs of [`recorded_corpus`]: how many, and a hash of their outcomes.
+fn outcome_hashes(corpus: &[Vec<u8>]) -> String {
+    corpus
+        .chunks(1000)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let all: String = chunk.iter().map(|c| outcome(c)).collect();
+            format!("{i} {} {}\n", chunk.len(), &Digest::sha256(all.as_bytes()).hex()[..16])
+        })
+        .collect()
+}
+
+/// The outcomes of the serde_json walker this module had before it moved onto
+/// `crate::json` (recorded in `differential.golden` while both existed and agreed):
+/// every digest, error and guess stays exactly what it was. A mismatching line names
+/// the 1,000 inputs to look at (`recorded_corpus()[1000 * i..]`).
+#[test]
+fn outcomes_are_the_recorded_ones() {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let got = outcome_hashes(&recorded_corpus());
+            if std::env::var_os("IMGSIG_RECORD_MANIFEST_OUTCOMES").is_some() {
+                std::fs::write(
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/src/manifest/differential.golden"),
+                    &got,
+                )
+                .unwrap();
+            }
+            assert_eq!(got, include_str!("differential.golden"));
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
 fn check_all(corpus: &[Vec<u8>]) {
     let mut bad = Vec::new();
     for c in corpus {
@@ -562,6 +632,7 @@ fn the_json_reader_agrees_with_the_old_walker_on_mutations() {
     seeds.push(doc(BODY, &[block(&good, r#"{"alg": "ES256", "x5c": ["a"]}"#, "")]));
     seeds.push(doc(BODY, &[block(&good, "{}", ""), block(&good, "null", "")]));
     check_all(&mutations(&seeds, 30_000));
+    check_all(&recorded_corpus());
 }
 
 /// Deep nesting everywhere, on a thread with the default 2 MiB stack: neither reader

@@ -18,8 +18,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 
 use super::{
-    ManifestError, SignatureProblem, DOCKER_V2_LIST, DOCKER_V2_SCHEMA1, DOCKER_V2_SCHEMA1_SIGNED,
-    DOCKER_V2_SCHEMA2, DOCKER_V2_SCHEMA2_CONFIG, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
+    ManifestError, SignatureProblem, DOCKER_V2_LIST, DOCKER_V2_SCHEMA1, DOCKER_V2_SCHEMA1_SIGNED, DOCKER_V2_SCHEMA2,
+    DOCKER_V2_SCHEMA2_CONFIG, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
 };
 use crate::json::{go_field_is, go_lossy_text, GoReader, GoString, GoToken, JsonError, Number};
 
@@ -120,7 +120,6 @@ impl Document {
         Ok(payload)
     }
 }
-
 
 /// Decodes one `protected` value into (formatLength as Go's `int(float64)`, formatTail bytes).
 fn parse_protected(protected: &str) -> Result<(i128, Vec<u8>), SignatureProblem> {
