@@ -223,7 +223,9 @@ impl<'a> GoReader<'a> {
                     }
                 }
                 Some(b) => {
-                    return Err(self.p.syntax_at(self.p.pos, SyntaxError::ControlCharacter(char::from(b))));
+                    return Err(self
+                        .p
+                        .syntax_at(self.p.pos, SyntaxError::ControlCharacter(char::from(b))));
                 }
             }
         }
@@ -236,5 +238,139 @@ impl<'a> GoReader<'a> {
             return Err(JsonError::new(ErrorKind::TrailingData, "", self.p.here()));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{parse_with, Kind};
+
+    fn string(token: GoToken) -> GoString {
+        match token {
+            GoToken::String(s) => s,
+            t => panic!("not a string: {t:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_reads_as_one_replacement_per_byte_as_in_go() {
+        assert!(matches!(go_lossy_text(b"{\"a\":1}"), Cow::Borrowed(_)));
+        assert_eq!(
+            go_lossy_text(b"\"a\xff\xe2\x82\xed\xa0\x80b\""),
+            "\"a\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}b\""
+        );
+        let text = go_lossy_text(b"\"\xff\"");
+        assert_eq!(string(GoReader::new(&text).value().unwrap()).text, "\u{fffd}");
+        // Outside strings it is still not JSON.
+        assert!(GoReader::new(&go_lossy_text(b"\xff")).value().is_err());
+    }
+
+    #[test]
+    fn strings_report_what_go_replaces_or_refuses() {
+        let read = |s: &str| string(GoReader::new(s).value().unwrap());
+        let s = read(r#""a\ud800\u0041\udc00\ud83d\ude00\ud800\ud800\udc00""#);
+        assert_eq!(s.text, "a\u{fffd}A\u{fffd}😀\u{fffd}\u{10000}");
+        assert!(s.unpaired_surrogate && s.control_character.is_none());
+        let s = read("\"a\tb\u{1}\"");
+        assert_eq!((s.text.as_str(), s.control_character), ("a\tb\u{1}", Some('\t')));
+        assert!(!s.unpaired_surrogate);
+        for bad in [r#""\ud800\x""#, r#""\u12G4""#, r#""\ud800\u12""#, "\"abc", "\"\\"] {
+            assert!(GoReader::new(bad).value().is_err(), "{bad}");
+        }
+        // A parsed tree under the same rules: U+FFFD, and control characters refused.
+        let v = parse_with(b"[\"\\udc00\xff\"]", ReadRules::GoLossy).unwrap();
+        let Kind::Array(items) = v.kind else { panic!() };
+        assert_eq!(items[0].kind, Kind::String("\u{fffd}\u{fffd}".into()));
+        assert!(parse_with(b"\"\t\"", ReadRules::GoLossy).is_err());
+        assert!(parse_with(b"1e400", ReadRules::GoLossy).is_ok(), "numbers are text");
+    }
+
+    #[test]
+    fn reads_members_and_elements_in_order() {
+        let mut r = GoReader::new(r#" {"a": [1, {"b": null}, true], "c": "x", "d": {}} "#);
+        assert_eq!(r.value().unwrap(), GoToken::ObjectStart);
+        assert_eq!(r.next_key().unwrap().unwrap().text, "a");
+        assert_eq!(r.value().unwrap(), GoToken::ArrayStart);
+        assert!(r.next_element().unwrap());
+        assert!(matches!(r.value().unwrap(), GoToken::Number(n) if n.as_str() == "1"));
+        assert!(r.next_element().unwrap());
+        r.skip().unwrap();
+        assert!(r.next_element().unwrap());
+        assert_eq!(r.value().unwrap(), GoToken::Bool(true));
+        assert!(!r.next_element().unwrap());
+        assert_eq!(r.next_key().unwrap().unwrap().text, "c");
+        assert_eq!(string(r.value().unwrap()).text, "x");
+        assert_eq!(r.next_key().unwrap().unwrap().text, "d");
+        assert_eq!(r.value().unwrap(), GoToken::ObjectStart);
+        assert_eq!(r.next_key().unwrap(), None);
+        assert_eq!(r.next_key().unwrap(), None);
+        r.finish().unwrap();
+    }
+
+    /// Reads `text` as one value, skipping it.
+    fn skipped(text: &str) -> Result<(), JsonError> {
+        let mut r = GoReader::new(text);
+        r.skip()?;
+        r.finish()
+    }
+
+    #[test]
+    fn skipping_checks_the_grammar_without_recursion() {
+        for ok in [
+            "[]",
+            "{}",
+            r#"{"a":[1,-2.5e3,"\ud800",{"b":null,"c":true}],"d":"x\"y","\udc00":false}"#,
+            "1e400",
+            " [ [ ] , { } ] ",
+        ] {
+            skipped(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\"}",
+            "{1:2}",
+            "[1 2]",
+            "\"a\tb\"",
+            "{\"a\tb\":1}",
+            "\"\\x\"",
+            "01",
+            "-",
+            "tru",
+            "[",
+            "{\"a\":",
+            "]",
+            "",
+            "[]]",
+            "\u{feff}[]",
+        ] {
+            assert!(skipped(bad).is_err(), "{bad:?}");
+        }
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let n = 1_000_000;
+                skipped(&format!("{}1{}", "[{\"a\":".repeat(n), "}]".repeat(n))).unwrap();
+                assert!(skipped(&"[".repeat(n)).is_err());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn containers_need_their_separators() {
+        let mut r = GoReader::new("[1 2]");
+        assert_eq!(r.value().unwrap(), GoToken::ArrayStart);
+        assert!(r.next_element().unwrap());
+        r.value().unwrap();
+        assert!(r.next_element().is_err());
+        let mut r = GoReader::new(r#"{"a" 1}"#);
+        r.value().unwrap();
+        assert!(r.next_key().is_err());
+        let mut r = GoReader::new("{} x");
+        r.skip().unwrap();
+        assert_eq!(r.finish().unwrap_err().kind, ErrorKind::TrailingData);
     }
 }

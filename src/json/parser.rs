@@ -2,7 +2,9 @@
 //! with the line:column of every key and value, bounded nesting depth and
 //! linear time.
 
-use super::{go_lossy_text, ErrorKind, GoString, JsonError, Kind, Member, Number, Position, ReadRules, SyntaxError, Value};
+use super::{
+    go_lossy_text, ErrorKind, GoString, JsonError, Kind, Member, Number, Position, ReadRules, SyntaxError, Value,
+};
 
 /// Parses one JSON text: a single value, optionally surrounded by whitespace
 /// ([`ReadRules::Strict`]).
@@ -405,9 +407,9 @@ impl Parser<'_> {
             return Ok((c, false));
         }
         let second = match self.bytes.get(self.pos..self.pos + 6) {
-            Some([b'\\', b'u', hex @ ..]) if hex.iter().all(u8::is_ascii_hexdigit) => {
-                std::str::from_utf8(hex).ok().and_then(|h| u16::from_str_radix(h, 16).ok())
-            }
+            Some([b'\\', b'u', hex @ ..]) if hex.iter().all(u8::is_ascii_hexdigit) => std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u16::from_str_radix(h, 16).ok()),
             _ => None,
         };
         match second {
