@@ -424,6 +424,21 @@ fn hostile() -> Vec<Vec<u8>> {
     out
 }
 
+/// Nesting 100,000 deep at the top and in values looked at or skipped.
+fn deep_docs() -> Vec<Vec<u8>> {
+    let mut corpus = Vec::new();
+    for d in deep(100_000, true).into_iter().chain(deep(100_000, false)) {
+        let ds = String::from_utf8(d.clone()).unwrap();
+        corpus.push(d);
+        let body = format!("{BODY},\n   \"x\": {ds}");
+        corpus.push(doc(&body, &[block(&b64(header(body.len()).as_bytes()), "{}", "")]));
+        corpus.push(doc(BODY, &[block(&b64(header(BODY.len()).as_bytes()), &format!("{{\"jwk\":{ds}}}"), "")]));
+        corpus.push(doc(BODY, &[block(&b64(format!(r#"{{"formatLength":1,"formatTail":"","x":{ds}}}"#).as_bytes()), "{}", "")]));
+        corpus.push(format!("{{\"schemaVersion\":2,\"config\":{{\"x\":{ds}}},\"manifests\":[{ds}]}}").into_bytes());
+    }
+    corpus
+}
+
 /// A small deterministic PRNG (xorshift64*), so the mutations are the same on every run.
 struct Rng(u64);
 
@@ -551,7 +566,7 @@ fn outcome(bytes: &[u8]) -> String {
 /// mutations of the reference fixtures' manifests and of synthetic signed ones.
 fn recorded_corpus() -> Vec<Vec<u8>> {
     let mut corpus = hostile();
-    corpus.extend(deep(100_000, true).into_iter().chain(deep(100_000, false)));
+    corpus.extend(deep_docs());
     let mut seeds = Vec::new();
     files_under(
         &std::path::Path::new(ROOT).join("../shared/reference/fixtures/manifests"),
@@ -642,32 +657,7 @@ fn deep_nesting_needs_no_deep_stack() {
     std::thread::Builder::new()
         .stack_size(2 << 20)
         .spawn(|| {
-            let mut corpus = Vec::new();
-            for d in deep(100_000, true).into_iter().chain(deep(100_000, false)) {
-                let ds = String::from_utf8(d.clone()).unwrap();
-                corpus.push(d);
-                let body = format!("{BODY},\n   \"x\": {ds}");
-                corpus.push(doc(&body, &[block(&b64(header(body.len()).as_bytes()), "{}", "")]));
-                corpus.push(doc(
-                    BODY,
-                    &[block(
-                        &b64(header(BODY.len()).as_bytes()),
-                        &format!("{{\"jwk\":{ds}}}"),
-                        "",
-                    )],
-                ));
-                corpus.push(doc(
-                    BODY,
-                    &[block(
-                        &b64(format!(r#"{{"formatLength":1,"formatTail":"","x":{ds}}}"#).as_bytes()),
-                        "{}",
-                        "",
-                    )],
-                ));
-                corpus.push(
-                    format!("{{\"schemaVersion\":2,\"config\":{{\"x\":{ds}}},\"manifests\":[{ds}]}}").into_bytes(),
-                );
-            }
+            let corpus = deep_docs();
             check_all(&corpus);
             let body = format!("{BODY},\n   \"x\": {}{}", "[".repeat(100_000), "]".repeat(100_000));
             let bytes = doc(&body, &[block(&b64(header(body.len()).as_bytes()), "{}", "")]);
