@@ -6,7 +6,9 @@
 //! Whether a manifest is signed schema1 is decided the way Go's `encoding/json` sees it:
 //! case-insensitive field names, last duplicate wins, a wrongly typed field makes the whole
 //! guess fail (then the raw bytes are hashed), invalid UTF-8 inside strings is tolerated and
-//! nesting depth is unlimited in fields that are not looked at.
+//! nesting depth is unlimited in fields that are not looked at. The reading is
+//! [`crate::json::GoReader`]'s ([`crate::json::ReadRules::GoLossy`]); what it looks at and how
+//! is in `manifest/document.rs`.
 //!
 //! Deliberate deviations, all of them failing closed (an error where c/image would compute
 //! some digest):
@@ -28,8 +30,6 @@ use crate::digest::Digest;
 #[cfg(test)]
 mod differential;
 mod document;
-#[cfg(test)]
-mod legacy;
 mod members;
 
 use document::Document;

@@ -1,8 +1,11 @@
-//! Differential test of the manifest reader: [`manifest_digest`], [`matches_digest`] and
-//! [`guess_media_type`] over a large corpus (the reference fixtures, every file under
-//! tests/ and the fuzz seeds and regressions, hostile documents built here and
-//! deterministic mutations of all of them) against the serde_json walker the module had
-//! before it moved onto `crate::json` (`legacy.rs`, test-only).
+//! The manifest reader's outcomes, recorded: [`manifest_digest`], [`matches_digest`]
+//! and [`guess_media_type`] (and the digest without the plain-manifest shortcut) over
+//! 51,000 generated inputs (hostile documents around every member the reader looks
+//! at, nesting 100,000 deep, deterministic mutations of the reference fixtures'
+//! manifests) give exactly what they gave with the serde_json walker this module had
+//! before it moved onto `crate::json`: the two were compared input by input on these
+//! and on every file under tests/, fuzz/seeds/ and fuzz/regressions/ before the old
+//! walker was deleted, and `differential.golden` records the result.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -22,21 +25,6 @@ fn files_under(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
             out.push(std::fs::read(&p).unwrap());
         }
     }
-}
-
-/// Files: the reference fixtures, tests/, the fuzz seeds and regressions.
-fn file_corpus() -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for dir in [
-        "../shared/reference/fixtures",
-        "tests",
-        "fuzz/seeds",
-        "fuzz/regressions",
-    ] {
-        files_under(&std::path::Path::new(ROOT).join(dir), &mut out);
-    }
-    assert!(out.len() > 100, "the corpus directories are missing");
-    out
 }
 
 /// JSON values (as text) of every kind and edge the readers treat differently.
@@ -297,7 +285,7 @@ fn hostile() -> Vec<Vec<u8>> {
         }
         out.push(doc(BODY, &[block(&good, &format!("{{\"x5c\": [\"a\", {vs}]}}"), "")]));
         out.push(doc(BODY, &[block(&good, &vs, "")]));
-        out.push(doc(BODY, &[vs.clone()]));
+        out.push(doc(BODY, std::slice::from_ref(&vs)));
         out.push(doc(BODY, &[block(&good, hdr, ""), vs.clone()]));
         out.push(format!("{BODY},\n   \"signatures\": {vs}\n}}").into_bytes());
         // Protected headers.
@@ -432,8 +420,22 @@ fn deep_docs() -> Vec<Vec<u8>> {
         corpus.push(d);
         let body = format!("{BODY},\n   \"x\": {ds}");
         corpus.push(doc(&body, &[block(&b64(header(body.len()).as_bytes()), "{}", "")]));
-        corpus.push(doc(BODY, &[block(&b64(header(BODY.len()).as_bytes()), &format!("{{\"jwk\":{ds}}}"), "")]));
-        corpus.push(doc(BODY, &[block(&b64(format!(r#"{{"formatLength":1,"formatTail":"","x":{ds}}}"#).as_bytes()), "{}", "")]));
+        corpus.push(doc(
+            BODY,
+            &[block(
+                &b64(header(BODY.len()).as_bytes()),
+                &format!("{{\"jwk\":{ds}}}"),
+                "",
+            )],
+        ));
+        corpus.push(doc(
+            BODY,
+            &[block(
+                &b64(format!(r#"{{"formatLength":1,"formatTail":"","x":{ds}}}"#).as_bytes()),
+                "{}",
+                "",
+            )],
+        ));
         corpus.push(format!("{{\"schemaVersion\":2,\"config\":{{\"x\":{ds}}},\"manifests\":[{ds}]}}").into_bytes());
     }
     corpus
@@ -519,24 +521,6 @@ fn mutations(seeds: &[Vec<u8>], count: usize) -> Vec<Vec<u8>> {
     out
 }
 
-/// The new reader's results next to the old one's, as text; `None` when they agree.
-fn disagreement(bytes: &[u8]) -> Option<String> {
-    let new = (manifest_digest(bytes), parsed_digest(bytes), guess_media_type(bytes));
-    let old = (
-        legacy::manifest_digest(bytes),
-        legacy::parsed_digest(bytes),
-        legacy::guess_media_type(bytes),
-    );
-    let mut m = (new != old).then(|| format!("new {new:?}\nold {old:?}"));
-    for expected in [old.0.clone().ok(), Some(Digest::sha256(bytes))].into_iter().flatten() {
-        let old_match = legacy::manifest_digest(bytes).map(|d| d == expected);
-        if matches_digest(bytes, &expected) != old_match {
-            m.get_or_insert_with(|| format!("matches_digest({expected}) differs"));
-        }
-    }
-    m
-}
-
 /// The digest without the shortcut.
 fn parsed_digest(bytes: &[u8]) -> Result<Digest, ManifestError> {
     match Document::parse(bytes) {
@@ -552,7 +536,7 @@ fn outcome(bytes: &[u8]) -> String {
         Err(e) => e.to_string(),
     };
     let digest = manifest_digest(bytes);
-    let matches = digest.clone().map_or(false, |d| matches_digest(bytes, &d) == Ok(true));
+    let matches = digest.clone().is_ok_and(|d| matches_digest(bytes, &d) == Ok(true));
     let raw = matches_digest(bytes, &Digest::sha256(bytes));
     format!(
         "{} {} {matches} {raw:?} {:?}\n",
@@ -615,50 +599,16 @@ fn outcomes_are_the_recorded_ones() {
         .unwrap();
 }
 
-fn check_all(corpus: &[Vec<u8>]) {
-    let mut bad = Vec::new();
-    for c in corpus {
-        if let Some(why) = disagreement(c) {
-            let shown = String::from_utf8_lossy(&c[..c.len().min(300)]).into_owned();
-            bad.push(format!("{shown:?} ({} bytes)\n{why}", c.len()));
-        }
-    }
-    assert!(
-        bad.is_empty(),
-        "{} of {} inputs disagree:\n{}",
-        bad.len(),
-        corpus.len(),
-        bad[..bad.len().min(10)].join("\n\n")
-    );
-}
-
-#[test]
-fn the_json_reader_agrees_with_the_old_walker_on_files_and_hostile_documents() {
-    let files = file_corpus();
-    check_all(&files);
-    check_all(&hostile());
-}
-
-#[test]
-fn the_json_reader_agrees_with_the_old_walker_on_mutations() {
-    let mut seeds = file_corpus();
-    seeds.retain(|s| s.len() < 64 << 10 && s.first() == Some(&b'{'));
-    let good = b64(header(BODY.len()).as_bytes());
-    seeds.push(doc(BODY, &[block(&good, r#"{"alg": "ES256", "x5c": ["a"]}"#, "")]));
-    seeds.push(doc(BODY, &[block(&good, "{}", ""), block(&good, "null", "")]));
-    check_all(&mutations(&seeds, 30_000));
-    check_all(&recorded_corpus());
-}
-
-/// Deep nesting everywhere, on a thread with the default 2 MiB stack: neither reader
-/// recurses into values it does not look at.
+/// Deep nesting everywhere, on a thread with the default 2 MiB stack: the reader does
+/// not recurse into values it does not look at.
 #[test]
 fn deep_nesting_needs_no_deep_stack() {
     std::thread::Builder::new()
         .stack_size(2 << 20)
         .spawn(|| {
-            let corpus = deep_docs();
-            check_all(&corpus);
+            for d in deep_docs() {
+                drop(outcome(&d));
+            }
             let body = format!("{BODY},\n   \"x\": {}{}", "[".repeat(100_000), "]".repeat(100_000));
             let bytes = doc(&body, &[block(&b64(header(body.len()).as_bytes()), "{}", "")]);
             assert!(matches!(manifest_digest(&bytes), Ok(d) if d == Digest::sha256(format!("{body}\n}}").as_bytes())));
