@@ -267,6 +267,73 @@ impl<'a> GoReader<'a> {
     }
 }
 
+impl Parser<'_> {
+    /// The string at `self.pos` as Go's decoder reads it: an unpaired
+    /// surrogate escape is U+FFFD; an unescaped control character is kept and
+    /// reported (Go's scanner refuses it: the caller decides).
+    pub(super) fn go_string(&mut self) -> Result<GoString, JsonError> {
+        self.pos += 1; // '"'
+        let mut s = GoString::default();
+        loop {
+            let start = self.pos;
+            loop {
+                self.pos += plain_run(self.bytes.get(self.pos..).unwrap_or_default());
+                match self.peek() {
+                    Some(b) if b < 0x20 => {
+                        s.control_character.get_or_insert(char::from(b));
+                        self.pos += 1;
+                    }
+                    _ => break,
+                }
+            }
+            // Stops only at ASCII bytes or the end, so the slice is on char boundaries.
+            s.text.push_str(self.src.get(start..self.pos).unwrap_or_default());
+            match self.peek() {
+                None => return Err(self.expected("'\"' closing the string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(s);
+                }
+                _ => {
+                    let (c, unpaired) = self.go_escape()?;
+                    s.text.push(c);
+                    s.unpaired_surrogate |= unpaired;
+                }
+            }
+        }
+    }
+
+    /// An escape sequence at `self.pos` (the backslash) as Go decodes it: a
+    /// surrogate escape not followed by the escape of its other half is
+    /// U+FFFD (and `true`); what follows it is read on its own.
+    fn go_escape(&mut self) -> Result<(char, bool), JsonError> {
+        let at = self.pos;
+        if self.bytes.get(at + 1) != Some(&b'u') {
+            return Ok((self.escape()?, false));
+        }
+        self.pos += 2;
+        let first = self.hex4(at)?;
+        if !(0xD800..=0xDFFF).contains(&first) {
+            let c = char::from_u32(u32::from(first)).ok_or_else(|| self.syntax_at(at, SyntaxError::InvalidEscape))?;
+            return Ok((c, false));
+        }
+        let second = match self.bytes.get(self.pos..self.pos + 6) {
+            Some([b'\\', b'u', hex @ ..]) if hex.iter().all(u8::is_ascii_hexdigit) => std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u16::from_str_radix(h, 16).ok()),
+            _ => None,
+        };
+        match second {
+            Some(lo @ 0xDC00..=0xDFFF) if first < 0xDC00 => {
+                self.pos += 6;
+                let c = 0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
+                Ok((char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER), false))
+            }
+            _ => Ok((char::REPLACEMENT_CHARACTER, true)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
