@@ -19,11 +19,16 @@
 //! payloads, Rekor entries, cosign keys) are parsed by the same parser with
 //! [`ReadRules::Go`] and read with Go's rules ([`go_field`] and the other
 //! `go_*` functions, c/image's [`exact_fields`]); [`canonicalize`] writes
-//! RFC 8785 for the Rekor SET.
+//! RFC 8785 for the Rekor SET. Manifests, which c/image decodes from whatever
+//! bytes a registry sent, are read piece by piece with a [`GoReader`]
+//! ([`ReadRules::GoLossy`]): it materializes only the members its caller asks
+//! for and skips the rest without recursion, so nesting depth is unlimited in
+//! values nobody looks at.
 
 mod canonical;
 mod error;
 mod go;
+mod go_reader;
 mod parser;
 mod reader;
 mod rules;
@@ -36,6 +41,7 @@ pub use go::{
     distinct_members, exact_fields, go_base64, go_bytes, go_field, go_field_is, go_fold, go_kind, go_opt_string,
     go_string, go_struct, write_go_string,
 };
+pub use go_reader::{go_lossy_text, GoReader, GoString, GoToken};
 pub use parser::{parse, parse_with};
 pub use reader::{index_path, key_path, ObjectReader};
 pub use rules::ReadRules;

@@ -2,7 +2,7 @@
 //! with the line:column of every key and value, bounded nesting depth and
 //! linear time.
 
-use super::{ErrorKind, JsonError, Kind, Member, Number, Position, ReadRules, SyntaxError, Value};
+use super::{go_lossy_text, ErrorKind, JsonError, Kind, Member, Number, Position, ReadRules, SyntaxError, Value};
 
 /// Parses one JSON text: a single value, optionally surrounded by whitespace
 /// ([`ReadRules::Strict`]).
@@ -20,13 +20,19 @@ pub fn parse_with(input: &[u8], rules: ReadRules) -> Result<Value, JsonError> {
     if input.starts_with(b"\xEF\xBB\xBF") {
         return Err(JsonError::new(ErrorKind::Syntax(SyntaxError::ByteOrderMark), "", start));
     }
-    let src = std::str::from_utf8(input).map_err(|e| {
-        JsonError::new(
-            ErrorKind::Syntax(SyntaxError::InvalidUtf8),
-            "",
-            locate(input, e.valid_up_to()),
-        )
-    })?;
+    let lossy;
+    let src = if rules == ReadRules::GoLossy {
+        lossy = go_lossy_text(input);
+        &lossy
+    } else {
+        std::str::from_utf8(input).map_err(|e| {
+            JsonError::new(
+                ErrorKind::Syntax(SyntaxError::InvalidUtf8),
+                "",
+                locate(input, e.valid_up_to()),
+            )
+        })?
+    };
     let mut p = Parser::new(src, rules);
     p.skip_ws();
     let value = p.value(0)?;
@@ -53,12 +59,12 @@ fn count_chars(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
-struct Parser<'a> {
+pub(super) struct Parser<'a> {
     rules: ReadRules,
     max_depth: usize,
-    src: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
+    pub(super) src: &'a str,
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
     line: usize,
     line_start: usize,
     /// Column cache: `col` is the column of byte `col_offset` on the current
@@ -68,7 +74,7 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str, rules: ReadRules) -> Parser<'a> {
+    pub(super) fn new(src: &'a str, rules: ReadRules) -> Parser<'a> {
         Parser {
             rules,
             max_depth: rules.max_depth(),
@@ -96,15 +102,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn here(&mut self) -> Position {
+    pub(super) fn here(&mut self) -> Position {
         self.at(self.pos)
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(super) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn eat(&mut self, b: u8) -> bool {
+    pub(super) fn eat(&mut self, b: u8) -> bool {
         let hit = self.peek() == Some(b);
         if hit {
             self.pos += 1;
@@ -112,16 +118,16 @@ impl<'a> Parser<'a> {
         hit
     }
 
-    fn syntax_at(&mut self, offset: usize, e: SyntaxError) -> JsonError {
+    pub(super) fn syntax_at(&mut self, offset: usize, e: SyntaxError) -> JsonError {
         JsonError::new(ErrorKind::Syntax(e), "", self.at(offset))
     }
 
-    fn expected(&mut self, expected: &'static str) -> JsonError {
+    pub(super) fn expected(&mut self, expected: &'static str) -> JsonError {
         let found = self.src.get(self.pos..).and_then(|s| s.chars().next());
         self.syntax_at(self.pos, SyntaxError::Expected { expected, found })
     }
 
-    fn skip_ws(&mut self) {
+    pub(super) fn skip_ws(&mut self) {
         while let Some(b) = self.peek() {
             match b {
                 b' ' | b'\t' | b'\r' => {}
@@ -209,7 +215,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn literal(&mut self, word: &'static str, kind: Kind) -> Result<Kind, JsonError> {
+    pub(super) fn literal(&mut self, word: &'static str, kind: Kind) -> Result<Kind, JsonError> {
         if self
             .bytes
             .get(self.pos..)
@@ -223,7 +229,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn digits(&mut self) -> usize {
+    pub(super) fn digits(&mut self) -> usize {
         let start = self.pos;
         while matches!(self.peek(), Some(b'0'..=b'9')) {
             self.pos += 1;
@@ -231,7 +237,19 @@ impl<'a> Parser<'a> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<Number, JsonError> {
+    pub(super) fn number(&mut self) -> Result<Number, JsonError> {
+        let start = self.pos;
+        self.scan_number()?;
+        // The scanned bytes are ASCII, so both ends are char boundaries.
+        let n = Number(self.src.get(start..self.pos).unwrap_or_default().to_owned());
+        if self.rules == ReadRules::Go && !n.to_f64().is_finite() {
+            return Err(self.syntax_at(start, SyntaxError::NumberOutOfRange));
+        }
+        Ok(n)
+    }
+
+    /// Checks the grammar of the number at `self.pos` and steps over it.
+    pub(super) fn scan_number(&mut self) -> Result<(), JsonError> {
         let start = self.pos;
         self.eat(b'-');
         let int_digits = self.digits();
@@ -250,15 +268,18 @@ impl<'a> Parser<'a> {
         if !ok {
             return Err(self.syntax_at(start, SyntaxError::InvalidNumber));
         }
-        // The scanned bytes are ASCII, so both ends are char boundaries.
-        let n = Number(self.src.get(start..self.pos).unwrap_or_default().to_owned());
-        if self.rules == ReadRules::Go && !n.to_f64().is_finite() {
-            return Err(self.syntax_at(start, SyntaxError::NumberOutOfRange));
-        }
-        Ok(n)
+        Ok(())
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
+        if self.rules == ReadRules::GoLossy {
+            let at = self.pos;
+            let s = self.go_string()?;
+            return match s.control_character {
+                Some(c) => Err(self.syntax_at(at, SyntaxError::ControlCharacter(c))),
+                None => Ok(s.text),
+            };
+        }
         self.pos += 1; // '"'
         let mut out = String::new();
         loop {
@@ -281,7 +302,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An escape sequence at `self.pos` (the backslash).
-    fn escape(&mut self) -> Result<char, JsonError> {
+    pub(super) fn escape(&mut self) -> Result<char, JsonError> {
         let at = self.pos;
         self.pos += 1;
         let c = match self.peek() {
@@ -323,7 +344,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Four hex digits of a `\u` escape that started at `at`.
-    fn hex4(&mut self, at: usize) -> Result<u16, JsonError> {
+    pub(super) fn hex4(&mut self, at: usize) -> Result<u16, JsonError> {
         let mut v: u16 = 0;
         for _ in 0..4 {
             let d = self.peek().and_then(|b| char::from(b).to_digit(16));

@@ -16,6 +16,15 @@ pub enum ReadRules {
     /// IEEE double (`1e400` is refused wherever it stands). Member lookup by
     /// Go's rules is [`super::go_field`]'s.
     Go,
+    /// Go `encoding/json` over whatever bytes it is given, as containers/image
+    /// reads manifests: each byte that is not valid UTF-8 and each unpaired
+    /// surrogate escape reads as U+FFFD ([`go_lossy_text`](super::go_lossy_text)),
+    /// numbers are kept as text whatever their size (Go range-checks a number
+    /// only where it decodes one), nesting up to [`GO_MAX_DEPTH`] levels in a
+    /// parsed tree and unlimited in the values a [`GoReader`](super::GoReader)
+    /// skips. Everything else (a byte order mark, control characters in
+    /// strings, data after the value) is refused as in the other modes.
+    GoLossy,
 }
 
 /// Deepest nesting of arrays and objects [`ReadRules::Go`] accepts (the bound
@@ -27,7 +36,7 @@ impl ReadRules {
     pub fn max_depth(self) -> usize {
         match self {
             ReadRules::Strict => MAX_DEPTH,
-            ReadRules::Go => GO_MAX_DEPTH,
+            ReadRules::Go | ReadRules::GoLossy => GO_MAX_DEPTH,
         }
     }
 }
