@@ -84,7 +84,7 @@ pub struct SignArgs {
     /// Store as DIR/<repository path>@sha256=<hex>/signature-N (next free N)
     #[arg(long = "lookaside-dir", value_name = "DIR", conflicts_with = "output_file")]
     pub lookaside_dir: Option<PathBuf>,
-    /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE)
+    /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE). With --sign-by, a passphrase gpg-agent has cached for the key wins over this one
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// Multi-platform images: sign only the index, not every instance
