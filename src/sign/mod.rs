@@ -271,7 +271,7 @@ impl<'a> Signing<'a> {
 /// say that a pull by tag does not accept such a signature.
 fn digest_identity_warning(reference: &DockerReference) -> String {
     format!(
-        "{reference} is signed as its digest reference, which a pull by tag does not accept (signedIdentity matchRepoDigestOrExact, the default, and matchExact); to sign a tag, give --identity {}:TAG",
+        "{reference}: signing it as this digest reference, which a pull by tag does not accept (signedIdentity matchRepoDigestOrExact, the default, and matchExact); to sign a tag instead, give --identity {}:TAG",
         reference.name()
     )
 }
