@@ -51,7 +51,10 @@ impl Report {
     pub fn unsigned(&self) -> bool {
         self.error.is_none()
             && !self.manifests.is_empty()
-            && self.manifests.iter().all(|m| m.stored.signatures_new + m.stored.signatures_present == 0)
+            && self
+                .manifests
+                .iter()
+                .all(|m| m.stored.signatures_new + m.stored.signatures_present == 0)
     }
 
     /// When the fetch replaced a tag record that named another digest: the
