@@ -641,7 +641,7 @@ fn fetch_then_verify_offline() {
     assert_eq!(doc["command"], "fetch");
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 2, "signatures_new": 3, "signatures_present": 0, "signatures_skipped": 0})
+        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 2, "signatures_new": 3, "signatures_present": 0, "signatures_skipped": 0, "unsigned": 0})
     );
     assert_eq!(doc["images"][1]["manifests"][0]["digest"], d2);
     assert_eq!(doc["images"][1]["manifests"][0]["signatures_new"], 2);
@@ -696,7 +696,7 @@ fn refetch_adds_nothing_and_overwrites_nothing() {
     let doc = json(&fetch(lab, &mirror, &images));
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 0, "signatures_new": 0, "signatures_present": 5, "signatures_skipped": 0})
+        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 0, "signatures_new": 0, "signatures_present": 5, "signatures_skipped": 0, "unsigned": 0})
     );
     for m in doc["images"]
         .as_array()
@@ -774,7 +774,8 @@ fn fetch_from_file() {
         .args(lab_net(lab))
         .arg("--from-file")
         .arg(&list));
-    assert_exit(&o, 0);
+    // other/tool has no signature: mirrored, but the run fails (exit 1).
+    assert_exit(&o, 1);
     let doc = json(&o);
     let inputs: Vec<&str> = doc["images"]
         .as_array()
@@ -801,6 +802,10 @@ fn fetch_from_file() {
     assert!(tool_dir.starts_with(mirror.join("other")), "{}", tool_dir.display());
     assert!(tool_dir.join("manifest.json").is_file());
     assert!(!tool_dir.join("signature-1").exists());
+    assert_eq!(doc["images"][1]["unsigned"], true);
+    assert_eq!(doc["images"][0]["unsigned"], false);
+    assert_eq!(doc["summary"]["unsigned"], 1);
+    assert_eq!(doc["summary"]["failed"], 0);
     // app2 was commented out.
     assert!(!image_dir(&mirror, lab.var("LAB_IMG_APP2"), lab.var("LAB_IMG_APP2_DIGEST")).exists());
 }

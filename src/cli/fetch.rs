@@ -21,6 +21,7 @@ use super::net::{network, print_warnings, RegistryArgs};
 use super::output::{error_document, print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use crate::shown::{shown, Lines};
+use imgsig::digest::Digest;
 use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
 use imgsig::store::mirror::{Mirror, WrittenRecord};
 use imgsig::verify::ErrorDocument;
@@ -49,6 +50,9 @@ pub struct FetchArgs {
     pub list: ImageList,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// Exit 0 even when an image is mirrored without a single signature (the source had none for it); it is still warned about and counted
+    #[arg(long = "allow-unsigned")]
+    pub allow_unsigned: bool,
     /// Images: docker://REF (also listed with --from-file)
     #[arg(value_name = "docker://REF")]
     pub images: Vec<String>,
@@ -61,6 +65,10 @@ struct ImageJson {
     digest: Option<String>,
     /// The tag record written (a tagged input, fully mirrored), or null.
     tag_record: Option<String>,
+    /// The digest the replaced tag record named, when the tag has moved.
+    tag_moved_from: Option<String>,
+    /// Mirrored without a single signature.
+    unsigned: bool,
     manifests: Vec<ManifestJson>,
     error: Option<ErrorDocument>,
 }
@@ -77,6 +85,8 @@ struct ManifestJson {
     signatures_new: usize,
     signatures_present: usize,
     signatures_skipped: Vec<String>,
+    /// Where its signatures were looked for.
+    looked_in: String,
 }
 
 impl ManifestJson {
@@ -96,6 +106,7 @@ impl ManifestJson {
             signatures_new: s.signatures_new,
             signatures_present: s.signatures_present,
             signatures_skipped: s.signatures_skipped.iter().map(ToString::to_string).collect(),
+            looked_in: m.looked_in.clone(),
         }
     }
 }
@@ -117,10 +128,12 @@ struct Summary {
     signatures_new: usize,
     signatures_present: usize,
     signatures_skipped: usize,
+    unsigned: usize,
 }
 
-/// The lines for people about one image: what each manifest resolved to.
-fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>) -> String {
+/// The lines for people about one image: what each manifest resolved to,
+/// and the tag record (with the digest it named before, when the tag moved).
+fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>, moved_from: Option<&Digest>) -> String {
     let mut out = String::new();
     let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
     if let Some(top) = ms.first() {
@@ -141,13 +154,34 @@ fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>) -> St
             m.digest
         ));
     }
-    if let Some(r) = record {
-        out.push_str(&format!(
+    match (record, moved_from, ms.first()) {
+        (Some(r), Some(before), Some(top)) => out.push_str(&format!(
+            "imgsig:   tag moved: the record named {before}, now {}; replaced {}\n",
+            top.digest,
+            shown(&r.path.display().to_string())
+        )),
+        (Some(r), _, _) => out.push_str(&format!(
             "imgsig:   tag recorded in {}\n",
             shown(&r.path.display().to_string())
-        ));
+        )),
+        _ => {}
     }
     out
+}
+
+/// The warning about an image mirrored without a single signature: where
+/// the signatures were looked for.
+fn unsigned_warning(input: &str, ms: &[ManifestJson]) -> String {
+    let looked = ms.first().map_or("", |m| m.looked_in.as_str());
+    let instances = match ms.len() {
+        0 | 1 => String::new(),
+        n => format!(" nor for its {} instance(s)", n - 1),
+    };
+    format!(
+        "imgsig: warning: {}: mirrored without a signature: the source has none for it{instances} (looked in {}); a verify from the mirror will find nothing to check",
+        shown(input),
+        shown(looked)
+    )
 }
 
 pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
@@ -181,12 +215,13 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         progress.start(i + 1, input);
         let report = Request::parse(input).map(|req| fetcher.fetch(&req));
         progress.clear();
-        let (manifests, record, error) = match report {
+        let (manifests, record, error, unsigned, moved_from) = match report {
             Ok(r) => {
                 print_warnings(&r.warnings);
-                (r.manifests, r.tag_record, r.error)
+                let (unsigned, moved_from) = (r.unsigned(), r.tag_moved().map(|(before, _)| before.clone()));
+                (r.manifests, r.tag_record, r.error, unsigned, moved_from)
             }
-            Err(e) => (Vec::new(), None, Some(e)),
+            Err(e) => (Vec::new(), None, Some(e), false, None),
         };
         let done: Vec<ManifestJson> = manifests.iter().map(ManifestJson::new).collect();
         for m in &done {
@@ -195,11 +230,20 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
             doc.summary.signatures_present += m.signatures_present;
             doc.summary.signatures_skipped += m.signatures_skipped.len();
         }
-        eprint!("{}", human(input, &done, record.as_ref()));
+        eprint!("{}", human(input, &done, record.as_ref(), moved_from.as_ref()));
+        if unsigned {
+            eprintln!("{}", unsigned_warning(input, &done));
+            doc.summary.unsigned += 1;
+            if !args.allow_unsigned {
+                exit = exit.worst(Exit::No);
+            }
+        }
         let mut img = ImageJson {
             input: input.clone(),
             digest: done.first().map(|m| m.digest.clone()),
             tag_record: record.map(|r| r.path.display().to_string()),
+            tag_moved_from: moved_from.map(|d| d.to_string()),
+            unsigned,
             ..ImageJson::default()
         };
         if let Some(e) = error {
@@ -215,14 +259,18 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     doc.summary.images = n;
     progress.clear();
     eprintln!(
-        "imgsig: fetched {} image(s) into {}: {} new signature(s), {} already there, {} manifest(s) written, {} failed",
+        "imgsig: fetched {} image(s) into {}: {} new signature(s), {} already there, {} manifest(s) written, {} failed, {} unsigned",
         n - doc.summary.failed,
         args.to.display(),
         doc.summary.signatures_new,
         doc.summary.signatures_present,
         doc.summary.manifests_written,
-        doc.summary.failed
+        doc.summary.failed,
+        doc.summary.unsigned
     );
+    if doc.summary.unsigned > 0 && !args.allow_unsigned {
+        eprintln!("hint: an unsigned image fails fetch (exit 1): configure where its signatures are (a registries.d `lookaside:` entry, --registries-d DIR, --lookaside URL), or pass --allow-unsigned to mirror it anyway");
+    }
     if format == OutputFormat::Json {
         print_json(&doc);
     }

@@ -36,7 +36,26 @@ use imgsig::reference::DockerReference;
 use imgsig::sign::{Destination, Request, Signing};
 use imgsig::Reason;
 
-pub const EXAMPLES: &str = "EXAMPLES:
+pub const EXAMPLES: &str = "WHERE SIGNATURES GO (the first that applies):
+  --digest/--manifest: -o FILE, stdout, or --lookaside-dir DIR.
+  docker://REF images:
+    1. --lookaside-dir DIR
+    2. --sigstore-key: the registry's sigstore attachments, when registries.d
+       sets use-sigstore-attachments for the image (else an error)
+    3. the registry's signature API, when the registry has one
+    4. the image's registries.d entry: lookaside-staging, else lookaside (a
+       file:// URL; the directory is --registries-d DIR, default
+       ~/.config/containers/registries.d if it exists, else
+       /etc/containers/registries.d)
+    5. nothing configured: the built-in default store, which only containers
+       tools on this machine read (/var/lib/containers/sigstore as root,
+       ~/.local/share/containers/sigstore otherwise); imgsig warns when it is
+       used
+  --output json says which in destination_source: caller (-o, stdout),
+  lookaside-dir, sigstore-attachments, signature-api, registries.d,
+  built-in-default.
+
+EXAMPLES:
   # Sign the manifest of registry.example.com/ns/app:1.0 with a secret key file
   imgsig sign --key signer-secret.asc --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json -o signature-1
@@ -84,7 +103,7 @@ pub struct SignArgs {
     /// Store as DIR/<repository path>@sha256=<hex>/signature-N (next free N)
     #[arg(long = "lookaside-dir", value_name = "DIR", conflicts_with = "output_file")]
     pub lookaside_dir: Option<PathBuf>,
-    /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE)
+    /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE). With --sign-by, a passphrase gpg-agent has cached for the key wins over this one
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// Multi-platform images: sign only the index, not every instance

@@ -8,7 +8,7 @@ use super::output::{error_document, print_json, SCHEMA_VERSION};
 use super::progress::Progress;
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::shown::{shown, Lines};
-use imgsig::sign::{Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
+use imgsig::sign::{DestinationSource, Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
 use imgsig::signature::Signer as SignedBy;
 use imgsig::verify::ErrorDocument;
 use imgsig::Reason;
@@ -61,6 +61,15 @@ pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat)
     Ok(Exit::Ok)
 }
 
+/// What to do about signatures in the built-in default store.
+const DEFAULT_STORE_HINT: &str = "hint: choose where signatures go: --lookaside-dir DIR, or a registries.d entry for the image (`lookaside-staging:` or `lookaside:`, a file:// URL) in ~/.config/containers/registries.d or /etc/containers/registries.d (--registries-d DIR reads another directory); see `imgsig sign --help`";
+
+/// The report's `destination_source` for JSON (`null`-free: a report
+/// with entries has a destination).
+fn source(report: &Report) -> &'static str {
+    report.destination.as_ref().map_or("caller", |d| d.source.as_str())
+}
+
 /// How a signer is named in messages.
 pub fn signer_text(format: Format, by: &SignedBy) -> String {
     if format == Format::Sigstore {
@@ -82,6 +91,7 @@ struct SignDoc {
     command: &'static str,
     format: &'static str,
     output: String,
+    destination_source: &'static str,
     identity: String,
     manifest_digest: String,
     signer: SignedBy,
@@ -97,6 +107,7 @@ impl SignDoc {
             command: "sign",
             format: report.format.as_str(),
             output,
+            destination_source: source(report),
             identity: entry.identity.to_string(),
             manifest_digest: entry.manifest_digest.to_string(),
             signer: entry.by.clone(),
@@ -114,6 +125,9 @@ pub struct ImagesDoc {
     command: &'static str,
     signatures: Vec<SignatureJson>,
     errors: Vec<ImageError>,
+    /// The hint on configuring a destination was printed (once per run).
+    #[serde(skip)]
+    default_hinted: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +142,7 @@ struct SignatureJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     platform: Option<String>,
     output: String,
+    destination_source: &'static str,
     written: bool,
     signer: SignedBy,
     timestamp: i64,
@@ -147,6 +162,7 @@ impl ImagesDoc {
             command: "sign",
             signatures: Vec::new(),
             errors: Vec::new(),
+            default_hinted: false,
         }
     }
 
@@ -182,10 +198,26 @@ impl ImagesDoc {
                 role,
                 platform,
                 output: at.to_owned(),
+                destination_source: source(report),
                 written: e.outcome.written(),
                 signer: e.by.clone(),
                 timestamp: e.timestamp,
             });
+        }
+        if let Some(d) = report
+            .destination
+            .as_ref()
+            .filter(|d| d.source == DestinationSource::BuiltinDefault)
+        {
+            let root = d.root.as_ref().map_or("?".into(), |r| r.display().to_string());
+            progress.println(&format!(
+                "imgsig: warning: {}: no signature destination is configured for this image; the signatures went to the built-in default store {}, which only containers tools on this machine read",
+                shown(input),
+                shown(&root)
+            ));
+            if !std::mem::replace(&mut self.default_hinted, true) {
+                progress.println(DEFAULT_STORE_HINT);
+            }
         }
         report.error.clone()
     }
