@@ -81,6 +81,9 @@ pub struct VerifyArgs {
     /// For multi-platform images: verify every instance (default: this machine's platform only)
     #[arg(long = "all-platforms")]
     pub all_platforms: bool,
+    /// Keep the policy's verdict, and also reject the image (exit 1, no-signature-checked) unless a signature was cryptographically verified for every manifest judged: guards against a policy of insecureAcceptAnything, such as /etc/containers/policy.json's default when --policy is forgotten
+    #[arg(long = "require-signature")]
+    pub require_signature: bool,
     #[command(flatten)]
     pub list: ImageList,
     #[command(flatten)]
@@ -184,6 +187,7 @@ fn offline_refused(what: &str) -> Failure {
 pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let options = Options {
         all_platforms: args.all_platforms,
+        require_signature: args.require_signature,
         ..Options::default()
     };
     match form(&args)? {
@@ -372,6 +376,9 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     } else {
         // The report carries the warnings.
         eprint!("{}", policy_human(&policy_path, &report));
+        if let Some(hint) = after_decision_hint(&report) {
+            eprintln!("hint: {hint}");
+        }
     }
     if dir_without_identity_failed(&report) {
         eprintln!(
@@ -382,6 +389,15 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
         report.to_json_document(&form, 1, &single_input(&args))
     });
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
+}
+
+/// The hint for a rejection that came after the manifests were judged
+/// (`--require-signature`); other rejections of that kind have none.
+pub fn after_decision_hint(report: &imgsig::verify::Report) -> Option<&'static str> {
+    match &report.rejection {
+        Some(r) if r.code == Reason::NoSignatureChecked && !report.checks.is_empty() => super::output::hint_for(r.code),
+        _ => None,
+    }
 }
 
 /// The image as given, for the document's `input`: the `dir:PATH` argument,

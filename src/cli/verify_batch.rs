@@ -260,7 +260,12 @@ fn one(
                         .unwrap_or_default();
                     format!("{}{hint}", policy_human(policy_path, &report))
                 }
-                (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => policy_human(policy_path, &report),
+                (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => {
+                    let hint = super::verify::after_decision_hint(&report)
+                        .map(|h| format!("hint: {h}\n"))
+                        .unwrap_or_default();
+                    format!("{}{hint}", policy_human(policy_path, &report))
+                }
                 (Batch::Mirror { .. }, _) => mirror_human(line, input, &report),
             };
             let json =
