@@ -22,7 +22,7 @@ use super::inputs::{load_keyrings, load_policy, read_manifest, resolve_policy, v
 use super::io::write_stdout;
 use super::net::{lookaside_url, network, RegistryArgs};
 use super::output::print_json;
-use super::verify_batch::{self, Batch};
+use super::verify_batch::{self, Batch, MirrorAt};
 use super::verify_render::{keyring_human, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::reference::DockerReference;
@@ -101,8 +101,9 @@ enum Form {
     Bulk { root: PathBuf, list: PathBuf },
     /// docker:// images (arguments and/or --from-file).
     Registry { images: Vec<String> },
-    /// `--offline` docker:// images (arguments and/or --from-file), read from the mirror `root`.
-    OfflineMirror { root: PathBuf, images: Vec<String> },
+    /// `--offline` docker:// images (arguments and/or --from-file), read from
+    /// the mirror `root` (`--lookaside`), else each from its registries.d `file://` lookaside.
+    OfflineMirror { root: Option<PathBuf>, images: Vec<String> },
     /// One image from local files.
     Single,
 }
@@ -154,21 +155,18 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
 }
 
 /// The mirror an `--offline` verify of docker:// images reads: `--lookaside`
-/// as a local directory (a path or `file://`), never a URL that needs the network.
-fn offline_mirror(args: &VerifyArgs) -> Result<PathBuf, Failure> {
+/// as a local directory (a path or `file://`), never a URL that needs the
+/// network; `None` without `--lookaside`: each image's registries.d lookaside
+/// ([`imgsig::verify::configured_mirror`], `file://` only).
+fn offline_mirror(args: &VerifyArgs) -> Result<Option<PathBuf>, Failure> {
     let Some(l) = args.registry.lookaside.as_deref() else {
-        return Err(Failure::input(
-            Reason::OfflineNetworkRequired,
-            anyhow!(
-                "--offline: docker:// images are read from a mirror with no network; give --lookaside DIR (a mirror written by imgsig fetch)"
-            ),
-        ));
+        return Ok(None);
     };
     let url = lookaside_url(l)?;
     if url.scheme() != "file" {
         return Err(offline_refused(&format!("the lookaside {}", url)));
     }
-    url.to_file_path().map_err(|()| {
+    url.to_file_path().map(Some).map_err(|()| {
         Failure::input(
             Reason::InvalidLookaside,
             anyhow!("--lookaside {l:?}: not a local directory"),
@@ -192,17 +190,15 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
     };
     match form(&args)? {
         Form::Bulk { root, list } => {
+            let root = MirrorAt::Dir(&root);
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
             let verifier = Verifier::new(&trust, None, options);
-            let lines = super::io::list_lines(&list)?;
+            let lines = super::io::list_lines(&list)?.map(|l| l.map(|(n, s)| (Some(n), s)));
             verify_batch::run(
                 &verifier,
                 &policy_path,
-                Batch::Mirror {
-                    root: &root,
-                    reports: false,
-                },
+                Batch::Mirror { root, reports: false },
                 lines,
                 format,
             )
@@ -210,28 +206,47 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         Form::OfflineMirror { root, images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
-            // No network object at all: nothing below can open a socket.
+            let numbered = labelled_inputs(&images, args.list.from_file.as_deref())?;
+            // No network object at all: nothing below can open a socket. Without
+            // --lookaside only registries.d is read from the network configuration.
             let verifier = Verifier::new(&trust, None, options);
-            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
-            let batch = Batch::Mirror {
-                root: &root,
-                reports: true,
+            let configured = match &root {
+                Some(_) => None,
+                None => Some(network(&args.registry)?),
             };
+            let root = match (&root, &configured) {
+                (Some(dir), _) => MirrorAt::Dir(dir),
+                (None, Some(net)) => MirrorAt::RegistriesD(net.registries_d()),
+                (None, None) => unreachable!("a network configuration was made for registries.d"),
+            };
+            let batch = Batch::Mirror { root, reports: true };
             verify_batch::run(&verifier, &policy_path, batch, numbered, format)
         }
         Form::Registry { images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
+            let numbered = labelled_inputs(&images, args.list.from_file.as_deref())?;
             let net = network(&args.registry)?;
             let verifier = Verifier::new(&trust, Some(&net), options);
-            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
             verify_batch::run(&verifier, &policy_path, Batch::Registry, numbered, format)
         }
         Form::Single if args.keyring.is_empty() => run_policy(args, options, format),
         Form::Single => run_keyring(args, options, format),
     }
+}
+
+/// The image arguments (no line number: they are not lines), then the
+/// `--from-file` list's entries with their line numbers.
+fn labelled_inputs<'a>(
+    images: &'a [String],
+    list: Option<&'a std::path::Path>,
+) -> Result<impl Iterator<Item = Result<(Option<usize>, String), Failure>> + 'a, Failure> {
+    let listed = list.map(super::io::list_lines).transpose()?.into_iter().flatten();
+    Ok(images
+        .iter()
+        .cloned()
+        .map(|s| Ok((None, s)))
+        .chain(listed.map(|l| l.map(|(n, s)| (Some(n), s)))))
 }
 
 /// `--identity` for the keyring form: normalised, compared exactly.

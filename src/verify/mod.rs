@@ -41,12 +41,14 @@ use crate::Reason;
 mod batch;
 mod error;
 mod json;
+mod offline;
 mod report;
 mod request;
 mod source;
 
 pub use error::{ErrorClass, VerifyError};
 pub use json::{DocumentTrust, ErrorDocument, ImageDocument, JSON_SCHEMA_VERSION};
+pub use offline::{configured_mirror, ConfiguredMirror};
 pub use report::{ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role};
 pub use request::{ImageSource, Options, Request, SignatureFile, SignatureSource, Trust};
 pub use source::{dir_image_path, no_source as no_signature_source};
@@ -203,7 +205,8 @@ impl<'a> Verifier<'a> {
             // The policy's verdict stands, but nobody must believe the image was checked.
             if let Some(Judgement::Policy(d)) = report.checks.first().map(|c| &c.judgement) {
                 warnings.push(format!(
-                    "no signature was checked: {} of the policy accepts images without one (insecureAcceptAnything)",
+                    "no signature was checked for {}: {} of the policy accepts images without one (insecureAcceptAnything)",
+                    report.image,
                     d.scope.describe(),
                 ));
             }
