@@ -719,3 +719,79 @@ fn accepted_without_any_check_says_so() {
     assert_exit(&o, 0);
     assert_eq!(json(&o)["warnings"], serde_json::json!([]), "{}", stderr(&o));
 }
+
+/// A forgotten `--policy` in CI lands on a policy of `insecureAcceptAnything`:
+/// `--require-signature` keeps the policy's verdict and also rejects an image
+/// for which no signature was cryptographically verified (exit 1,
+/// `no-signature-checked`), for every manifest judged; a signed image under a
+/// policy that checks it passes. Against the lab registry.
+#[test]
+fn require_signature_rejects_what_no_signature_vouches_for() {
+    let lab = lab();
+    let dir = tempdir();
+    let empty_regd = dir.path().join("registries.d");
+    std::fs::create_dir(&empty_regd).unwrap();
+    let verify = |policy: &str, regd: &Path, extra: &[&str], image: &str| {
+        run(imgsig()
+            .args([
+                "verify",
+                "--require-signature",
+                "--output",
+                "json",
+                "--tls-verify=false",
+                "--policy",
+            ])
+            .arg(policy)
+            .arg("--registries-d")
+            .arg(regd)
+            .args(extra)
+            .arg(format!("docker://{image}")))
+    };
+    let first = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default()).unwrap()
+    };
+    // Unsigned (no lookaside holds a signature) under insecureAcceptAnything: rejected.
+    let o = verify(
+        lab.var("LAB_POLICY_INSECURE"),
+        &empty_regd,
+        &[],
+        lab.var("LAB_IMG_APP1"),
+    );
+    assert_exit(&o, 1);
+    let doc = first(&o);
+    assert_eq!(doc["rejection"]["code"], "no-signature-checked", "{doc:#}");
+    assert_eq!(doc["verified_reference"], serde_json::Value::Null);
+    assert!(stderr(&o).contains("[no-signature-checked]"), "{}", stderr(&o));
+    // Every manifest judged: the index and each instance of a multi-platform image.
+    let o = verify(
+        lab.var("LAB_POLICY_INSECURE"),
+        &empty_regd,
+        &["--all-platforms"],
+        lab.var("LAB_IMG_MULTI"),
+    );
+    assert_exit(&o, 1);
+    assert_eq!(first(&o)["rejection"]["code"], "no-signature-checked");
+    // Even with signatures present, insecureAcceptAnything verifies none of them.
+    let regd = lab.path("LAB_REGISTRIES_D");
+    let o = verify(lab.var("LAB_POLICY_INSECURE"), &regd, &[], lab.var("LAB_IMG_APP1"));
+    assert_exit(&o, 1);
+    // Signed and checked: accepted, as without the flag.
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &regd, &[], lab.var("LAB_IMG_APP1"));
+    assert_exit(&o, 0);
+    assert_eq!(first(&o)["rejection"], serde_json::Value::Null);
+    let o = verify(
+        lab.var("LAB_POLICY_ALICE"),
+        &regd,
+        &["--all-platforms"],
+        lab.var("LAB_IMG_MULTI"),
+    );
+    assert_exit(&o, 0);
+    // Without the flag the policy's verdict stands (exit 0, with the warning).
+    let o = run(imgsig()
+        .args(["verify", "--tls-verify=false", "--policy"])
+        .arg(lab.path("LAB_POLICY_INSECURE"))
+        .arg("--registries-d")
+        .arg(&empty_regd)
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
+    assert_exit(&o, 0);
+}
