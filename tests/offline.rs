@@ -246,10 +246,12 @@ fn offline_refuses_what_needs_the_network_and_what_the_mirror_lacks() {
     assert_exit(&o, 2);
     assert_eq!(code(&o), "offline-network-required");
     assert!(stderr(&o).contains(lab.var("LAB_LOOKASIDE_URL")), "{}", stderr(&o));
-    // No mirror at all.
+    // No mirror at all: no --lookaside, and registries.d names no lookaside for
+    // the image (the image's own document, as for any image of the batch).
     let o = verify(&[], &img);
     assert_exit(&o, 2);
-    assert_eq!(code(&o), "offline-network-required");
+    let doc: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(doc["error"]["code"], "offline-network-required", "{doc}");
     // A local manifest whose registries.d lookaside is http: refused, not read.
     let o = go(cmd()
         .args([
