@@ -90,7 +90,7 @@ pub struct VerifyArgs {
     pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror (tags through the records imgsig fetch wrote)
+    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror, else from the file:// lookaside registries.d names for each image (never an http(s) one); tags through the records imgsig fetch wrote
     #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
