@@ -211,7 +211,9 @@ fn three_parties_must_all_sign_and_each_counts_once() {
     assert!(!msg(0).contains("not among the trusted keys"), "{}", msg(0));
     // One wording, from one place: the requirement's own message quotes its
     // signatures' rejections as the signature lines give them.
-    let req = doc["manifests"][0]["requirements"][2]["message"].as_str().unwrap_or_default();
+    let req = doc["manifests"][0]["requirements"][2]["message"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         req.contains("requirement 1 trusts but this requirement does not")
             && req.contains("requirement 2 trusts but this requirement does not")
