@@ -162,6 +162,62 @@ fn fetch_records_tags_and_verify_offline_by_tag_in_a_namespace_without_network()
     );
 }
 
+/// A site points registries.d at the mirror once (`lookaside: file:///…`):
+/// `--offline` then reads each image from that lookaside without `--lookaside`,
+/// says which one it used (stderr, and the directory in the JSON's
+/// `manifests[].looked_in`), in a namespace with no network. An http(s)
+/// lookaside in registries.d is refused, never read.
+#[test]
+fn offline_uses_a_registries_d_file_lookaside() {
+    check_unshare();
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let (app1, multi) = (lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_MULTI"));
+    assert_exit(&fetch(lab, &mirror, &[app1, multi]), 0);
+    let regd = dir.path().join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    let site = regd.join("site.yaml");
+    std::fs::write(
+        &site,
+        format!(
+            "docker:\n  {}:\n    lookaside: file://{}\n",
+            lab.var("LAB_REGISTRY"),
+            mirror.display()
+        ),
+    )
+    .unwrap();
+    let verify = |policy: &str, regd: &Path, extra: &[&str]| {
+        go(unshared()
+            .args(["verify", "--offline", "--policy", policy, "--registries-d"])
+            .arg(regd)
+            .args(extra)
+            .args([format!("docker://{app1}"), format!("docker://{multi}")]))
+    };
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &regd, &[]);
+    assert_exit(&o, 0);
+    assert_eq!(lines(&o).len(), 2, "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("the registries.d lookaside file://{}", mirror.display())),
+        "{err}"
+    );
+    assert!(err.contains(&site.display().to_string()), "{err}");
+    // JSON: where the signatures were looked for is the mirror's directory.
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &regd, &["--output", "json"]);
+    assert_exit(&o, 0);
+    let doc: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    let looked = doc["manifests"][0]["looked_in"].as_str().unwrap_or_default();
+    assert!(looked.starts_with(mirror.to_str().unwrap()), "{doc:#}");
+    // The wrong key: still rejected offline.
+    assert_exit(&verify(lab.var("LAB_POLICY_BOB"), &regd, &[]), 1);
+    // The lab's registries.d names an http:// lookaside: refused, named, nothing read.
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &lab.path("LAB_REGISTRIES_D"), &[]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("[offline-network-required]"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(lab.var("LAB_LOOKASIDE_URL")), "{}", stderr(&o));
+}
+
 #[test]
 fn offline_refuses_what_needs_the_network_and_what_the_mirror_lacks() {
     let lab = lab();
@@ -190,10 +246,12 @@ fn offline_refuses_what_needs_the_network_and_what_the_mirror_lacks() {
     assert_exit(&o, 2);
     assert_eq!(code(&o), "offline-network-required");
     assert!(stderr(&o).contains(lab.var("LAB_LOOKASIDE_URL")), "{}", stderr(&o));
-    // No mirror at all.
+    // No mirror at all: no --lookaside, and registries.d names no lookaside for
+    // the image (the image's own document, as for any image of the batch).
     let o = verify(&[], &img);
     assert_exit(&o, 2);
-    assert_eq!(code(&o), "offline-network-required");
+    let doc: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(doc["error"]["code"], "offline-network-required", "{doc}");
     // A local manifest whose registries.d lookaside is http: refused, not read.
     let o = go(cmd()
         .args([

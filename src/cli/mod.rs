@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod fetch;
 mod inputs;
 mod inspect;
+mod inspect_sigstore;
 mod io;
 mod keygen;
 mod misc;

@@ -92,6 +92,9 @@ pub fn hint_for(code: Reason) -> Option<&'static str> {
             "see `gpg --list-secret-keys`; --sign-by takes what `gpg -u` takes: a fingerprint, a key ID, an e-mail address or a user ID"
         }
         Reason::NoMatchingPlatform => "use --all-platforms to verify every instance",
+        Reason::NoSignatureChecked => {
+            "give --policy FILE whose scope for the image requires signatures (signedBy or sigstoreSigned); `imgsig policy explain` shows which scope applies"
+        }
         Reason::TerminalOutput => "redirect stdout to a file or use -o FILE",
         Reason::PassphraseNeeded => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",
         Reason::InvalidKey => {

@@ -22,7 +22,7 @@ use super::inputs::{load_keyrings, load_policy, read_manifest, resolve_policy, v
 use super::io::write_stdout;
 use super::net::{lookaside_url, network, RegistryArgs};
 use super::output::print_json;
-use super::verify_batch::{self, Batch};
+use super::verify_batch::{self, Batch, MirrorAt};
 use super::verify_render::{keyring_human, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use imgsig::reference::DockerReference;
@@ -81,13 +81,16 @@ pub struct VerifyArgs {
     /// For multi-platform images: verify every instance (default: this machine's platform only)
     #[arg(long = "all-platforms")]
     pub all_platforms: bool,
+    /// Keep the policy's verdict, and also reject the image (exit 1, no-signature-checked) unless a signature was cryptographically verified for every manifest judged: guards against a policy of insecureAcceptAnything, such as /etc/containers/policy.json's default when --policy is forgotten
+    #[arg(long = "require-signature")]
+    pub require_signature: bool,
     #[command(flatten)]
     pub list: ImageList,
     #[command(flatten)]
     pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror (tags through the records imgsig fetch wrote)
+    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror, else from the file:// lookaside registries.d names for each image (never an http(s) one); tags through the records imgsig fetch wrote
     #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
@@ -98,8 +101,9 @@ enum Form {
     Bulk { root: PathBuf, list: PathBuf },
     /// docker:// images (arguments and/or --from-file).
     Registry { images: Vec<String> },
-    /// `--offline` docker:// images (arguments and/or --from-file), read from the mirror `root`.
-    OfflineMirror { root: PathBuf, images: Vec<String> },
+    /// `--offline` docker:// images (arguments and/or --from-file), read from
+    /// the mirror `root` (`--lookaside`), else each from its registries.d `file://` lookaside.
+    OfflineMirror { root: Option<PathBuf>, images: Vec<String> },
     /// One image from local files.
     Single,
 }
@@ -151,21 +155,18 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
 }
 
 /// The mirror an `--offline` verify of docker:// images reads: `--lookaside`
-/// as a local directory (a path or `file://`), never a URL that needs the network.
-fn offline_mirror(args: &VerifyArgs) -> Result<PathBuf, Failure> {
+/// as a local directory (a path or `file://`), never a URL that needs the
+/// network; `None` without `--lookaside`: each image's registries.d lookaside
+/// ([`imgsig::verify::configured_mirror`], `file://` only).
+fn offline_mirror(args: &VerifyArgs) -> Result<Option<PathBuf>, Failure> {
     let Some(l) = args.registry.lookaside.as_deref() else {
-        return Err(Failure::input(
-            Reason::OfflineNetworkRequired,
-            anyhow!(
-                "--offline: docker:// images are read from a mirror with no network; give --lookaside DIR (a mirror written by imgsig fetch)"
-            ),
-        ));
+        return Ok(None);
     };
     let url = lookaside_url(l)?;
     if url.scheme() != "file" {
         return Err(offline_refused(&format!("the lookaside {}", url)));
     }
-    url.to_file_path().map_err(|()| {
+    url.to_file_path().map(Some).map_err(|()| {
         Failure::input(
             Reason::InvalidLookaside,
             anyhow!("--lookaside {l:?}: not a local directory"),
@@ -184,21 +185,20 @@ fn offline_refused(what: &str) -> Failure {
 pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let options = Options {
         all_platforms: args.all_platforms,
+        require_signature: args.require_signature,
         ..Options::default()
     };
     match form(&args)? {
         Form::Bulk { root, list } => {
+            let root = MirrorAt::Dir(&root);
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
             let verifier = Verifier::new(&trust, None, options);
-            let lines = super::io::list_lines(&list)?;
+            let lines = super::io::list_lines(&list)?.map(|l| l.map(|(n, s)| (Some(n), s)));
             verify_batch::run(
                 &verifier,
                 &policy_path,
-                Batch::Mirror {
-                    root: &root,
-                    reports: false,
-                },
+                Batch::Mirror { root, reports: false },
                 lines,
                 format,
             )
@@ -206,28 +206,47 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         Form::OfflineMirror { root, images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
-            // No network object at all: nothing below can open a socket.
+            let numbered = labelled_inputs(&images, args.list.from_file.as_deref())?;
+            // No network object at all: nothing below can open a socket. Without
+            // --lookaside only registries.d is read from the network configuration.
             let verifier = Verifier::new(&trust, None, options);
-            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
-            let batch = Batch::Mirror {
-                root: &root,
-                reports: true,
+            let configured = match &root {
+                Some(_) => None,
+                None => Some(network(&args.registry)?),
             };
+            let root = match (&root, &configured) {
+                (Some(dir), _) => MirrorAt::Dir(dir),
+                (None, Some(net)) => MirrorAt::RegistriesD(net.registries_d()),
+                (None, None) => unreachable!("a network configuration was made for registries.d"),
+            };
+            let batch = Batch::Mirror { root, reports: true };
             verify_batch::run(&verifier, &policy_path, batch, numbered, format)
         }
         Form::Registry { images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
+            let numbered = labelled_inputs(&images, args.list.from_file.as_deref())?;
             let net = network(&args.registry)?;
             let verifier = Verifier::new(&trust, Some(&net), options);
-            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
             verify_batch::run(&verifier, &policy_path, Batch::Registry, numbered, format)
         }
         Form::Single if args.keyring.is_empty() => run_policy(args, options, format),
         Form::Single => run_keyring(args, options, format),
     }
+}
+
+/// The image arguments (no line number: they are not lines), then the
+/// `--from-file` list's entries with their line numbers.
+fn labelled_inputs<'a>(
+    images: &'a [String],
+    list: Option<&'a std::path::Path>,
+) -> Result<impl Iterator<Item = Result<(Option<usize>, String), Failure>> + 'a, Failure> {
+    let listed = list.map(super::io::list_lines).transpose()?.into_iter().flatten();
+    Ok(images
+        .iter()
+        .cloned()
+        .map(|s| Ok((None, s)))
+        .chain(listed.map(|l| l.map(|(n, s)| (Some(n), s)))))
 }
 
 /// `--identity` for the keyring form: normalised, compared exactly.
@@ -372,6 +391,9 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     } else {
         // The report carries the warnings.
         eprint!("{}", policy_human(&policy_path, &report));
+        if let Some(hint) = after_decision_hint(&report) {
+            eprintln!("hint: {hint}");
+        }
     }
     if dir_without_identity_failed(&report) {
         eprintln!(
@@ -382,6 +404,15 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
         report.to_json_document(&form, 1, &single_input(&args))
     });
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
+}
+
+/// The hint for a rejection that came after the manifests were judged
+/// (`--require-signature`); other rejections of that kind have none.
+pub fn after_decision_hint(report: &imgsig::verify::Report) -> Option<&'static str> {
+    match &report.rejection {
+        Some(r) if r.code == Reason::NoSignatureChecked && !report.checks.is_empty() => super::output::hint_for(r.code),
+        _ => None,
+    }
 }
 
 /// The image as given, for the document's `input`: the `dir:PATH` argument,

@@ -17,9 +17,10 @@ use super::{Exit, Failure, OutputFormat, Tally};
 use crate::shown::Lines;
 use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
+use imgsig::store::registries_d::RegistriesD;
 use imgsig::verify::{
-    DocumentTrust, ErrorClass, ImageDocument, ImageSource, Report, Request, SignatureSource, Verifier,
-    JSON_SCHEMA_VERSION,
+    configured_mirror, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Report, Request, SignatureSource,
+    Verifier, JSON_SCHEMA_VERSION,
 };
 use imgsig::Reason;
 use serde::Serialize;
@@ -29,11 +30,19 @@ pub enum Batch<'a> {
     /// `docker://REF` images from the registry: at most this many at once
     /// (one shared connection pool per registry).
     Registry,
-    /// Images in the mirror `root` (read as a `file:` lookaside too), named
+    /// Images in a mirror (read as a `file:` lookaside too), named
     /// `name@digest`, or `name:tag` resolved through the mirror's tag records.
     /// `reports`: a whole report per image for people (`verify --offline
     /// docker://…`), else one line per image not accepted (bulk form).
-    Mirror { root: &'a Path, reports: bool },
+    Mirror { root: MirrorAt<'a>, reports: bool },
+}
+
+/// Where a batch's mirror is.
+pub enum MirrorAt<'a> {
+    /// `--lookaside DIR`: one mirror for every image.
+    Dir(&'a Path),
+    /// `--offline` without `--lookaside`: each image's `file://` lookaside in registries.d.
+    RegistriesD(&'a RegistriesD),
 }
 
 /// Registry images verified at the same time.
@@ -58,16 +67,17 @@ struct Item {
 /// in the list (for people), and the text.
 struct Input {
     index: usize,
-    line: usize,
+    /// `None` for a command-line argument (only a list's lines are lines).
+    line: Option<usize>,
     text: String,
 }
 
-/// Run a batch. `inputs` yields (line number, text).
+/// Run a batch. `inputs` yields (line number in the list, or `None` for an argument; text).
 pub fn run(
     verifier: &Verifier<'_>,
     policy_path: &Path,
     batch: Batch<'_>,
-    inputs: impl Iterator<Item = Result<(usize, String), Failure>>,
+    inputs: impl Iterator<Item = Result<(Option<usize>, String), Failure>>,
     format: OutputFormat,
 ) -> Result<Exit, Failure> {
     let mut inputs = inputs.peekable();
@@ -83,7 +93,11 @@ pub fn run(
             MIRROR_CHUNK,
         ),
     };
-    if let Batch::Mirror { root, reports: false } = &batch {
+    if let Batch::Mirror {
+        root: MirrorAt::Dir(root),
+        reports: false,
+    } = &batch
+    {
         eprintln!("imgsig: policy {}; mirror {}", policy_path.display(), root.display());
     }
     // The list is streamed: how many images it holds is not known up front.
@@ -226,11 +240,12 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
             if r.tag().is_some() && r.digest().is_some() {
                 return Err(invalid("give name@digest or name:tag, not both".into()));
             }
+            let root = match root {
+                MirrorAt::Dir(root) => root.to_path_buf(),
+                MirrorAt::RegistriesD(d) => configured_mirror(d, &r).map_err(verify_failure)?.root,
+            };
             Ok(Request {
-                image: ImageSource::Mirror {
-                    root: root.to_path_buf(),
-                    reference: r,
-                },
+                image: ImageSource::Mirror { root, reference: r },
                 signatures: SignatureSource::MirrorImage,
             })
         }
@@ -260,9 +275,15 @@ fn one(
                         .unwrap_or_default();
                     format!("{}{hint}", policy_human(policy_path, &report))
                 }
-                (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => policy_human(policy_path, &report),
+                (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => {
+                    let hint = super::verify::after_decision_hint(&report)
+                        .map(|h| format!("hint: {h}\n"))
+                        .unwrap_or_default();
+                    format!("{}{hint}", policy_human(policy_path, &report))
+                }
                 (Batch::Mirror { .. }, _) => mirror_human(line, input, &report),
             };
+            let human = format!("{}{human}", mirror_note(batch, &report));
             let json =
                 json.then(|| serde_json::to_string(&report.to_json_document(form, index, input)).unwrap_or_default());
             Item {
@@ -285,7 +306,7 @@ fn one(
                 .unwrap_or_default();
             let human = match batch {
                 Batch::Registry => format!("imgsig: {input}: {message}\n{hint}"),
-                Batch::Mirror { .. } => format!("imgsig: line {line}: {input}: NOT VERIFIED: [{}] {message}\n", f.code),
+                Batch::Mirror { .. } => format!("imgsig: {}: NOT VERIFIED: [{}] {message}\n", at(line, input), f.code),
             };
             let json = json.then(|| {
                 let class = match f.exit {
@@ -307,6 +328,27 @@ fn one(
     }
 }
 
+/// Which mirror an image was read from when registries.d chose it (the
+/// image document's `manifests[].looked_in` names its directory too).
+fn mirror_note(batch: &Batch<'_>, report: &Report) -> String {
+    let Batch::Mirror {
+        root: MirrorAt::RegistriesD(d),
+        ..
+    } = batch
+    else {
+        return String::new();
+    };
+    match report.image.docker_reference().map(|r| (r, configured_mirror(d, r))) {
+        Some((r, Ok(m))) => format!(
+            "imgsig: {r}: read from the mirror {}, the registries.d lookaside {} ({})\n",
+            m.root.display(),
+            m.url,
+            m.configured_in
+        ),
+        _ => String::new(),
+    }
+}
+
 fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision)> {
     let multi = report.checks.len() > 1 || report.checks.iter().any(|c| c.role != imgsig::verify::Role::Image);
     report
@@ -317,7 +359,7 @@ fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision
 
 /// A mirror image's report for people: nothing when accepted (the summary
 /// counts it), one line naming every failed requirement otherwise.
-fn mirror_human(line: usize, input: &str, report: &Report) -> String {
+fn mirror_human(line: Option<usize>, input: &str, report: &Report) -> String {
     if report.accepted {
         return String::new();
     }
@@ -336,7 +378,15 @@ fn mirror_human(line: usize, input: &str, report: &Report) -> String {
             }
         }
     }
-    format!("imgsig: line {line}: {input}: REJECTED: {}\n", why.join("; "))
+    format!("imgsig: {}: REJECTED: {}\n", at(line, input), why.join("; "))
+}
+
+/// `line N: INPUT` for a list's line, `INPUT` for an argument.
+fn at(line: Option<usize>, input: &str) -> String {
+    match line {
+        Some(n) => format!("line {n}: {input}"),
+        None => input.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,12 @@ pub struct Options {
     pub all_platforms: bool,
     /// The time signatures and keys are judged at.
     pub now: SystemTime,
+    /// Keep the policy's verdict, and in addition reject the image
+    /// ([`crate::Reason::NoSignatureChecked`]) unless at least one signature
+    /// was cryptographically verified for every manifest judged: a policy
+    /// whose scope is `insecureAcceptAnything` (the distribution default of
+    /// /etc/containers/policy.json) then cannot pass an unsigned image.
+    pub require_signature: bool,
 }
 
 impl Default for Options {
@@ -116,6 +122,7 @@ impl Default for Options {
             platform: Platform::host(),
             all_platforms: false,
             now: SystemTime::now(),
+            require_signature: false,
         }
     }
 }
