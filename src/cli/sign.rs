@@ -196,6 +196,14 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
         ));
     }
+    if args.list.from_file.as_deref() == Some(Path::new("-"))
+        && args.passphrase_file.as_deref() == Some(Path::new("-"))
+    {
+        return Err(Failure::input(
+            Reason::ConflictingFlags,
+            anyhow!("stdin cannot be both the image list and the passphrase"),
+        ));
+    }
     let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
     if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
         return Err(Failure::input(
