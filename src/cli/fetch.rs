@@ -18,7 +18,8 @@ use serde::Serialize;
 
 use super::inputs::{library_failure, read_list, ImageList};
 use super::net::{network, print_warnings, RegistryArgs};
-use super::output::{error_document, print_json, SCHEMA_VERSION};
+use super::framing::{Framing, Summary};
+use super::output::{error_document, FETCH_SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use crate::shown::{shown, Lines};
 use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
@@ -54,9 +55,18 @@ pub struct FetchArgs {
     pub images: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Default)]
+/// One image's document (docs/json-output.md): the whole output for one
+/// image, one JSON Line of several.
+#[derive(Debug, Serialize)]
 struct ImageJson {
+    schema_version: u32,
+    command: &'static str,
+    summary: bool,
+    /// The image's position among the images (from 1).
+    index: usize,
+    to: String,
     input: String,
+    exit_code: u8,
     /// The top-level manifest's digest: what the tag resolved to.
     digest: Option<String>,
     /// The tag record written (a tagged input, fully mirrored), or null.
@@ -100,19 +110,10 @@ impl ManifestJson {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct FetchDoc {
-    schema_version: u32,
-    command: &'static str,
-    to: String,
-    images: Vec<ImageJson>,
-    summary: Summary,
-}
-
+/// fetch's own counts in the summary line of several images.
 #[derive(Debug, Serialize, Default)]
-struct Summary {
-    images: usize,
-    failed: usize,
+struct FetchCounts {
+    to: String,
     manifests_written: usize,
     signatures_new: usize,
     signatures_present: usize,
@@ -169,13 +170,13 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let net = network(&args.registry)?;
     let fetcher = Fetcher::new(&net, &mirror, Options::default());
     let progress = super::progress::Progress::new(Some(inputs.len()), format);
-    let mut doc = FetchDoc {
-        schema_version: SCHEMA_VERSION,
-        command: "fetch",
-        to: args.to.display().to_string(),
-        images: Vec::new(),
-        summary: Summary::default(),
+    let framing = Framing::new(format, inputs.len() > 1);
+    let to = args.to.display().to_string();
+    let mut counts = FetchCounts {
+        to: to.clone(),
+        ..FetchCounts::default()
     };
+    let mut failed = 0;
     let mut exit = Exit::Ok;
     for (i, input) in inputs.iter().enumerate() {
         progress.start(i + 1, input);
@@ -190,42 +191,47 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         };
         let done: Vec<ManifestJson> = manifests.iter().map(ManifestJson::new).collect();
         for m in &done {
-            doc.summary.manifests_written += usize::from(m.manifest_written);
-            doc.summary.signatures_new += m.signatures_new;
-            doc.summary.signatures_present += m.signatures_present;
-            doc.summary.signatures_skipped += m.signatures_skipped.len();
+            counts.manifests_written += usize::from(m.manifest_written);
+            counts.signatures_new += m.signatures_new;
+            counts.signatures_present += m.signatures_present;
+            counts.signatures_skipped += m.signatures_skipped.len();
         }
         eprint!("{}", human(input, &done, record.as_ref()));
-        let mut img = ImageJson {
+        let (error, image_exit) = match error {
+            Some(e) => {
+                let (error, worst) = failure(input, e);
+                failed += 1;
+                (Some(error), worst)
+            }
+            None => (None, Exit::Ok),
+        };
+        exit = exit.worst(image_exit);
+        framing.image(&ImageJson {
+            schema_version: FETCH_SCHEMA_VERSION,
+            command: "fetch",
+            summary: false,
+            index: i + 1,
+            to: to.clone(),
             input: input.clone(),
+            exit_code: image_exit as u8,
             digest: done.first().map(|m| m.digest.clone()),
             tag_record: record.map(|r| r.path.display().to_string()),
-            ..ImageJson::default()
-        };
-        if let Some(e) = error {
-            let (error, worst) = failure(input, e);
-            doc.summary.failed += 1;
-            exit = exit.worst(worst);
-            img.error = Some(error);
-        }
-        img.manifests = done;
-        doc.images.push(img);
+            manifests: done,
+            error,
+        });
     }
     let n = inputs.len();
-    doc.summary.images = n;
     progress.clear();
     eprintln!(
         "imgsig: fetched {} image(s) into {}: {} new signature(s), {} already there, {} manifest(s) written, {} failed",
-        n - doc.summary.failed,
+        n - failed,
         args.to.display(),
-        doc.summary.signatures_new,
-        doc.summary.signatures_present,
-        doc.summary.manifests_written,
-        doc.summary.failed
+        counts.signatures_new,
+        counts.signatures_present,
+        counts.manifests_written,
+        failed
     );
-    if format == OutputFormat::Json {
-        print_json(&doc);
-    }
+    framing.summary(&Summary::new("fetch", exit, n, failed, counts));
     Ok(exit)
 }
 

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fetch;
+mod framing;
 mod inputs;
 mod inspect;
 mod io;
