@@ -33,7 +33,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig fetch --to /media/usb/sigs docker://registry.example.com/ns/app:1.0 \\
       docker://registry.example.com/ns/db:2.3
 
-  # Many images, one per line
+  # Many images, one per line (`--from-file -` reads them from stdin)
   imgsig fetch --to mirror/ --from-file images.txt
 
   # Inside the site: verify from the mirror by tag, no network (the tag is

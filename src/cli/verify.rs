@@ -50,7 +50,12 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json signature-1
 
-  # JSON for scripts (exit code 0 accepted, 1 rejected)
+  # The digest instead of the manifest (as sign takes it), signatures from a directory
+  imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
+      --digest sha256:<64 hex> --signatures sigs/
+
+  # JSON for scripts (exit code 0 accepted, 1 rejected): one document for one
+  # image; JSON Lines ending with a summary for several
   imgsig verify --output json --policy policy.json --identity example.com/app:1.0 \\
       --manifest m.json sig
 
