@@ -82,6 +82,8 @@ struct SignDoc {
     schema_version: u32,
     command: &'static str,
     summary: bool,
+    /// Always 0: a digest or manifest that could not be signed gives an error document.
+    exit_code: u8,
     format: &'static str,
     output: String,
     identity: String,
@@ -98,6 +100,7 @@ impl SignDoc {
             schema_version: SIGN_SCHEMA_VERSION,
             command: "sign",
             summary: false,
+            exit_code: 0,
             format: report.format.as_str(),
             output,
             identity: entry.identity.to_string(),
