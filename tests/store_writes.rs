@@ -343,8 +343,7 @@ fn an_unusable_cert_dir_is_unusable_input() {
     assert_eq!(first_doc(&o)["error"]["code"], "not-found", "{}", stderr(&o));
 }
 
-/// The first JSON document of a JSON Lines stdout (an image's; the summary follows).
+/// The image's document (one image named: the whole output).
 fn first_doc(o: &Output) -> serde_json::Value {
-    let line = o.stdout.split(|b| *b == b'\n').next().unwrap_or_default();
-    serde_json::from_slice(line).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(o)))
 }
