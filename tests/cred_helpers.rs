@@ -125,8 +125,8 @@ impl Setup {
 
 fn error(o: &Output) -> (String, String) {
     // One image named: its document is the whole output.
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
     let e = &doc["error"];
     (
         e["code"].as_str().unwrap_or_default().to_owned(),

@@ -51,7 +51,10 @@ fn a_hung_insecure_registry_costs_the_timeout_once() {
                 image.clone().into(),
             ],
         ),
-        ("fetch", vec!["fetch".into(), "--to".into(), mirror.into(), image.clone().into()]),
+        (
+            "fetch",
+            vec!["fetch".into(), "--to".into(), mirror.into(), image.clone().into()],
+        ),
     ];
     std::thread::scope(|s| {
         for (what, args) in &runs {

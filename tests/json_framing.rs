@@ -81,7 +81,10 @@ fn many(o: &Output, command: &str, images: usize, what: &str) -> (Vec<Value>, Va
         assert_eq!(d["summary"], false, "{what}: {d}");
         assert_eq!(d["index"], i + 1, "{what}: {d}");
     }
-    assert_eq!(summary["summary"], true, "{what}: the last line is the summary: {summary}");
+    assert_eq!(
+        summary["summary"], true,
+        "{what}: the last line is the summary: {summary}"
+    );
     assert_eq!(summary["command"], command, "{what}: {summary}");
     assert_eq!(summary["schema_version"], schema_version(command), "{what}: {summary}");
     for k in SUMMARY_KEYS {
@@ -147,12 +150,23 @@ fn one_image_one_document_several_json_lines_with_one_summary_shape() {
 
     // verify, single image from local files: keyring form, policy form.
     let o = go(cmd()
-        .args(["verify", "--json", "--keyring", lab.var("LAB_ALICE_PUB"), "--identity", app1, "--manifest"])
+        .args([
+            "verify",
+            "--json",
+            "--keyring",
+            lab.var("LAB_ALICE_PUB"),
+            "--identity",
+            app1,
+            "--manifest",
+        ])
         .arg(&manifest)
         .arg(&sig));
     assert_exit(&o, 0);
     assert_eq!(one(&o, "verify", "keyring")["mode"], "keyring");
-    let o = go(verify(lab).args(["--identity", app1, "--manifest"]).arg(&manifest).arg(&sig));
+    let o = go(verify(lab)
+        .args(["--identity", app1, "--manifest"])
+        .arg(&manifest)
+        .arg(&sig));
     assert_exit(&o, 0);
     one(&o, "verify", "policy");
 
@@ -193,12 +207,20 @@ fn one_image_one_document_several_json_lines_with_one_summary_shape() {
     let bulk = |lines: &str| {
         let list = dir.path().join("bulk.txt");
         std::fs::write(&list, lines).unwrap();
-        go(verify(lab).arg("--lookaside").arg(&mirror).arg("--from-file").arg(&list))
+        go(verify(lab)
+            .arg("--lookaside")
+            .arg(&mirror)
+            .arg("--from-file")
+            .arg(&list))
     };
     let o = bulk(&format!("{}@{d1}\n", name_of(app1)));
     assert_exit(&o, 0);
     one(&o, "verify", "bulk one");
-    let o = bulk(&format!("{}@{d1}\n{}@{d2}\nnot a reference\n", name_of(app1), name_of(app2)));
+    let o = bulk(&format!(
+        "{}@{d1}\n{}@{d2}\nnot a reference\n",
+        name_of(app1),
+        name_of(app2)
+    ));
     assert_exit(&o, 2);
     let (docs, summary) = many(&o, "verify", 3, "bulk several");
     assert_eq!(docs[2]["error"]["code"], "invalid-reference", "{}", docs[2]);
@@ -231,7 +253,11 @@ fn one_image_one_document_several_json_lines_with_one_summary_shape() {
     assert_exit(&o, 2);
     let (docs, summary) = many(&o, "sign", 3, "sign several");
     assert_eq!(docs[2]["error"]["code"], "not-found", "{}", docs[2]);
-    assert_eq!(docs[0]["signatures"][0]["written"], false, "signed just before: {}", docs[0]);
+    assert_eq!(
+        docs[0]["signatures"][0]["written"], false,
+        "signed just before: {}",
+        docs[0]
+    );
     summaries.push(summary);
 
     // The summaries: one shape for every command.
@@ -251,7 +277,10 @@ fn one_image_one_document_several_json_lines_with_one_summary_shape() {
         ("verify", go(cmd().args(["verify", "--json", "--identity", app1]))),
         ("verify", go(cmd().args(["verify", "--json", "--no-such-flag"]))),
         ("sign", go(sign().args(["--identity", app1, "--digest", "sha256:12"]))),
-        ("fetch", go(cmd().args(["fetch", "--json", "--to"]).arg(&mirror).arg("not-docker"))),
+        (
+            "fetch",
+            go(cmd().args(["fetch", "--json", "--to"]).arg(&mirror).arg("not-docker")),
+        ),
     ];
     for (command, o) in &errors {
         assert_exit(o, 2);

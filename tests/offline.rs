@@ -283,12 +283,13 @@ fn fetch_fails_when_a_signature_cannot_be_mirrored() {
     // One image: its document is the whole output.
     let doc = json(&o);
     assert_eq!(doc["exit_code"], 3, "{doc:#}");
-    assert_eq!(doc["manifests"][0]["signatures_skipped"].as_array().map(Vec::len), Some(1), "{doc:#}");
+    assert_eq!(
+        doc["manifests"][0]["signatures_skipped"].as_array().map(Vec::len),
+        Some(1),
+        "{doc:#}"
+    );
     assert_eq!(doc["error"]["code"], "signature-not-mirrored");
-    assert!(doc["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("signature-2"));
+    assert!(doc["error"]["message"].as_str().unwrap().contains("signature-2"));
     // What could be stored is kept; no tag record names the incomplete image.
     assert!(image_dir(&mirror, app1, d1).join("signature-1").is_file());
     assert!(!mirror.join("lab/app@tags/1.0.json").exists());

@@ -16,9 +16,9 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
+use super::framing::{Framing, Summary};
 use super::inputs::{library_failure, read_list, ImageList};
 use super::net::{network, print_warnings, RegistryArgs};
-use super::framing::{Framing, Summary};
 use super::output::{error_document, FETCH_SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use crate::shown::{shown, Lines};

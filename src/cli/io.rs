@@ -34,16 +34,13 @@ pub fn list_lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, Str
     } else {
         Box::new(io::BufReader::new(File::open(path).map_err(unreadable)?))
     };
-    Ok(reader
-        .lines()
-        .enumerate()
-        .filter_map(move |(i, line)| match line {
-            Ok(l) => {
-                let t = l.trim();
-                (!t.is_empty() && !t.starts_with('#')).then(|| Ok((i + 1, t.to_owned())))
-            }
-            Err(e) => Some(Err(unreadable(e))),
-        }))
+    Ok(reader.lines().enumerate().filter_map(move |(i, line)| match line {
+        Ok(l) => {
+            let t = l.trim();
+            (!t.is_empty() && !t.starts_with('#')).then(|| Ok((i + 1, t.to_owned())))
+        }
+        Err(e) => Some(Err(unreadable(e))),
+    }))
 }
 
 /// Image arguments, then the entries of `list` (streamed, see [`list_lines`]).

@@ -196,8 +196,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
         ));
     }
-    if args.list.from_file.as_deref() == Some(Path::new("-"))
-        && args.passphrase_file.as_deref() == Some(Path::new("-"))
+    if args.list.from_file.as_deref() == Some(Path::new("-")) && args.passphrase_file.as_deref() == Some(Path::new("-"))
     {
         return Err(Failure::input(
             Reason::ConflictingFlags,

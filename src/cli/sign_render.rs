@@ -3,8 +3,8 @@
 use anyhow::anyhow;
 use serde::Serialize;
 
-use super::io::{write_atomic, write_stdout};
 use super::framing::{Framing, Summary};
+use super::io::{write_atomic, write_stdout};
 use super::output::{error_document, print_json, SIGN_SCHEMA_VERSION};
 use super::progress::Progress;
 use super::{Exit, Failure, FileArg, OutputFormat};

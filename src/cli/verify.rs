@@ -440,7 +440,9 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
         return Err(usage("--keyring needs --manifest FILE"));
     }
     if args.inputs.is_empty() && args.signatures.is_none() {
-        return Err(usage("--keyring needs at least one SIGNATURE_FILE (or --signatures DIR)"));
+        return Err(usage(
+            "--keyring needs at least one SIGNATURE_FILE (or --signatures DIR)",
+        ));
     }
     if let Some(d) = args.inputs.iter().find(|i| i.to_string_lossy().starts_with("dir:")) {
         return Err(usage(&format!(

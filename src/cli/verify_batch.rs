@@ -10,10 +10,10 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
+use super::framing::{Framing, Summary};
 use super::inputs::verify_failure;
 use super::progress::Progress;
 use super::verify_render::policy_human;
-use super::framing::{Framing, Summary};
 use super::{Exit, Failure, OutputFormat, Tally};
 use crate::shown::Lines;
 use imgsig::policy::Decision;
