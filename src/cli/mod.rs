@@ -70,14 +70,13 @@ impl Exit {
 
 /// A batch's images counted by outcome (the summary of `verify` over many
 /// images), and the worst exit so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
     pub images: usize,
     pub accepted: usize,
     pub rejected: usize,
     /// Images that could not be verified (exit 2 or 3).
     pub failed: usize,
-    #[serde(skip)]
     pub exit: Exit,
 }
 
