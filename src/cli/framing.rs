@@ -89,3 +89,33 @@ impl<T: Serialize> Summary<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_image_is_one_pretty_document_several_are_lines() {
+        let doc = serde_json::json!({"summary": false, "index": 1});
+        let one = Framing::new(OutputFormat::Json, false).image_text(&doc).unwrap();
+        assert!(one.ends_with("}\n") && one.lines().count() > 1, "{one}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&one).unwrap(), doc);
+        let line = Framing::new(OutputFormat::Json, true).image_text(&doc).unwrap();
+        assert_eq!(line, "{\"summary\":false,\"index\":1}\n");
+        assert_eq!(Framing::new(OutputFormat::Human, true).image_text(&doc), None);
+    }
+
+    #[test]
+    fn summary_fields_are_shared_and_the_counts_flattened() {
+        #[derive(Serialize)]
+        struct Counts {
+            signatures: usize,
+        }
+        let s = Summary::new("sign", Exit::Input, 3, 1, Counts { signatures: 2 });
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            serde_json::json!({"schema_version": 2, "command": "sign", "summary": true, "exit_code": 2,
+                "images": 3, "failed": 1, "signatures": 2})
+        );
+    }
+}
