@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::online::{cmd, go, lab_net};
-use common::{assert_exit, json, lab, stderr, tempdir, Lab};
+use common::{assert_exit, lab, stderr, tempdir, Lab};
 use imgsig::digest::Digest;
 use imgsig::reference::DockerReference;
 use imgsig::store::mirror::{write_record, TagRecord};
@@ -45,7 +45,7 @@ fn an_image_without_signatures_fails_fetch_unless_allowed() {
     assert!(!err.contains(&format!("docker://{app}: mirrored without")), "{err}");
     assert!(err.contains(", 0 failed, 1 unsigned\n"), "{err}");
     assert!(err.contains("or pass --allow-unsigned to mirror it anyway"), "{err}");
-    let doc = json(&o);
+    let doc = framed(&o);
     assert_eq!(doc["summary"]["unsigned"], 1);
     assert_eq!(doc["summary"]["failed"], 0);
     assert_eq!(doc["images"][0]["unsigned"], false);
@@ -59,7 +59,7 @@ fn an_image_without_signatures_fails_fetch_unless_allowed() {
     let o = fetch(lab, &mirror, &["--allow-unsigned"], &[app, tool]);
     assert_exit(&o, 0);
     assert!(stderr(&o).contains("mirrored without a signature"), "{}", stderr(&o));
-    assert_eq!(json(&o)["summary"]["unsigned"], 1);
+    assert_eq!(framed(&o)["summary"]["unsigned"], 1);
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn a_moved_tag_says_which_digest_its_record_named_before() {
     let (d1, d2) = (lab.var("LAB_IMG_APP1_DIGEST"), lab.var("LAB_IMG_APP2_DIGEST"));
     let o = fetch(lab, &mirror, &[], &[app]);
     assert_exit(&o, 0);
-    assert!(json(&o)["images"][0]["tag_moved_from"].is_null());
+    assert!(framed(&o)["images"][0]["tag_moved_from"].is_null());
     assert!(stderr(&o).contains("imgsig:   tag recorded in "), "{}", stderr(&o));
     // An earlier fetch found app:1.0 at app:2.0's manifest (the tag has moved since).
     let record = TagRecord {
@@ -88,12 +88,29 @@ fn a_moved_tag_says_which_digest_its_record_named_before() {
         path.display()
     );
     assert!(stderr(&o).contains(&line), "{}", stderr(&o));
-    let doc = json(&o);
+    let doc = framed(&o);
     assert_eq!(doc["images"][0]["tag_moved_from"], d2);
     assert_eq!(doc["images"][0]["digest"], d1);
     // Fetched again, unmoved: nothing to say.
     let o = fetch(lab, &mirror, &[], &[app]);
     assert_exit(&o, 0);
-    assert!(json(&o)["images"][0]["tag_moved_from"].is_null());
+    assert!(framed(&o)["images"][0]["tag_moved_from"].is_null());
     assert!(!stderr(&o).contains("tag moved"), "{}", stderr(&o));
+}
+
+/// fetch's JSON by the one framing rule (docs/json-output.md): one image
+/// gives its document alone, several give JSON Lines with the summary last.
+/// Returned as `{"images": [...], "summary": {...} or null}`.
+fn framed(o: &Output) -> serde_json::Value {
+    if let Ok(one) = serde_json::from_slice::<serde_json::Value>(&o.stdout) {
+        assert_eq!(one["summary"], false, "{one}");
+        return serde_json::json!({"images": [one], "summary": null});
+    }
+    let mut lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["summary"], true, "{summary}");
+    serde_json::json!({"images": lines, "summary": summary})
 }

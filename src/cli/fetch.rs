@@ -16,9 +16,10 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
+use super::framing::{Framing, Summary};
 use super::inputs::{library_failure, read_list, ImageList};
 use super::net::{network, print_warnings, RegistryArgs};
-use super::output::{error_document, print_json, SCHEMA_VERSION};
+use super::output::{error_document, FETCH_SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use crate::shown::{shown, Lines};
 use imgsig::digest::Digest;
@@ -33,7 +34,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig fetch --to /media/usb/sigs docker://registry.example.com/ns/app:1.0 \\
       docker://registry.example.com/ns/db:2.3
 
-  # Many images, one per line
+  # Many images, one per line (`--from-file -` reads them from stdin)
   imgsig fetch --to mirror/ --from-file images.txt
 
   # Inside the site: verify from the mirror by tag, no network (the tag is
@@ -58,9 +59,18 @@ pub struct FetchArgs {
     pub images: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Default)]
+/// One image's document (docs/json-output.md): the whole output for one
+/// image, one JSON Line of several.
+#[derive(Debug, Serialize)]
 struct ImageJson {
+    schema_version: u32,
+    command: &'static str,
+    summary: bool,
+    /// The image's position among the images (from 1).
+    index: usize,
+    to: String,
     input: String,
+    exit_code: u8,
     /// The top-level manifest's digest: what the tag resolved to.
     digest: Option<String>,
     /// The tag record written (a tagged input, fully mirrored), or null.
@@ -111,19 +121,10 @@ impl ManifestJson {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct FetchDoc {
-    schema_version: u32,
-    command: &'static str,
-    to: String,
-    images: Vec<ImageJson>,
-    summary: Summary,
-}
-
+/// fetch's own counts in the summary line of several images.
 #[derive(Debug, Serialize, Default)]
-struct Summary {
-    images: usize,
-    failed: usize,
+struct FetchCounts {
+    to: String,
     manifests_written: usize,
     signatures_new: usize,
     signatures_present: usize,
@@ -203,13 +204,13 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let net = network(&args.registry)?;
     let fetcher = Fetcher::new(&net, &mirror, Options::default());
     let progress = super::progress::Progress::new(Some(inputs.len()), format);
-    let mut doc = FetchDoc {
-        schema_version: SCHEMA_VERSION,
-        command: "fetch",
-        to: args.to.display().to_string(),
-        images: Vec::new(),
-        summary: Summary::default(),
+    let framing = Framing::new(format, inputs.len() > 1);
+    let to = args.to.display().to_string();
+    let mut counts = FetchCounts {
+        to: to.clone(),
+        ..FetchCounts::default()
     };
+    let mut failed = 0;
     let mut exit = Exit::Ok;
     for (i, input) in inputs.iter().enumerate() {
         progress.start(i + 1, input);
@@ -225,55 +226,61 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         };
         let done: Vec<ManifestJson> = manifests.iter().map(ManifestJson::new).collect();
         for m in &done {
-            doc.summary.manifests_written += usize::from(m.manifest_written);
-            doc.summary.signatures_new += m.signatures_new;
-            doc.summary.signatures_present += m.signatures_present;
-            doc.summary.signatures_skipped += m.signatures_skipped.len();
+            counts.manifests_written += usize::from(m.manifest_written);
+            counts.signatures_new += m.signatures_new;
+            counts.signatures_present += m.signatures_present;
+            counts.signatures_skipped += m.signatures_skipped.len();
         }
         eprint!("{}", human(input, &done, record.as_ref(), moved_from.as_ref()));
+        let mut image_exit = Exit::Ok;
         if unsigned {
             eprintln!("{}", unsigned_warning(input, &done));
-            doc.summary.unsigned += 1;
+            counts.unsigned += 1;
             if !args.allow_unsigned {
-                exit = exit.worst(Exit::No);
+                image_exit = Exit::No;
             }
         }
-        let mut img = ImageJson {
+        let (error, image_exit) = match error {
+            Some(e) => {
+                let (error, worst) = failure(input, e);
+                failed += 1;
+                (Some(error), image_exit.worst(worst))
+            }
+            None => (None, image_exit),
+        };
+        exit = exit.worst(image_exit);
+        framing.image(&ImageJson {
+            schema_version: FETCH_SCHEMA_VERSION,
+            command: "fetch",
+            summary: false,
+            index: i + 1,
+            to: to.clone(),
             input: input.clone(),
+            exit_code: image_exit as u8,
             digest: done.first().map(|m| m.digest.clone()),
             tag_record: record.map(|r| r.path.display().to_string()),
             tag_moved_from: moved_from.map(|d| d.to_string()),
             unsigned,
-            ..ImageJson::default()
-        };
-        if let Some(e) = error {
-            let (error, worst) = failure(input, e);
-            doc.summary.failed += 1;
-            exit = exit.worst(worst);
-            img.error = Some(error);
-        }
-        img.manifests = done;
-        doc.images.push(img);
+            manifests: done,
+            error,
+        });
     }
     let n = inputs.len();
-    doc.summary.images = n;
     progress.clear();
     eprintln!(
         "imgsig: fetched {} image(s) into {}: {} new signature(s), {} already there, {} manifest(s) written, {} failed, {} unsigned",
-        n - doc.summary.failed,
+        n - failed,
         args.to.display(),
-        doc.summary.signatures_new,
-        doc.summary.signatures_present,
-        doc.summary.manifests_written,
-        doc.summary.failed,
-        doc.summary.unsigned
+        counts.signatures_new,
+        counts.signatures_present,
+        counts.manifests_written,
+        failed,
+        counts.unsigned
     );
-    if doc.summary.unsigned > 0 && !args.allow_unsigned {
+    if counts.unsigned > 0 && !args.allow_unsigned {
         eprintln!("hint: an unsigned image fails fetch (exit 1): configure where its signatures are (a registries.d `lookaside:` entry, --registries-d DIR, --lookaside URL), or pass --allow-unsigned to mirror it anyway");
     }
-    if format == OutputFormat::Json {
-        print_json(&doc);
-    }
+    framing.summary(&Summary::new("fetch", exit, n, failed, counts));
     Ok(exit)
 }
 

@@ -28,7 +28,7 @@ use super::io::{read_limited, stdout_is_terminal};
 use super::net::RegistryArgs;
 use super::progress::Progress;
 use super::sign_key::{load_signer, KeyArgs};
-use super::sign_render::{self as render, failure, ImagesDoc};
+use super::sign_render::{self as render, failure};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::limits::MAX_MANIFEST_SIZE;
 use imgsig::digest::Digest;
@@ -215,6 +215,13 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
         ));
     }
+    if args.list.from_file.as_deref() == Some(Path::new("-")) && args.passphrase_file.as_deref() == Some(Path::new("-"))
+    {
+        return Err(Failure::input(
+            Reason::ConflictingFlags,
+            anyhow!("stdin cannot be both the image list and the passphrase"),
+        ));
+    }
     let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
     if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
         return Err(Failure::input(
@@ -239,21 +246,16 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let net = super::net::network(&args.registry)?;
     let signer = load_signer(&args.keys, args.passphrase_file.as_deref(), SystemTime::now())?;
     let signing = Signing::new(&signer, Some(&net));
-    let mut doc = ImagesDoc::new();
-    let mut exit = Exit::Ok;
+    let mut done = render::Images::new(format, images.len());
     let progress = Progress::new(Some(images.len()), format);
     for (i, input) in images.iter().enumerate() {
         progress.start(i + 1, input);
         let request = Request::image(input, identity.clone(), destination.clone());
-        let error = match request.map(|r| signing.sign(&r.index_only(args.index_only))) {
-            Ok(report) => doc.add(input, &report, &progress),
-            Err(e) => Some(e),
-        };
-        if let Some(e) = error {
-            exit = exit.worst(doc.fail(input, failure(e), &progress));
-        }
+        let outcome = request
+            .map(|r| signing.sign(&r.index_only(args.index_only)))
+            .map_err(failure);
+        done.image(i + 1, input, outcome, &progress);
     }
     progress.clear();
-    doc.finish(images.len(), format);
-    Ok(exit)
+    Ok(done.finish())
 }

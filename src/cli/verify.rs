@@ -25,6 +25,7 @@ use super::output::print_json;
 use super::verify_batch::{self, Batch, MirrorAt};
 use super::verify_render::{keyring_human, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
+use imgsig::digest::Digest;
 use imgsig::reference::DockerReference;
 use imgsig::registry::network::Network;
 use imgsig::verify::{
@@ -49,7 +50,12 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json signature-1
 
-  # JSON for scripts (exit code 0 accepted, 1 rejected)
+  # The digest instead of the manifest (as sign takes it), signatures from a directory
+  imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
+      --digest sha256:<64 hex> --signatures sigs/
+
+  # JSON for scripts (exit code 0 accepted, 1 rejected): one document for one
+  # image; JSON Lines ending with a summary for several
   imgsig verify --output json --policy policy.json --identity example.com/app:1.0 \\
       --manifest m.json sig
 
@@ -75,8 +81,11 @@ pub struct VerifyArgs {
     /// The image's manifest file (`-` for stdin)
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<OsString>,
+    /// Instead of --manifest: the manifest digest the signatures must name (sha256:<64 hex>); that manifest alone is judged (a multi-platform index's instances cannot be listed from a digest)
+    #[arg(long, value_name = "ALGO:HEX", conflicts_with = "manifest")]
+    pub digest: Option<String>,
     /// Read DIR/signature-1, DIR/signature-2, … up to the first missing one
-    #[arg(long, value_name = "DIR", conflicts_with = "keyring")]
+    #[arg(long, value_name = "DIR")]
     pub signatures: Option<PathBuf>,
     /// For multi-platform images: verify every instance (default: this machine's platform only)
     #[arg(long = "all-platforms")]
@@ -121,9 +130,14 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
         .collect();
     let local_lookaside = args.registry.lookaside.as_deref().filter(|l| !l.contains("://"));
     if let (Some(list), Some(root), true) = (&args.list.from_file, local_lookaside, docker.is_empty()) {
-        if !args.inputs.is_empty() || args.identity.is_some() || args.manifest.is_some() || !args.keyring.is_empty() {
+        if !args.inputs.is_empty()
+            || args.identity.is_some()
+            || args.manifest.is_some()
+            || args.digest.is_some()
+            || !args.keyring.is_empty()
+        {
             return Err(usage(
-                "bulk verification (--from-file with --lookaside DIR) takes no image arguments, --identity, --manifest or --keyring",
+                "bulk verification (--from-file with --lookaside DIR) takes no image arguments, --identity, --manifest, --digest or --keyring",
             ));
         }
         return Ok(Form::Bulk {
@@ -140,9 +154,9 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
                 "docker:// images are verified with a policy; --keyring does not apply",
             ));
         }
-        if args.identity.is_some() || args.manifest.is_some() || args.signatures.is_some() {
+        if args.identity.is_some() || args.manifest.is_some() || args.digest.is_some() || args.signatures.is_some() {
             return Err(usage(
-                "docker:// images are fetched from the registry; --identity, --manifest and --signatures do not apply",
+                "docker:// images are fetched from the registry; --identity, --manifest, --digest and --signatures do not apply",
             ));
         }
         if args.offline.offline {
@@ -262,12 +276,12 @@ fn docker_identity(identity: &str) -> Result<DockerReference, Failure> {
 }
 
 /// Signature files named on the command line (`-` is stdin, read here).
-fn signature_files(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<SignatureFile>, Failure> {
+fn signature_files(inputs: &[OsString], manifest: Option<&FileArg>) -> Result<Vec<SignatureFile>, Failure> {
     let mut out = Vec::with_capacity(inputs.len());
     for s in inputs {
         out.push(match FileArg::from(s.as_os_str()) {
             FileArg::Std => {
-                if *manifest == FileArg::Std {
+                if manifest == Some(&FileArg::Std) {
                     return Err(Failure::input(
                         Reason::ConflictingFlags,
                         anyhow!("stdin cannot be both the manifest and a signature"),
@@ -291,9 +305,9 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
         _ => None,
     };
     if let Some(dir) = dir_image {
-        if args.manifest.is_some() || args.signatures.is_some() {
+        if args.manifest.is_some() || args.digest.is_some() || args.signatures.is_some() {
             return Err(usage(
-                "a dir:PATH image carries its own manifest.json and signatures; drop --manifest/--signatures",
+                "a dir:PATH image carries its own manifest.json and signatures; drop --manifest/--digest/--signatures",
             ));
         }
         let identity = args.identity.as_deref().map(docker_identity).transpose()?;
@@ -312,11 +326,21 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
     let identity = args.identity.as_deref().ok_or_else(|| {
         usage("give --identity REF --manifest FILE with signature files or --signatures DIR, or a dir:PATH image")
     })?;
-    let manifest = args
-        .manifest
+    // Checked before any I/O: a digest given instead of a manifest file.
+    let digest = args
+        .digest
         .as_deref()
-        .map(FileArg::from)
-        .ok_or_else(|| usage("--identity needs --manifest FILE (or give a dir:PATH image)"))?;
+        .map(|d| Digest::parse(d).map_err(|e| Failure::input(Reason::InvalidDigest, anyhow!("--digest: {e}"))))
+        .transpose()?;
+    let manifest = match (&args.manifest, &digest) {
+        (Some(m), _) => Some(FileArg::from(m.as_os_str())),
+        (None, Some(_)) => None,
+        (None, None) => {
+            return Err(usage(
+                "--identity needs --manifest FILE or --digest ALGO:HEX (or give a dir:PATH image)",
+            ))
+        }
+    };
     let sources = usize::from(!args.inputs.is_empty())
         + usize::from(args.signatures.is_some())
         + usize::from(args.registry.lookaside.is_some());
@@ -330,7 +354,7 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
     } else {
         parse_identity(identity)?
     };
-    let files = signature_files(&args.inputs, &manifest)?;
+    let files = signature_files(&args.inputs, manifest.as_ref())?;
     let (signatures, net) = match (&args.signatures, &args.registry.lookaside) {
         (Some(dir), _) => (SignatureSource::Directory(dir.clone()), None),
         (None, Some(l)) => {
@@ -361,18 +385,16 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
         (None, None) if files.is_empty() => (SignatureSource::Configured, Some(network(&args.registry)?)),
         (None, None) => (SignatureSource::Files(files), None),
     };
-    let bytes = read_manifest(&manifest)?;
-    Ok((
-        Request {
-            image: ImageSource::Manifest {
-                bytes,
-                identity,
-                origin: manifest.to_string(),
-            },
-            signatures,
+    let image = match (manifest, digest) {
+        (Some(manifest), _) => ImageSource::Manifest {
+            bytes: read_manifest(&manifest)?,
+            identity,
+            origin: manifest.to_string(),
         },
-        net,
-    ))
+        (None, Some(digest)) => ImageSource::Digest { digest, identity },
+        (None, None) => unreachable!("checked above"),
+    };
+    Ok((Request { image, signatures }, net))
 }
 
 fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Result<Exit, Failure> {
@@ -416,11 +438,12 @@ pub fn after_decision_hint(report: &imgsig::verify::Report) -> Option<&'static s
 }
 
 /// The image as given, for the document's `input`: the `dir:PATH` argument,
-/// or the `--manifest` file.
+/// the `--manifest` file, or the `--digest`.
 fn single_input(args: &VerifyArgs) -> String {
-    match (args.inputs.as_slice(), &args.manifest) {
-        ([one], _) if one.to_string_lossy().starts_with("dir:") => one.to_string_lossy().into_owned(),
-        (_, Some(m)) => m.to_string_lossy().into_owned(),
+    match (args.inputs.as_slice(), &args.manifest, &args.digest) {
+        ([one], _, _) if one.to_string_lossy().starts_with("dir:") => one.to_string_lossy().into_owned(),
+        (_, Some(m), _) => m.to_string_lossy().into_owned(),
+        (_, None, Some(d)) => d.clone(),
         _ => String::new(),
     }
 }
@@ -441,14 +464,16 @@ fn render(format: OutputFormat, report: &imgsig::verify::Report, doc: impl FnOnc
 fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Result<Exit, Failure> {
     if args.identity.is_none() {
         return Err(usage(
-            "--keyring needs --identity REF, --manifest FILE and signature files",
+            "--keyring needs --identity REF, --manifest FILE (or --digest) and signature files (or --signatures DIR)",
         ));
     }
-    if args.manifest.is_none() {
+    if args.manifest.is_none() && args.digest.is_none() {
         return Err(usage("--keyring needs --manifest FILE"));
     }
-    if args.inputs.is_empty() {
-        return Err(usage("--keyring needs at least one SIGNATURE_FILE"));
+    if args.inputs.is_empty() && args.signatures.is_none() {
+        return Err(usage(
+            "--keyring needs at least one SIGNATURE_FILE (or --signatures DIR)",
+        ));
     }
     if let Some(d) = args.inputs.iter().find(|i| i.to_string_lossy().starts_with("dir:")) {
         return Err(usage(&format!(

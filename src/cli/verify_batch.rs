@@ -10,6 +10,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
+use super::framing::{Framing, Summary};
 use super::inputs::verify_failure;
 use super::progress::Progress;
 use super::verify_render::policy_human;
@@ -20,7 +21,7 @@ use imgsig::reference::DockerReference;
 use imgsig::store::registries_d::RegistriesD;
 use imgsig::verify::{
     configured_mirror, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Report, Request, SignatureSource,
-    Verifier, JSON_SCHEMA_VERSION,
+    Verifier,
 };
 use imgsig::Reason;
 use serde::Serialize;
@@ -59,7 +60,7 @@ struct Item {
     exit: Exit,
     verified: Option<String>,
     human: String,
-    /// The image document (docs/json-output.md), one JSON Line.
+    /// The image document (docs/json-output.md) as framed for stdout.
     json: Option<String>,
 }
 
@@ -80,10 +81,14 @@ pub fn run(
     inputs: impl Iterator<Item = Result<(Option<usize>, String), Failure>>,
     format: OutputFormat,
 ) -> Result<Exit, Failure> {
-    let mut inputs = inputs.peekable();
-    if inputs.peek().is_none() {
+    // Whether one image or several were named decides the framing: look at two.
+    let mut inputs = inputs;
+    let first: Vec<_> = inputs.by_ref().take(2).collect();
+    if first.is_empty() {
         return Err(Failure::input(Reason::Usage, anyhow!("--from-file lists no images")));
     }
+    let framing = Framing::new(format, first.len() > 1);
+    let mut inputs = first.into_iter().chain(inputs);
     let json = format == OutputFormat::Json;
     let form = DocumentTrust::Policy(policy_path);
     let (workers, chunk_size) = match batch {
@@ -122,7 +127,7 @@ pub fn run(
         }
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
         let mut err = std::io::BufWriter::new(stderr.lock());
-        let item = |input: &Input, outcome| one(&form, policy_path, &batch, input, outcome, json);
+        let item = |input: &Input, outcome| one(&form, policy_path, &batch, input, outcome, framing);
         verifier.verify_each(
             &chunk,
             workers,
@@ -140,15 +145,15 @@ pub fn run(
                 // The list line and the messages built from it reach the terminal
                 // escaped (the safety net for every string in the report).
                 let text = Lines(&text).to_string();
-                let data = match (&it.json, &it.verified) {
+                let data = match (it.json, &it.verified) {
                     (Some(j), _) => Some(j),
-                    (None, Some(v)) => Some(v),
-                    (None, None) => None,
+                    (None, Some(v)) if !json => Some(format!("{v}\n")),
+                    (None, _) => None,
                 };
                 let write = |out: &mut dyn Write, err: &mut dyn Write, flush: bool| {
                     let _ = err.write_all(text.as_bytes());
-                    if let Some(d) = data {
-                        let _ = writeln!(out, "{d}");
+                    if let Some(d) = &data {
+                        let _ = out.write_all(d.as_bytes());
                     }
                     if flush {
                         let _ = out.flush();
@@ -175,44 +180,33 @@ pub fn run(
     if matches!(batch, Batch::Mirror { .. }) || tally.images > 1 {
         eprintln!("{}", tally.human());
     }
-    if json {
-        let summary = serde_json::to_string(&SummaryDoc::new(&form, tally));
-        let _ = writeln!(stdout.lock(), "{}", summary.unwrap_or_default());
-    }
+    framing.summary(&summary(&form, tally));
     Ok(exit)
 }
 
-/// The summary document after the image documents of a multi-image run
-/// (the image documents are the library's; the tally is this run's).
+/// verify's own counts in the summary line after the image documents of a
+/// multi-image run (the image documents are the library's; the tally is this run's).
 #[derive(Debug, Serialize)]
-struct SummaryDoc {
-    schema_version: u32,
-    command: &'static str,
-    summary: bool,
+struct VerifyCounts {
     mode: &'static str,
     policy: Option<String>,
+    /// `failed` when any image could not be verified, else `rejected` when
+    /// any was rejected, else `accepted`: the same precedence as the exit
+    /// code (the worst image's).
     verdict: &'static str,
-    exit_code: u8,
-    #[serde(flatten)]
-    tally: Tally,
+    accepted: usize,
+    rejected: usize,
 }
 
-impl SummaryDoc {
-    /// Its `verdict` is `failed` when any image could not be verified, else
-    /// `rejected` when any was rejected, else `accepted`: the same
-    /// precedence as the exit code (the worst image's).
-    fn new(form: &DocumentTrust<'_>, tally: Tally) -> SummaryDoc {
-        SummaryDoc {
-            schema_version: JSON_SCHEMA_VERSION,
-            command: "verify",
-            summary: true,
-            mode: form.mode(),
-            policy: form.policy(),
-            verdict: tally.exit.verdict(),
-            exit_code: tally.exit as u8,
-            tally,
-        }
-    }
+fn summary(form: &DocumentTrust<'_>, tally: Tally) -> Summary<VerifyCounts> {
+    let counts = VerifyCounts {
+        mode: form.mode(),
+        policy: form.policy(),
+        verdict: tally.exit.verdict(),
+        accepted: tally.accepted,
+        rejected: tally.rejected,
+    };
+    Summary::new("verify", tally.exit, tally.images, tally.failed, counts)
 }
 
 fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
@@ -259,7 +253,7 @@ fn one(
     batch: &Batch<'_>,
     input: &Input,
     outcome: Result<Report, Failure>,
-    json: bool,
+    framing: Framing,
 ) -> Item {
     let Input { index, line, text } = input;
     let (index, line, input) = (*index, *line, text.as_str());
@@ -284,8 +278,7 @@ fn one(
                 (Batch::Mirror { .. }, _) => mirror_human(line, input, &report),
             };
             let human = format!("{}{human}", mirror_note(batch, &report));
-            let json =
-                json.then(|| serde_json::to_string(&report.to_json_document(form, index, input)).unwrap_or_default());
+            let json = framing.image_text(&report.to_json_document(form, index, input));
             Item {
                 warnings: match batch {
                     Batch::Mirror { reports: false, .. } => report.warnings.clone(),
@@ -308,15 +301,18 @@ fn one(
                 Batch::Registry => format!("imgsig: {input}: {message}\n{hint}"),
                 Batch::Mirror { .. } => format!("imgsig: {}: NOT VERIFIED: [{}] {message}\n", at(line, input), f.code),
             };
-            let json = json.then(|| {
-                let class = match f.exit {
-                    Exit::Outside => ErrorClass::Outside,
-                    Exit::No => ErrorClass::Rejected,
-                    Exit::Input | Exit::Ok => ErrorClass::Input,
-                };
-                let doc = ImageDocument::failed(form, index, input, class, super::output::error_document(&f));
-                serde_json::to_string(&doc).unwrap_or_default()
-            });
+            let class = match f.exit {
+                Exit::Outside => ErrorClass::Outside,
+                Exit::No => ErrorClass::Rejected,
+                Exit::Input | Exit::Ok => ErrorClass::Input,
+            };
+            let json = framing.image_text(&ImageDocument::failed(
+                form,
+                index,
+                input,
+                class,
+                super::output::error_document(&f),
+            ));
             Item {
                 warnings: Vec::new(),
                 exit: f.exit,
@@ -401,7 +397,7 @@ mod tests {
             for e in exits {
                 t.add(*e);
             }
-            SummaryDoc::new(&form, t).verdict
+            summary(&form, t).counts.verdict
         };
         assert_eq!(v(&[Exit::Ok, Exit::Ok]), "accepted");
         assert_eq!(v(&[Exit::Ok, Exit::No]), "rejected");

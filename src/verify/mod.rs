@@ -124,7 +124,9 @@ impl<'a> Verifier<'a> {
             Err(rejection) => {
                 let image = match &req.image {
                     ImageSource::Registry(r) | ImageSource::Mirror { reference: r, .. } => ImageRef::Docker(r.clone()),
-                    ImageSource::Manifest { identity, .. } => ImageRef::Docker(identity.clone()),
+                    ImageSource::Manifest { identity, .. } | ImageSource::Digest { identity, .. } => {
+                        ImageRef::Docker(identity.clone())
+                    }
                     ImageSource::Dir { path, identity } => match identity {
                         Some(r) => ImageRef::Docker(r.clone()),
                         None => ImageRef::Dir(path.clone()),

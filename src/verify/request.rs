@@ -36,6 +36,15 @@ pub enum ImageSource {
         /// Where the bytes came from, for reports.
         origin: String,
     },
+    /// Only the manifest's digest, as `imgsig sign --digest` takes it, for the
+    /// image `identity`: that manifest is judged, and nothing else (an index's
+    /// instances cannot be listed without its bytes).
+    Digest {
+        /// The manifest digest the signatures must name.
+        digest: crate::digest::Digest,
+        /// The reference the image is judged as (policy scope and identity rules).
+        identity: DockerReference,
+    },
     /// A `dir:` image as skopeo writes it: `manifest.json` + `signature-N`,
     /// and for a multi-platform copy `<hex>.manifest.json` + `<hex>.signature-N`
     /// per instance. Without an identity it is judged under the `dir` transport.

@@ -101,8 +101,8 @@ pub(super) fn load_top(
         Ok(top) => top,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    // The registry client has checked what it fetched.
-    if !matches!(source, ImageSource::Registry(_)) {
+    // The registry client has checked what it fetched; a digest has no bytes.
+    if !matches!(source, ImageSource::Registry(_) | ImageSource::Digest { .. }) {
         if let Err(e) = manifest::check_members(&top.bytes) {
             return Ok(Err(ImageRejection {
                 code: e.code(),
@@ -127,6 +127,14 @@ fn read_top(
             digest: digest_of(bytes),
             bytes: bytes.clone(),
             origin: origin.clone(),
+            image: ImageRef::Docker(identity.clone()),
+            mirror_dir: None,
+            tag_record: None,
+        },
+        ImageSource::Digest { digest, identity } => Top {
+            digest: Ok(digest.clone()),
+            bytes: Vec::new(),
+            origin: format!("--digest {digest}"),
             image: ImageRef::Docker(identity.clone()),
             mirror_dir: None,
             tag_record: None,
