@@ -136,8 +136,25 @@ pub fn read_signature(name: &FileArg) -> Result<Result<Vec<u8>, Rejection>, Fail
 }
 
 /// Image references from arguments and `--from-file`.
+/// The images named on the command line and in `--from-file`; a list file
+/// (or stdin) that names none, with nothing on the command line, is refused
+/// (exit 2) by every command alike.
 pub fn read_list(args: &[String], file: Option<&Path>) -> Result<Vec<String>, Failure> {
-    super::io::image_inputs(args, file)?.collect()
+    let list: Vec<String> = super::io::image_inputs(args, file)?.collect::<Result<_, _>>()?;
+    match file {
+        Some(f) if list.is_empty() => Err(empty_list(f)),
+        _ => Ok(list),
+    }
+}
+
+/// `--from-file FILE` named no image.
+pub fn empty_list(file: &Path) -> Failure {
+    let name = if file == Path::new("-") {
+        "- (stdin)".to_owned()
+    } else {
+        crate::shown::shown(&file.display().to_string()).to_string()
+    };
+    Failure::input(Reason::Usage, anyhow!("--from-file {name} lists no images"))
 }
 
 /// A library verification error as a CLI failure.

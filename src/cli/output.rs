@@ -32,6 +32,8 @@ pub fn schema_version(command: &str) -> u32 {
 struct ErrorDoc<'a> {
     schema_version: u32,
     command: &'a str,
+    /// Always false, as on an image's document (docs/json-output.md, "Framing").
+    summary: bool,
     exit_code: u8,
     error: ErrorDocument,
 }
@@ -68,6 +70,7 @@ pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
         print_json(&ErrorDoc {
             schema_version: schema_version(command),
             command,
+            summary: false,
             exit_code: failure.exit as u8,
             error: error_document(failure),
         });
@@ -86,6 +89,7 @@ pub fn report_usage_error(args: &[std::ffi::OsString], message: &str) {
             // document still says `command: ""`: the line did not parse).
             schema_version: usage_command(args).map_or(SCHEMA_VERSION, schema_version),
             command: "",
+            summary: false,
             exit_code: 2,
             error: ErrorDocument::new(Reason::Usage, message.trim_end()),
         });

@@ -214,6 +214,7 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 &policy_path,
                 Batch::Mirror { root, reports: false },
                 lines,
+                Some(&list),
                 format,
             )
         }
@@ -234,7 +235,14 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
                 (None, None) => unreachable!("a network configuration was made for registries.d"),
             };
             let batch = Batch::Mirror { root, reports: true };
-            verify_batch::run(&verifier, &policy_path, batch, numbered, format)
+            verify_batch::run(
+                &verifier,
+                &policy_path,
+                batch,
+                numbered,
+                args.list.from_file.as_deref(),
+                format,
+            )
         }
         Form::Registry { images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
@@ -242,7 +250,14 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
             let numbered = labelled_inputs(&images, args.list.from_file.as_deref())?;
             let net = network(&args.registry)?;
             let verifier = Verifier::new(&trust, Some(&net), options);
-            verify_batch::run(&verifier, &policy_path, Batch::Registry, numbered, format)
+            verify_batch::run(
+                &verifier,
+                &policy_path,
+                Batch::Registry,
+                numbered,
+                args.list.from_file.as_deref(),
+                format,
+            )
         }
         Form::Single if args.keyring.is_empty() => run_policy(args, options, format),
         Form::Single => run_keyring(args, options, format),
@@ -468,7 +483,7 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
         ));
     }
     if args.manifest.is_none() && args.digest.is_none() {
-        return Err(usage("--keyring needs --manifest FILE"));
+        return Err(usage("--keyring needs --manifest FILE or --digest ALGO:HEX"));
     }
     if args.inputs.is_empty() && args.signatures.is_none() {
         return Err(usage(

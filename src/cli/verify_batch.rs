@@ -79,13 +79,17 @@ pub fn run(
     policy_path: &Path,
     batch: Batch<'_>,
     inputs: impl Iterator<Item = Result<(Option<usize>, String), Failure>>,
+    list: Option<&Path>,
     format: OutputFormat,
 ) -> Result<Exit, Failure> {
     // Whether one image or several were named decides the framing: look at two.
     let mut inputs = inputs;
     let first: Vec<_> = inputs.by_ref().take(2).collect();
     if first.is_empty() {
-        return Err(Failure::input(Reason::Usage, anyhow!("--from-file lists no images")));
+        return Err(match list {
+            Some(file) => super::inputs::empty_list(file),
+            None => Failure::input(Reason::Usage, anyhow!("no images given")),
+        });
     }
     let framing = Framing::new(format, first.len() > 1);
     let mut inputs = first.into_iter().chain(inputs);
