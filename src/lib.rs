@@ -129,6 +129,7 @@ mod json;
 #[allow(dead_code)]
 mod limits;
 pub mod manifest;
+pub mod oci;
 pub mod pgp;
 pub mod platform;
 pub mod policy;
