@@ -24,6 +24,7 @@ mod progress;
 mod report;
 mod sign;
 mod sign_key;
+mod sign_oci;
 mod sign_render;
 mod trust;
 mod verify;

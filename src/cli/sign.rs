@@ -32,6 +32,7 @@ use super::sign_render::{self as render, failure, ImagesDoc};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::limits::MAX_MANIFEST_SIZE;
 use imgsig::digest::Digest;
+use imgsig::oci::is_oci;
 use imgsig::reference::DockerReference;
 use imgsig::sign::{Destination, Request, Signing};
 use imgsig::Reason;
@@ -184,6 +185,10 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
 }
 
 fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.images.iter().any(|i| is_oci(i)) {
+        let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
+        return super::sign_oci::run(args, images, format);
+    }
     if args.offline.offline {
         return Err(Failure::input(
             Reason::OfflineNetworkRequired,
@@ -197,7 +202,13 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         ));
     }
     let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
+    if images.iter().any(|i| is_oci(i)) {
+        return super::sign_oci::run(args, images, format);
+    }
     if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
+        if let Some(e) = imgsig::oci::unsupported_transport(bad) {
+            return Err(super::sign_oci::oci_failure(e));
+        }
         return Err(Failure::input(
             Reason::Usage,
             anyhow!("{bad:?}: give images as docker://REF"),

@@ -80,6 +80,32 @@ impl OciError {
     }
 }
 
+impl From<OciError> for crate::sign::SignError {
+    fn from(e: OciError) -> crate::sign::SignError {
+        let err = match e.class {
+            ErrorClass::Outside => crate::sign::SignError::outside(e.code, e.message),
+            _ => crate::sign::SignError::input(e.code, e.message),
+        };
+        match e.hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}
+
+impl From<OciError> for crate::verify::VerifyError {
+    fn from(e: OciError) -> crate::verify::VerifyError {
+        let err = match e.class {
+            ErrorClass::Outside => crate::verify::VerifyError::outside(e.code, e.message),
+            _ => crate::verify::VerifyError::input(e.code, e.message),
+        };
+        match e.hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}
+
 /// Transports of containers/image that imgsig does not read.
 const UNSUPPORTED: [&str; 7] = [
     "docker-archive",

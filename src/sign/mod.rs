@@ -142,18 +142,18 @@ impl<'a> Signing<'a> {
                     )
                 })?;
                 let top = net.manifest(reference, &mut report.warnings)?;
-                let instances = crate::platform::list_instances(&top.bytes);
-                let mut jobs = vec![Job {
-                    digest: top.digest.clone(),
-                    role: if instances.is_some() { Role::Index } else { Role::Image },
-                }];
-                if !index_only {
-                    jobs.extend(instances.into_iter().flatten().map(|i| Job {
-                        role: Role::Instance(i.platform.clone()),
-                        digest: i.digest,
-                    }));
-                }
-                (reference, identity, jobs)
+                (reference, identity, jobs_of(&top.digest, &top.bytes, *index_only))
+            }
+            Image::Oci {
+                reference,
+                identity,
+                index_only,
+            } => {
+                let image = crate::oci::OciImage::open(reference)?;
+                crate::manifest::check_members(&image.manifest)
+                    .map_err(|e| SignError::input(e.code(), format!("{}: {e}", image.origin)))?;
+                // A layout has no registry name: signatures are stored under the identity's.
+                (identity, identity, jobs_of(&image.digest, &image.manifest, *index_only))
             }
         };
         let place = destination::choose(
@@ -257,6 +257,23 @@ impl<'a> Signing<'a> {
         };
         Ok(entry(outcome, signed.by, signed.timestamp, Some(signed.blob)))
     }
+}
+
+/// The manifests to sign for a top-level manifest: it, and an index's
+/// instances unless `index_only`.
+fn jobs_of(digest: &Digest, bytes: &[u8], index_only: bool) -> Vec<Job> {
+    let instances = crate::platform::list_instances(bytes);
+    let mut jobs = vec![Job {
+        digest: digest.clone(),
+        role: if instances.is_some() { Role::Index } else { Role::Image },
+    }];
+    if !index_only {
+        jobs.extend(instances.into_iter().flatten().map(|i| Job {
+            role: Role::Instance(i.platform.clone()),
+            digest: i.digest,
+        }));
+    }
+    jobs
 }
 
 fn stored(at: String, written: bool) -> Outcome {
