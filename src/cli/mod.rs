@@ -29,6 +29,7 @@ mod sign_render;
 mod trust;
 mod verify;
 mod verify_batch;
+mod verify_oci;
 mod verify_render;
 
 pub use output::report_usage_error;

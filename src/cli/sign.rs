@@ -53,6 +53,11 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig sign --key signer.key --lookaside-dir /srv/sigstore \\
       docker://registry.example.com/ns/app:1.0 docker://registry.example.com/ns/db:2
 
+  # Sign the image a build wrote (an OCI layout) before pushing it
+  imgsig sign --sign-by ci@example.com --identity registry.example.com/ns/app:1.0 \\
+      --lookaside-dir /srv/sigstore oci:build/app:1.0
+  skopeo copy --preserve-digests oci:build/app:1.0 docker://registry.example.com/ns/app:1.0
+
   # A signing server or HSM wrapper: claim on stdin, signed message on stdout
   imgsig sign --sign-cmd 'gpg --batch --sign -u ci@example.com' --signer-cert ci.pub \\
       --lookaside-dir /srv/sigstore docker://registry.example.com/ns/app:1.0
@@ -67,7 +72,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
 pub struct SignArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
-    /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference)
+    /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference; required for oci: images: the reference they will be pushed as)
     #[arg(long, value_name = "REF")]
     pub identity: Option<String>,
     /// Manifest digest to sign (sha256:<64 hex>)
@@ -97,8 +102,8 @@ pub struct SignArgs {
     pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Images to sign: docker://REF (also listed with --from-file). With --offline there are none: sign --digest/--manifest into a file or --lookaside-dir
-    #[arg(value_name = "docker://REF")]
+    /// Images to sign: docker://REF (also listed with --from-file), or one oci:PATH[:TAG] / oci-archive:FILE[:TAG] image a build wrote, signed as the registry will serve it after skopeo copy --preserve-digests. With --offline, no docker:// images: sign --digest/--manifest into a file or --lookaside-dir, or an oci: image into --lookaside-dir
+    #[arg(value_name = "docker://REF|oci:PATH[:TAG]")]
     pub images: Vec<String>,
 }
 
