@@ -38,7 +38,11 @@ pub fn image_arg(inputs: &[OsString]) -> Result<Option<&str>, Failure> {
 
 /// An image argument of a transport imgsig does not read, as an error that says what to do.
 pub fn unsupported(inputs: &[OsString]) -> Result<(), Failure> {
-    match inputs.iter().filter_map(|i| i.to_str()).find_map(imgsig::oci::unsupported_transport) {
+    match inputs
+        .iter()
+        .filter_map(|i| i.to_str())
+        .find_map(imgsig::oci::unsupported_transport)
+    {
         Some(e) => Err(super::sign_oci::oci_failure(e)),
         None => Ok(()),
     }
@@ -47,9 +51,7 @@ pub fn unsupported(inputs: &[OsString]) -> Result<(), Failure> {
 /// The request for `input`, and the network it needs (registries.d, an http(s) lookaside).
 pub fn request(args: &VerifyArgs, input: &str) -> Result<(Request, Option<Network>), Failure> {
     if args.manifest.is_some() {
-        return Err(usage(
-            "an oci: image carries its own manifest; drop --manifest",
-        ));
+        return Err(usage("an oci: image carries its own manifest; drop --manifest"));
     }
     if !args.keyring.is_empty() {
         return Err(usage(
@@ -66,7 +68,9 @@ pub fn request(args: &VerifyArgs, input: &str) -> Result<(Request, Option<Networ
         })
         .transpose()?;
     if args.signatures.is_some() && args.registry.lookaside.is_some() {
-        return Err(usage("give one source of signatures: --signatures DIR or --lookaside URL|DIR"));
+        return Err(usage(
+            "give one source of signatures: --signatures DIR or --lookaside URL|DIR",
+        ));
     }
     let (signatures, net) = match (&args.signatures, &args.registry.lookaside, &identity) {
         (Some(dir), _, _) => (SignatureSource::Directory(dir.clone()), None),

@@ -56,7 +56,10 @@ struct Descriptor {
 /// Where a layout's files are.
 enum Files {
     Dir(PathBuf),
-    Archive { file: File, entries: HashMap<String, Entry> },
+    Archive {
+        file: File,
+        entries: HashMap<String, Entry>,
+    },
 }
 
 /// The image's top-level manifest (or index), as the layout holds it.
@@ -156,7 +159,9 @@ fn choose<'a>(r: &OciReference, manifests: &'a [Descriptor]) -> Result<&'a Descr
             }
             if !named.is_empty() {
                 let types: Vec<&str> = named.iter().map(|d| d.media_type.as_str()).collect();
-                return Err(not_found(format!("{name:?} names unsupported manifest media types {types:?}")));
+                return Err(not_found(format!(
+                    "{name:?} names unsupported manifest media types {types:?}"
+                )));
             }
             Err(not_found(format!(
                 "no image named {name:?} in index.json (names: {})",
@@ -173,7 +178,9 @@ fn choose<'a>(r: &OciReference, manifests: &'a [Descriptor]) -> Result<&'a Descr
                 r.path.display(),
                 names(manifests)
             ))
-            .with_hint("name the image by its org.opencontainers.image.ref.name annotation, e.g. the tag skopeo copy wrote")),
+            .with_hint(
+                "name the image by its org.opencontainers.image.ref.name annotation, e.g. the tag skopeo copy wrote",
+            )),
         },
     }
 }
@@ -218,7 +225,8 @@ impl OciImage {
             .ok_or_else(|| layout_error(r, format!("{name} (the manifest of the image) is missing")))?;
         let actual = Digest::sha256(&bytes);
         if actual != digest {
-            return Err(OciError::input(
+            // As a registry serving other bytes: the image's content cannot be trusted (exit 1).
+            return Err(OciError::rejected(
                 Reason::ManifestDigestMismatch,
                 format!("{r}: {name} hashes to {actual}, not the digest index.json names; the layout is damaged"),
             ));
@@ -227,7 +235,9 @@ impl OciImage {
         if crate::manifest::manifest_digest(&bytes).ok().as_ref() != Some(&digest) {
             return Err(layout_error(
                 r,
-                format!("{name}: a manifest whose signed digest is not its blob digest (schema1) cannot be signed here"),
+                format!(
+                    "{name}: a manifest whose signed digest is not its blob digest (schema1) cannot be signed here"
+                ),
             ));
         }
         if let Some(size) = d.size.filter(|s| *s != bytes.len() as i64) {

@@ -35,7 +35,8 @@ use crate::Reason;
 #[error("{message}")]
 #[non_exhaustive]
 pub struct OciError {
-    /// Who has to act: exit 2 (input) or 3 (outside).
+    /// Who has to act: exit 2 (input), 3 (outside), or 1 (rejected: the
+    /// manifest blob does not hash to the digest `index.json` names).
     pub class: ErrorClass,
     /// Why, as a stable code.
     pub code: Reason,
@@ -64,6 +65,15 @@ impl OciError {
         }
     }
 
+    pub(crate) fn rejected(code: Reason, message: impl Into<String>) -> OciError {
+        OciError {
+            class: ErrorClass::Rejected,
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> OciError {
         self.hint = Some(hint.into());
         self
@@ -84,7 +94,8 @@ impl From<OciError> for crate::sign::SignError {
     fn from(e: OciError) -> crate::sign::SignError {
         let err = match e.class {
             ErrorClass::Outside => crate::sign::SignError::outside(e.code, e.message),
-            _ => crate::sign::SignError::input(e.code, e.message),
+            ErrorClass::Rejected => crate::sign::SignError::rejected(e.code, e.message),
+            ErrorClass::Input => crate::sign::SignError::input(e.code, e.message),
         };
         match e.hint {
             Some(h) => err.with_hint(h),
@@ -93,6 +104,8 @@ impl From<OciError> for crate::sign::SignError {
     }
 }
 
+/// For a verification, a rejected layout is a report, not an error: the
+/// pipeline turns [`ErrorClass::Rejected`] into the image's rejection first.
 impl From<OciError> for crate::verify::VerifyError {
     fn from(e: OciError) -> crate::verify::VerifyError {
         let err = match e.class {
@@ -148,11 +161,24 @@ mod tests {
     fn unsupported_transports_say_what_to_do() {
         let e = unsupported_transport("docker-archive:/tmp/app.tar").unwrap();
         assert_eq!((e.class, e.code), (ErrorClass::Input, Reason::UnsupportedTransport));
-        assert!(e.message.contains("docker-archive: transport is not supported"), "{}", e.message);
-        assert!(e.hint.unwrap().contains("skopeo copy docker-archive:/tmp/app.tar oci:DIR:TAG"));
+        assert!(
+            e.message.contains("docker-archive: transport is not supported"),
+            "{}",
+            e.message
+        );
+        assert!(e
+            .hint
+            .unwrap()
+            .contains("skopeo copy docker-archive:/tmp/app.tar oci:DIR:TAG"));
         assert!(unsupported_transport("containers-storage:localhost/app:1").is_some());
         assert!(unsupported_transport("docker-daemon:app:1").is_some());
-        for fine in ["docker://app:1", "oci:/x", "dir:/x", "registry.example.com:5000/app:1", "sig-file"] {
+        for fine in [
+            "docker://app:1",
+            "oci:/x",
+            "dir:/x",
+            "registry.example.com:5000/app:1",
+            "sig-file",
+        ] {
             assert!(unsupported_transport(fine).is_none(), "{fine}");
         }
     }

@@ -85,7 +85,11 @@ fn valid_image_name(name: &str) -> bool {
                 continue;
             }
             // A separator: one of `._:@+-`, or `--`; then alphanumerics again.
-            let sep = if b[i] == b'-' && b.get(i + 1) == Some(&b'-') { 2 } else { 1 };
+            let sep = if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+                2
+            } else {
+                1
+            };
             if sep == 1 && !b"._:@+-".contains(&b[i]) {
                 return false;
             }
@@ -105,7 +109,10 @@ fn resolve(path: &Path) -> Result<PathBuf, std::io::Error> {
     match std::fs::canonicalize(path) {
         Ok(p) => Ok(p),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             let name = path.file_name().ok_or(e)?;
             Ok(std::fs::canonicalize(parent)?.join(name))
         }
@@ -130,10 +137,7 @@ impl OciReference {
         let invalid = |why: String| OciError::input(Reason::InvalidReference, format!("{input:?}: {why}"));
         let (path, name) = rest.split_once(':').unwrap_or((rest, ""));
         if path.is_empty() {
-            return Err(invalid(format!(
-                "no path: give {}:PATH[:IMAGE]",
-                transport.name()
-            )));
+            return Err(invalid(format!("no path: give {}:PATH[:IMAGE]", transport.name())));
         }
         let image = match name.strip_prefix('@') {
             Some(n) if transport == OciTransport::Layout => ImageChoice::Index(
@@ -194,7 +198,15 @@ mod tests {
         std::os::unix::fs::symlink(d, dir.path().join("link")).unwrap();
         let r = OciReference::parse(&format!("oci:{d}/link")).unwrap();
         assert_eq!(r.resolved, real);
-        for bad in ["oci:", "oci::x", "oci:/tmp:-x", "oci:/tmp:@-1", "oci:/tmp:a//b", "oci:/tmp:a..b", "docker://x"] {
+        for bad in [
+            "oci:",
+            "oci::x",
+            "oci:/tmp:-x",
+            "oci:/tmp:@-1",
+            "oci:/tmp:a//b",
+            "oci:/tmp:a..b",
+            "docker://x",
+        ] {
             assert!(OciReference::parse(bad).is_err(), "{bad}");
         }
         assert!(OciReference::parse("oci:/no/such/parent/x").is_err());

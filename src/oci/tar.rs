@@ -302,13 +302,19 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert_eq!(read(&mut f, found["index.json"], 100).unwrap().unwrap(), b"{\"a\":1}");
         assert_eq!(read(&mut f, found["blobs/sha256/big"], 100).unwrap(), Err(100));
-        assert_eq!(read(&mut f, found["blobs/sha256/big"], 1000).unwrap().unwrap(), vec![7; 1000]);
+        assert_eq!(
+            read(&mut f, found["blobs/sha256/big"], 1000).unwrap().unwrap(),
+            vec![7; 1000]
+        );
     }
 
     #[test]
     fn refuses_duplicates_traversal_links_and_garbage() {
         let mut f = archive(&[("index.json", b"1", b'0'), ("./index.json", b"2", b'0')]);
-        assert!(matches!(index(&mut f, |n| n == "index.json"), Err(TarError::Duplicate { .. })));
+        assert!(matches!(
+            index(&mut f, |n| n == "index.json"),
+            Err(TarError::Duplicate { .. })
+        ));
         let mut f = archive(&[("../index.json", b"1", b'0'), ("/index.json", b"1", b'0')]);
         assert!(index(&mut f, |n| n == "index.json").unwrap().is_empty());
         let mut f = archive(&[("index.json", b"", b'2')]);

@@ -214,7 +214,16 @@ fn read_top(
             }
         }
         ImageSource::Oci { reference, identity } => {
-            let image = crate::oci::OciImage::open(reference)?;
+            let image = match crate::oci::OciImage::open(reference) {
+                Ok(image) => image,
+                Err(e) if e.class == super::ErrorClass::Rejected => {
+                    return Ok(Err(ImageRejection {
+                        code: e.code,
+                        message: e.message,
+                    }))
+                }
+                Err(e) => return Err(e.into()),
+            };
             Top {
                 digest: Ok(image.digest),
                 bytes: image.manifest,
