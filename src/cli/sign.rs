@@ -103,7 +103,7 @@ pub struct SignArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Images to sign: docker://REF (also listed with --from-file), or one oci:PATH[:TAG] / oci-archive:FILE[:TAG] image a build wrote, signed as the registry will serve it after skopeo copy --preserve-digests. With --offline, no docker:// images: sign --digest/--manifest into a file or --lookaside-dir, or an oci: image into --lookaside-dir
-    #[arg(value_name = "docker://REF|oci:PATH[:TAG]")]
+    #[arg(value_name = "docker://REF")]
     pub images: Vec<String>,
 }
 

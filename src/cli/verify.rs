@@ -92,7 +92,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), one oci:PATH[:TAG] or oci-archive:FILE[:TAG] image (with --signatures DIR, or --identity REF to read its signatures where that registry image's are), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror (tags through the records imgsig fetch wrote)
-    #[arg(value_name = "SIGNATURE_FILE|dir:PATH|oci:PATH|docker://REF")]
+    #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
 
