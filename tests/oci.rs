@@ -358,7 +358,7 @@ fn layouts_that_cannot_be_signed_say_why() {
         .arg(format!("oci:{shared}:app-1.0")));
     assert_exit(&o, 2);
     assert_eq!(error_code(&o), "identity-required");
-    assert!(stderr(&o).contains("give --identity REF"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--identity REF"), "{}", stderr(&o));
 
     // A damaged manifest blob: no registry would serve it under that digest.
     let layout = dir.path().join("layout");

@@ -148,7 +148,7 @@ impl Request {
             SignError::input(
                 Reason::IdentityRequired,
                 format!(
-                    "{input}: an {} image has no registry name of its own; give --identity REF, the reference it will be pulled by (e.g. registry.example.com/ns/app:1.0)",
+                    "{input}: an {}: image has no registry name of its own to sign it as; name the reference it will be pulled by (e.g. registry.example.com/ns/app:1.0)",
                     reference.transport.name()
                 ),
             )
