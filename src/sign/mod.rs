@@ -1,13 +1,17 @@
 //! One signing pipeline for every input and every signer.
 //!
 //! [`Signing::sign`] takes one [`Request`] (a manifest digest, a manifest,
-//! or a registry image; the identity; the [`Destination`]) and returns one
+//! a registry image, or an image in an OCI layout or archive; the identity;
+//! the [`Destination`]) and returns one
 //! [`Report`], signing as `skopeo copy --sign-by` / containers/image's
 //! `copy/sign.go` do:
 //!
 //! 1. A registry image is read at the digest its registry serves now; a
 //!    multi-platform image's index and every instance are signed (unless
-//!    [`Request::index_only`]).
+//!    [`Request::index_only`]). An `oci:` / `oci-archive:` image
+//!    ([`Request::oci`]) is read from its layout, at the digest the registry
+//!    will serve after `skopeo copy --preserve-digests`; its signatures are
+//!    stored under its identity's repository.
 //! 2. The destination is chosen once per image ([`Destination`]).
 //! 3. A manifest that this signer already signed as this identity (a valid
 //!    signature in the destination) is skipped: signing again would add one
