@@ -431,3 +431,37 @@ fn unsupported_transports_name_the_way_out() {
         assert!(stderr(&o).contains("oci:DIR:TAG"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn archive_written_by_gnu_tar_reads_too() {
+    // `tar -C layout -cf x.tar .`: GNU format, `./` names, directory entries.
+    let lab = lab();
+    let dir = tempdir();
+    let layout = dir.path().join("layout");
+    skopeo_copy(
+        lab,
+        &[],
+        &format!("docker://{}", lab.var("LAB_IMG_APP1")),
+        &format!("oci:{}:1.0", layout.display()),
+    );
+    let archive = dir.path().join("gnu.tar");
+    let o = run(std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&layout)
+        .arg("-cf")
+        .arg(&archive)
+        .arg("."));
+    assert!(o.status.success(), "tar: {}", stderr(&o));
+    let o = verify(
+        &[
+            "--policy",
+            lab.var("LAB_POLICY_ALICE"),
+            "--identity",
+            lab.var("LAB_IMG_APP1"),
+            "--lookaside",
+            lab.var("LAB_SIGSTORE"),
+        ],
+        &format!("oci-archive:{}:1.0", archive.display()),
+    );
+    assert_exit(&o, 0);
+}

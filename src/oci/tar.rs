@@ -221,7 +221,8 @@ pub(crate) fn index(file: &mut File, wanted: impl Fn(&str) -> bool) -> Result<Ha
             (None, None) => {
                 let name = String::from_utf8_lossy(c_string(&h[0..100])).into_owned();
                 let prefix = c_string(&h[345..500]);
-                if h[257..262] == *b"ustar" && !prefix.is_empty() {
+                // POSIX ustar only: the old GNU format ("ustar  \0") keeps times there.
+                if h[257..263] == *b"ustar\0" && !prefix.is_empty() {
                     format!("{}/{name}", String::from_utf8_lossy(prefix))
                 } else {
                     name
@@ -265,6 +266,15 @@ mod tests {
 
     fn header(name: &str, size: u64, typeflag: u8) -> [u8; 512] {
         let mut h = [0u8; 512];
+        // A name over 100 bytes goes to the ustar prefix field, as tar writers split it.
+        let name = match name.len() > 100 {
+            true => {
+                let (prefix, rest) = name.split_at(name.rfind('/').unwrap());
+                h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
+                &rest[1..]
+            }
+            false => name,
+        };
         h[..name.len()].copy_from_slice(name.as_bytes());
         h[100..108].copy_from_slice(b"0000644\0");
         h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
@@ -333,6 +343,10 @@ mod tests {
         let long = format!("blobs/sha256/{}", "a".repeat(120));
         let rec = format!("path={long}\n");
         let pax_data = format!("{} {rec}", rec.len() + 1 + (rec.len() + 4).to_string().len());
+        let prefixed = format!("{}/blobs/sha256/{}", "d".repeat(40), "b".repeat(64));
+        let mut f = archive(&[(&prefixed, b"ustar", b'0')]);
+        let found = index(&mut f, |n| n.ends_with(&"b".repeat(64))).unwrap();
+        assert_eq!(read(&mut f, found[&prefixed], 10).unwrap().unwrap(), b"ustar");
         let mut f = archive(&[
             ("PaxHeaders/x", pax_data.as_bytes(), b'x'),
             ("short", b"pax", b'0'),
