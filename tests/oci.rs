@@ -465,3 +465,76 @@ fn archive_written_by_gnu_tar_reads_too() {
     );
     assert_exit(&o, 0);
 }
+
+/// skopeo copies an image out of `from` (an oci: or oci-archive: reference) under `policy`.
+fn skopeo_allows(lab: &Lab, policy: &Path, from: &str, to: &Path) -> bool {
+    run(lab
+        .cmd("skopeo")
+        .arg("--policy")
+        .arg(policy)
+        .args(["copy", "-q", from])
+        .arg(format!("dir:{}", to.display())))
+    .status
+    .success()
+}
+
+#[test]
+fn oci_scopes_are_looked_up_as_skopeo_does() {
+    // The same policy, the same images: skopeo's verdict and imgsig's agree, and imgsig
+    // names the scope (resolved path through a symbolic link, then parent directories).
+    let lab = lab();
+    let dir = tempdir();
+    let real = std::fs::canonicalize(dir.path()).unwrap();
+    let src = format!("docker://{}", lab.var("LAB_IMG_APP1"));
+    for name in ["accepted", "other"] {
+        skopeo_copy(lab, &[], &src, &format!("oci:{}:1.0", real.join(name).display()));
+        skopeo_copy(
+            lab,
+            &[],
+            &src,
+            &format!("oci-archive:{}:1.0", real.join(format!("{name}.tar")).display()),
+        );
+    }
+    std::fs::create_dir(real.join("links")).unwrap();
+    std::os::unix::fs::symlink(real.join("accepted"), real.join("links/l")).unwrap();
+    let path = |p: &str| real.join(p).display().to_string();
+    let policy = real.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"default": [{"type": "reject"}], "transports": {
+            "oci": {path("accepted"): [{"type": "insecureAcceptAnything"}], real.display().to_string(): [{"type": "reject"}]},
+            "oci-archive": {path("accepted.tar"): [{"type": "insecureAcceptAnything"}]},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let cases = [
+        (
+            format!("oci:{}:1.0", path("links/l")),
+            true,
+            format!("transports.oci[{:?}]", path("accepted")),
+        ),
+        (
+            format!("oci:{}:1.0", path("other")),
+            false,
+            format!("transports.oci[{:?}]", real.display().to_string()),
+        ),
+        (
+            format!("oci-archive:{}", path("accepted.tar")),
+            true,
+            format!("transports.oci-archive[{:?}]", path("accepted.tar")),
+        ),
+        (
+            format!("oci-archive:{}", path("other.tar")),
+            false,
+            "default".to_owned(),
+        ),
+    ];
+    for (i, (image, allowed, scope)) in cases.iter().enumerate() {
+        let by_skopeo = skopeo_allows(lab, &policy, image, &real.join(format!("out{i}")));
+        assert_eq!(by_skopeo, *allowed, "skopeo on {image}");
+        let o = verify(&["--policy", policy.to_str().unwrap()], image);
+        assert_exit(&o, if *allowed { 0 } else { 1 });
+        assert_eq!(json(&o)["scope"]["matched"], scope.as_str(), "{image}");
+    }
+}

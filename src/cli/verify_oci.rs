@@ -5,7 +5,9 @@
 //! `oci-archive` scopes of its path; with it, as that registry image (the
 //! `docker` scope), as it will be pulled after the push. Signatures come from
 //! `--signatures DIR`, or (with `--identity`, which names where they are
-//! stored) `--lookaside URL|DIR` or registries.d.
+//! stored) `--lookaside URL|DIR` or registries.d; with neither, a scope that
+//! needs signatures is an error (`identity-required`), one that does not
+//! (`insecureAcceptAnything`, `reject`) decides as it is.
 
 use std::ffi::OsString;
 
@@ -74,14 +76,16 @@ pub fn request(args: &VerifyArgs, input: &str) -> Result<(Request, Option<Networ
     }
     let (signatures, net) = match (&args.signatures, &args.registry.lookaside, &identity) {
         (Some(dir), _, _) => (SignatureSource::Directory(dir.clone()), None),
-        (None, _, None) => {
+        (None, Some(_), None) => {
             return Err(Failure::input(
                 Reason::IdentityRequired,
                 anyhow!(
-                    "{input}: where are its signatures? give --signatures DIR, or --identity REF (the reference it is pushed as) to read them from --lookaside URL|DIR or the registries.d lookaside"
+                    "{input}: a lookaside stores signatures under a registry reference, and an oci: image has none; give --identity REF (the reference it is pushed as), or --signatures DIR"
                 ),
             ))
         }
+        // Nowhere to look: an error only if a requirement of its scope needs signatures.
+        (None, None, None) => (SignatureSource::Configured, None),
         (None, Some(l), Some(_)) => {
             let url = lookaside_url(l)?;
             if url.scheme() != "file" && args.offline.offline {
