@@ -430,6 +430,15 @@ fn unsupported_transports_name_the_way_out() {
         assert_eq!(error_code(&o), "unsupported-transport");
         assert!(stderr(&o).contains("oci:DIR:TAG"), "{}", stderr(&o));
     }
+    // In a list, too: never taken for a registry reference (`docker-archive` is a valid host name).
+    let dir = tempdir();
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, "docker-archive:app.tar\n").unwrap();
+    let o = run(imgsig()
+        .args(["verify", "--policy", lab().var("LAB_POLICY_ALICE"), "--from-file"])
+        .arg(&list));
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("transport is not supported"), "{}", stderr(&o));
 }
 
 #[test]
