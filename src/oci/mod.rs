@@ -138,6 +138,12 @@ pub fn unsupported_transport(input: &str) -> Option<OciError> {
     if !UNSUPPORTED.contains(&transport) {
         return None;
     }
+    // `HOST:PORT/…` is a registry reference (a host may be called `sif`).
+    if let Some((port, _)) = rest.split_once('/') {
+        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let example = if rest.is_empty() { "IMAGE" } else { rest };
     Some(
@@ -177,6 +183,7 @@ mod tests {
             "oci:/x",
             "dir:/x",
             "registry.example.com:5000/app:1",
+            "sif:5000/app:1",
             "sig-file",
         ] {
             assert!(unsupported_transport(fine).is_none(), "{fine}");
