@@ -285,6 +285,10 @@ reason_codes! {
         /// Error, exit 1: a multi-platform image has no instance for this machine (use `--all-platforms`); in verify,
         /// the image document's `rejection`.
         NoMatchingPlatform => "no-matching-platform",
+        /// Error, exit 1: `verify --require-signature` ([`crate::verify::Options::require_signature`]): the policy
+        /// accepted the image, but no signature was cryptographically verified for one of the manifests judged (e.g.
+        /// a scope of `insecureAcceptAnything`); in verify, the image document's `rejection`.
+        NoSignatureChecked => "no-signature-checked",
         /// Error, exit 1 / 2: the manifest repeats a member in some object (exactly, or differing only in case, which
         /// Go's encoding/json reads as the same field; `annotations` keys are compared exactly); the message names the
         /// member's JSON path and line:column. Exit 1 when judged or read from a registry (verify's image document

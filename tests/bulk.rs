@@ -9,10 +9,11 @@ use std::path::Path;
 
 use common::{assert_exit, imgsig, lab, run, stderr, stdout, tempdir, Lab};
 
-/// `imgsig fetch` the lab's `images` into the mirror `to` (what an admin carries in).
+/// `imgsig fetch` the lab's `images` into the mirror `to` (what an admin carries in);
+/// `--allow-unsigned`: the lab's other/tool has no signature, on purpose.
 fn fetch(lab: &Lab, to: &Path, images: &[&str]) {
     let o = run(imgsig()
-        .args(["fetch", "--tls-verify=false", "--registries-d"])
+        .args(["fetch", "--allow-unsigned", "--tls-verify=false", "--registries-d"])
         .arg(lab.path("LAB_REGISTRIES_D"))
         .arg("--to")
         .arg(to)

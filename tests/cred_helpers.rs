@@ -124,12 +124,9 @@ impl Setup {
 }
 
 fn error(o: &Output) -> (String, String) {
-    let first = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let doc: serde_json::Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    // One image named: its document is the whole output.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
     let e = &doc["error"];
     (
         e["code"].as_str().unwrap_or_default().to_owned(),

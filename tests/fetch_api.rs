@@ -66,6 +66,8 @@ fn fetch_into_a_mirror_then_verify_from_it_through_the_library() {
         "every manifest is signed in the lab"
     );
     assert_eq!(first.signatures_present(), 0);
+    assert!(!first.unsigned(), "signed in the lab");
+    assert!(first.manifests.iter().all(|m| m.looked_in.ends_with("/signature-N")));
     // The tag record, last, with the clock the caller gave.
     let record = first.tag_record.as_ref().expect("a tag record");
     assert_eq!(record.path, root.join("lab/multi@tags/1.0.json"));
@@ -83,6 +85,7 @@ fn fetch_into_a_mirror_then_verify_from_it_through_the_library() {
         again.tag_record.as_ref().and_then(|r| r.previous.as_ref()),
         first.digest.as_ref()
     );
+    assert_eq!(again.tag_moved(), None, "the same digest: not moved");
 
     // Verify from the mirror by tag, without a network.
     let policy = policy::parse(

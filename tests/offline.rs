@@ -77,14 +77,14 @@ fn fetch_records_tags_and_verify_offline_by_tag_in_a_namespace_without_network()
     assert!(err.contains(&format!("docker://{app1} -> {d1}")), "{err}");
     assert!(err.contains(&format!("docker://{multi} -> {dm}")), "{err}");
     assert!(err.contains("instance linux/arm64/v8 -> sha256:"), "{err}");
-    let doc = json(&o);
-    let record_path = doc["images"][1]["tag_record"]
-        .as_str()
-        .expect("a tag record path")
-        .to_owned();
-    assert_eq!(doc["images"][1]["digest"], dm);
-    assert_eq!(doc["images"][1]["manifests"][0]["role"], "index");
-    assert_eq!(doc["images"][1]["manifests"][1]["role"], "instance");
+    // Two images: JSON Lines, one document per image, then the summary.
+    let docs: Vec<serde_json::Value> = lines(&o).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(docs.len(), 3, "{}", stdout(&o));
+    let doc = &docs[1];
+    let record_path = doc["tag_record"].as_str().expect("a tag record path").to_owned();
+    assert_eq!(doc["digest"], dm);
+    assert_eq!(doc["manifests"][0]["role"], "index");
+    assert_eq!(doc["manifests"][1]["role"], "instance");
 
     // The record: the full reference, the digest, when, and the instances with platforms.
     assert_eq!(PathBuf::from(&record_path), mirror.join("lab/multi@tags/1.0.json"));
@@ -162,6 +162,62 @@ fn fetch_records_tags_and_verify_offline_by_tag_in_a_namespace_without_network()
     );
 }
 
+/// A site points registries.d at the mirror once (`lookaside: file:///…`):
+/// `--offline` then reads each image from that lookaside without `--lookaside`,
+/// says which one it used (stderr, and the directory in the JSON's
+/// `manifests[].looked_in`), in a namespace with no network. An http(s)
+/// lookaside in registries.d is refused, never read.
+#[test]
+fn offline_uses_a_registries_d_file_lookaside() {
+    check_unshare();
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let (app1, multi) = (lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_MULTI"));
+    assert_exit(&fetch(lab, &mirror, &[app1, multi]), 0);
+    let regd = dir.path().join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    let site = regd.join("site.yaml");
+    std::fs::write(
+        &site,
+        format!(
+            "docker:\n  {}:\n    lookaside: file://{}\n",
+            lab.var("LAB_REGISTRY"),
+            mirror.display()
+        ),
+    )
+    .unwrap();
+    let verify = |policy: &str, regd: &Path, extra: &[&str]| {
+        go(unshared()
+            .args(["verify", "--offline", "--policy", policy, "--registries-d"])
+            .arg(regd)
+            .args(extra)
+            .args([format!("docker://{app1}"), format!("docker://{multi}")]))
+    };
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &regd, &[]);
+    assert_exit(&o, 0);
+    assert_eq!(lines(&o).len(), 2, "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("the registries.d lookaside file://{}", mirror.display())),
+        "{err}"
+    );
+    assert!(err.contains(&site.display().to_string()), "{err}");
+    // JSON: where the signatures were looked for is the mirror's directory.
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &regd, &["--output", "json"]);
+    assert_exit(&o, 0);
+    let doc: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    let looked = doc["manifests"][0]["looked_in"].as_str().unwrap_or_default();
+    assert!(looked.starts_with(mirror.to_str().unwrap()), "{doc:#}");
+    // The wrong key: still rejected offline.
+    assert_exit(&verify(lab.var("LAB_POLICY_BOB"), &regd, &[]), 1);
+    // The lab's registries.d names an http:// lookaside: refused, named, nothing read.
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &lab.path("LAB_REGISTRIES_D"), &[]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("[offline-network-required]"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(lab.var("LAB_LOOKASIDE_URL")), "{}", stderr(&o));
+}
+
 #[test]
 fn offline_refuses_what_needs_the_network_and_what_the_mirror_lacks() {
     let lab = lab();
@@ -190,10 +246,12 @@ fn offline_refuses_what_needs_the_network_and_what_the_mirror_lacks() {
     assert_exit(&o, 2);
     assert_eq!(code(&o), "offline-network-required");
     assert!(stderr(&o).contains(lab.var("LAB_LOOKASIDE_URL")), "{}", stderr(&o));
-    // No mirror at all.
+    // No mirror at all: no --lookaside, and registries.d names no lookaside for
+    // the image (the image's own document: one image, one document).
     let o = verify(&[], &img);
     assert_exit(&o, 2);
-    assert_eq!(code(&o), "offline-network-required");
+    let doc = json(&o);
+    assert_eq!(doc["error"]["code"], "offline-network-required", "{doc}");
     // A local manifest whose registries.d lookaside is http: refused, not read.
     let o = go(cmd()
         .args([
@@ -212,7 +270,7 @@ fn offline_refuses_what_needs_the_network_and_what_the_mirror_lacks() {
     let other = format!("docker://{}", lab.var("LAB_IMG_APP2"));
     let o = verify(&["--lookaside", m], &other);
     assert_exit(&o, 2);
-    let doc: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    let doc = json(&o);
     assert!(doc.to_string().contains("not-in-mirror"), "{doc}");
     assert!(stderr(&o).contains("lab/app@tags/2.0.json"), "{}", stderr(&o));
     // Signing docker:// images offline is refused before anything is read.
@@ -280,14 +338,16 @@ fn fetch_fails_when_a_signature_cannot_be_mirrored() {
         .arg(&regd)
         .arg(format!("docker://{app1}")));
     assert_exit(&o, 3);
+    // One image: its document is the whole output.
     let doc = json(&o);
-    assert_eq!(doc["summary"]["failed"], 1, "{doc:#}");
-    assert_eq!(doc["summary"]["signatures_skipped"], 1, "{doc:#}");
-    assert_eq!(doc["images"][0]["error"]["code"], "signature-not-mirrored");
-    assert!(doc["images"][0]["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("signature-2"));
+    assert_eq!(doc["exit_code"], 3, "{doc:#}");
+    assert_eq!(
+        doc["manifests"][0]["signatures_skipped"].as_array().map(Vec::len),
+        Some(1),
+        "{doc:#}"
+    );
+    assert_eq!(doc["error"]["code"], "signature-not-mirrored");
+    assert!(doc["error"]["message"].as_str().unwrap().contains("signature-2"));
     // What could be stored is kept; no tag record names the incomplete image.
     assert!(image_dir(&mirror, app1, d1).join("signature-1").is_file());
     assert!(!mirror.join("lab/app@tags/1.0.json").exists());

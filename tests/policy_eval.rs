@@ -209,6 +209,22 @@ fn three_parties_must_all_sign_and_each_counts_once() {
     );
     assert!(msg(2).contains(lab.var("LAB_BOB_FPR")), "{}", msg(2));
     assert!(!msg(0).contains("not among the trusted keys"), "{}", msg(0));
+    // One wording, from one place: the requirement's own message quotes its
+    // signatures' rejections as the signature lines give them.
+    let req = doc["manifests"][0]["requirements"][2]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        req.contains("requirement 1 trusts but this requirement does not")
+            && req.contains("requirement 2 trusts but this requirement does not")
+            && !req.contains("not among the trusted keys"),
+        "{req}"
+    );
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("imgsig: requirement 3/3"))
+        .unwrap_or_default();
+    assert!(!line.contains("not among the trusted keys"), "{line}");
 }
 
 #[test]
@@ -718,4 +734,80 @@ fn accepted_without_any_check_says_so() {
     );
     assert_exit(&o, 0);
     assert_eq!(json(&o)["warnings"], serde_json::json!([]), "{}", stderr(&o));
+}
+
+/// A forgotten `--policy` in CI lands on a policy of `insecureAcceptAnything`:
+/// `--require-signature` keeps the policy's verdict and also rejects an image
+/// for which no signature was cryptographically verified (exit 1,
+/// `no-signature-checked`), for every manifest judged; a signed image under a
+/// policy that checks it passes. Against the lab registry.
+#[test]
+fn require_signature_rejects_what_no_signature_vouches_for() {
+    let lab = lab();
+    let dir = tempdir();
+    let empty_regd = dir.path().join("registries.d");
+    std::fs::create_dir(&empty_regd).unwrap();
+    let verify = |policy: &str, regd: &Path, extra: &[&str], image: &str| {
+        run(imgsig()
+            .args([
+                "verify",
+                "--require-signature",
+                "--output",
+                "json",
+                "--tls-verify=false",
+                "--policy",
+            ])
+            .arg(policy)
+            .arg("--registries-d")
+            .arg(regd)
+            .args(extra)
+            .arg(format!("docker://{image}")))
+    };
+    let first = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default()).unwrap()
+    };
+    // Unsigned (no lookaside holds a signature) under insecureAcceptAnything: rejected.
+    let o = verify(
+        lab.var("LAB_POLICY_INSECURE"),
+        &empty_regd,
+        &[],
+        lab.var("LAB_IMG_APP1"),
+    );
+    assert_exit(&o, 1);
+    let doc = first(&o);
+    assert_eq!(doc["rejection"]["code"], "no-signature-checked", "{doc:#}");
+    assert_eq!(doc["verified_reference"], serde_json::Value::Null);
+    assert!(stderr(&o).contains("[no-signature-checked]"), "{}", stderr(&o));
+    // Every manifest judged: the index and each instance of a multi-platform image.
+    let o = verify(
+        lab.var("LAB_POLICY_INSECURE"),
+        &empty_regd,
+        &["--all-platforms"],
+        lab.var("LAB_IMG_MULTI"),
+    );
+    assert_exit(&o, 1);
+    assert_eq!(first(&o)["rejection"]["code"], "no-signature-checked");
+    // Even with signatures present, insecureAcceptAnything verifies none of them.
+    let regd = lab.path("LAB_REGISTRIES_D");
+    let o = verify(lab.var("LAB_POLICY_INSECURE"), &regd, &[], lab.var("LAB_IMG_APP1"));
+    assert_exit(&o, 1);
+    // Signed and checked: accepted, as without the flag.
+    let o = verify(lab.var("LAB_POLICY_ALICE"), &regd, &[], lab.var("LAB_IMG_APP1"));
+    assert_exit(&o, 0);
+    assert_eq!(first(&o)["rejection"], serde_json::Value::Null);
+    let o = verify(
+        lab.var("LAB_POLICY_ALICE"),
+        &regd,
+        &["--all-platforms"],
+        lab.var("LAB_IMG_MULTI"),
+    );
+    assert_exit(&o, 0);
+    // Without the flag the policy's verdict stands (exit 0, with the warning).
+    let o = run(imgsig()
+        .args(["verify", "--tls-verify=false", "--policy"])
+        .arg(lab.path("LAB_POLICY_INSECURE"))
+        .arg("--registries-d")
+        .arg(&empty_regd)
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
+    assert_exit(&o, 0);
 }

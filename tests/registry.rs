@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine;
 use common::online::{cmd, go, hex_of, image_dir, lab_net, lines, CMD_SECS};
 use common::servers::{closed_port, run_bounded, Conn, Fake, PyHttps, Request, StaticHttp, TestCa, TlsRegistry};
-use common::{assert_exit, json, lab, stderr, stdout, tempdir, Lab};
+use common::{assert_exit, lab, stderr, stdout, tempdir, Lab};
 use sha2::Digest as _;
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -142,7 +142,7 @@ fn lab_skopeo_signed_image_is_accepted_online() {
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 0);
     let doc = batch(&o);
-    assert_eq!(doc["summary"]["verdict"], "accepted");
+    assert_eq!(doc["images"][0]["verdict"], "accepted");
     assert_eq!(doc["images"][0]["verified_reference"], want.as_str());
     let d = &doc["images"][0]["manifests"][0];
     assert_eq!(d["manifest_digest"], lab.var("LAB_IMG_APP1_DIGEST"));
@@ -161,7 +161,7 @@ fn lab_wrong_key_policy_rejects() {
         .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
     assert_exit(&o, 1);
     let doc = batch(&o);
-    assert_eq!(doc["summary"]["verdict"], "rejected");
+    assert_eq!(doc["summary"], serde_json::Value::Null, "one image: no summary");
     assert_eq!(doc["images"][0]["verdict"], "rejected");
     assert_eq!(doc["images"][0]["error"], serde_json::Value::Null);
     assert_eq!(
@@ -637,11 +637,13 @@ fn fetch_then_verify_offline() {
         "{}",
         stderr(&o)
     );
-    let doc = json(&o);
-    assert_eq!(doc["command"], "fetch");
+    let doc = framed(&o);
+    assert_eq!(doc["images"][0]["command"], "fetch");
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 2, "signatures_new": 3, "signatures_present": 0, "signatures_skipped": 0})
+        serde_json::json!({"schema_version": 2, "command": "fetch", "summary": true, "exit_code": 0,
+            "images": 2, "failed": 0, "to": mirror.display().to_string(), "manifests_written": 2,
+            "signatures_new": 3, "signatures_present": 0, "signatures_skipped": 0, "unsigned": 0})
     );
     assert_eq!(doc["images"][1]["manifests"][0]["digest"], d2);
     assert_eq!(doc["images"][1]["manifests"][0]["signatures_new"], 2);
@@ -693,10 +695,12 @@ fn refetch_adds_nothing_and_overwrites_nothing() {
     // Make a rewrite of the same bytes visible in the mtimes.
     std::thread::sleep(Duration::from_millis(1100));
 
-    let doc = json(&fetch(lab, &mirror, &images));
+    let doc = framed(&fetch(lab, &mirror, &images));
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"images": 2, "failed": 0, "manifests_written": 0, "signatures_new": 0, "signatures_present": 5, "signatures_skipped": 0})
+        serde_json::json!({"schema_version": 2, "command": "fetch", "summary": true, "exit_code": 0,
+            "images": 2, "failed": 0, "to": mirror.display().to_string(), "manifests_written": 0,
+            "signatures_new": 0, "signatures_present": 5, "signatures_skipped": 0, "unsigned": 0})
     );
     for m in doc["images"]
         .as_array()
@@ -739,8 +743,8 @@ fn fetch_keeps_foreign_signatures_and_appends_after_them() {
     let bob = std::fs::read(lab.path("LAB_SIGNATURES").join("app-1.0.bob.sig")).unwrap();
     std::fs::write(d.join("signature-1"), &bob).unwrap();
 
-    let doc = json(&fetch(lab, &mirror, &[app1]));
-    assert_eq!(doc["summary"]["signatures_new"], 1);
+    let doc = framed(&fetch(lab, &mirror, &[app1]));
+    assert_eq!(doc["images"][0]["manifests"][0]["signatures_new"], 1);
     assert_eq!(std::fs::read(d.join("signature-1")).unwrap(), bob);
     assert_eq!(
         std::fs::read(d.join("signature-2")).unwrap(),
@@ -774,8 +778,9 @@ fn fetch_from_file() {
         .args(lab_net(lab))
         .arg("--from-file")
         .arg(&list));
-    assert_exit(&o, 0);
-    let doc = json(&o);
+    // other/tool has no signature: mirrored, but the run fails (exit 1).
+    assert_exit(&o, 1);
+    let doc = framed(&o);
     let inputs: Vec<&str> = doc["images"]
         .as_array()
         .unwrap()
@@ -801,6 +806,10 @@ fn fetch_from_file() {
     assert!(tool_dir.starts_with(mirror.join("other")), "{}", tool_dir.display());
     assert!(tool_dir.join("manifest.json").is_file());
     assert!(!tool_dir.join("signature-1").exists());
+    assert_eq!(doc["images"][1]["unsigned"], true);
+    assert_eq!(doc["images"][0]["unsigned"], false);
+    assert_eq!(doc["summary"]["unsigned"], 1);
+    assert_eq!(doc["summary"]["failed"], 0);
     // app2 was commented out.
     assert!(!image_dir(&mirror, lab.var("LAB_IMG_APP2"), lab.var("LAB_IMG_APP2_DIGEST")).exists());
 }
@@ -817,7 +826,7 @@ fn fetch_multi_arch_mirrors_index_and_instances() {
         lab.var("LAB_REGISTRY"),
         lab.var("LAB_IMG_MULTI_DIGEST")
     );
-    let doc = json(&fetch(lab, &mirror, &[multi]));
+    let doc = framed(&fetch(lab, &mirror, &[multi]));
     let ms = doc["images"][0]["manifests"].as_array().unwrap();
     let digests: Vec<&str> = ms.iter().map(|m| m["digest"].as_str().unwrap()).collect();
     let mut want = vec![lab.var("LAB_IMG_MULTI_DIGEST")];
@@ -1477,7 +1486,7 @@ fn fake_registry_serving_other_bytes_for_a_digest() {
         .args(["--lookaside", &format!("{}/sigs", fake.url())])
         .arg(&image));
     assert_exit(&o, 1);
-    assert_eq!(json(&o)["images"][0]["error"]["code"], "manifest-digest-mismatch");
+    assert_eq!(framed(&o)["images"][0]["error"]["code"], "manifest-digest-mismatch");
     assert!(snapshot(&mirror).is_empty(), "{:?}", snapshot(&mirror).keys());
 }
 
@@ -1581,11 +1590,30 @@ fn fake_signature_api_read_and_write() {
     assert!(fake.requests().iter().any(|r| r.method == "PUT"));
 }
 
-/// `verify docker://… --output json` writes JSON Lines: one line per image,
-/// then a summary line. Checks the framing and gives
-/// `{"images": [lines…], "summary": last}`.
+/// `verify docker://… --output json` writes one document for one image, or
+/// JSON Lines for several: one line per image, then a summary line. Checks the
+/// framing and gives `{"images": [documents…], "summary": last line or null}`.
 #[track_caller]
 fn batch(o: &Output) -> serde_json::Value {
+    let doc = framed(o);
+    for (i, l) in doc["images"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(l["schema_version"], 3, "{l}");
+        assert_eq!(l["command"], "verify", "{l}");
+        assert_eq!(l["mode"], "policy", "{l}");
+        assert_eq!(l["index"], i + 1, "{l}");
+    }
+    doc
+}
+
+/// stdout by the one framing rule (docs/json-output.md): one document when it
+/// parses as one (one image), else JSON Lines with the summary last. Gives
+/// `{"images": [documents…], "summary": last line or null}`.
+#[track_caller]
+fn framed(o: &Output) -> serde_json::Value {
+    if let Ok(one) = serde_json::from_slice::<serde_json::Value>(&o.stdout) {
+        assert_eq!(one["summary"], false, "{one}");
+        return serde_json::json!({"images": [one], "summary": null});
+    }
     let text = String::from_utf8_lossy(&o.stdout);
     let mut lines: Vec<serde_json::Value> = text
         .lines()
@@ -1593,12 +1621,9 @@ fn batch(o: &Output) -> serde_json::Value {
         .collect();
     let summary = lines.pop().expect("a summary line");
     assert_eq!(summary["summary"], true, "{summary}");
-    for (i, l) in lines.iter().enumerate() {
-        assert_eq!(l["schema_version"], 3, "{l}");
-        assert_eq!(l["command"], "verify", "{l}");
+    assert!(lines.len() > 1, "one image gives one document, not JSON Lines: {text}");
+    for l in &lines {
         assert_eq!(l["summary"], false, "{l}");
-        assert_eq!(l["mode"], "policy", "{l}");
-        assert_eq!(l["index"], i + 1, "{l}");
     }
     assert_eq!(summary["images"], lines.len(), "{summary}");
     serde_json::json!({"images": lines, "summary": summary})

@@ -70,11 +70,10 @@ fn policy(dir: &Path, lab: &Lab, name: &str, key: &Path) -> std::path::PathBuf {
     p
 }
 
-/// The image's document (the first JSON line; the summary follows).
+/// The image's document (one image named: the whole output).
 fn json(o: &Output) -> serde_json::Value {
     let out = stdout(o);
-    let first = out.lines().next().unwrap_or_default();
-    serde_json::from_str(first).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{}", stderr(o)))
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{}", stderr(o)))
 }
 
 fn verify(policy: &Path, rd: &Path, image: &str) -> Output {

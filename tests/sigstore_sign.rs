@@ -491,7 +491,7 @@ fn registry_attachments_grow_as_cosign_lays_them_out_and_verify_online_and_offli
     // Without use-sigstore-attachments there is nowhere to put it: exit 2, with the reason.
     let o = sign_image(&a_priv, &pass, &registries_d(dir.path(), lab, false), &image);
     assert_exit(&o, 2);
-    assert_eq!(json(&o)["errors"][0]["code"], "sigstore-attachments-disabled");
+    assert_eq!(json(&o)["error"]["code"], "sigstore-attachments-disabled");
 
     // The first signature creates the attachment: one layer, as cosign writes it.
     let o = sign_image(&a_priv, &pass, &rd, &image);
@@ -548,8 +548,7 @@ fn registry_attachments_grow_as_cosign_lays_them_out_and_verify_online_and_offli
         .arg(&rd)
         .arg(format!("docker://{image}")));
     assert_exit(&o, 1);
-    let out = stdout(&o);
-    let doc: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let doc = json(&o);
     let reqs = &doc["manifests"][0]["requirements"];
     assert_eq!(reqs[0]["verdict"], "accepted", "{doc}");
     assert_eq!(reqs[1]["verdict"], "rejected", "{doc}");

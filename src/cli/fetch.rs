@@ -16,11 +16,13 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 
+use super::framing::{Framing, Summary};
 use super::inputs::{library_failure, read_list, ImageList};
 use super::net::{network, print_warnings, RegistryArgs};
-use super::output::{error_document, print_json, SCHEMA_VERSION};
+use super::output::{error_document, FETCH_SCHEMA_VERSION};
 use super::{Exit, Failure, OutputFormat};
 use crate::shown::{shown, Lines};
+use imgsig::digest::Digest;
 use imgsig::fetch::{CarriedManifest, FetchError, Fetcher, Options, Request};
 use imgsig::store::mirror::{Mirror, WrittenRecord};
 use imgsig::verify::ErrorDocument;
@@ -32,7 +34,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig fetch --to /media/usb/sigs docker://registry.example.com/ns/app:1.0 \\
       docker://registry.example.com/ns/db:2.3
 
-  # Many images, one per line
+  # Many images, one per line (`--from-file -` reads them from stdin)
   imgsig fetch --to mirror/ --from-file images.txt
 
   # Inside the site: verify from the mirror by tag, no network (the tag is
@@ -49,18 +51,34 @@ pub struct FetchArgs {
     pub list: ImageList,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// Exit 0 even when an image is mirrored without a single signature (the source had none for it); it is still warned about and counted
+    #[arg(long = "allow-unsigned")]
+    pub allow_unsigned: bool,
     /// Images: docker://REF (also listed with --from-file)
     #[arg(value_name = "docker://REF")]
     pub images: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Default)]
+/// One image's document (docs/json-output.md): the whole output for one
+/// image, one JSON Line of several.
+#[derive(Debug, Serialize)]
 struct ImageJson {
+    schema_version: u32,
+    command: &'static str,
+    summary: bool,
+    /// The image's position among the images (from 1).
+    index: usize,
+    to: String,
     input: String,
+    exit_code: u8,
     /// The top-level manifest's digest: what the tag resolved to.
     digest: Option<String>,
     /// The tag record written (a tagged input, fully mirrored), or null.
     tag_record: Option<String>,
+    /// The digest the replaced tag record named, when the tag has moved.
+    tag_moved_from: Option<String>,
+    /// Mirrored without a single signature.
+    unsigned: bool,
     manifests: Vec<ManifestJson>,
     error: Option<ErrorDocument>,
 }
@@ -77,6 +95,8 @@ struct ManifestJson {
     signatures_new: usize,
     signatures_present: usize,
     signatures_skipped: Vec<String>,
+    /// Where its signatures were looked for.
+    looked_in: String,
 }
 
 impl ManifestJson {
@@ -96,31 +116,25 @@ impl ManifestJson {
             signatures_new: s.signatures_new,
             signatures_present: s.signatures_present,
             signatures_skipped: s.signatures_skipped.iter().map(ToString::to_string).collect(),
+            looked_in: m.looked_in.clone(),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
-struct FetchDoc {
-    schema_version: u32,
-    command: &'static str,
-    to: String,
-    images: Vec<ImageJson>,
-    summary: Summary,
-}
-
+/// fetch's own counts in the summary line of several images.
 #[derive(Debug, Serialize, Default)]
-struct Summary {
-    images: usize,
-    failed: usize,
+struct FetchCounts {
+    to: String,
     manifests_written: usize,
     signatures_new: usize,
     signatures_present: usize,
     signatures_skipped: usize,
+    unsigned: usize,
 }
 
-/// The lines for people about one image: what each manifest resolved to.
-fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>) -> String {
+/// The lines for people about one image: what each manifest resolved to,
+/// and the tag record (with the digest it named before, when the tag moved).
+fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>, moved_from: Option<&Digest>) -> String {
     let mut out = String::new();
     let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
     if let Some(top) = ms.first() {
@@ -141,13 +155,34 @@ fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>) -> St
             m.digest
         ));
     }
-    if let Some(r) = record {
-        out.push_str(&format!(
+    match (record, moved_from, ms.first()) {
+        (Some(r), Some(before), Some(top)) => out.push_str(&format!(
+            "imgsig:   tag moved: the record named {before}, now {}; replaced {}\n",
+            top.digest,
+            shown(&r.path.display().to_string())
+        )),
+        (Some(r), _, _) => out.push_str(&format!(
             "imgsig:   tag recorded in {}\n",
             shown(&r.path.display().to_string())
-        ));
+        )),
+        _ => {}
     }
     out
+}
+
+/// The warning about an image mirrored without a single signature: where
+/// the signatures were looked for.
+fn unsigned_warning(input: &str, ms: &[ManifestJson]) -> String {
+    let looked = ms.first().map_or("", |m| m.looked_in.as_str());
+    let instances = match ms.len() {
+        0 | 1 => String::new(),
+        n => format!(" nor for its {} instance(s)", n - 1),
+    };
+    format!(
+        "imgsig: warning: {}: mirrored without a signature: the source has none for it{instances} (looked in {}); a verify from the mirror will find nothing to check",
+        shown(input),
+        shown(looked)
+    )
 }
 
 pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
@@ -169,63 +204,83 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let net = network(&args.registry)?;
     let fetcher = Fetcher::new(&net, &mirror, Options::default());
     let progress = super::progress::Progress::new(Some(inputs.len()), format);
-    let mut doc = FetchDoc {
-        schema_version: SCHEMA_VERSION,
-        command: "fetch",
-        to: args.to.display().to_string(),
-        images: Vec::new(),
-        summary: Summary::default(),
+    let framing = Framing::new(format, inputs.len() > 1);
+    let to = args.to.display().to_string();
+    let mut counts = FetchCounts {
+        to: to.clone(),
+        ..FetchCounts::default()
     };
+    let mut failed = 0;
     let mut exit = Exit::Ok;
     for (i, input) in inputs.iter().enumerate() {
         progress.start(i + 1, input);
         let report = Request::parse(input).map(|req| fetcher.fetch(&req));
         progress.clear();
-        let (manifests, record, error) = match report {
+        let (manifests, record, error, unsigned, moved_from) = match report {
             Ok(r) => {
                 print_warnings(&r.warnings);
-                (r.manifests, r.tag_record, r.error)
+                let (unsigned, moved_from) = (r.unsigned(), r.tag_moved().map(|(before, _)| before.clone()));
+                (r.manifests, r.tag_record, r.error, unsigned, moved_from)
             }
-            Err(e) => (Vec::new(), None, Some(e)),
+            Err(e) => (Vec::new(), None, Some(e), false, None),
         };
         let done: Vec<ManifestJson> = manifests.iter().map(ManifestJson::new).collect();
         for m in &done {
-            doc.summary.manifests_written += usize::from(m.manifest_written);
-            doc.summary.signatures_new += m.signatures_new;
-            doc.summary.signatures_present += m.signatures_present;
-            doc.summary.signatures_skipped += m.signatures_skipped.len();
+            counts.manifests_written += usize::from(m.manifest_written);
+            counts.signatures_new += m.signatures_new;
+            counts.signatures_present += m.signatures_present;
+            counts.signatures_skipped += m.signatures_skipped.len();
         }
-        eprint!("{}", human(input, &done, record.as_ref()));
-        let mut img = ImageJson {
+        eprint!("{}", human(input, &done, record.as_ref(), moved_from.as_ref()));
+        let mut image_exit = Exit::Ok;
+        if unsigned {
+            eprintln!("{}", unsigned_warning(input, &done));
+            counts.unsigned += 1;
+            if !args.allow_unsigned {
+                image_exit = Exit::No;
+            }
+        }
+        let (error, image_exit) = match error {
+            Some(e) => {
+                let (error, worst) = failure(input, e);
+                failed += 1;
+                (Some(error), image_exit.worst(worst))
+            }
+            None => (None, image_exit),
+        };
+        exit = exit.worst(image_exit);
+        framing.image(&ImageJson {
+            schema_version: FETCH_SCHEMA_VERSION,
+            command: "fetch",
+            summary: false,
+            index: i + 1,
+            to: to.clone(),
             input: input.clone(),
+            exit_code: image_exit as u8,
             digest: done.first().map(|m| m.digest.clone()),
             tag_record: record.map(|r| r.path.display().to_string()),
-            ..ImageJson::default()
-        };
-        if let Some(e) = error {
-            let (error, worst) = failure(input, e);
-            doc.summary.failed += 1;
-            exit = exit.worst(worst);
-            img.error = Some(error);
-        }
-        img.manifests = done;
-        doc.images.push(img);
+            tag_moved_from: moved_from.map(|d| d.to_string()),
+            unsigned,
+            manifests: done,
+            error,
+        });
     }
     let n = inputs.len();
-    doc.summary.images = n;
     progress.clear();
     eprintln!(
-        "imgsig: fetched {} image(s) into {}: {} new signature(s), {} already there, {} manifest(s) written, {} failed",
-        n - doc.summary.failed,
+        "imgsig: fetched {} image(s) into {}: {} new signature(s), {} already there, {} manifest(s) written, {} failed, {} unsigned",
+        n - failed,
         args.to.display(),
-        doc.summary.signatures_new,
-        doc.summary.signatures_present,
-        doc.summary.manifests_written,
-        doc.summary.failed
+        counts.signatures_new,
+        counts.signatures_present,
+        counts.manifests_written,
+        failed,
+        counts.unsigned
     );
-    if format == OutputFormat::Json {
-        print_json(&doc);
+    if counts.unsigned > 0 && !args.allow_unsigned {
+        eprintln!("hint: an unsigned image fails fetch (exit 1): configure where its signatures are (a registries.d `lookaside:` entry, --registries-d DIR, --lookaside URL), or pass --allow-unsigned to mirror it anyway");
     }
+    framing.summary(&Summary::new("fetch", exit, n, failed, counts));
     Ok(exit)
 }
 

@@ -183,7 +183,7 @@ pub fn passphrase(passphrase_file: Option<&Path>) -> Result<Option<String>, Fail
 // comment of a flattened struct as the command's description.)
 #[derive(Debug, clap::Args)]
 pub struct ImageList {
-    /// Read the images from FILE, one per line, as if given as arguments (# comments and blank lines skipped)
+    /// Read the images from FILE (`-` for stdin), one per line, as if given as arguments (# comments and blank lines skipped)
     #[arg(long = "from-file", value_name = "FILE")]
     pub from_file: Option<std::path::PathBuf>,
 }

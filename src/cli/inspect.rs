@@ -21,6 +21,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::inputs::{load_keyrings, read_signature};
+use super::inspect_sigstore::{self, SigstoreDoc};
 use super::io::write_stdout;
 use super::output::{print_json, SCHEMA_VERSION};
 use super::{Exit, Failure, FileArg, OutputFormat};
@@ -28,7 +29,9 @@ use crate::shown::shown;
 use crate::time::{rfc3339, unix_seconds};
 use imgsig::claim::{ClaimError, UntrustedClaim};
 use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
+use imgsig::signature::blob::{self, Blob};
 use imgsig::signature::{self, Opened, Rejection};
+use imgsig::sigstore::SigstoreSignature;
 use imgsig::verify::ErrorDocument;
 use imgsig::Reason;
 
@@ -69,6 +72,8 @@ struct Inspected {
     claim: Option<Result<UntrustedClaim, ClaimError>>,
     /// With `--keyring`: the verdict.
     verification: Option<Result<Opened, Rejection>>,
+    /// A typed sigstore blob, described (then `envelope` is not used).
+    sigstore: Option<SigstoreDoc>,
 }
 
 impl Inspected {
@@ -81,8 +86,16 @@ impl Inspected {
                     envelope: Err(r.clone()),
                     claim: None,
                     verification: keys.map(|_| Err(r)),
+                    sigstore: None,
                 }
             }
+        };
+        // The typed formats imgsig stores in lookasides and mirrors: a simple
+        // signature is described unwrapped, a sigstore one as what it is.
+        let blob = match blob::classify(&blob) {
+            Ok(Blob::SimpleSigning(s)) if s.len() != blob.len() => s.to_vec(),
+            Ok(Blob::Sigstore(json)) => return Inspected::sigstore(source, json, keys.is_some()),
+            _ => blob,
         };
         let envelope = pgp::inspect(&blob).map_err(Rejection::from);
         // Parsing an unauthenticated payload is what this command is for:
@@ -101,6 +114,43 @@ impl Inspected {
             envelope,
             claim,
             verification: keys.map(|k| signature::open(&blob, k, now)),
+            sigstore: None,
+        }
+    }
+
+    fn sigstore(source: String, json: &[u8], keyring: bool) -> Inspected {
+        let parsed = SigstoreSignature::parse(json);
+        let not_openpgp = Rejection::unauthenticated(
+            Reason::UnrecognizedFormat,
+            "a sigstore signature, not an OpenPGP message: an OpenPGP keyring cannot verify it \
+             (imgsig verify does, under a sigstoreSigned requirement)",
+        );
+        match parsed {
+            Ok(s) => Inspected {
+                source,
+                envelope: Err(not_openpgp.clone()),
+                claim: None,
+                verification: keyring.then_some(Err(not_openpgp)),
+                sigstore: Some(inspect_sigstore::describe(&s)),
+            },
+            Err(e) => {
+                let r = Rejection::unauthenticated(e.code, format!("not a valid sigstore signature: {}", e.message));
+                Inspected {
+                    source,
+                    envelope: Err(r.clone()),
+                    claim: None,
+                    verification: keyring.then_some(Err(r)),
+                    sigstore: None,
+                }
+            }
+        }
+    }
+
+    /// Why the file could not be described at all (a sigstore blob is described).
+    fn undescribed(&self) -> Option<&Rejection> {
+        match (&self.sigstore, &self.envelope) {
+            (None, Err(e)) => Some(e),
+            _ => None,
         }
     }
 
@@ -110,7 +160,7 @@ impl Inspected {
 
     /// Did this file fail the command (exit 1)?
     fn failed(&self) -> bool {
-        self.envelope.is_err() || matches!(self.verification, Some(Err(_)))
+        self.undescribed().is_some() || matches!(self.verification, Some(Err(_)))
     }
 }
 
@@ -140,7 +190,7 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
         .collect();
 
     for r in &results {
-        if let Err(e) = &r.envelope {
+        if let Some(e) = r.undescribed() {
             eprintln!(
                 "imgsig: {}: cannot inspect [{}]: {}",
                 shown(&r.source),
@@ -167,7 +217,7 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
             let _ = write_stdout(text.join("\n").as_bytes());
         }
     }
-    let unreadable = results.iter().filter(|r| r.envelope.is_err()).count();
+    let unreadable = results.iter().filter(|r| r.undescribed().is_some()).count();
     let unverified = results
         .iter()
         .filter(|r| matches!(r.verification, Some(Err(_))))
@@ -190,7 +240,7 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
 
 /// `"text"` with control characters, quotes and backslashes escaped, so an
 /// untrusted string cannot drive the terminal.
-fn quoted(s: &str) -> String {
+pub(super) fn quoted(s: &str) -> String {
     format!("\"{}\"", s.escape_debug())
 }
 
@@ -212,6 +262,12 @@ fn human(r: &Inspected) -> String {
     let mut out = format!("{}\n", shown(&r.source));
     let mut line = |label: &str, value: String| out.push_str(&format!("  {:<11}{value}\n", format!("{label}:")));
     match &r.verification {
+        None if r.sigstore.is_some() => line(
+            "status",
+            "UNVERIFIED (imgsig verify checks a sigstore signature under a sigstoreSigned requirement): \
+             all of this is what the file claims; anyone can write it"
+                .into(),
+        ),
         None if r.envelope.is_err() => line("status", "UNVERIFIED".into()),
         None => line(
             "status",
@@ -230,6 +286,10 @@ fn human(r: &Inspected) -> String {
                 e.code, e.message
             ),
         ),
+    }
+    if let Some(d) = &r.sigstore {
+        inspect_sigstore::human(d, &mut |label, value| line(label, value));
+        return out;
     }
     let env = match &r.envelope {
         Ok(env) => env,
@@ -319,7 +379,7 @@ fn human(r: &Inspected) -> String {
     out
 }
 
-fn timestamp(t: Option<i64>) -> String {
+pub(super) fn timestamp(t: Option<i64>) -> String {
     match t {
         Some(t) => format!("{t} ({})", rfc3339(t)),
         None => "(none)".into(),
@@ -412,6 +472,8 @@ struct SignatureDoc {
     payload: Option<PayloadDoc>,
     packets: Vec<PacketDoc>,
     packets_stopped: Option<String>,
+    /// A typed sigstore blob, described (untrusted); else `null`.
+    sigstore: Option<SigstoreDoc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -588,11 +650,7 @@ fn signature_doc(index: usize, r: &Inspected) -> SignatureDoc {
         source: r.source.clone(),
         verified: r.verification.as_ref().map(|v| v.is_ok()),
         verification,
-        error: r
-            .envelope
-            .as_ref()
-            .err()
-            .map(|e| ErrorDocument::new(e.code, e.message.clone())),
+        error: r.undescribed().map(|e| ErrorDocument::new(e.code, e.message.clone())),
         envelope_problem: env
             .and_then(|e| e.structure.as_ref().err())
             .map(|e| ErrorDocument::new(e.code(), e.to_string())),
@@ -616,5 +674,6 @@ fn signature_doc(index: usize, r: &Inspected) -> SignatureDoc {
             .map(|e| e.packets.iter().map(packet_doc).collect())
             .unwrap_or_default(),
         packets_stopped: env.and_then(|e| e.stopped.clone()),
+        sigstore: r.sigstore.clone(),
     }
 }

@@ -4,7 +4,7 @@
 
 use imgsig::Reason;
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 
 use anyhow::anyhow;
@@ -23,21 +23,24 @@ pub fn read_failure(what: &str, name: &FileArg, e: io::Error) -> Failure {
     }
 }
 
-/// The entries of an image list (`--from-file FILE`), streamed: one per line,
-/// trimmed, with blank lines and `#` comments skipped, each with its line number.
+/// The entries of an image list (`--from-file FILE`, `-` for stdin), streamed:
+/// one per line, trimmed, with blank lines and `#` comments skipped, each with
+/// its line number.
 pub fn list_lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, String), Failure>> + '_, Failure> {
     let unreadable =
         |e: io::Error| Failure::input(Reason::UnreadableInput, anyhow!("--from-file {}: {e}", path.display()));
-    let file = File::open(path).map_err(unreadable)?;
-    Ok(io::BufRead::lines(io::BufReader::new(file))
-        .enumerate()
-        .filter_map(move |(i, line)| match line {
-            Ok(l) => {
-                let t = l.trim();
-                (!t.is_empty() && !t.starts_with('#')).then(|| Ok((i + 1, t.to_owned())))
-            }
-            Err(e) => Some(Err(unreadable(e))),
-        }))
+    let reader: Box<dyn io::BufRead> = if path == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(io::BufReader::new(File::open(path).map_err(unreadable)?))
+    };
+    Ok(reader.lines().enumerate().filter_map(move |(i, line)| match line {
+        Ok(l) => {
+            let t = l.trim();
+            (!t.is_empty() && !t.starts_with('#')).then(|| Ok((i + 1, t.to_owned())))
+        }
+        Err(e) => Some(Err(unreadable(e))),
+    }))
 }
 
 /// Image arguments, then the entries of `list` (streamed, see [`list_lines`]).

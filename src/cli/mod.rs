@@ -2,7 +2,8 @@
 //! arguments into checked requests, calls the library and renders results.
 //!
 //! House rules: stdout carries data (a signature, a verified reference, or
-//! one JSON document with `--output json`); stderr carries messages for
+//! with `--output json` one JSON document, or for several images JSON Lines
+//! ending with a summary: `framing`); stderr carries messages for
 //! people. Exit codes: 0 accepted/done, 1 the answer is no, 2 unusable
 //! input, 3 something outside failed (see docs/exit-codes.md).
 
@@ -12,8 +13,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fetch;
+mod framing;
 mod inputs;
 mod inspect;
+mod inspect_sigstore;
 mod io;
 mod keygen;
 mod misc;
@@ -70,14 +73,13 @@ impl Exit {
 
 /// A batch's images counted by outcome (the summary of `verify` over many
 /// images), and the worst exit so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
     pub images: usize,
     pub accepted: usize,
     pub rejected: usize,
     /// Images that could not be verified (exit 2 or 3).
     pub failed: usize,
-    #[serde(skip)]
     pub exit: Exit,
 }
 
@@ -153,7 +155,7 @@ impl Failure {
 pub enum OutputFormat {
     /// Text for people (reports on stderr; `inspect` writes its description to stdout).
     Human,
-    /// One JSON document on stdout (see docs/json-output.md).
+    /// JSON on stdout: one document; for several images, one line per image then a summary line (docs/json-output.md).
     Json,
 }
 
@@ -186,7 +188,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Output format: text for people, or one JSON document on stdout
+    /// Output format: text for people, or JSON on stdout (one document; several images: JSON Lines, summary last)
     #[arg(
         long,
         global = true,

@@ -40,7 +40,7 @@ pub struct RegistryArgs {
     #[arg(long = "tls-verify", value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", require_equals = false)]
     pub tls_verify: Option<bool>,
-    /// Network timeout in seconds for each request
+    /// Network timeout in seconds for each request; contacting a registry (with --tls-verify=false: the HTTPS try, then the HTTP one) takes at most this long in all
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
 }

@@ -8,8 +8,25 @@ use super::{Failure, OutputFormat};
 use imgsig::verify::ErrorDocument;
 use imgsig::Reason;
 
-/// Version of the JSON output schema.
+/// Version of the JSON output schema of the commands not named below.
 pub const SCHEMA_VERSION: u32 = 1;
+/// Version of `sign`'s documents: 2 since registry images are framed one
+/// document per image (docs/json-output.md, "Framing").
+pub const SIGN_SCHEMA_VERSION: u32 = 2;
+/// Version of `fetch`'s documents: 2 since images are framed one document per
+/// image (docs/json-output.md, "Framing").
+pub const FETCH_SCHEMA_VERSION: u32 = 2;
+
+/// A command's current schema version: every document it writes (its error
+/// documents too) carries it.
+pub fn schema_version(command: &str) -> u32 {
+    match command {
+        "verify" => imgsig::verify::JSON_SCHEMA_VERSION,
+        "sign" => SIGN_SCHEMA_VERSION,
+        "fetch" => FETCH_SCHEMA_VERSION,
+        _ => SCHEMA_VERSION,
+    }
+}
 
 #[derive(Debug, Serialize)]
 struct ErrorDoc<'a> {
@@ -49,7 +66,7 @@ pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
     }
     if format == OutputFormat::Json {
         print_json(&ErrorDoc {
-            schema_version: SCHEMA_VERSION,
+            schema_version: schema_version(command),
             command,
             exit_code: failure.exit as u8,
             error: error_document(failure),
@@ -65,12 +82,28 @@ pub fn report_usage_error(args: &[std::ffi::OsString], message: &str) {
         || args.iter().any(|a| a == "--json" || a == "--output=json");
     if wants_json {
         print_json(&ErrorDoc {
-            schema_version: SCHEMA_VERSION,
+            // The command's schema version when the line names one (the
+            // document still says `command: ""`: the line did not parse).
+            schema_version: usage_command(args).map_or(SCHEMA_VERSION, schema_version),
             command: "",
             exit_code: 2,
             error: ErrorDocument::new(Reason::Usage, message.trim_end()),
         });
     }
+}
+
+/// The subcommand a command line names (its first word that is not an
+/// option or the value of `--output`), if it is one with its own schema version.
+fn usage_command(args: &[std::ffi::OsString]) -> Option<&'static str> {
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        if w == "--output" {
+            words.next();
+        } else if !w.starts_with('-') {
+            return ["verify", "sign", "fetch"].into_iter().find(|c| *c == w);
+        }
+    }
+    None
 }
 
 /// What the user can do about a failure with this code, in the command line's terms.
@@ -92,6 +125,9 @@ pub fn hint_for(code: Reason) -> Option<&'static str> {
             "see `gpg --list-secret-keys`; --sign-by takes what `gpg -u` takes: a fingerprint, a key ID, an e-mail address or a user ID"
         }
         Reason::NoMatchingPlatform => "use --all-platforms to verify every instance",
+        Reason::NoSignatureChecked => {
+            "give --policy FILE whose scope for the image requires signatures (signedBy or sigstoreSigned); `imgsig policy explain` shows which scope applies"
+        }
         Reason::TerminalOutput => "redirect stdout to a file or use -o FILE",
         Reason::PassphraseNeeded => "put the passphrase in a file and pass --passphrase-file FILE, or set IMGSIG_PASSPHRASE",
         Reason::InvalidKey => {

@@ -201,18 +201,33 @@ fn explain(args: ExplainArgs, format: OutputFormat) -> Result<Exit, Failure> {
     };
     let policy = load_policy(&path)?;
     let (scope, reqs) = policy.requirements_for(&image);
-    eprintln!("imgsig: policy {}", shown(&path));
-    eprintln!("imgsig: image {image} (transport {})", image.transport());
-    eprintln!("imgsig: scopes tried, most specific first: {}", scope.tried_quoted());
-    eprintln!(
-        "imgsig: matched {}; scopes are never merged, so only these apply:",
-        scope.describe()
-    );
-    for (i, r) in reqs.iter().enumerate() {
-        eprintln!("imgsig:   {}. {}", i + 1, r.describe());
-        eprintln!("imgsig:      needs {}", needs(r, &image));
+    // The explanation is the command's output: stdout, for a script or a pager.
+    // With --output json the document is, and the text goes to stderr for people.
+    let mut text = String::new();
+    {
+        use std::fmt::Write as _;
+        let t = &mut text;
+        let _ = writeln!(t, "policy {}", shown(&path));
+        let _ = writeln!(t, "image {image} (transport {})", image.transport());
+        let _ = writeln!(t, "scopes tried, most specific first: {}", scope.tried_quoted());
+        let _ = writeln!(
+            t,
+            "matched {}; scopes are never merged, so only these apply:",
+            scope.describe()
+        );
+        for (i, r) in reqs.iter().enumerate() {
+            let _ = writeln!(t, "  {}. {}", i + 1, r.describe());
+            let _ = writeln!(t, "     needs {}", needs(r, &image));
+        }
+        let _ = writeln!(t, "all {} requirement(s) must hold", reqs.len());
     }
-    eprintln!("imgsig: all {} requirement(s) must hold", reqs.len());
+    if format == OutputFormat::Json {
+        for line in text.lines() {
+            eprintln!("imgsig: {line}");
+        }
+    } else {
+        let _ = super::io::write_stdout(text.as_bytes());
+    }
     if format == OutputFormat::Json {
         print_json(&ExplainDoc {
             schema_version: SCHEMA_VERSION,

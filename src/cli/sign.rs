@@ -28,7 +28,7 @@ use super::io::{read_limited, stdout_is_terminal};
 use super::net::RegistryArgs;
 use super::progress::Progress;
 use super::sign_key::{load_signer, KeyArgs};
-use super::sign_render::{self as render, failure, ImagesDoc};
+use super::sign_render::{self as render, failure};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::limits::MAX_MANIFEST_SIZE;
 use imgsig::digest::Digest;
@@ -37,7 +37,26 @@ use imgsig::reference::DockerReference;
 use imgsig::sign::{Destination, Request, Signing};
 use imgsig::Reason;
 
-pub const EXAMPLES: &str = "EXAMPLES:
+pub const EXAMPLES: &str = "WHERE SIGNATURES GO (the first that applies):
+  --digest/--manifest: -o FILE, stdout, or --lookaside-dir DIR.
+  docker://REF images:
+    1. --lookaside-dir DIR
+    2. --sigstore-key: the registry's sigstore attachments, when registries.d
+       sets use-sigstore-attachments for the image (else an error)
+    3. the registry's signature API, when the registry has one
+    4. the image's registries.d entry: lookaside-staging, else lookaside (a
+       file:// URL; the directory is --registries-d DIR, default
+       ~/.config/containers/registries.d if it exists, else
+       /etc/containers/registries.d)
+    5. nothing configured: the built-in default store, which only containers
+       tools on this machine read (/var/lib/containers/sigstore as root,
+       ~/.local/share/containers/sigstore otherwise); imgsig warns when it is
+       used
+  --output json says which in destination_source: caller (-o, stdout),
+  lookaside-dir, sigstore-attachments, signature-api, registries.d,
+  built-in-default.
+
+EXAMPLES:
   # Sign the manifest of registry.example.com/ns/app:1.0 with a secret key file
   imgsig sign --key signer-secret.asc --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json -o signature-1
@@ -90,7 +109,7 @@ pub struct SignArgs {
     /// Store as DIR/<repository path>@sha256=<hex>/signature-N (next free N)
     #[arg(long = "lookaside-dir", value_name = "DIR", conflicts_with = "output_file")]
     pub lookaside_dir: Option<PathBuf>,
-    /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE)
+    /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE). With --sign-by, a passphrase gpg-agent has cached for the key wins over this one
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// Multi-platform images: sign only the index, not every instance
@@ -206,6 +225,13 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
             anyhow!("docker://REF images are signed at the digest the registry serves; --digest, --manifest and -o do not apply (use --lookaside-dir)"),
         ));
     }
+    if args.list.from_file.as_deref() == Some(Path::new("-")) && args.passphrase_file.as_deref() == Some(Path::new("-"))
+    {
+        return Err(Failure::input(
+            Reason::ConflictingFlags,
+            anyhow!("stdin cannot be both the image list and the passphrase"),
+        ));
+    }
     let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
     if images.iter().any(|i| is_oci(i)) {
         return super::sign_oci::run(args, images, format);
@@ -236,21 +262,16 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let net = super::net::network(&args.registry)?;
     let signer = load_signer(&args.keys, args.passphrase_file.as_deref(), SystemTime::now())?;
     let signing = Signing::new(&signer, Some(&net));
-    let mut doc = ImagesDoc::new();
-    let mut exit = Exit::Ok;
+    let mut done = render::Images::new(format, images.len());
     let progress = Progress::new(Some(images.len()), format);
     for (i, input) in images.iter().enumerate() {
         progress.start(i + 1, input);
         let request = Request::image(input, identity.clone(), destination.clone());
-        let error = match request.map(|r| signing.sign(&r.index_only(args.index_only))) {
-            Ok(report) => doc.add(input, &report, &progress),
-            Err(e) => Some(e),
-        };
-        if let Some(e) = error {
-            exit = exit.worst(doc.fail(input, failure(e), &progress));
-        }
+        let outcome = request
+            .map(|r| signing.sign(&r.index_only(args.index_only)))
+            .map_err(failure);
+        done.image(i + 1, input, outcome, &progress);
     }
     progress.clear();
-    doc.finish(images.len(), format);
-    Ok(exit)
+    Ok(done.finish())
 }

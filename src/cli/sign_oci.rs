@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use super::progress::Progress;
 use super::sign::SignArgs;
 use super::sign_key::load_signer;
-use super::sign_render::{failure, ImagesDoc};
+use super::sign_render::{failure, Images};
 use super::{Exit, Failure, OutputFormat};
 use imgsig::oci::{is_oci, OciError};
 use imgsig::reference::DockerReference;
@@ -61,15 +61,10 @@ pub fn run(args: SignArgs, images: Vec<String>, format: OutputFormat) -> Result<
     };
     let signer = load_signer(&args.keys, args.passphrase_file.as_deref(), SystemTime::now())?;
     let signing = Signing::new(&signer, net.as_ref());
-    let mut doc = ImagesDoc::new();
+    let mut done = Images::new(format, 1);
     let progress = Progress::new(Some(1), format);
     progress.start(1, input);
-    let report = signing.sign(&request);
-    let mut exit = Exit::Ok;
-    if let Some(e) = doc.add(input, &report, &progress) {
-        exit = exit.worst(doc.fail(input, failure(e), &progress));
-    }
+    done.image(1, input, Ok(signing.sign(&request)), &progress);
     progress.clear();
-    doc.finish(1, format);
-    Ok(exit)
+    Ok(done.finish())
 }

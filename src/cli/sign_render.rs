@@ -3,12 +3,13 @@
 use anyhow::anyhow;
 use serde::Serialize;
 
+use super::framing::{Framing, Summary};
 use super::io::{write_atomic, write_stdout};
-use super::output::{error_document, print_json, SCHEMA_VERSION};
+use super::output::{error_document, print_json, SIGN_SCHEMA_VERSION};
 use super::progress::Progress;
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::shown::{shown, Lines};
-use imgsig::sign::{Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
+use imgsig::sign::{DestinationSource, Entry, ErrorClass, Format, Outcome, Report, Role, SignError};
 use imgsig::signature::Signer as SignedBy;
 use imgsig::verify::ErrorDocument;
 use imgsig::Reason;
@@ -61,6 +62,15 @@ pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat)
     Ok(Exit::Ok)
 }
 
+/// What to do about signatures in the built-in default store.
+const DEFAULT_STORE_HINT: &str = "hint: choose where signatures go: --lookaside-dir DIR, or a registries.d entry for the image (`lookaside-staging:` or `lookaside:`, a file:// URL) in ~/.config/containers/registries.d or /etc/containers/registries.d (--registries-d DIR reads another directory); see `imgsig sign --help`";
+
+/// The report's `destination_source` for JSON (`null`-free: a report
+/// with entries has a destination).
+fn source(report: &Report) -> &'static str {
+    report.destination.as_ref().map_or("caller", |d| d.source.as_str())
+}
+
 /// How a signer is named in messages.
 pub fn signer_text(format: Format, by: &SignedBy) -> String {
     if format == Format::Sigstore {
@@ -80,8 +90,12 @@ pub fn signer_text(format: Format, by: &SignedBy) -> String {
 struct SignDoc {
     schema_version: u32,
     command: &'static str,
+    summary: bool,
+    /// Always 0: a digest or manifest that could not be signed gives an error document.
+    exit_code: u8,
     format: &'static str,
     output: String,
+    destination_source: &'static str,
     identity: String,
     manifest_digest: String,
     signer: SignedBy,
@@ -93,10 +107,13 @@ struct SignDoc {
 impl SignDoc {
     fn new(report: &Report, entry: &Entry, output: String) -> SignDoc {
         SignDoc {
-            schema_version: SCHEMA_VERSION,
+            schema_version: SIGN_SCHEMA_VERSION,
             command: "sign",
+            summary: false,
+            exit_code: 0,
             format: report.format.as_str(),
             output,
+            destination_source: source(report),
             identity: entry.identity.to_string(),
             manifest_digest: entry.manifest_digest.to_string(),
             signer: entry.by.clone(),
@@ -107,18 +124,25 @@ impl SignDoc {
     }
 }
 
-/// `--output json` of registry images signed.
+/// `--output json` of one registry image signed (docs/json-output.md):
+/// the whole output for one image, one JSON Line of several.
 #[derive(Debug, Serialize)]
-pub struct ImagesDoc {
+struct ImageDoc {
     schema_version: u32,
     command: &'static str,
+    summary: bool,
+    /// The image's position among the images (from 1).
+    index: usize,
+    /// The argument or list line, e.g. `docker://registry.example.com/app:1.0`.
+    input: String,
+    exit_code: u8,
+    /// Why the image (or some of its manifests) could not be signed, or null.
+    error: Option<ErrorDocument>,
     signatures: Vec<SignatureJson>,
-    errors: Vec<ImageError>,
 }
 
 #[derive(Debug, Serialize)]
 struct SignatureJson {
-    image: String,
     format: &'static str,
     identity: String,
     manifest_digest: String,
@@ -128,32 +152,84 @@ struct SignatureJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     platform: Option<String>,
     output: String,
+    destination_source: &'static str,
     written: bool,
     signer: SignedBy,
     timestamp: i64,
 }
 
+/// sign's own counts in the summary line of several images.
 #[derive(Debug, Serialize)]
-struct ImageError {
-    image: String,
-    #[serde(flatten)]
-    error: ErrorDocument,
+struct SignCounts {
+    signatures: usize,
+    signatures_written: usize,
 }
 
-impl ImagesDoc {
-    pub fn new() -> ImagesDoc {
-        ImagesDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "sign",
-            signatures: Vec::new(),
-            errors: Vec::new(),
+/// Registry images signed, one after the other: the lines for people, each
+/// image's document, and the summary.
+pub struct Images {
+    framing: Framing,
+    images: usize,
+    failed: usize,
+    signatures: usize,
+    written: usize,
+    exit: Exit,
+    /// The hint on configuring a destination was printed (once per run).
+    default_hinted: bool,
+}
+
+impl Images {
+    pub fn new(format: OutputFormat, images: usize) -> Images {
+        Images {
+            framing: Framing::new(format, images > 1),
+            images,
+            failed: 0,
+            signatures: 0,
+            written: 0,
+            exit: Exit::Ok,
+            default_hinted: false,
         }
     }
 
-    /// Report what signing `input` did, one line per manifest; returns
-    /// what stopped it, if anything.
-    pub fn add(&mut self, input: &str, report: &Report, progress: &Progress) -> Option<SignError> {
+    /// Report what signing image `index` (`input`) came to: one line per
+    /// manifest signed, then why it stopped (if it did), and its document.
+    pub fn image(&mut self, index: usize, input: &str, outcome: Result<Report, Failure>, progress: &Progress) {
+        let mut signatures = Vec::new();
+        let failure = match outcome {
+            Ok(report) => {
+                signatures = self.lines(input, &report, progress);
+                report.error.map(failure)
+            }
+            Err(f) => Some(f),
+        };
+        let (error, exit) = match failure {
+            Some(f) => {
+                let error = error_document(&f);
+                progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&error.message)));
+                self.failed += 1;
+                (Some(error), f.exit)
+            }
+            None => (None, Exit::Ok),
+        };
+        self.exit = self.exit.worst(exit);
+        self.signatures += signatures.len();
+        self.written += signatures.iter().filter(|s| s.written).count();
+        let doc = ImageDoc {
+            schema_version: SIGN_SCHEMA_VERSION,
+            command: "sign",
+            summary: false,
+            index,
+            input: input.to_owned(),
+            exit_code: exit as u8,
+            error,
+            signatures,
+        };
+        progress.suspend(|| self.framing.image(&doc));
+    }
+
+    fn lines(&mut self, input: &str, report: &Report, progress: &Progress) -> Vec<SignatureJson> {
         super::net::print_warnings(&report.warnings);
+        let mut out = Vec::with_capacity(report.entries.len());
         for e in &report.entries {
             let d = &e.manifest_digest;
             let (label, role, platform) = match &e.role {
@@ -174,43 +250,50 @@ impl ImagesDoc {
                 ),
                 _ => format!("imgsig: signed {d}{label} as {} with {who} -> {at}", e.identity),
             });
-            self.signatures.push(SignatureJson {
-                image: input.to_owned(),
+            out.push(SignatureJson {
                 format: report.format.as_str(),
                 identity: e.identity.to_string(),
                 manifest_digest: d.to_string(),
                 role,
                 platform,
                 output: at.to_owned(),
+                destination_source: source(report),
                 written: e.outcome.written(),
                 signer: e.by.clone(),
                 timestamp: e.timestamp,
             });
         }
-        report.error.clone()
+        if let Some(d) = report
+            .destination
+            .as_ref()
+            .filter(|d| d.source == DestinationSource::BuiltinDefault)
+        {
+            let root = d.root.as_ref().map_or("?".into(), |r| r.display().to_string());
+            progress.println(&format!(
+                "imgsig: warning: {}: no signature destination is configured for this image; the signatures went to the built-in default store {}, which only containers tools on this machine read",
+                shown(input),
+                shown(&root)
+            ));
+            if !std::mem::replace(&mut self.default_hinted, true) {
+                progress.println(DEFAULT_STORE_HINT);
+            }
+        }
+        out
     }
 
-    /// The summary line, and the JSON document.
-    pub fn finish(&self, images: usize, format: OutputFormat) {
+    /// The summary line for people, and with several images the summary
+    /// document; the run's exit code (the worst image's).
+    pub fn finish(self) -> Exit {
         eprintln!(
             "imgsig: {} signature(s) for {} image(s), {} failed",
-            self.signatures.len(),
-            images,
-            self.errors.len()
+            self.signatures, self.images, self.failed
         );
-        if format == OutputFormat::Json {
-            print_json(self);
-        }
-    }
-
-    /// Report that `input` failed; returns its exit code.
-    pub fn fail(&mut self, input: &str, f: Failure, progress: &Progress) -> Exit {
-        let error = error_document(&f);
-        progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&error.message)));
-        self.errors.push(ImageError {
-            image: input.to_owned(),
-            error,
-        });
-        f.exit
+        let counts = SignCounts {
+            signatures: self.signatures,
+            signatures_written: self.written,
+        };
+        self.framing
+            .summary(&Summary::new("sign", self.exit, self.images, self.failed, counts));
+        self.exit
     }
 }

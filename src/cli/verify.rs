@@ -22,9 +22,10 @@ use super::inputs::{load_keyrings, load_policy, read_manifest, resolve_policy, v
 use super::io::write_stdout;
 use super::net::{lookaside_url, network, RegistryArgs};
 use super::output::print_json;
-use super::verify_batch::{self, Batch};
+use super::verify_batch::{self, Batch, MirrorAt};
 use super::verify_render::{keyring_human, policy_human};
 use super::{Exit, Failure, FileArg, OutputFormat};
+use imgsig::digest::Digest;
 use imgsig::reference::DockerReference;
 use imgsig::registry::network::Network;
 use imgsig::verify::{
@@ -53,7 +54,12 @@ pub const EXAMPLES: &str = "EXAMPLES:
   imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json signature-1
 
-  # JSON for scripts (exit code 0 accepted, 1 rejected)
+  # The digest instead of the manifest (as sign takes it), signatures from a directory
+  imgsig verify --keyring signer.pub --identity registry.example.com/ns/app:1.0 \\
+      --digest sha256:<64 hex> --signatures sigs/
+
+  # JSON for scripts (exit code 0 accepted, 1 rejected): one document for one
+  # image; JSON Lines ending with a summary for several
   imgsig verify --output json --policy policy.json --identity example.com/app:1.0 \\
       --manifest m.json sig
 
@@ -79,19 +85,25 @@ pub struct VerifyArgs {
     /// The image's manifest file (`-` for stdin)
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<OsString>,
+    /// Instead of --manifest: the manifest digest the signatures must name (sha256:<64 hex>); that manifest alone is judged (a multi-platform index's instances cannot be listed from a digest)
+    #[arg(long, value_name = "ALGO:HEX", conflicts_with = "manifest")]
+    pub digest: Option<String>,
     /// Read DIR/signature-1, DIR/signature-2, … up to the first missing one
-    #[arg(long, value_name = "DIR", conflicts_with = "keyring")]
+    #[arg(long, value_name = "DIR")]
     pub signatures: Option<PathBuf>,
     /// For multi-platform images: verify every instance (default: this machine's platform only)
     #[arg(long = "all-platforms")]
     pub all_platforms: bool,
+    /// Keep the policy's verdict, and also reject the image (exit 1, no-signature-checked) unless a signature was cryptographically verified for every manifest judged: guards against a policy of insecureAcceptAnything, such as /etc/containers/policy.json's default when --policy is forgotten
+    #[arg(long = "require-signature")]
+    pub require_signature: bool,
     #[command(flatten)]
     pub list: ImageList,
     #[command(flatten)]
     pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), one oci:PATH[:TAG] or oci-archive:FILE[:TAG] image (with --signatures DIR, or --identity REF to read its signatures where that registry image's are), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror (tags through the records imgsig fetch wrote)
+    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), one oci:PATH[:TAG] or oci-archive:FILE[:TAG] image (with --signatures DIR, or --identity REF to read its signatures where that registry image's are), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror, else from the file:// lookaside registries.d names for each image (never an http(s) one); tags through the records imgsig fetch wrote
     #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
@@ -102,8 +114,9 @@ enum Form {
     Bulk { root: PathBuf, list: PathBuf },
     /// docker:// images (arguments and/or --from-file).
     Registry { images: Vec<String> },
-    /// `--offline` docker:// images (arguments and/or --from-file), read from the mirror `root`.
-    OfflineMirror { root: PathBuf, images: Vec<String> },
+    /// `--offline` docker:// images (arguments and/or --from-file), read from
+    /// the mirror `root` (`--lookaside`), else each from its registries.d `file://` lookaside.
+    OfflineMirror { root: Option<PathBuf>, images: Vec<String> },
     /// One image from local files.
     Single,
 }
@@ -122,9 +135,14 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
         .collect();
     let local_lookaside = args.registry.lookaside.as_deref().filter(|l| !l.contains("://"));
     if let (Some(list), Some(root), true) = (&args.list.from_file, local_lookaside, docker.is_empty()) {
-        if !args.inputs.is_empty() || args.identity.is_some() || args.manifest.is_some() || !args.keyring.is_empty() {
+        if !args.inputs.is_empty()
+            || args.identity.is_some()
+            || args.manifest.is_some()
+            || args.digest.is_some()
+            || !args.keyring.is_empty()
+        {
             return Err(usage(
-                "bulk verification (--from-file with --lookaside DIR) takes no image arguments, --identity, --manifest or --keyring",
+                "bulk verification (--from-file with --lookaside DIR) takes no image arguments, --identity, --manifest, --digest or --keyring",
             ));
         }
         return Ok(Form::Bulk {
@@ -141,9 +159,9 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
                 "docker:// images are verified with a policy; --keyring does not apply",
             ));
         }
-        if args.identity.is_some() || args.manifest.is_some() || args.signatures.is_some() {
+        if args.identity.is_some() || args.manifest.is_some() || args.digest.is_some() || args.signatures.is_some() {
             return Err(usage(
-                "docker:// images are fetched from the registry; --identity, --manifest and --signatures do not apply",
+                "docker:// images are fetched from the registry; --identity, --manifest, --digest and --signatures do not apply",
             ));
         }
         if args.offline.offline {
@@ -156,21 +174,18 @@ fn form(args: &VerifyArgs) -> Result<Form, Failure> {
 }
 
 /// The mirror an `--offline` verify of docker:// images reads: `--lookaside`
-/// as a local directory (a path or `file://`), never a URL that needs the network.
-fn offline_mirror(args: &VerifyArgs) -> Result<PathBuf, Failure> {
+/// as a local directory (a path or `file://`), never a URL that needs the
+/// network; `None` without `--lookaside`: each image's registries.d lookaside
+/// ([`imgsig::verify::configured_mirror`], `file://` only).
+fn offline_mirror(args: &VerifyArgs) -> Result<Option<PathBuf>, Failure> {
     let Some(l) = args.registry.lookaside.as_deref() else {
-        return Err(Failure::input(
-            Reason::OfflineNetworkRequired,
-            anyhow!(
-                "--offline: docker:// images are read from a mirror with no network; give --lookaside DIR (a mirror written by imgsig fetch)"
-            ),
-        ));
+        return Ok(None);
     };
     let url = lookaside_url(l)?;
     if url.scheme() != "file" {
         return Err(offline_refused(&format!("the lookaside {}", url)));
     }
-    url.to_file_path().map_err(|()| {
+    url.to_file_path().map(Some).map_err(|()| {
         Failure::input(
             Reason::InvalidLookaside,
             anyhow!("--lookaside {l:?}: not a local directory"),
@@ -189,21 +204,20 @@ fn offline_refused(what: &str) -> Failure {
 pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let options = Options {
         all_platforms: args.all_platforms,
+        require_signature: args.require_signature,
         ..Options::default()
     };
     match form(&args)? {
         Form::Bulk { root, list } => {
+            let root = MirrorAt::Dir(&root);
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
             let verifier = Verifier::new(&trust, None, options);
-            let lines = super::io::list_lines(&list)?;
+            let lines = super::io::list_lines(&list)?.map(|l| l.map(|(n, s)| (Some(n), s)));
             verify_batch::run(
                 &verifier,
                 &policy_path,
-                Batch::Mirror {
-                    root: &root,
-                    reports: false,
-                },
+                Batch::Mirror { root, reports: false },
                 lines,
                 format,
             )
@@ -211,28 +225,47 @@ pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
         Form::OfflineMirror { root, images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
-            // No network object at all: nothing below can open a socket.
+            let numbered = labelled_inputs(&images, args.list.from_file.as_deref())?;
+            // No network object at all: nothing below can open a socket. Without
+            // --lookaside only registries.d is read from the network configuration.
             let verifier = Verifier::new(&trust, None, options);
-            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
-            let batch = Batch::Mirror {
-                root: &root,
-                reports: true,
+            let configured = match &root {
+                Some(_) => None,
+                None => Some(network(&args.registry)?),
             };
+            let root = match (&root, &configured) {
+                (Some(dir), _) => MirrorAt::Dir(dir),
+                (None, Some(net)) => MirrorAt::RegistriesD(net.registries_d()),
+                (None, None) => unreachable!("a network configuration was made for registries.d"),
+            };
+            let batch = Batch::Mirror { root, reports: true };
             verify_batch::run(&verifier, &policy_path, batch, numbered, format)
         }
         Form::Registry { images } => {
             let policy_path = resolve_policy(args.policy.as_deref())?;
             let trust = Trust::Policy(load_policy(&policy_path)?);
-            let inputs = super::io::image_inputs(&images, args.list.from_file.as_deref())?;
+            let numbered = labelled_inputs(&images, args.list.from_file.as_deref())?;
             let net = network(&args.registry)?;
             let verifier = Verifier::new(&trust, Some(&net), options);
-            let numbered = inputs.enumerate().map(|(i, r)| r.map(|s| (i + 1, s)));
             verify_batch::run(&verifier, &policy_path, Batch::Registry, numbered, format)
         }
         Form::Single if args.keyring.is_empty() => run_policy(args, options, format),
         Form::Single => run_keyring(args, options, format),
     }
+}
+
+/// The image arguments (no line number: they are not lines), then the
+/// `--from-file` list's entries with their line numbers.
+fn labelled_inputs<'a>(
+    images: &'a [String],
+    list: Option<&'a std::path::Path>,
+) -> Result<impl Iterator<Item = Result<(Option<usize>, String), Failure>> + 'a, Failure> {
+    let listed = list.map(super::io::list_lines).transpose()?.into_iter().flatten();
+    Ok(images
+        .iter()
+        .cloned()
+        .map(|s| Ok((None, s)))
+        .chain(listed.map(|l| l.map(|(n, s)| (Some(n), s)))))
 }
 
 /// `--identity` for the keyring form: normalised, compared exactly.
@@ -248,12 +281,12 @@ fn docker_identity(identity: &str) -> Result<DockerReference, Failure> {
 }
 
 /// Signature files named on the command line (`-` is stdin, read here).
-fn signature_files(inputs: &[OsString], manifest: &FileArg) -> Result<Vec<SignatureFile>, Failure> {
+fn signature_files(inputs: &[OsString], manifest: Option<&FileArg>) -> Result<Vec<SignatureFile>, Failure> {
     let mut out = Vec::with_capacity(inputs.len());
     for s in inputs {
         out.push(match FileArg::from(s.as_os_str()) {
             FileArg::Std => {
-                if *manifest == FileArg::Std {
+                if manifest == Some(&FileArg::Std) {
                     return Err(Failure::input(
                         Reason::ConflictingFlags,
                         anyhow!("stdin cannot be both the manifest and a signature"),
@@ -280,9 +313,9 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
         _ => None,
     };
     if let Some(dir) = dir_image {
-        if args.manifest.is_some() || args.signatures.is_some() {
+        if args.manifest.is_some() || args.digest.is_some() || args.signatures.is_some() {
             return Err(usage(
-                "a dir:PATH image carries its own manifest.json and signatures; drop --manifest/--signatures",
+                "a dir:PATH image carries its own manifest.json and signatures; drop --manifest/--digest/--signatures",
             ));
         }
         let identity = args.identity.as_deref().map(docker_identity).transpose()?;
@@ -301,11 +334,21 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
     let identity = args.identity.as_deref().ok_or_else(|| {
         usage("give --identity REF --manifest FILE with signature files or --signatures DIR, or a dir:PATH image")
     })?;
-    let manifest = args
-        .manifest
+    // Checked before any I/O: a digest given instead of a manifest file.
+    let digest = args
+        .digest
         .as_deref()
-        .map(FileArg::from)
-        .ok_or_else(|| usage("--identity needs --manifest FILE (or give a dir:PATH image)"))?;
+        .map(|d| Digest::parse(d).map_err(|e| Failure::input(Reason::InvalidDigest, anyhow!("--digest: {e}"))))
+        .transpose()?;
+    let manifest = match (&args.manifest, &digest) {
+        (Some(m), _) => Some(FileArg::from(m.as_os_str())),
+        (None, Some(_)) => None,
+        (None, None) => {
+            return Err(usage(
+                "--identity needs --manifest FILE or --digest ALGO:HEX (or give a dir:PATH image)",
+            ))
+        }
+    };
     let sources = usize::from(!args.inputs.is_empty())
         + usize::from(args.signatures.is_some())
         + usize::from(args.registry.lookaside.is_some());
@@ -319,7 +362,7 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
     } else {
         parse_identity(identity)?
     };
-    let files = signature_files(&args.inputs, &manifest)?;
+    let files = signature_files(&args.inputs, manifest.as_ref())?;
     let (signatures, net) = match (&args.signatures, &args.registry.lookaside) {
         (Some(dir), _) => (SignatureSource::Directory(dir.clone()), None),
         (None, Some(l)) => {
@@ -350,18 +393,16 @@ fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failu
         (None, None) if files.is_empty() => (SignatureSource::Configured, Some(network(&args.registry)?)),
         (None, None) => (SignatureSource::Files(files), None),
     };
-    let bytes = read_manifest(&manifest)?;
-    Ok((
-        Request {
-            image: ImageSource::Manifest {
-                bytes,
-                identity,
-                origin: manifest.to_string(),
-            },
-            signatures,
+    let image = match (manifest, digest) {
+        (Some(manifest), _) => ImageSource::Manifest {
+            bytes: read_manifest(&manifest)?,
+            identity,
+            origin: manifest.to_string(),
         },
-        net,
-    ))
+        (None, Some(digest)) => ImageSource::Digest { digest, identity },
+        (None, None) => unreachable!("checked above"),
+    };
+    Ok((Request { image, signatures }, net))
 }
 
 fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Result<Exit, Failure> {
@@ -380,6 +421,9 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     } else {
         // The report carries the warnings.
         eprint!("{}", policy_human(&policy_path, &report));
+        if let Some(hint) = after_decision_hint(&report) {
+            eprintln!("hint: {hint}");
+        }
     }
     if dir_without_identity_failed(&report) {
         eprintln!(
@@ -392,14 +436,24 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
 }
 
+/// The hint for a rejection that came after the manifests were judged
+/// (`--require-signature`); other rejections of that kind have none.
+pub fn after_decision_hint(report: &imgsig::verify::Report) -> Option<&'static str> {
+    match &report.rejection {
+        Some(r) if r.code == Reason::NoSignatureChecked && !report.checks.is_empty() => super::output::hint_for(r.code),
+        _ => None,
+    }
+}
+
 /// The image as given, for the document's `input`: the `dir:PATH` argument,
-/// or the `--manifest` file.
+/// the `--manifest` file, or the `--digest`.
 fn single_input(args: &VerifyArgs) -> String {
-    match (args.inputs.as_slice(), &args.manifest) {
-        ([one], _) if one.to_string_lossy().starts_with("dir:") || imgsig::oci::is_oci(&one.to_string_lossy()) => {
+    match (args.inputs.as_slice(), &args.manifest, &args.digest) {
+        ([one], _, _) if one.to_string_lossy().starts_with("dir:") || imgsig::oci::is_oci(&one.to_string_lossy()) => {
             one.to_string_lossy().into_owned()
         }
-        (_, Some(m)) => m.to_string_lossy().into_owned(),
+        (_, Some(m), _) => m.to_string_lossy().into_owned(),
+        (_, None, Some(d)) => d.clone(),
         _ => String::new(),
     }
 }
@@ -420,14 +474,16 @@ fn render(format: OutputFormat, report: &imgsig::verify::Report, doc: impl FnOnc
 fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Result<Exit, Failure> {
     if args.identity.is_none() {
         return Err(usage(
-            "--keyring needs --identity REF, --manifest FILE and signature files",
+            "--keyring needs --identity REF, --manifest FILE (or --digest) and signature files (or --signatures DIR)",
         ));
     }
-    if args.manifest.is_none() {
+    if args.manifest.is_none() && args.digest.is_none() {
         return Err(usage("--keyring needs --manifest FILE"));
     }
-    if args.inputs.is_empty() {
-        return Err(usage("--keyring needs at least one SIGNATURE_FILE"));
+    if args.inputs.is_empty() && args.signatures.is_none() {
+        return Err(usage(
+            "--keyring needs at least one SIGNATURE_FILE (or --signatures DIR)",
+        ));
     }
     if let Some(d) = args.inputs.iter().find(|i| i.to_string_lossy().starts_with("dir:")) {
         return Err(usage(&format!(

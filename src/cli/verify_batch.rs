@@ -10,6 +10,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
+use super::framing::{Framing, Summary};
 use super::inputs::verify_failure;
 use super::progress::Progress;
 use super::verify_render::policy_human;
@@ -17,9 +18,10 @@ use super::{Exit, Failure, OutputFormat, Tally};
 use crate::shown::Lines;
 use imgsig::policy::Decision;
 use imgsig::reference::DockerReference;
+use imgsig::store::registries_d::RegistriesD;
 use imgsig::verify::{
-    DocumentTrust, ErrorClass, ImageDocument, ImageSource, Report, Request, SignatureSource, Verifier,
-    JSON_SCHEMA_VERSION,
+    configured_mirror, DocumentTrust, ErrorClass, ImageDocument, ImageSource, Report, Request, SignatureSource,
+    Verifier,
 };
 use imgsig::Reason;
 use serde::Serialize;
@@ -29,11 +31,19 @@ pub enum Batch<'a> {
     /// `docker://REF` images from the registry: at most this many at once
     /// (one shared connection pool per registry).
     Registry,
-    /// Images in the mirror `root` (read as a `file:` lookaside too), named
+    /// Images in a mirror (read as a `file:` lookaside too), named
     /// `name@digest`, or `name:tag` resolved through the mirror's tag records.
     /// `reports`: a whole report per image for people (`verify --offline
     /// docker://…`), else one line per image not accepted (bulk form).
-    Mirror { root: &'a Path, reports: bool },
+    Mirror { root: MirrorAt<'a>, reports: bool },
+}
+
+/// Where a batch's mirror is.
+pub enum MirrorAt<'a> {
+    /// `--lookaside DIR`: one mirror for every image.
+    Dir(&'a Path),
+    /// `--offline` without `--lookaside`: each image's `file://` lookaside in registries.d.
+    RegistriesD(&'a RegistriesD),
 }
 
 /// Registry images verified at the same time.
@@ -50,7 +60,7 @@ struct Item {
     exit: Exit,
     verified: Option<String>,
     human: String,
-    /// The image document (docs/json-output.md), one JSON Line.
+    /// The image document (docs/json-output.md) as framed for stdout.
     json: Option<String>,
 }
 
@@ -58,22 +68,27 @@ struct Item {
 /// in the list (for people), and the text.
 struct Input {
     index: usize,
-    line: usize,
+    /// `None` for a command-line argument (only a list's lines are lines).
+    line: Option<usize>,
     text: String,
 }
 
-/// Run a batch. `inputs` yields (line number, text).
+/// Run a batch. `inputs` yields (line number in the list, or `None` for an argument; text).
 pub fn run(
     verifier: &Verifier<'_>,
     policy_path: &Path,
     batch: Batch<'_>,
-    inputs: impl Iterator<Item = Result<(usize, String), Failure>>,
+    inputs: impl Iterator<Item = Result<(Option<usize>, String), Failure>>,
     format: OutputFormat,
 ) -> Result<Exit, Failure> {
-    let mut inputs = inputs.peekable();
-    if inputs.peek().is_none() {
+    // Whether one image or several were named decides the framing: look at two.
+    let mut inputs = inputs;
+    let first: Vec<_> = inputs.by_ref().take(2).collect();
+    if first.is_empty() {
         return Err(Failure::input(Reason::Usage, anyhow!("--from-file lists no images")));
     }
+    let framing = Framing::new(format, first.len() > 1);
+    let mut inputs = first.into_iter().chain(inputs);
     let json = format == OutputFormat::Json;
     let form = DocumentTrust::Policy(policy_path);
     let (workers, chunk_size) = match batch {
@@ -83,7 +98,11 @@ pub fn run(
             MIRROR_CHUNK,
         ),
     };
-    if let Batch::Mirror { root, reports: false } = &batch {
+    if let Batch::Mirror {
+        root: MirrorAt::Dir(root),
+        reports: false,
+    } = &batch
+    {
         eprintln!("imgsig: policy {}; mirror {}", policy_path.display(), root.display());
     }
     // The list is streamed: how many images it holds is not known up front.
@@ -108,7 +127,7 @@ pub fn run(
         }
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
         let mut err = std::io::BufWriter::new(stderr.lock());
-        let item = |input: &Input, outcome| one(&form, policy_path, &batch, input, outcome, json);
+        let item = |input: &Input, outcome| one(&form, policy_path, &batch, input, outcome, framing);
         verifier.verify_each(
             &chunk,
             workers,
@@ -126,15 +145,15 @@ pub fn run(
                 // The list line and the messages built from it reach the terminal
                 // escaped (the safety net for every string in the report).
                 let text = Lines(&text).to_string();
-                let data = match (&it.json, &it.verified) {
+                let data = match (it.json, &it.verified) {
                     (Some(j), _) => Some(j),
-                    (None, Some(v)) => Some(v),
-                    (None, None) => None,
+                    (None, Some(v)) if !json => Some(format!("{v}\n")),
+                    (None, _) => None,
                 };
                 let write = |out: &mut dyn Write, err: &mut dyn Write, flush: bool| {
                     let _ = err.write_all(text.as_bytes());
-                    if let Some(d) = data {
-                        let _ = writeln!(out, "{d}");
+                    if let Some(d) = &data {
+                        let _ = out.write_all(d.as_bytes());
                     }
                     if flush {
                         let _ = out.flush();
@@ -161,44 +180,33 @@ pub fn run(
     if matches!(batch, Batch::Mirror { .. }) || tally.images > 1 {
         eprintln!("{}", tally.human());
     }
-    if json {
-        let summary = serde_json::to_string(&SummaryDoc::new(&form, tally));
-        let _ = writeln!(stdout.lock(), "{}", summary.unwrap_or_default());
-    }
+    framing.summary(&summary(&form, tally));
     Ok(exit)
 }
 
-/// The summary document after the image documents of a multi-image run
-/// (the image documents are the library's; the tally is this run's).
+/// verify's own counts in the summary line after the image documents of a
+/// multi-image run (the image documents are the library's; the tally is this run's).
 #[derive(Debug, Serialize)]
-struct SummaryDoc {
-    schema_version: u32,
-    command: &'static str,
-    summary: bool,
+struct VerifyCounts {
     mode: &'static str,
     policy: Option<String>,
+    /// `failed` when any image could not be verified, else `rejected` when
+    /// any was rejected, else `accepted`: the same precedence as the exit
+    /// code (the worst image's).
     verdict: &'static str,
-    exit_code: u8,
-    #[serde(flatten)]
-    tally: Tally,
+    accepted: usize,
+    rejected: usize,
 }
 
-impl SummaryDoc {
-    /// Its `verdict` is `failed` when any image could not be verified, else
-    /// `rejected` when any was rejected, else `accepted`: the same
-    /// precedence as the exit code (the worst image's).
-    fn new(form: &DocumentTrust<'_>, tally: Tally) -> SummaryDoc {
-        SummaryDoc {
-            schema_version: JSON_SCHEMA_VERSION,
-            command: "verify",
-            summary: true,
-            mode: form.mode(),
-            policy: form.policy(),
-            verdict: tally.exit.verdict(),
-            exit_code: tally.exit as u8,
-            tally,
-        }
-    }
+fn summary(form: &DocumentTrust<'_>, tally: Tally) -> Summary<VerifyCounts> {
+    let counts = VerifyCounts {
+        mode: form.mode(),
+        policy: form.policy(),
+        verdict: tally.exit.verdict(),
+        accepted: tally.accepted,
+        rejected: tally.rejected,
+    };
+    Summary::new("verify", tally.exit, tally.images, tally.failed, counts)
 }
 
 fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
@@ -235,11 +243,12 @@ fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
             if r.tag().is_some() && r.digest().is_some() {
                 return Err(invalid("give name@digest or name:tag, not both".into()));
             }
+            let root = match root {
+                MirrorAt::Dir(root) => root.to_path_buf(),
+                MirrorAt::RegistriesD(d) => configured_mirror(d, &r).map_err(verify_failure)?.root,
+            };
             Ok(Request {
-                image: ImageSource::Mirror {
-                    root: root.to_path_buf(),
-                    reference: r,
-                },
+                image: ImageSource::Mirror { root, reference: r },
                 signatures: SignatureSource::MirrorImage,
             })
         }
@@ -253,7 +262,7 @@ fn one(
     batch: &Batch<'_>,
     input: &Input,
     outcome: Result<Report, Failure>,
-    json: bool,
+    framing: Framing,
 ) -> Item {
     let Input { index, line, text } = input;
     let (index, line, input) = (*index, *line, text.as_str());
@@ -269,11 +278,16 @@ fn one(
                         .unwrap_or_default();
                     format!("{}{hint}", policy_human(policy_path, &report))
                 }
-                (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => policy_human(policy_path, &report),
+                (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => {
+                    let hint = super::verify::after_decision_hint(&report)
+                        .map(|h| format!("hint: {h}\n"))
+                        .unwrap_or_default();
+                    format!("{}{hint}", policy_human(policy_path, &report))
+                }
                 (Batch::Mirror { .. }, _) => mirror_human(line, input, &report),
             };
-            let json =
-                json.then(|| serde_json::to_string(&report.to_json_document(form, index, input)).unwrap_or_default());
+            let human = format!("{}{human}", mirror_note(batch, &report));
+            let json = framing.image_text(&report.to_json_document(form, index, input));
             Item {
                 warnings: match batch {
                     Batch::Mirror { reports: false, .. } => report.warnings.clone(),
@@ -294,17 +308,20 @@ fn one(
                 .unwrap_or_default();
             let human = match batch {
                 Batch::Registry => format!("imgsig: {input}: {message}\n{hint}"),
-                Batch::Mirror { .. } => format!("imgsig: line {line}: {input}: NOT VERIFIED: [{}] {message}\n", f.code),
+                Batch::Mirror { .. } => format!("imgsig: {}: NOT VERIFIED: [{}] {message}\n", at(line, input), f.code),
             };
-            let json = json.then(|| {
-                let class = match f.exit {
-                    Exit::Outside => ErrorClass::Outside,
-                    Exit::No => ErrorClass::Rejected,
-                    Exit::Input | Exit::Ok => ErrorClass::Input,
-                };
-                let doc = ImageDocument::failed(form, index, input, class, super::output::error_document(&f));
-                serde_json::to_string(&doc).unwrap_or_default()
-            });
+            let class = match f.exit {
+                Exit::Outside => ErrorClass::Outside,
+                Exit::No => ErrorClass::Rejected,
+                Exit::Input | Exit::Ok => ErrorClass::Input,
+            };
+            let json = framing.image_text(&ImageDocument::failed(
+                form,
+                index,
+                input,
+                class,
+                super::output::error_document(&f),
+            ));
             Item {
                 warnings: Vec::new(),
                 exit: f.exit,
@@ -313,6 +330,27 @@ fn one(
                 json,
             }
         }
+    }
+}
+
+/// Which mirror an image was read from when registries.d chose it (the
+/// image document's `manifests[].looked_in` names its directory too).
+fn mirror_note(batch: &Batch<'_>, report: &Report) -> String {
+    let Batch::Mirror {
+        root: MirrorAt::RegistriesD(d),
+        ..
+    } = batch
+    else {
+        return String::new();
+    };
+    match report.image.docker_reference().map(|r| (r, configured_mirror(d, r))) {
+        Some((r, Ok(m))) => format!(
+            "imgsig: {r}: read from the mirror {}, the registries.d lookaside {} ({})\n",
+            m.root.display(),
+            m.url,
+            m.configured_in
+        ),
+        _ => String::new(),
     }
 }
 
@@ -326,7 +364,7 @@ fn decisions(report: &Report) -> impl Iterator<Item = (Option<String>, &Decision
 
 /// A mirror image's report for people: nothing when accepted (the summary
 /// counts it), one line naming every failed requirement otherwise.
-fn mirror_human(line: usize, input: &str, report: &Report) -> String {
+fn mirror_human(line: Option<usize>, input: &str, report: &Report) -> String {
     if report.accepted {
         return String::new();
     }
@@ -345,7 +383,15 @@ fn mirror_human(line: usize, input: &str, report: &Report) -> String {
             }
         }
     }
-    format!("imgsig: line {line}: {input}: REJECTED: {}\n", why.join("; "))
+    format!("imgsig: {}: REJECTED: {}\n", at(line, input), why.join("; "))
+}
+
+/// `line N: INPUT` for a list's line, `INPUT` for an argument.
+fn at(line: Option<usize>, input: &str) -> String {
+    match line {
+        Some(n) => format!("line {n}: {input}"),
+        None => input.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -360,7 +406,7 @@ mod tests {
             for e in exits {
                 t.add(*e);
             }
-            SummaryDoc::new(&form, t).verdict
+            summary(&form, t).counts.verdict
         };
         assert_eq!(v(&[Exit::Ok, Exit::Ok]), "accepted");
         assert_eq!(v(&[Exit::Ok, Exit::No]), "rejected");

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use super::report::Checked;
 use crate::shown::shown;
-use imgsig::policy::Requirement;
+use imgsig::policy::{Requirement, RequirementResult};
 use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
+use imgsig::Reason;
 
 fn digest_text(d: &Result<imgsig::digest::Digest, String>) -> String {
     match d {
@@ -117,6 +118,7 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
         return out;
     }
     let mut failed = Vec::new();
+    let mut decisive = Vec::new();
     for check in &report.checks {
         let Judgement::Policy(d) = &check.judgement else {
             continue;
@@ -132,6 +134,9 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
             failed.push(format!("[{}] {}{what}", e.code, e.message));
         }
         for r in d.requirements.iter().filter(|r| r.result.is_err()) {
+            if let Some(why) = decisive_reason(r) {
+                decisive.push(format!("{why}{what}"));
+            }
             let who = match &r.requirement {
                 Requirement::SignedBy(sb) if !sb.keys.keyring.is_empty() => {
                     format!(", needs a signature by {}", sb.keys.describe())
@@ -145,13 +150,62 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
             ));
         }
     }
+    decisive.dedup();
+    let decisive: String = decisive.iter().map(|d| format!("{d}; ")).collect();
     let _ = writeln!(
         out,
-        "imgsig: REJECTED: {} by {scope_desc}: {} not satisfied",
+        "imgsig: REJECTED: {} by {scope_desc}: {decisive}{} not satisfied",
         report.image,
         failed.join(", ")
     );
     out
+}
+
+/// What decided against a signature requirement, for the REJECTED line
+/// (before who is missing): a signature a trusted key made, but for another
+/// identity or digest (`identity-mismatch: Alice … signed other:1.0`), else
+/// the first signature's rejection, else why the signatures could not be
+/// read. `None` when there were no signatures at all (who is missing says it).
+fn decisive_reason(r: &RequirementResult) -> Option<String> {
+    let Err(e) = &r.result else { return None };
+    if !matches!(r.requirement, Requirement::SignedBy(_) | Requirement::SigstoreSigned(_)) {
+        return None;
+    }
+    let by_trusted = r.signatures.iter().find_map(|s| match &s.result {
+        Err(rej) if rej.signer.is_some() => Some((s, rej)),
+        _ => None,
+    });
+    let first = r
+        .signatures
+        .iter()
+        .find_map(|s| s.result.as_ref().err().map(|rej| (s, rej)));
+    match by_trusted.or(first) {
+        Some((s, rej)) => {
+            let who = rej.signer.as_ref().map(|signer| match &r.requirement {
+                Requirement::SignedBy(sb) => sb
+                    .keys
+                    .keyring
+                    .describe()
+                    .into_iter()
+                    .find(|k| k.fingerprint == signer.primary_fingerprint)
+                    .map(|k| k.describe())
+                    .unwrap_or_else(|| signer.primary_fingerprint.clone()),
+                _ => signer.primary_fingerprint.clone(),
+            });
+            let claim = s.opened.as_ref().map(|o| &o.claim);
+            Some(match (rej.code, who, claim) {
+                (Reason::IdentityMismatch, Some(who), Some(c)) => {
+                    format!("{}: {who} signed {}", rej.code, shown(c.docker_reference()))
+                }
+                (Reason::DigestMismatch, Some(who), Some(c)) => {
+                    format!("{}: {who} signed manifest {}", rej.code, c.manifest_digest())
+                }
+                _ => format!("{}: {}", rej.code, rej.message),
+            })
+        }
+        None if e.code != Reason::NoSignatures => Some(format!("{}: {}", e.code, e.message)),
+        None => None,
+    }
 }
 
 fn keyring_decision(report: &Report) -> Option<(&ManifestCheck, &KeyringDecision)> {

@@ -16,7 +16,13 @@
 //! 3. The image counts as mirrored only when every signature the source has
 //!    is stored (one over the size limit cannot be: `signature-not-mirrored`,
 //!    a failure outside). Then, and last, a reference by tag gets its tag
-//!    record ([`crate::store::mirror::TagRecord`]): what the tag resolved to.
+//!    record ([`crate::store::mirror::TagRecord`]): what the tag resolved to;
+//!    when the tag has moved, the report says from what
+//!    ([`Report::tag_moved`]).
+//! 4. A mirrored image whose source has no signature for any of its
+//!    manifests is [`Report::unsigned`]: mirrored as the registry has it, but
+//!    not what a mirror is for (an air-gapped verify will find nothing to
+//!    check); the caller decides whether that fails the run.
 //!
 //! A failure stops the image and is the report's [`Report::error`]; what was
 //! stored before it is listed. Nothing is printed and nothing is read from the
@@ -145,7 +151,8 @@ impl<'a> Fetcher<'a> {
             wanted.push((Role::Instance(i.platform.clone()), m));
         }
         for (role, m) in wanted {
-            let sigs = self.network.signatures(r, &m.digest, warnings)?.signatures;
+            let fetched = self.network.signatures(r, &m.digest, warnings)?;
+            let (sigs, looked_in) = (fetched.signatures, fetched.looked_in);
             let blobs = sigs.iter().map(|s| match &s.blob {
                 Ok(b) => Ok(b.as_slice()),
                 Err(why) => Err(SkippedSignature {
@@ -154,7 +161,11 @@ impl<'a> Fetcher<'a> {
                 }),
             });
             let stored = copy.store(&m.digest, &m.bytes, blobs)?.clone();
-            report.manifests.push(CarriedManifest { role, stored });
+            report.manifests.push(CarriedManifest {
+                role,
+                stored,
+                looked_in,
+            });
         }
         // Last: a record never names a manifest that is not in the mirror.
         let fetched_at = crate::time::unix_seconds(self.options.now);

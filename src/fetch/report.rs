@@ -42,6 +42,28 @@ impl Report {
     pub fn signatures_present(&self) -> usize {
         self.manifests.iter().map(|m| m.stored.signatures_present).sum()
     }
+
+    /// Whether the image was mirrored without a single signature: the
+    /// source had none for the image nor, for a multi-platform image, for
+    /// any of its instances (where it looked: [`CarriedManifest::looked_in`]).
+    /// A verify from the mirror has nothing to check for it. `false` when
+    /// the fetch failed ([`Report::error`] says why).
+    pub fn unsigned(&self) -> bool {
+        self.error.is_none()
+            && !self.manifests.is_empty()
+            && self
+                .manifests
+                .iter()
+                .all(|m| m.stored.signatures_new + m.stored.signatures_present == 0)
+    }
+
+    /// When the fetch replaced a tag record that named another digest: the
+    /// digest the tag was recorded at before, and the one it resolves to now.
+    pub fn tag_moved(&self) -> Option<(&Digest, &Digest)> {
+        let before = self.tag_record.as_ref()?.previous.as_ref()?;
+        let now = self.digest.as_ref()?;
+        (before != now).then_some((before, now))
+    }
 }
 
 /// One manifest carried: what it is to the image, and what was stored.
@@ -52,4 +74,7 @@ pub struct CarriedManifest {
     pub role: Role,
     /// Where it went in the mirror and what happened to its signatures.
     pub stored: StoredManifest,
+    /// Where its signatures were looked for: a lookaside URL
+    /// (`…/signature-N`), the registry signature API, the sigstore attachments.
+    pub looked_in: String,
 }

@@ -375,9 +375,20 @@ fn name_keys_of_other_requirements(results: &mut [RequirementResult], subject: &
             }
         }
     }
+    let mut rewritten = Vec::new();
     for (ri, si, rej) in by_other {
         if let Some(s) = results[ri].signatures.iter_mut().find(|s| s.index == si) {
             s.result = Err(rej);
+            rewritten.push(ri);
+        }
+    }
+    // The requirement's message quotes its signatures' rejections: say it once, the same way.
+    for ri in rewritten {
+        let r = &mut results[ri];
+        if let (Requirement::SignedBy(sb), Err(e)) = (&r.requirement, &mut r.result) {
+            if e.code == Reason::NoValidSignature {
+                e.message = not_accepted(&r.signatures, &format!("a signature by {}", sb.keys.describe()));
+            }
         }
     }
 }
@@ -664,7 +675,13 @@ fn decide(
     if results.iter().any(|r| r.result.is_ok()) {
         return (Ok(()), results);
     }
-    let needs = needs();
+    let message = not_accepted(&results, &needs());
+    (Err(rr(Reason::NoValidSignature, message)), results)
+}
+
+/// Why no signature satisfied a requirement: each signature's own rejection
+/// (the one wording the signature lines show too), then what it needs.
+fn not_accepted(results: &[SignatureResult], needs: &str) -> String {
     let reasons: Vec<String> = results
         .iter()
         .map(|r| {
@@ -676,7 +693,7 @@ fn decide(
             )
         })
         .collect();
-    let message = if reasons.len() == 1 {
+    if reasons.len() == 1 {
         format!("{}; it needs {needs}", reasons[0])
     } else {
         format!(
@@ -684,6 +701,5 @@ fn decide(
             reasons.len(),
             reasons.join("; ")
         )
-    };
-    (Err(rr(Reason::NoValidSignature, message)), results)
+    }
 }

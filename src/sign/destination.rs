@@ -9,6 +9,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::registry::network::{Network, NetworkError};
 use crate::store::lookaside::ImageLocation;
+use crate::store::registries_d::Access;
 use crate::Reason;
 
 use super::{chain, Destination, Format, SignError};
@@ -28,20 +29,81 @@ pub(crate) enum Place {
     Attachments,
 }
 
-/// Choose where signatures of `r` go. `Destination::Registry` chooses as
-/// containers/image does: a sigstore signature as an attachment, and only
-/// when registries.d enables them; else the registry signature API when the
-/// registry offers it; else the registries.d `lookaside-staging`.
+/// Why signatures went where they went: which rule chose the destination
+/// (in the order they are tried, see [`Destination::Registry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DestinationSource {
+    /// [`Destination::Caller`]: returned, for the caller to write
+    /// (`-o FILE`, stdout). `caller`.
+    Caller,
+    /// [`Destination::LookasideDir`] (`--lookaside-dir DIR`). `lookaside-dir`.
+    LookasideDir,
+    /// The registry's sigstore attachments (registries.d
+    /// `use-sigstore-attachments`). `sigstore-attachments`.
+    SigstoreAttachments,
+    /// The registry signature API. `signature-api`.
+    SignatureApi,
+    /// A registries.d entry for the image (`lookaside-staging`, else
+    /// `lookaside`). `registries.d`.
+    RegistriesD,
+    /// Nothing configured: the built-in default store that containers tools
+    /// read on this machine only (`/var/lib/containers/sigstore` for root,
+    /// `~/.local/share/containers/sigstore` otherwise). `built-in-default`.
+    BuiltinDefault,
+}
+
+impl DestinationSource {
+    /// The stable string used in JSON output (`destination_source`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationSource::Caller => "caller",
+            DestinationSource::LookasideDir => "lookaside-dir",
+            DestinationSource::SigstoreAttachments => "sigstore-attachments",
+            DestinationSource::SignatureApi => "signature-api",
+            DestinationSource::RegistriesD => "registries.d",
+            DestinationSource::BuiltinDefault => "built-in-default",
+        }
+    }
+}
+
+/// The destination chosen for an image, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChosenDestination {
+    /// Which rule chose it.
+    pub source: DestinationSource,
+    /// For a directory (a lookaside directory, a `file:` registries.d
+    /// entry, the built-in default): its root, below which each image has
+    /// its `<repository path>@sha256=<hex>` directory.
+    pub root: Option<PathBuf>,
+}
+
+impl ChosenDestination {
+    fn new(source: DestinationSource, root: Option<PathBuf>) -> ChosenDestination {
+        ChosenDestination { source, root }
+    }
+}
+
+/// Choose where signatures of `r` go, and say why. `Destination::Registry`
+/// chooses as containers/image does: a sigstore signature as an attachment,
+/// and only when registries.d enables them; else the registry signature API
+/// when the registry offers it; else the registries.d `lookaside-staging`
+/// (or `lookaside`) of the image; else the built-in default store.
 pub(crate) fn choose(
     destination: &Destination,
     format: Format,
     network: Option<&Network>,
     r: Option<&DockerReference>,
     warnings: &mut Vec<String>,
-) -> Result<Place, SignError> {
+) -> Result<(Place, ChosenDestination), SignError> {
+    use DestinationSource as S;
     let (net, r) = match (destination, network, r) {
-        (Destination::Caller, _, _) => return Ok(Place::Caller),
-        (Destination::LookasideDir(root), _, _) => return Ok(Place::Dir(root.clone())),
+        (Destination::Caller, _, _) => return Ok((Place::Caller, ChosenDestination::new(S::Caller, None))),
+        (Destination::LookasideDir(root), _, _) => {
+            let chosen = ChosenDestination::new(S::LookasideDir, Some(root.clone()));
+            return Ok((Place::Dir(root.clone()), chosen));
+        }
         (Destination::Registry, Some(net), Some(r)) => (net, r),
         (Destination::Registry, _, _) => {
             return Err(SignError::input(
@@ -57,10 +119,10 @@ pub(crate) fn choose(
             }
             .into());
         }
-        return Ok(Place::Attachments);
+        return Ok((Place::Attachments, ChosenDestination::new(S::SigstoreAttachments, None)));
     }
     if net.signature_api(r, warnings)? {
-        return Ok(Place::Api);
+        return Ok((Place::Api, ChosenDestination::new(S::SignatureApi, None)));
     }
     let base = net.registries_d().write_base(r, net.builtin()).map_err(|e| {
         SignError::input(
@@ -68,7 +130,12 @@ pub(crate) fn choose(
             format!("where to store signatures of {r}: {}", chain(&e)),
         )
     })?;
-    Ok(Place::Staging(base))
+    let source = match net.registries_d().configured(r, Access::Write) {
+        Some(_) => S::RegistriesD,
+        None => S::BuiltinDefault,
+    };
+    let root = (base.scheme() == "file").then(|| base.to_file_path().ok()).flatten();
+    Ok((Place::Staging(base), ChosenDestination::new(source, root)))
 }
 
 impl Place {

@@ -225,12 +225,20 @@ fn agent_key(
 
 /// A failed signature from a key: gpg-agent reports why with libgpg-error's
 /// fixed descriptions (sequoia's agent client keeps the description, not the
-/// numeric code), so those name the cause: no pinentry (no terminal to ask
-/// for the passphrase on) and no secret key (the agent lacks the key).
+/// numeric code), so those name the cause: a wrong passphrase
+/// (`GPG_ERR_BAD_PASSPHRASE`, "Bad passphrase": given with loopback pinentry
+/// or typed into pinentry), no pinentry (no terminal to ask for the
+/// passphrase on) and no secret key (the agent lacks the key).
 pub(super) fn signing_failure(e: &crate::pgp::SignError) -> SignError {
     let detail = e.detail();
     let message = e.to_string();
-    if detail.to_ascii_lowercase().contains("pinentry") || detail.contains("Inappropriate ioctl") {
+    if detail.contains("Bad passphrase") {
+        // The same mistake as a wrong passphrase for a key file: the user's
+        // input, exit 2; retrying with the same passphrase cannot help.
+        SignError::input(Reason::WrongPassphrase, message).with_hint(
+            "gpg-agent refused the passphrase for the key: check --passphrase-file FILE or IMGSIG_PASSPHRASE",
+        )
+    } else if detail.to_ascii_lowercase().contains("pinentry") || detail.contains("Inappropriate ioctl") {
         SignError::outside(Reason::SigningFailed, message).with_hint(
             "gpg-agent could not ask for the passphrase (no terminal for pinentry): set GPG_TTY=$(tty) in this shell, or give --passphrase-file FILE or IMGSIG_PASSPHRASE",
         )

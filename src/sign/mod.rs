@@ -72,6 +72,7 @@ mod report;
 mod request;
 mod signer;
 
+pub use destination::{ChosenDestination, DestinationSource};
 pub(crate) use error::chain;
 pub use error::{ErrorClass, SignError};
 pub use gpg::GpgOptions;
@@ -110,6 +111,7 @@ impl<'a> Signing<'a> {
     pub fn sign(&self, request: &Request) -> Report {
         let mut report = Report {
             format: self.signer.format(),
+            destination: None,
             entries: Vec::new(),
             warnings: Vec::new(),
             error: None,
@@ -124,7 +126,9 @@ impl<'a> Signing<'a> {
         let format = self.signer.format();
         let (reference, identity, jobs) = match &request.image {
             Image::Digest { digest, identity } => {
-                let place = destination::choose(&request.destination, format, None, None, &mut report.warnings)?;
+                let (place, chosen) =
+                    destination::choose(&request.destination, format, None, None, &mut report.warnings)?;
+                report.destination = Some(chosen);
                 let job = Job {
                     digest: digest.clone(),
                     role: Role::Image,
@@ -139,6 +143,9 @@ impl<'a> Signing<'a> {
                 identity,
                 index_only,
             } => {
+                if identity == reference && identity.tag().is_none() {
+                    report.warnings.push(digest_identity_warning(reference));
+                }
                 let net = self.network.ok_or_else(|| {
                     SignError::input(
                         Reason::OfflineNetworkRequired,
@@ -160,13 +167,14 @@ impl<'a> Signing<'a> {
                 (identity, identity, jobs_of(&image.digest, &image.manifest, *index_only))
             }
         };
-        let place = destination::choose(
+        let (place, chosen) = destination::choose(
             &request.destination,
             format,
             self.network,
             Some(reference),
             &mut report.warnings,
         )?;
+        report.destination = Some(chosen);
         let work =
             |job: &Job, warnings: &mut Vec<String>| self.sign_one(reference, identity, job, &place, true, warnings);
         let threads = if place.concurrent() {
@@ -278,6 +286,15 @@ fn jobs_of(digest: &Digest, bytes: &[u8], index_only: bool) -> Vec<Job> {
         }));
     }
     jobs
+}
+
+/// An image named by digest is signed as that digest reference by default:
+/// say that a pull by tag does not accept such a signature.
+fn digest_identity_warning(reference: &DockerReference) -> String {
+    format!(
+        "{reference}: signing it as this digest reference, which a pull by tag does not accept (signedIdentity matchRepoDigestOrExact, the default, and matchExact); to sign a tag instead, give --identity {}:TAG",
+        reference.name()
+    )
 }
 
 fn stored(at: String, written: bool) -> Outcome {

@@ -5,7 +5,7 @@ use crate::digest::Digest;
 use crate::reference::DockerReference;
 use crate::signature::Signer as SignedBy;
 
-use super::{Format, SignError};
+use super::{ChosenDestination, Format, SignError};
 
 /// What a signed manifest is to the image (the one type of sign, fetch and verify).
 pub use crate::platform::Role;
@@ -76,6 +76,9 @@ pub struct Entry {
 pub struct Report {
     /// The kind of signatures made.
     pub format: Format,
+    /// Where the signatures went and which rule chose it (`None` when
+    /// signing stopped before a destination was chosen).
+    pub destination: Option<ChosenDestination>,
     /// Per manifest, in the image's order (the index first, then its
     /// instances in index order).
     pub entries: Vec<Entry>,

@@ -23,7 +23,9 @@ pub enum Destination {
     /// containers/image chooses: a sigstore signature as a registry
     /// attachment (when registries.d enables them), else the registry
     /// signature API when the registry offers it, else the registries.d
-    /// `lookaside-staging` of the image.
+    /// `lookaside-staging` (or `lookaside`) of the image, else the built-in
+    /// default store ([`super::DestinationSource::BuiltinDefault`]). The
+    /// report's [`super::Report::destination`] says which.
     Registry,
 }
 

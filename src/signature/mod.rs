@@ -67,6 +67,14 @@ impl Rejection {
     }
 }
 
+impl Rejection {
+    /// A rejection before any key authenticated anything (no signer): e.g. a
+    /// blob in a format the check at hand cannot verify.
+    pub fn unauthenticated(code: Reason, message: impl Into<String>) -> Rejection {
+        Rejection::new(code, message, None)
+    }
+}
+
 impl From<EnvelopeError> for Rejection {
     fn from(e: EnvelopeError) -> Rejection {
         Rejection::new(e.code(), e.to_string(), None)

@@ -153,6 +153,8 @@ struct ManifestJson {
     verdict: &'static str,
     /// Every simple-signing signature read for this manifest.
     signatures: Vec<SourceJson>,
+    /// Where the signatures were looked for; `None` when none were needed.
+    looked_in: Option<String>,
     requirements: Vec<RequirementJson>,
 }
 
@@ -360,6 +362,7 @@ fn manifest_json(trust: &DocumentTrust<'_>, check: &ManifestCheck) -> ManifestJs
                 source: s.source.clone(),
             })
             .collect(),
+        looked_in: check.looked_in.clone(),
         requirements,
     }
 }

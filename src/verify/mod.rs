@@ -41,12 +41,14 @@ use crate::Reason;
 mod batch;
 mod error;
 mod json;
+mod offline;
 mod report;
 mod request;
 mod source;
 
 pub use error::{ErrorClass, VerifyError};
 pub use json::{DocumentTrust, ErrorDocument, ImageDocument, JSON_SCHEMA_VERSION};
+pub use offline::{configured_mirror, ConfiguredMirror};
 pub use report::{ImageRejection, Judgement, KeyringDecision, ManifestCheck, Report, Role};
 pub use request::{ImageSource, Options, Request, SignatureFile, SignatureSource, Trust};
 pub use source::{dir_image_path, no_source as no_signature_source};
@@ -122,7 +124,9 @@ impl<'a> Verifier<'a> {
             Err(rejection) => {
                 let image = match &req.image {
                     ImageSource::Registry(r) | ImageSource::Mirror { reference: r, .. } => ImageRef::Docker(r.clone()),
-                    ImageSource::Manifest { identity, .. } => ImageRef::Docker(identity.clone()),
+                    ImageSource::Manifest { identity, .. } | ImageSource::Digest { identity, .. } => {
+                        ImageRef::Docker(identity.clone())
+                    }
                     ImageSource::Dir { path, identity } => match identity {
                         Some(r) => ImageRef::Docker(r.clone()),
                         None => ImageRef::Dir(path.clone()),
@@ -194,11 +198,18 @@ impl<'a> Verifier<'a> {
         report.accepted = report.rejection.is_none()
             && !report.checks.is_empty()
             && report.checks.iter().all(|c| c.judgement.accepted());
+        if report.accepted && self.options.require_signature {
+            if let Some(rejection) = unsigned(&report) {
+                report.rejection = Some(rejection);
+                report.accepted = false;
+            }
+        }
         if report.accepted && !needs_signatures {
             // The policy's verdict stands, but nobody must believe the image was checked.
             if let Some(Judgement::Policy(d)) = report.checks.first().map(|c| &c.judgement) {
                 warnings.push(format!(
-                    "no signature was checked: {} of the policy accepts images without one (insecureAcceptAnything)",
+                    "no signature was checked for {}: {} of the policy accepts images without one (insecureAcceptAnything)",
+                    report.image,
                     d.scope.describe(),
                 ));
             }
@@ -352,6 +363,31 @@ impl<'a> Verifier<'a> {
             judgement,
         }))
     }
+}
+
+/// [`Options::require_signature`]: the rejection of an image accepted with a
+/// manifest for which no signature was cryptographically verified (an
+/// accepted signature of a requirement, or of the keyring form).
+fn unsigned(report: &Report) -> Option<ImageRejection> {
+    let check = report.checks.iter().find(|c| !c.judgement.has_verified_signature())?;
+    let of = match &check.role {
+        Role::Image => String::new(),
+        role => format!(" (the {})", role.describe()),
+    };
+    let why = match check.judgement.policy() {
+        Some(d) => format!(
+            "the policy's scope {} accepts it without one (insecureAcceptAnything)",
+            d.scope.describe()
+        ),
+        None => "no requirement verified one".to_owned(),
+    };
+    Some(ImageRejection {
+        code: Reason::NoSignatureChecked,
+        message: format!(
+            "no signature was checked for {}{of}: {why}, and a verified signature is required",
+            report.image
+        ),
+    })
 }
 
 /// The keyring form: accepted when at least one signature is valid, by a key

@@ -51,6 +51,20 @@ impl Judgement {
         }
     }
 
+    /// Whether at least one signature was cryptographically verified and
+    /// accepted for this manifest (by a requirement of the policy, or by the
+    /// keyring).
+    pub fn has_verified_signature(&self) -> bool {
+        match self {
+            Judgement::Policy(d) => d
+                .requirements
+                .iter()
+                .flat_map(|r| &r.signatures)
+                .any(|s| s.result.is_ok()),
+            Judgement::Keyring(k) => k.signatures.iter().any(|s| s.result.is_ok()),
+        }
+    }
+
     /// Whether this manifest was accepted.
     pub fn accepted(&self) -> bool {
         match self {

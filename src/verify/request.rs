@@ -36,6 +36,15 @@ pub enum ImageSource {
         /// Where the bytes came from, for reports.
         origin: String,
     },
+    /// Only the manifest's digest, as `imgsig sign --digest` takes it, for the
+    /// image `identity`: that manifest is judged, and nothing else (an index's
+    /// instances cannot be listed without its bytes).
+    Digest {
+        /// The manifest digest the signatures must name.
+        digest: crate::digest::Digest,
+        /// The reference the image is judged as (policy scope and identity rules).
+        identity: DockerReference,
+    },
     /// A `dir:` image as skopeo writes it: `manifest.json` + `signature-N`,
     /// and for a multi-platform copy `<hex>.manifest.json` + `<hex>.signature-N`
     /// per instance. Without an identity it is judged under the `dir` transport.
@@ -119,6 +128,12 @@ pub struct Options {
     pub all_platforms: bool,
     /// The time signatures and keys are judged at.
     pub now: SystemTime,
+    /// Keep the policy's verdict, and in addition reject the image
+    /// ([`crate::Reason::NoSignatureChecked`]) unless at least one signature
+    /// was cryptographically verified for every manifest judged: a policy
+    /// whose scope is `insecureAcceptAnything` (the distribution default of
+    /// /etc/containers/policy.json) then cannot pass an unsigned image.
+    pub require_signature: bool,
 }
 
 impl Default for Options {
@@ -127,6 +142,7 @@ impl Default for Options {
             platform: Platform::host(),
             all_platforms: false,
             now: SystemTime::now(),
+            require_signature: false,
         }
     }
 }

@@ -101,8 +101,8 @@ pub(super) fn load_top(
         Ok(top) => top,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    // The registry client has checked what it fetched.
-    if !matches!(source, ImageSource::Registry(_)) {
+    // The registry client has checked what it fetched; a digest has no bytes.
+    if !matches!(source, ImageSource::Registry(_) | ImageSource::Digest { .. }) {
         if let Err(e) = manifest::check_members(&top.bytes) {
             return Ok(Err(ImageRejection {
                 code: e.code(),
@@ -127,6 +127,14 @@ fn read_top(
             digest: digest_of(bytes),
             bytes: bytes.clone(),
             origin: origin.clone(),
+            image: ImageRef::Docker(identity.clone()),
+            mirror_dir: None,
+            tag_record: None,
+        },
+        ImageSource::Digest { digest, identity } => Top {
+            digest: Ok(digest.clone()),
+            bytes: Vec::new(),
+            origin: format!("--digest {digest}"),
             image: ImageRef::Docker(identity.clone()),
             mirror_dir: None,
             tag_record: None,
@@ -389,6 +397,9 @@ pub(super) fn read_signatures(
                 ));
             }
             let blobs = from_dir_signatures(lookaside::read_dir_signatures(dir))?;
+            if let Some(w) = after_gap(dir, blobs.len()) {
+                warnings.push(w);
+            }
             Ok(local(blobs, format!("{}/signature-N", dir.display())))
         }
         SignatureSource::DirImage => {
@@ -463,6 +474,29 @@ pub(super) fn read_signatures(
             Ok(from_fetched(net.lookaside_signatures(&base, r, d, warnings)?))
         }
     }
+}
+
+/// `signature-N` files past the first missing one, which are not read (as
+/// containers/image reads a directory: up to the first gap): the warning
+/// naming the first of them and why, or `None`.
+fn after_gap(dir: &Path, read: usize) -> Option<String> {
+    let first_after = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_prefix("signature-")?
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|&k| k > read + 1)
+        .min()?;
+    Some(format!(
+        "{}/signature-{first_after} and later were not read: signature-{} is missing, and signatures are read up to the first missing one (as containers/image reads them)",
+        dir.display(),
+        read + 1
+    ))
 }
 
 /// No signature files, no directory, no lookaside, and registries.d names none for `r`.

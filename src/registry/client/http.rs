@@ -123,6 +123,10 @@ impl Deadline {
     fn passed(&self) -> bool {
         Instant::now() >= self.at
     }
+    /// The time left, or `None` once it has passed.
+    pub(super) fn remaining(&self) -> Option<Duration> {
+        self.at.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    }
     fn error(&self, url: &str) -> RegistryError {
         RegistryError::Transport {
             url: url.to_owned(),

@@ -138,10 +138,22 @@ impl Registries {
         if insecure {
             schemes.push("http");
         }
+        // One deadline for contacting the registry, shared by the HTTPS try and the
+        // plain-HTTP one: a registry that hangs costs the --timeout once, not per try.
+        let deadline = http::Deadline::after(self.opts.timeout);
         let mut last_err = None;
         for scheme in schemes {
             let url = format!("{scheme}://{host}/v2/");
-            match http::send(client.get(&url), "GET", &url) {
+            let Some(left) = deadline.remaining() else {
+                if let Some(RegistryError::Transport { message, .. }) = &mut last_err {
+                    message.push_str(&format!(
+                        "; {scheme}:// was not tried: the timeout of {} s covers both tries",
+                        self.opts.timeout.as_secs()
+                    ));
+                }
+                break;
+            };
+            match http::send(client.get(&url).timeout(left), "GET", &url) {
                 Ok(resp) => {
                     let status = resp.status();
                     if status != StatusCode::OK && status != StatusCode::UNAUTHORIZED {
