@@ -547,3 +547,45 @@ fn oci_scopes_are_looked_up_as_skopeo_does() {
         assert_eq!(json(&o)["scope"]["matched"], scope.as_str(), "{image}");
     }
 }
+
+#[test]
+fn without_lookaside_dir_signatures_go_where_registries_d_stages_them() {
+    let lab = lab();
+    let dir = tempdir();
+    let layout = dir.path().join("layout");
+    skopeo_copy(
+        lab,
+        &[],
+        &format!("docker://{}", lab.var("LAB_IMG_APP1")),
+        &format!("oci:{}:1.0", layout.display()),
+    );
+    let staging = dir.path().join("staging");
+    let regd = dir.path().join("registries.d");
+    std::fs::create_dir_all(&regd).unwrap();
+    std::fs::write(
+        regd.join("lab.yaml"),
+        format!(
+            "docker:\n  {}:\n    lookaside-staging: file://{}\n",
+            lab.var("LAB_REGISTRY"),
+            staging.display()
+        ),
+    )
+    .unwrap();
+    let key = lab.export_secret_key(lab.var("LAB_ALICE_FPR"), dir.path(), "alice.sec");
+    let target = format!("{}:1.0", fresh_repo(lab, "staged"));
+    let o = run(imgsig()
+        .args(["sign", "--output", "json", "--key"])
+        .arg(&key)
+        .args(["--identity", &target, "--tls-verify=false", "--registries-d"])
+        .arg(&regd)
+        .arg(format!("oci:{}:1.0", layout.display())));
+    assert_exit(&o, 0);
+    let repo_path = target.split_once('/').unwrap().1.rsplit_once(':').unwrap().0;
+    let hex = lab.var("LAB_IMG_APP1_DIGEST").trim_start_matches("sha256:");
+    assert!(staging.join(format!("{repo_path}@sha256={hex}/signature-1")).is_file());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("registries.d"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -52,8 +52,10 @@ pub fn unsupported(inputs: &[OsString]) -> Result<(), Failure> {
 
 /// The request for `input`, and the network it needs (registries.d, an http(s) lookaside).
 pub fn request(args: &VerifyArgs, input: &str) -> Result<(Request, Option<Network>), Failure> {
-    if args.manifest.is_some() {
-        return Err(usage("an oci: image carries its own manifest; drop --manifest"));
+    if args.manifest.is_some() || args.digest.is_some() {
+        return Err(usage(
+            "an oci: image carries its own manifest; drop --manifest/--digest",
+        ));
     }
     if !args.keyring.is_empty() {
         return Err(usage(
