@@ -63,6 +63,29 @@ fn an_image_without_signatures_fails_fetch_unless_allowed() {
 }
 
 #[test]
+fn a_refetch_from_a_source_without_signatures_keeps_the_mirrored_ones() {
+    // First fetch from the lab's lookaside (a signature), then again from a
+    // lookaside with nothing: the mirror still holds the signature, so the
+    // image is not unsigned and the run succeeds.
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let empty = dir.path().join("empty-lookaside");
+    std::fs::create_dir(&empty).unwrap();
+    let app = lab.var("LAB_IMG_APP1");
+    let o = fetch(lab, &mirror, &[], &[app]);
+    assert_exit(&o, 0);
+    assert_eq!(framed(&o)["images"][0]["manifests"][0]["signatures_in_mirror"], 1);
+    let o = fetch(lab, &mirror, &["--lookaside", empty.to_str().unwrap()], &[app]);
+    assert_exit(&o, 0);
+    let doc = framed(&o);
+    assert_eq!(doc["images"][0]["unsigned"], false, "{doc}");
+    assert_eq!(doc["images"][0]["manifests"][0]["signatures_new"], 0);
+    assert_eq!(doc["images"][0]["manifests"][0]["signatures_in_mirror"], 1);
+    assert!(!stderr(&o).contains("mirrored without a signature"), "{}", stderr(&o));
+}
+
+#[test]
 fn a_moved_tag_says_which_digest_its_record_named_before() {
     let lab = lab();
     let dir = tempdir();

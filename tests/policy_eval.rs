@@ -763,8 +763,9 @@ fn require_signature_rejects_what_no_signature_vouches_for() {
             .args(extra)
             .arg(format!("docker://{image}")))
     };
+    // One image named: one JSON document (docs/json-output.md, "Framing").
     let first = |o: &std::process::Output| -> serde_json::Value {
-        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default()).unwrap()
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e})"))
     };
     // Unsigned (no lookaside holds a signature) under insecureAcceptAnything: rejected.
     let o = verify(

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_exit, fixture, imgsig, json, run, stderr, tempdir};
+use common::{assert_exit, fixture, imgsig, json, run, stderr, stdout, tempdir};
 
 fn policy(dir: &Path, key_member: &str) -> std::path::PathBuf {
     let p = dir.join("policy.json");
@@ -82,9 +82,9 @@ fn relative_key_path_is_read_from_the_working_directory_and_reported() {
         .arg("docker://testing/manifest:latest"));
     assert_exit(&o, 0);
     assert!(
-        stderr(&o).contains(&format!("keyPath {}", resolved.display())),
+        stdout(&o).contains(&format!("keyPath {}", resolved.display())),
         "{}",
-        stderr(&o)
+        stdout(&o)
     );
 
     // Elsewhere the same policy trusts another file (here: none).

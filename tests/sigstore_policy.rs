@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{assert_exit, fixture, imgsig, json, run, stderr, tempdir};
+use common::{assert_exit, fixture, imgsig, json, run, stderr, stdout, tempdir};
 use serde_json::{json, Value};
 
 /// The fixtures with their links followed. In `shared/reference/fixtures/` the
@@ -472,9 +472,9 @@ fn policy_check_lints_sigstore_requirements() {
         .args(["policy", "explain", "--policy"])
         .arg(&p)
         .arg("example.com/fulcio/app:1"));
-    let err = stderr(&o);
+    let out = stdout(&o);
     assert!(
-        err.contains("Fulcio certificate") && err.contains("a@b.c") && err.contains("Rekor"),
-        "{err}"
+        out.contains("Fulcio certificate") && out.contains("a@b.c") && out.contains("Rekor"),
+        "{out}"
     );
 }

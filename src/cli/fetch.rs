@@ -95,6 +95,8 @@ struct ManifestJson {
     signatures_new: usize,
     signatures_present: usize,
     signatures_skipped: Vec<String>,
+    /// The signatures its mirror directory holds afterwards (stored now or earlier).
+    signatures_in_mirror: usize,
     /// Where its signatures were looked for.
     looked_in: String,
 }
@@ -116,6 +118,7 @@ impl ManifestJson {
             signatures_new: s.signatures_new,
             signatures_present: s.signatures_present,
             signatures_skipped: s.signatures_skipped.iter().map(ToString::to_string).collect(),
+            signatures_in_mirror: s.signatures_in_mirror,
             looked_in: m.looked_in.clone(),
         }
     }

@@ -43,18 +43,16 @@ impl Report {
         self.manifests.iter().map(|m| m.stored.signatures_present).sum()
     }
 
-    /// Whether the image was mirrored without a single signature: the
+    /// Whether the image is in the mirror without a single signature: the
     /// source had none for the image nor, for a multi-platform image, for
-    /// any of its instances (where it looked: [`CarriedManifest::looked_in`]).
-    /// A verify from the mirror has nothing to check for it. `false` when
-    /// the fetch failed ([`Report::error`] says why).
+    /// any of its instances (where it looked: [`CarriedManifest::looked_in`]),
+    /// and the mirror held none from an earlier fetch or `sign` either. A
+    /// verify from the mirror has nothing to check for it. `false` when the
+    /// fetch failed ([`Report::error`] says why).
     pub fn unsigned(&self) -> bool {
         self.error.is_none()
             && !self.manifests.is_empty()
-            && self
-                .manifests
-                .iter()
-                .all(|m| m.stored.signatures_new + m.stored.signatures_present == 0)
+            && self.manifests.iter().all(|m| m.stored.signatures_in_mirror == 0)
     }
 
     /// When the fetch replaced a tag record that named another digest: the

@@ -92,6 +92,10 @@ pub struct StoredManifest {
     pub signatures_present: usize,
     /// Signatures the source has that could not be stored.
     pub signatures_skipped: Vec<SkippedSignature>,
+    /// The signatures the image directory holds afterwards, as a verify from
+    /// the mirror reads them (`signature-1` onward, up to the first gap):
+    /// those stored now and any an earlier fetch or `sign` put there.
+    pub signatures_in_mirror: usize,
 }
 
 /// The tag record written for an image.
@@ -133,6 +137,7 @@ impl ImageCopy<'_> {
             signatures_new: 0,
             signatures_present: 0,
             signatures_skipped: Vec::new(),
+            signatures_in_mirror: 0,
         };
         for s in signatures {
             match s {
@@ -143,6 +148,7 @@ impl ImageCopy<'_> {
                 Err(skipped) => stored.signatures_skipped.push(skipped),
             }
         }
+        stored.signatures_in_mirror = dir.lock().signatures()?.len();
         self.stored.push(stored);
         Ok(self.stored.last().expect("just stored"))
     }
