@@ -362,6 +362,41 @@ mod tests {
     }
 
     #[test]
+    fn damaged_archives_are_errors_not_panics() {
+        let mut f = archive(&[
+            ("PaxHeaders/x", b"19 path=index.json\n", b'x'),
+            ("x", b"{}", b'0'),
+            ("blobs/sha256/aa", &[1; 700], b'0'),
+        ]);
+        assert_eq!(index(&mut f, |_| true).unwrap().len(), 2);
+        let mut good = Vec::new();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        f.read_to_end(&mut good).unwrap();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as usize
+        };
+        for round in 0..3000 {
+            let mut bytes = good.clone();
+            for _ in 0..1 + round % 4 {
+                let i = next() % bytes.len();
+                bytes[i] = next() as u8;
+            }
+            if round % 5 == 0 {
+                bytes.truncate(next() % bytes.len());
+            }
+            let mut t = tempfile::tempfile().unwrap();
+            std::io::Write::write_all(&mut t, &bytes).unwrap();
+            if let Ok(found) = index(&mut t, |_| true) {
+                for e in found.values() {
+                    let _ = read(&mut t, *e, 4096);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn pax_and_gnu_long_names() {
         let long = format!("blobs/sha256/{}", "a".repeat(120));
         let rec = format!("path={long}\n");
