@@ -2,7 +2,8 @@
 //!
 //! The library implements containers/image "simple signing": the claim
 //! ([`claim`]), manifest digests ([`manifest`], [`digest`]), docker
-//! references ([`reference`](mod@reference)), the OpenPGP envelope ([`pgp`]), one
+//! references ([`reference`](mod@reference)), images as built (`oci:` layouts
+//! and `oci-archive:` tars, [`oci`]), the OpenPGP envelope ([`pgp`]), one
 //! signature's checks ([`signature`]), sigstore (cosign) signatures'
 //! cryptography ([`sigstore`]), policies ([`policy`]), where
 //! signatures are stored ([`store`], [`registry`]) and, on top of them, the
@@ -129,6 +130,7 @@ mod json;
 #[allow(dead_code)]
 mod limits;
 pub mod manifest;
+pub mod oci;
 pub mod pgp;
 pub mod platform;
 pub mod policy;

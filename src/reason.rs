@@ -333,6 +333,15 @@ reason_codes! {
         /// Error, exit 2: the image has no docker reference to look signatures up by (a `dir:` image without
         /// `--identity` and a lookaside).
         IdentityRequired => "identity-required",
+        /// Error, exit 2: the image names a transport imgsig does not read (`docker-archive:`, `docker-daemon:`,
+        /// `containers-storage:`, …); copy it into an `oci:` layout with skopeo first.
+        UnsupportedTransport => "unsupported-transport",
+        /// Error, exit 2: an `oci:` / `oci-archive:` image is not a readable OCI layout (no or invalid `index.json`,
+        /// a missing or mis-sized manifest blob, a damaged or compressed archive).
+        InvalidOciLayout => "invalid-oci-layout",
+        /// Error, exit 2: the OCI layout has no image by that name (`org.opencontainers.image.ref.name`), or several
+        /// images and none was named.
+        OciImageNotFound => "oci-image-not-found",
         /// Error, exit 2: library use: a registry image or an http(s) lookaside was requested without a network
         /// configuration.
         NetworkRequired => "network-required",

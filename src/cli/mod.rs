@@ -27,10 +27,12 @@ mod progress;
 mod report;
 mod sign;
 mod sign_key;
+mod sign_oci;
 mod sign_render;
 mod trust;
 mod verify;
 mod verify_batch;
+mod verify_oci;
 mod verify_render;
 
 pub use output::report_usage_error;

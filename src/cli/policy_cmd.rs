@@ -56,7 +56,7 @@ pub struct ExplainArgs {
     /// The policy file. Default: $HOME/.config/containers/policy.json, then /etc/containers/policy.json
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// The image: a docker reference (optionally docker://…), or dir:PATH
+    /// The image: a docker reference (optionally docker://…), dir:PATH, oci:PATH[:TAG] or oci-archive:FILE[:TAG]
     #[arg(value_name = "REF")]
     pub image: String,
 }
@@ -126,8 +126,19 @@ fn check(args: CheckArgs, format: OutputFormat) -> Result<Exit, Failure> {
     Ok(if findings.is_empty() { Exit::Ok } else { Exit::No })
 }
 
-/// Parse an image argument: `dir:PATH`, `docker://REF` or a bare reference.
+/// Parse an image argument: `dir:PATH`, `oci:PATH[:TAG]`, `oci-archive:FILE[:TAG]`,
+/// `docker://REF` or a bare reference.
 pub fn parse_image(s: &str) -> Result<ImageRef, Failure> {
+    if imgsig::oci::is_oci(s) {
+        let r = imgsig::oci::OciReference::parse(s).map_err(super::sign_oci::oci_failure)?;
+        return Ok(ImageRef::Oci {
+            transport: r.transport,
+            path: r.resolved,
+        });
+    }
+    if let Some(e) = imgsig::oci::unsupported_transport(s) {
+        return Err(super::sign_oci::oci_failure(e));
+    }
     if let Some(p) = s.strip_prefix("dir:") {
         let abs = std::path::absolute(p).map_err(|e| Failure::input(Reason::InvalidReference, anyhow!("{s}: {e}")))?;
         return Ok(ImageRef::Dir(abs));

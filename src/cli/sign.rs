@@ -32,6 +32,7 @@ use super::sign_render::{self as render, failure};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::limits::MAX_MANIFEST_SIZE;
 use imgsig::digest::Digest;
+use imgsig::oci::is_oci;
 use imgsig::reference::DockerReference;
 use imgsig::sign::{Destination, Request, Signing};
 use imgsig::Reason;
@@ -71,6 +72,11 @@ EXAMPLES:
   imgsig sign --key signer.key --lookaside-dir /srv/sigstore \\
       docker://registry.example.com/ns/app:1.0 docker://registry.example.com/ns/db:2
 
+  # Sign the image a build wrote (an OCI layout) before pushing it
+  imgsig sign --sign-by ci@example.com --identity registry.example.com/ns/app:1.0 \\
+      --lookaside-dir /srv/sigstore oci:build/app:1.0
+  skopeo copy --preserve-digests oci:build/app:1.0 docker://registry.example.com/ns/app:1.0
+
   # A signing server or HSM wrapper: claim on stdin, signed message on stdout
   imgsig sign --sign-cmd 'gpg --batch --sign -u ci@example.com' --signer-cert ci.pub \\
       --lookaside-dir /srv/sigstore docker://registry.example.com/ns/app:1.0
@@ -85,7 +91,7 @@ EXAMPLES:
 pub struct SignArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
-    /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference)
+    /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference; required for oci: images: the reference they will be pushed as)
     #[arg(long, value_name = "REF")]
     pub identity: Option<String>,
     /// Manifest digest to sign (sha256:<64 hex>)
@@ -115,7 +121,7 @@ pub struct SignArgs {
     pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Images to sign: docker://REF (also listed with --from-file). With --offline there are none: sign --digest/--manifest into a file or --lookaside-dir
+    /// Images to sign: docker://REF (also listed with --from-file), or one oci:PATH[:TAG] / oci-archive:FILE[:TAG] image a build wrote, signed as the registry will serve it after skopeo copy --preserve-digests. With --offline, no docker:// images: sign --digest/--manifest into a file or --lookaside-dir, or an oci: image into --lookaside-dir
     #[arg(value_name = "docker://REF")]
     pub images: Vec<String>,
 }
@@ -203,6 +209,10 @@ pub fn run(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
 }
 
 fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.images.iter().any(|i| is_oci(i)) {
+        let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
+        return super::sign_oci::run(args, images, format);
+    }
     if args.offline.offline {
         return Err(Failure::input(
             Reason::OfflineNetworkRequired,
@@ -223,7 +233,13 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
         ));
     }
     let images = super::inputs::read_list(&args.images, args.list.from_file.as_deref())?;
+    if images.iter().any(|i| is_oci(i)) {
+        return super::sign_oci::run(args, images, format);
+    }
     if let Some(bad) = images.iter().find(|i| !i.starts_with("docker://")) {
+        if let Some(e) = imgsig::oci::unsupported_transport(bad) {
+            return Err(super::sign_oci::oci_failure(e));
+        }
         return Err(Failure::input(
             Reason::Usage,
             anyhow!("{bad:?}: give images as docker://REF"),

@@ -42,6 +42,10 @@ pub const EXAMPLES: &str = "EXAMPLES:
   # A skopeo dir: image (manifest.json + signature-N)
   imgsig verify --policy policy.json dir:/srv/images/app
 
+  # An image a build wrote (OCI layout), judged as the registry image it will be pushed as
+  imgsig verify --policy policy.json --identity registry.example.com/ns/app:1.0 \\
+      --lookaside /srv/sigstore oci:build/app:1.0
+
   # Signatures stored as DIR/signature-1, DIR/signature-2, …
   imgsig verify --policy policy.json --identity registry.example.com/ns/app:1.0 \\
       --manifest manifest.json --signatures sigs/
@@ -99,7 +103,7 @@ pub struct VerifyArgs {
     pub offline: Offline,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror, else from the file:// lookaside registries.d names for each image (never an http(s) one); tags through the records imgsig fetch wrote
+    /// Signature files, one `dir:PATH` image (manifest.json + signature-N, as skopeo writes it), one oci:PATH[:TAG] or oci-archive:FILE[:TAG] image (with --signatures DIR, or --identity REF to read its signatures where that registry image's are), or docker://REF images. --from-file lists docker://REF images, or with --lookaside DIR name@sha256:… / name:tag references to verify against that mirror. With --offline, docker://REF images are read from the --lookaside DIR mirror, else from the file:// lookaside registries.d names for each image (never an http(s) one); tags through the records imgsig fetch wrote
     #[arg(value_name = "SIGNATURE_FILE|dir:PATH|docker://REF")]
     pub inputs: Vec<OsString>,
 }
@@ -122,6 +126,7 @@ fn usage(msg: &str) -> Failure {
 }
 
 fn form(args: &VerifyArgs) -> Result<Form, Failure> {
+    super::verify_oci::unsupported(&args.inputs)?;
     let docker: Vec<String> = args
         .inputs
         .iter()
@@ -315,6 +320,9 @@ fn signature_files(inputs: &[OsString], manifest: Option<&FileArg>) -> Result<Ve
 
 /// A request for one image from local files, and the network it needs (if any).
 fn single_request(args: &VerifyArgs) -> Result<(Request, Option<Network>), Failure> {
+    if let Some(oci) = super::verify_oci::image_arg(&args.inputs)? {
+        return super::verify_oci::request(args, oci);
+    }
     let dir_image = match args.inputs.as_slice() {
         [one] => one.to_str().and_then(|s| s.strip_prefix("dir:")).map(str::to_owned),
         _ => None,
@@ -456,7 +464,9 @@ pub fn after_decision_hint(report: &imgsig::verify::Report) -> Option<&'static s
 /// the `--manifest` file, or the `--digest`.
 fn single_input(args: &VerifyArgs) -> String {
     match (args.inputs.as_slice(), &args.manifest, &args.digest) {
-        ([one], _, _) if one.to_string_lossy().starts_with("dir:") => one.to_string_lossy().into_owned(),
+        ([one], _, _) if one.to_string_lossy().starts_with("dir:") || imgsig::oci::is_oci(&one.to_string_lossy()) => {
+            one.to_string_lossy().into_owned()
+        }
         (_, Some(m), _) => m.to_string_lossy().into_owned(),
         (_, None, Some(d)) => d.clone(),
         _ => String::new(),

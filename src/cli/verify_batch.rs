@@ -215,6 +215,15 @@ fn summary(form: &DocumentTrust<'_>, tally: Tally) -> Summary<VerifyCounts> {
 
 fn request(batch: &Batch<'_>, input: &str) -> Result<Request, Failure> {
     let invalid = |m: String| Failure::input(Reason::InvalidReference, anyhow!("{m}"));
+    if let Some(e) = imgsig::oci::unsupported_transport(input) {
+        return Err(super::sign_oci::oci_failure(e));
+    }
+    if imgsig::oci::is_oci(input) {
+        return Err(Failure::input(
+            Reason::Usage,
+            anyhow!("oci: images are verified one per call (imgsig verify … {input}), not in a list"),
+        ));
+    }
     match batch {
         Batch::Registry => {
             let text = input.strip_prefix("docker://").unwrap_or(input);

@@ -26,15 +26,25 @@ pub enum ImageRef {
     Docker(DockerReference),
     /// `dir:` — an absolute, cleaned path. No docker reference.
     Dir(PathBuf),
+    /// `oci:` / `oci-archive:` — the layout's (or archive's) absolute path,
+    /// symbolic links resolved, as containers/image's policy identity. No
+    /// docker reference.
+    Oci {
+        /// `oci` or `oci-archive`.
+        transport: crate::oci::OciTransport,
+        /// The resolved path.
+        path: PathBuf,
+    },
 }
 
 impl ImageRef {
-    /// The transport name policy scopes are looked up under: `docker` or
-    /// `dir`.
+    /// The transport name policy scopes are looked up under: `docker`,
+    /// `dir`, `oci` or `oci-archive`.
     pub fn transport(&self) -> &'static str {
         match self {
             ImageRef::Docker(_) => "docker",
             ImageRef::Dir(_) => "dir",
+            ImageRef::Oci { transport, .. } => transport.name(),
         }
     }
 
@@ -42,7 +52,7 @@ impl ImageRef {
     pub fn policy_identity(&self) -> String {
         match self {
             ImageRef::Docker(r) => r.policy_identity(),
-            ImageRef::Dir(p) => p.display().to_string(),
+            ImageRef::Dir(p) | ImageRef::Oci { path: p, .. } => p.display().to_string(),
         }
     }
 
@@ -50,7 +60,8 @@ impl ImageRef {
     pub fn policy_namespaces(&self) -> Vec<String> {
         match self {
             ImageRef::Docker(r) => r.policy_namespaces(),
-            ImageRef::Dir(p) => p
+            // containers/image lists the oci path itself first again: the same lookups.
+            ImageRef::Dir(p) | ImageRef::Oci { path: p, .. } => p
                 .ancestors()
                 .skip(1)
                 .filter(|a| *a != Path::new("/") && !a.as_os_str().is_empty())
@@ -63,7 +74,7 @@ impl ImageRef {
     pub fn docker_reference(&self) -> Option<&DockerReference> {
         match self {
             ImageRef::Docker(r) => Some(r),
-            ImageRef::Dir(_) => None,
+            ImageRef::Dir(_) | ImageRef::Oci { .. } => None,
         }
     }
 }
@@ -73,6 +84,7 @@ impl std::fmt::Display for ImageRef {
         match self {
             ImageRef::Docker(r) => write!(f, "docker://{r}"),
             ImageRef::Dir(p) => write!(f, "dir:{}", p.display()),
+            ImageRef::Oci { transport, path } => write!(f, "{}:{}", transport.name(), path.display()),
         }
     }
 }

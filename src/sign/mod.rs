@@ -1,13 +1,17 @@
 //! One signing pipeline for every input and every signer.
 //!
 //! [`Signing::sign`] takes one [`Request`] (a manifest digest, a manifest,
-//! or a registry image; the identity; the [`Destination`]) and returns one
+//! a registry image, or an image in an OCI layout or archive; the identity;
+//! the [`Destination`]) and returns one
 //! [`Report`], signing as `skopeo copy --sign-by` / containers/image's
 //! `copy/sign.go` do:
 //!
 //! 1. A registry image is read at the digest its registry serves now; a
 //!    multi-platform image's index and every instance are signed (unless
-//!    [`Request::index_only`]).
+//!    [`Request::index_only`]). An `oci:` / `oci-archive:` image
+//!    ([`Request::oci`]) is read from its layout, at the digest the registry
+//!    will serve after `skopeo copy --preserve-digests`; its signatures are
+//!    stored under its identity's repository.
 //! 2. The destination is chosen once per image ([`Destination`]).
 //! 3. A manifest that this signer already signed as this identity (a valid
 //!    signature in the destination) is skipped: signing again would add one
@@ -149,18 +153,18 @@ impl<'a> Signing<'a> {
                     )
                 })?;
                 let top = net.manifest(reference, &mut report.warnings)?;
-                let instances = crate::platform::list_instances(&top.bytes);
-                let mut jobs = vec![Job {
-                    digest: top.digest.clone(),
-                    role: if instances.is_some() { Role::Index } else { Role::Image },
-                }];
-                if !index_only {
-                    jobs.extend(instances.into_iter().flatten().map(|i| Job {
-                        role: Role::Instance(i.platform.clone()),
-                        digest: i.digest,
-                    }));
-                }
-                (reference, identity, jobs)
+                (reference, identity, jobs_of(&top.digest, &top.bytes, *index_only))
+            }
+            Image::Oci {
+                reference,
+                identity,
+                index_only,
+            } => {
+                let image = crate::oci::OciImage::open(reference)?;
+                crate::manifest::check_members(&image.manifest)
+                    .map_err(|e| SignError::input(e.code(), format!("{}: {e}", image.origin)))?;
+                // A layout has no registry name: signatures are stored under the identity's.
+                (identity, identity, jobs_of(&image.digest, &image.manifest, *index_only))
             }
         };
         let (place, chosen) = destination::choose(
@@ -265,6 +269,23 @@ impl<'a> Signing<'a> {
         };
         Ok(entry(outcome, signed.by, signed.timestamp, Some(signed.blob)))
     }
+}
+
+/// The manifests to sign for a top-level manifest: it, and an index's
+/// instances unless `index_only`.
+fn jobs_of(digest: &Digest, bytes: &[u8], index_only: bool) -> Vec<Job> {
+    let instances = crate::platform::list_instances(bytes);
+    let mut jobs = vec![Job {
+        digest: digest.clone(),
+        role: if instances.is_some() { Role::Index } else { Role::Image },
+    }];
+    if !index_only {
+        jobs.extend(instances.into_iter().flatten().map(|i| Job {
+            role: Role::Instance(i.platform.clone()),
+            digest: i.digest,
+        }));
+    }
+    jobs
 }
 
 /// An image named by digest is signed as that digest reference by default:

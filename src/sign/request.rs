@@ -41,6 +41,13 @@ pub(crate) enum Image {
         identity: DockerReference,
         index_only: bool,
     },
+    /// An image in an OCI layout or archive: the digest of its manifest (an
+    /// index and, unless `index_only`, every instance) as the layout holds it.
+    Oci {
+        reference: crate::oci::OciReference,
+        identity: DockerReference,
+        index_only: bool,
+    },
 }
 
 /// One image to sign, checked.
@@ -131,10 +138,44 @@ impl Request {
         })
     }
 
-    /// For a multi-platform registry image: sign only the index, not every
+    /// Sign the image an `oci:PATH[:IMAGE]` or `oci-archive:FILE[:IMAGE]`
+    /// reference names, as the registry will serve it after
+    /// `skopeo copy --preserve-digests`: its manifest's digest (an index and
+    /// every instance), as `identity`, the registry reference it will be
+    /// pulled by (required: a layout has no registry name of its own). The
+    /// layout is read when signing.
+    pub fn oci(input: &str, identity: Option<DockerReference>, destination: Destination) -> Result<Request, SignError> {
+        let reference = crate::oci::OciReference::parse(input)?;
+        let identity = identity.ok_or_else(|| {
+            SignError::input(
+                Reason::IdentityRequired,
+                format!(
+                    "{input}: an {}: image has no registry name of its own to sign it as; name the reference it will be pulled by (e.g. registry.example.com/ns/app:1.0)",
+                    reference.transport.name()
+                ),
+            )
+        })?;
+        tagged(&identity)?;
+        if destination == Destination::Caller {
+            return Err(SignError::input(
+                Reason::Usage,
+                "an OCI layout's signatures are stored in a lookaside directory or where registries.d says",
+            ));
+        }
+        Ok(Request {
+            image: Image::Oci {
+                reference,
+                identity,
+                index_only: false,
+            },
+            destination,
+        })
+    }
+
+    /// For a multi-platform image: sign only the index, not every
     /// instance.
     pub fn index_only(mut self, index_only: bool) -> Request {
-        if let Image::Docker { index_only: i, .. } = &mut self.image {
+        if let Image::Docker { index_only: i, .. } | Image::Oci { index_only: i, .. } = &mut self.image {
             *i = index_only;
         }
         self

@@ -131,6 +131,7 @@ impl<'a> Verifier<'a> {
                         Some(r) => ImageRef::Docker(r.clone()),
                         None => ImageRef::Dir(path.clone()),
                     },
+                    ImageSource::Oci { reference, identity } => source::oci_image_ref(reference, identity.as_ref()),
                 };
                 return Ok(Report {
                     image,

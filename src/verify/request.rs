@@ -67,6 +67,17 @@ pub enum ImageSource {
     },
     /// An image in a registry (needs the network).
     Registry(DockerReference),
+    /// An image in an OCI layout or archive ([`crate::oci`]): its manifest
+    /// as the layout holds it (checked against `index.json`'s digest). With
+    /// an identity it is judged as that registry image (the `docker` scope);
+    /// without, under the `oci` / `oci-archive` scopes of its path.
+    Oci {
+        /// The layout and the image in it.
+        reference: crate::oci::OciReference,
+        /// The registry reference it is judged as; `None` to judge it as
+        /// an `oci:` / `oci-archive:` image.
+        identity: Option<DockerReference>,
+    },
 }
 
 /// A signature the caller names.

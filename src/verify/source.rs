@@ -221,6 +221,26 @@ fn read_top(
                 tag_record: record,
             }
         }
+        ImageSource::Oci { reference, identity } => {
+            let image = match crate::oci::OciImage::open(reference) {
+                Ok(image) => image,
+                Err(e) if e.class == super::ErrorClass::Rejected => {
+                    return Ok(Err(ImageRejection {
+                        code: e.code,
+                        message: e.message,
+                    }))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            Top {
+                digest: Ok(image.digest),
+                bytes: image.manifest,
+                origin: image.origin,
+                image: oci_image_ref(reference, identity.as_ref()),
+                mirror_dir: None,
+                tag_record: None,
+            }
+        }
         ImageSource::Registry(r) => {
             let net = need_network(net, "a registry image")?;
             match net.manifest(r, warnings) {
@@ -242,6 +262,17 @@ fn read_top(
             }
         }
     }))
+}
+
+/// How an OCI image is judged: as its identity, else as itself.
+pub(super) fn oci_image_ref(reference: &crate::oci::OciReference, identity: Option<&DockerReference>) -> ImageRef {
+    match identity {
+        Some(r) => ImageRef::Docker(r.clone()),
+        None => ImageRef::Oci {
+            transport: reference.transport,
+            path: reference.resolved.clone(),
+        },
+    }
 }
 
 fn need_network<'a>(net: Option<&'a Network>, what: &str) -> Result<&'a Network, VerifyError> {
