@@ -222,6 +222,13 @@ fn a_wrong_passphrase_through_gpg_agent_is_wrong_passphrase_exit_2_and_a_cached_
     let doc = json(&o);
     assert_eq!(doc["error"]["code"], "wrong-passphrase", "{doc}");
     assert!(stderr(&o).contains("Bad passphrase"), "{}", stderr(&o));
+    // The key is named, as for a key file's wrong passphrase.
+    assert!(
+        stderr(&o).contains("gpg-agent refused the passphrase for key ")
+            && doc["error"]["message"].as_str().unwrap_or_default().contains("refused the passphrase for key "),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         stderr(&o).contains(
             "hint: gpg-agent refused the passphrase for the key: check --passphrase-file FILE or IMGSIG_PASSPHRASE"

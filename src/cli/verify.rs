@@ -201,7 +201,29 @@ fn offline_refused(what: &str) -> Failure {
     )
 }
 
+/// Whether `path` names this process's standard input.
+fn is_stdin(path: &std::path::Path) -> bool {
+    ["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
+        .iter()
+        .any(|p| path == std::path::Path::new(p))
+}
+
 pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
+    if args.list.from_file.as_deref().is_some_and(is_stdin) {
+        let other = [
+            ("--policy", args.policy.as_deref()),
+            ("--keyring", args.keyring.first().map(|k| k.as_path())),
+            ("--manifest", args.manifest.as_deref().map(std::path::Path::new)),
+        ]
+        .into_iter()
+        .find(|(_, p)| p.is_some_and(is_stdin));
+        if let Some((flag, _)) = other {
+            return Err(Failure::input(
+                Reason::ConflictingFlags,
+                anyhow!("stdin cannot be both the image list (--from-file -) and {flag}"),
+            ));
+        }
+    }
     let options = Options {
         all_platforms: args.all_platforms,
         require_signature: args.require_signature,

@@ -229,13 +229,17 @@ fn agent_key(
 /// (`GPG_ERR_BAD_PASSPHRASE`, "Bad passphrase": given with loopback pinentry
 /// or typed into pinentry), no pinentry (no terminal to ask for the
 /// passphrase on) and no secret key (the agent lacks the key).
-pub(super) fn signing_failure(e: &crate::pgp::SignError) -> SignError {
+pub(super) fn signing_failure(e: &crate::pgp::SignError, fingerprint: &str) -> SignError {
     let detail = e.detail();
     let message = e.to_string();
     if detail.contains("Bad passphrase") {
         // The same mistake as a wrong passphrase for a key file: the user's
         // input, exit 2; retrying with the same passphrase cannot help.
-        SignError::input(Reason::WrongPassphrase, message).with_hint(
+        SignError::input(
+            Reason::WrongPassphrase,
+            format!("gpg-agent refused the passphrase for key {fingerprint}: {message}"),
+        )
+        .with_hint(
             "gpg-agent refused the passphrase for the key: check --passphrase-file FILE or IMGSIG_PASSPHRASE",
         )
     } else if detail.to_ascii_lowercase().contains("pinentry") || detail.contains("Inappropriate ioctl") {

@@ -258,7 +258,9 @@ impl Signer {
             Kind::Command { cert, .. } => (claim(digest, identity, timestamp), (**cert).clone()),
         };
         let blob = match &self.kind {
-            Kind::Key { key, .. } => key.sign(&payload, now).map_err(|e| super::gpg::signing_failure(&e))?,
+            Kind::Key { key, .. } => key
+                .sign(&payload, now)
+                .map_err(|e| super::gpg::signing_failure(&e, key.signing_fingerprint()))?,
             Kind::Command { command, .. } => run_command(command, &payload)?,
             Kind::Sigstore(_) => unreachable!("signed above"),
         };
