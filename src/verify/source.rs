@@ -424,6 +424,12 @@ pub(super) fn read_signatures(
             if base.scheme() == "file" {
                 let f = network::file_lookaside_signatures(base, r, d)
                     .map_err(|e| VerifyError::outside(Reason::LookasideError, e.to_string()))?;
+                if let Some(dir) = lookaside::file_image_dir(base, r, d)
+                    .ok()
+                    .and_then(|p| ImageDir::open(&p).ok())
+                {
+                    warnings.extend(after_gap(&dir, "", f.signatures.len()));
+                }
                 return Ok(from_fetched(f));
             }
             let net = need_network(net, "an http(s) lookaside")?;
@@ -450,7 +456,7 @@ pub(super) fn read_signatures(
 /// `{prefix}signature-N` files past the first missing one, which are not read
 /// (as containers/image reads a directory: up to the first gap): the warning
 /// naming the first of them and why, or `None`. Every local form (`--signatures
-/// DIR`, a `dir:` image, a mirror image) says it the same way.
+/// DIR`, a `dir:` image, a mirror image, a `file:` lookaside) says it the same way.
 fn after_gap(dir: &ImageDir, prefix: &str, read: usize) -> Option<String> {
     let first_after = dir.first_unread_signature(prefix, read)?;
     Some(format!(
