@@ -353,3 +353,94 @@ fn fetch_fails_when_a_signature_cannot_be_mirrored() {
     assert!(!mirror.join("lab/app@tags/1.0.json").exists());
     assert!(stderr(&o).contains("1 failed"), "{}", stderr(&o));
 }
+
+/// Issue 26 §2 in the mirror forms (one image, and the bulk list): the REJECTED
+/// line gives what decided first — Alice signed this manifest, but for another
+/// identity, naming her — then the requirement; and an image directory whose
+/// only signature is `signature-2` warns that it was not read and why (the
+/// verdict, "no signature", stays).
+#[test]
+fn mirror_forms_give_the_decisive_reason_and_warn_about_a_signature_gap() {
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let (app1, d1, alice) = (
+        lab.var("LAB_IMG_APP1"),
+        lab.var("LAB_IMG_APP1_DIGEST"),
+        lab.var("LAB_ALICE_FPR"),
+    );
+    assert_exit(&fetch(lab, &mirror, &[app1]), 0);
+    let image = image_dir(&mirror, app1, d1);
+    // Alice's signature of this very manifest, but for another image, replaces the mirrored one.
+    let sig = image.join("signature-1");
+    std::fs::remove_file(&sig).unwrap();
+    let o = go(lab
+        .cmd("skopeo")
+        .arg("standalone-sign")
+        .arg(image.join("manifest.json"))
+        .arg("registry.example.com/other:1.0")
+        .arg(alice)
+        .arg("-o")
+        .arg(&sig));
+    assert!(o.status.success(), "skopeo standalone-sign: {}", stderr(&o));
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, format!("{app1}\n")).unwrap();
+    let verify = |extra: &[&str], what: &[&std::ffi::OsStr]| {
+        go(cmd()
+            .args([
+                "verify",
+                "--offline",
+                "--policy",
+                lab.var("LAB_POLICY_ALICE"),
+                "--lookaside",
+            ])
+            .arg(&mirror)
+            .args(extra)
+            .args(what))
+    };
+    let bulk = |extra: &[&str]| verify(extra, &["--from-file".as_ref(), list.as_os_str()]);
+    let one = |extra: &[&str]| verify(extra, &[format!("docker://{app1}").as_ref()]);
+    let rejected_line = |o: &Output| {
+        let err = stderr(o);
+        err.lines()
+            .find(|l| l.contains("REJECTED"))
+            .unwrap_or_else(|| panic!("no REJECTED line: {err}"))
+            .to_owned()
+    };
+    let decisive = "identity-mismatch: ";
+    let signer = format!("({alice}) signed registry.example.com/other:1.0");
+    for (o, head) in [
+        (bulk(&[]), format!("line 1: {app1}: REJECTED: {decisive}")),
+        (one(&[]), format!("REJECTED: docker://{app1} by ")),
+    ] {
+        assert_exit(&o, 1);
+        let line = rejected_line(&o);
+        assert!(line.contains(&head), "{line}");
+        assert!(line.contains(decisive) && line.contains(&signer), "{line}");
+        // The decisive reason first, then the requirement (who is missing).
+        let at = |s: &str| line.find(s).unwrap_or_else(|| panic!("{s:?} not in {line}"));
+        assert!(at(decisive) < at("requirement 1"), "{line}");
+    }
+    // Only signature-2 left: it is not read (the verdict: no signature), and every form says so.
+    std::fs::rename(&sig, image.join("signature-2")).unwrap();
+    let warning = format!(
+        "{}/signature-2 and later were not read: signature-1 is missing",
+        image.display()
+    );
+    for o in [bulk(&[]), one(&[])] {
+        assert_exit(&o, 1);
+        assert!(
+            stderr(&o).contains(&format!("imgsig: warning: {warning}")),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("no signature exists"), "{}", stderr(&o));
+    }
+    for o in [bulk(&["--output", "json"]), one(&["--output", "json"])] {
+        let doc = json(&o);
+        let warned = doc["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w.as_str().is_some_and(|w| w.starts_with(&warning))));
+        assert!(warned, "{doc:#}");
+    }
+}

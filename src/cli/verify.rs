@@ -534,7 +534,10 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
     let trust = Trust::Keyring(keyring);
     let verifier = Verifier::new(&trust, None, options);
     let report = verifier.verify(&request).map_err(verify_failure)?;
-    eprint!("{}", keyring_human(&report));
+    let Trust::Keyring(keyring) = &trust else {
+        unreachable!("the keyring form")
+    };
+    eprint!("{}", keyring_human(&report, &keyring.describe()));
     render(format, &report, || {
         report.to_json_document(&form, 1, &single_input(&args))
     });

@@ -13,7 +13,7 @@ use anyhow::anyhow;
 use super::framing::{Framing, Summary};
 use super::inputs::verify_failure;
 use super::progress::Progress;
-use super::verify_render::policy_human;
+use super::verify_render::{decisive_reason, policy_human};
 use super::{Exit, Failure, OutputFormat, Tally};
 use crate::shown::Lines;
 use imgsig::policy::Decision;
@@ -373,6 +373,7 @@ fn mirror_human(line: Option<usize>, input: &str, report: &Report) -> String {
         return String::new();
     }
     let mut why = Vec::new();
+    let mut decisive = Vec::new();
     if let Some(r) = &report.rejection {
         why.push(format!("[{}] {}", r.code, r.message));
     }
@@ -383,11 +384,17 @@ fn mirror_human(line: Option<usize>, input: &str, report: &Report) -> String {
         }
         for q in &d.requirements {
             if let Err(e) = &q.result {
+                // What decided first (as every form says it), then the requirement's detail.
+                if let Some(d) = decisive_reason(q) {
+                    decisive.push(format!("{d}{of}"));
+                }
                 why.push(format!("requirement {}{of} [{}]: {}", q.index, e.code, e.message));
             }
         }
     }
-    format!("imgsig: {}: REJECTED: {}\n", at(line, input), why.join("; "))
+    decisive.dedup();
+    decisive.extend(why);
+    format!("imgsig: {}: REJECTED: {}\n", at(line, input), decisive.join("; "))
 }
 
 /// `line N: INPUT` for a list's line, `INPUT` for an argument.

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::report::Checked;
 use crate::shown::shown;
-use imgsig::policy::{Requirement, RequirementResult};
+use imgsig::pgp::KeyInfo;
+use imgsig::policy::{Requirement, RequirementResult, SignatureResult};
 use imgsig::verify::{Judgement, KeyringDecision, ManifestCheck, Report, Role};
 use imgsig::Reason;
 
@@ -162,59 +163,65 @@ pub fn policy_human(policy_path: &Path, report: &Report) -> String {
 }
 
 /// What decided against a signature requirement, for the REJECTED line
-/// (before who is missing): a signature a trusted key made, but for another
-/// identity or digest (`identity-mismatch: Alice … signed other:1.0`), else
-/// the first signature's rejection, else why the signatures could not be
-/// read. `None` when there were no signatures at all (who is missing says it).
-fn decisive_reason(r: &RequirementResult) -> Option<String> {
+/// (before who is missing): [`decisive_signature`] of its signatures, else
+/// why the signatures could not be read. `None` when there were no
+/// signatures at all (who is missing says it).
+pub(super) fn decisive_reason(r: &RequirementResult) -> Option<String> {
     let Err(e) = &r.result else { return None };
-    if !matches!(r.requirement, Requirement::SignedBy(_) | Requirement::SigstoreSigned(_)) {
-        return None;
-    }
-    let by_trusted = r.signatures.iter().find_map(|s| match &s.result {
-        Err(rej) if rej.signer.is_some() => Some((s, rej)),
-        _ => None,
-    });
-    let first = r
-        .signatures
-        .iter()
-        .find_map(|s| s.result.as_ref().err().map(|rej| (s, rej)));
-    match by_trusted.or(first) {
-        Some((s, rej)) => {
-            let who = rej.signer.as_ref().map(|signer| match &r.requirement {
-                Requirement::SignedBy(sb) => sb
-                    .keys
-                    .keyring
-                    .describe()
-                    .into_iter()
-                    .find(|k| k.fingerprint == signer.primary_fingerprint)
-                    .map(|k| k.describe())
-                    .unwrap_or_else(|| signer.primary_fingerprint.clone()),
-                _ => signer.primary_fingerprint.clone(),
-            });
-            let claim = s.opened.as_ref().map(|o| &o.claim);
-            Some(match (rej.code, who, claim) {
-                (Reason::IdentityMismatch, Some(who), Some(c)) => {
-                    format!("{}: {who} signed {}", rej.code, shown(c.docker_reference()))
-                }
-                (Reason::DigestMismatch, Some(who), Some(c)) => {
-                    format!("{}: {who} signed manifest {}", rej.code, c.manifest_digest())
-                }
-                _ => format!("{}: {}", rej.code, rej.message),
-            })
-        }
+    let keys = match &r.requirement {
+        Requirement::SignedBy(sb) => sb.keys.keyring.describe(),
+        Requirement::SigstoreSigned(_) => Vec::new(),
+        _ => return None,
+    };
+    match decisive_signature(&r.signatures, &keys) {
+        Some(why) => Some(why),
         None if e.code != Reason::NoSignatures => Some(format!("{}: {}", e.code, e.message)),
         None => None,
     }
+}
+
+/// The one rule for what decided against a set of signatures, in every form
+/// (policy, keyring, bulk): a signature a trusted key made, but for another
+/// identity or digest (`identity-mismatch: Alice (FPR) signed other:1.0`),
+/// else the first signature's rejection; `None` when none was rejected.
+/// `keys` names the signer (else its fingerprint).
+pub(super) fn decisive_signature(signatures: &[SignatureResult], keys: &[KeyInfo]) -> Option<String> {
+    let by_trusted = signatures.iter().find_map(|s| match &s.result {
+        Err(rej) if rej.signer.is_some() => Some((s, rej)),
+        _ => None,
+    });
+    let first = signatures
+        .iter()
+        .find_map(|s| s.result.as_ref().err().map(|rej| (s, rej)));
+    let (s, rej) = by_trusted.or(first)?;
+    let who = rej.signer.as_ref().map(|signer| {
+        keys.iter()
+            .find(|k| k.fingerprint == signer.primary_fingerprint)
+            .map(|k| k.describe())
+            .unwrap_or_else(|| signer.primary_fingerprint.clone())
+    });
+    let claim = s.opened.as_ref().map(|o| &o.claim);
+    Some(match (rej.code, who, claim) {
+        (Reason::IdentityMismatch, Some(who), Some(c)) => {
+            format!("{}: {who} signed {}", rej.code, shown(c.docker_reference()))
+        }
+        (Reason::DigestMismatch, Some(who), Some(c)) => {
+            format!("{}: {who} signed manifest {}", rej.code, c.manifest_digest())
+        }
+        _ => format!("{}: {}", rej.code, rej.message),
+    })
 }
 
 fn keyring_decision(report: &Report) -> Option<(&ManifestCheck, &KeyringDecision)> {
     report.checks.iter().find_map(|c| Some((c, c.judgement.keyring()?)))
 }
 
-/// The report for people, keyring form.
-pub fn keyring_human(report: &Report) -> String {
+/// The report for people, keyring form; `keys` (the keyring's) name a signer.
+pub fn keyring_human(report: &Report, keys: &[KeyInfo]) -> String {
     let mut out = String::new();
+    for w in &report.warnings {
+        let _ = writeln!(out, "imgsig: warning: {w}");
+    }
     let Some((check, k)) = keyring_decision(report) else {
         return out;
     };
@@ -233,7 +240,10 @@ pub fn keyring_human(report: &Report) -> String {
     } else {
         let _ = writeln!(
             out,
-            "imgsig: REJECTED: none of the {total} signature(s) is a valid signature by a trusted key for {} with manifest {digest}",
+            "imgsig: REJECTED: {}none of the {total} signature(s) is a valid signature by a trusted key for {} with manifest {digest}",
+            decisive_signature(&k.signatures, keys)
+                .map(|d| format!("{d}; "))
+                .unwrap_or_default(),
             k.identity
         );
     }

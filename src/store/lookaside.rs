@@ -416,6 +416,27 @@ impl ImageDir {
         self.signatures_with_prefix("")
     }
 
+    /// The lowest `N` of a `{prefix}signature-N` past the first missing one, given that
+    /// `read` signatures were read (up to the first missing one, as containers/image reads
+    /// them): a file that is there but was not read. `None` when there is none, or when the
+    /// directory does not exist or cannot be listed.
+    pub fn first_unread_signature(&self, prefix: &str, read: usize) -> Option<usize> {
+        self.fd.as_ref()?;
+        fs::read_dir(&self.path)
+            .ok()?
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_prefix(prefix)?
+                    .strip_prefix("signature-")?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .filter(|&n| n > read + 1)
+            .min()
+    }
+
     /// `{prefix}signature-1`, `{prefix}signature-2`, … up to the first missing one (a
     /// `dir:` image keeps a multi-platform image's instance signatures as
     /// `<hex>.signature-N`).

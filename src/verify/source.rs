@@ -397,8 +397,8 @@ pub(super) fn read_signatures(
                 ));
             }
             let blobs = from_dir_signatures(lookaside::read_dir_signatures(dir))?;
-            if let Some(w) = after_gap(dir, blobs.len()) {
-                warnings.push(w);
+            if let Ok(d) = ImageDir::open(dir) {
+                warnings.extend(after_gap(&d, "", blobs.len()));
             }
             Ok(local(blobs, format!("{}/signature-N", dir.display())))
         }
@@ -416,6 +416,7 @@ pub(super) fn read_signatures(
             let dir = ImageDir::open(path)
                 .map_err(|e| VerifyError::input(Reason::UnreadableInput, format!("dir:{}: {e}", path.display())))?;
             let blobs = from_dir_signatures(dir.signatures_with_prefix(&prefix))?;
+            warnings.extend(after_gap(&dir, &prefix, blobs.len()));
             Ok(local(blobs, format!("{}/{prefix}signature-N", path.display())))
         }
         SignatureSource::MirrorImage => {
@@ -443,6 +444,7 @@ pub(super) fn read_signatures(
                 }
             };
             let blobs = from_dir_signatures(d.signatures())?;
+            warnings.extend(after_gap(d, "", blobs.len()));
             Ok(local(blobs, format!("{}/signature-N", d.path().display())))
         }
         SignatureSource::Lookaside(base) => {
@@ -453,6 +455,12 @@ pub(super) fn read_signatures(
             if base.scheme() == "file" {
                 let f = network::file_lookaside_signatures(base, r, d)
                     .map_err(|e| VerifyError::outside(Reason::LookasideError, e.to_string()))?;
+                if let Some(dir) = lookaside::file_image_dir(base, r, d)
+                    .ok()
+                    .and_then(|p| ImageDir::open(&p).ok())
+                {
+                    warnings.extend(after_gap(&dir, "", f.signatures.len()));
+                }
                 return Ok(from_fetched(f));
             }
             let net = need_network(net, "an http(s) lookaside")?;
@@ -476,25 +484,15 @@ pub(super) fn read_signatures(
     }
 }
 
-/// `signature-N` files past the first missing one, which are not read (as
-/// containers/image reads a directory: up to the first gap): the warning
-/// naming the first of them and why, or `None`.
-fn after_gap(dir: &Path, read: usize) -> Option<String> {
-    let first_after = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_prefix("signature-")?
-                .parse::<usize>()
-                .ok()
-        })
-        .filter(|&k| k > read + 1)
-        .min()?;
+/// `{prefix}signature-N` files past the first missing one, which are not read
+/// (as containers/image reads a directory: up to the first gap): the warning
+/// naming the first of them and why, or `None`. Every local form (`--signatures
+/// DIR`, a `dir:` image, a mirror image, a `file:` lookaside) says it the same way.
+fn after_gap(dir: &ImageDir, prefix: &str, read: usize) -> Option<String> {
+    let first_after = dir.first_unread_signature(prefix, read)?;
     Some(format!(
-        "{}/signature-{first_after} and later were not read: signature-{} is missing, and signatures are read up to the first missing one (as containers/image reads them)",
-        dir.display(),
+        "{}/{prefix}signature-{first_after} and later were not read: {prefix}signature-{} is missing, and signatures are read up to the first missing one (as containers/image reads them)",
+        dir.path().display(),
         read + 1
     ))
 }
