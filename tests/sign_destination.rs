@@ -225,7 +225,10 @@ fn a_wrong_passphrase_through_gpg_agent_is_wrong_passphrase_exit_2_and_a_cached_
     // The key is named, as for a key file's wrong passphrase.
     assert!(
         stderr(&o).contains("gpg-agent refused the passphrase for key ")
-            && doc["error"]["message"].as_str().unwrap_or_default().contains("refused the passphrase for key "),
+            && doc["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("refused the passphrase for key "),
         "{}",
         stderr(&o)
     );

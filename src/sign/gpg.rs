@@ -239,9 +239,7 @@ pub(super) fn signing_failure(e: &crate::pgp::SignError, fingerprint: &str) -> S
             Reason::WrongPassphrase,
             format!("gpg-agent refused the passphrase for key {fingerprint}: {message}"),
         )
-        .with_hint(
-            "gpg-agent refused the passphrase for the key: check --passphrase-file FILE or IMGSIG_PASSPHRASE",
-        )
+        .with_hint("gpg-agent refused the passphrase for the key: check --passphrase-file FILE or IMGSIG_PASSPHRASE")
     } else if detail.to_ascii_lowercase().contains("pinentry") || detail.contains("Inappropriate ioctl") {
         SignError::outside(Reason::SigningFailed, message).with_hint(
             "gpg-agent could not ask for the passphrase (no terminal for pinentry): set GPG_TTY=$(tty) in this shell, or give --passphrase-file FILE or IMGSIG_PASSPHRASE",
