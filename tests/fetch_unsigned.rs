@@ -86,6 +86,30 @@ fn a_refetch_from_a_source_without_signatures_keeps_the_mirrored_ones() {
 }
 
 #[test]
+fn nothing_configured_says_the_built_in_default_was_read() {
+    // No registries.d entry for the image: fetch read the built-in default
+    // lookaside (only read: the mirror is written under --to), and says so.
+    let lab = lab();
+    let dir = tempdir();
+    let mirror = dir.path().join("mirror");
+    let nothing = dir.path().join("no-registries.d");
+    let o = go(cmd()
+        .env("HOME", dir.path())
+        .args(["fetch", "--to"])
+        .arg(&mirror)
+        .args(["--tls-verify=false", "--registries-d"])
+        .arg(&nothing)
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("mirrored without a signature"), "{err}");
+    assert!(
+        err.contains(": the built-in default, as no registries.d entry names a lookaside for the image)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_moved_tag_says_which_digest_its_record_named_before() {
     let lab = lab();
     let dir = tempdir();

@@ -81,6 +81,14 @@ fn nothing_configured_warns_and_names_the_built_in_default_store() {
     );
     assert!(err.contains(&warning), "{err}");
     assert_eq!(err.matches("hint: choose where signatures go: --lookaside-dir DIR, or a registries.d entry for the image (`lookaside-staging:` or `lookaside:`, a file:// URL)").count(), 1, "{err}");
+    // The hint names the registries.d directory this run read.
+    assert!(
+        err.contains(&format!(
+            "a file:// URL) in {} (the --registries-d directory)",
+            regd.display()
+        )),
+        "{err}"
+    );
     let doc = json(&o);
     assert_eq!(doc["signatures"][0]["destination_source"], "built-in-default");
 

@@ -175,14 +175,22 @@ fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>, moved
 
 /// The warning about an image mirrored without a single signature: where
 /// the signatures were looked for.
-fn unsigned_warning(input: &str, ms: &[ManifestJson]) -> String {
+/// `builtin` is the built-in default lookaside (where signatures are looked
+/// for when registries.d names none for the image), said as such.
+fn unsigned_warning(input: &str, ms: &[ManifestJson], builtin: Option<&str>) -> String {
     let looked = ms.first().map_or("", |m| m.looked_in.as_str());
+    let default = match builtin {
+        Some(b) if looked.starts_with(b) => {
+            ": the built-in default, as no registries.d entry names a lookaside for the image"
+        }
+        _ => "",
+    };
     let instances = match ms.len() {
         0 | 1 => String::new(),
         n => format!(" nor for its {} instance(s)", n - 1),
     };
     format!(
-        "imgsig: warning: {}: mirrored without a signature: the source has none for it{instances} (looked in {}); a verify from the mirror will find nothing to check",
+        "imgsig: warning: {}: mirrored without a signature: the source has none for it{instances} (looked in {}{default}); a verify from the mirror will find nothing to check",
         shown(input),
         shown(looked)
     )
@@ -206,6 +214,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         .map_err(|e| Failure::input(Reason::UnwritableOutput, anyhow!("--to {}: {e}", args.to.display())))?;
     let net = network(&args.registry)?;
     let fetcher = Fetcher::new(&net, &mirror, Options::default());
+    let builtin = net.builtin().url().ok().map(|u| u.to_string());
     let progress = super::progress::Progress::new(Some(inputs.len()), format);
     let framing = Framing::new(format, inputs.len() > 1);
     let to = args.to.display().to_string();
@@ -237,7 +246,7 @@ pub fn run(args: FetchArgs, format: OutputFormat) -> Result<Exit, Failure> {
         eprint!("{}", human(input, &done, record.as_ref(), moved_from.as_ref()));
         let mut image_exit = Exit::Ok;
         if unsigned {
-            eprintln!("{}", unsigned_warning(input, &done));
+            eprintln!("{}", unsigned_warning(input, &done, builtin.as_deref()));
             counts.unsigned += 1;
             if !args.allow_unsigned {
                 image_exit = Exit::No;

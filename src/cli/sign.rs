@@ -262,7 +262,7 @@ fn run_images(args: SignArgs, format: OutputFormat) -> Result<Exit, Failure> {
     let net = super::net::network(&args.registry)?;
     let signer = load_signer(&args.keys, args.passphrase_file.as_deref(), SystemTime::now())?;
     let signing = Signing::new(&signer, Some(&net));
-    let mut done = render::Images::new(format, images.len());
+    let mut done = render::Images::new(format, images.len()).registries_d(args.registry.registries_d.as_deref());
     let progress = Progress::new(Some(images.len()), format);
     for (i, input) in images.iter().enumerate() {
         progress.start(i + 1, input);

@@ -61,7 +61,7 @@ pub fn run(args: SignArgs, images: Vec<String>, format: OutputFormat) -> Result<
     };
     let signer = load_signer(&args.keys, args.passphrase_file.as_deref(), SystemTime::now())?;
     let signing = Signing::new(&signer, net.as_ref());
-    let mut done = Images::new(format, 1);
+    let mut done = Images::new(format, 1).registries_d(args.registry.registries_d.as_deref());
     let progress = Progress::new(Some(1), format);
     progress.start(1, input);
     done.image(1, input, Ok(signing.sign(&request)), &progress);

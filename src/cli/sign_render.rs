@@ -62,8 +62,15 @@ pub fn single(report: &Report, out: &FileArg, force: bool, format: OutputFormat)
     Ok(Exit::Ok)
 }
 
-/// What to do about signatures in the built-in default store.
-const DEFAULT_STORE_HINT: &str = "hint: choose where signatures go: --lookaside-dir DIR, or a registries.d entry for the image (`lookaside-staging:` or `lookaside:`, a file:// URL) in ~/.config/containers/registries.d or /etc/containers/registries.d (--registries-d DIR reads another directory); see `imgsig sign --help`";
+/// What to do about signatures in the built-in default store; `registries_d`
+/// is the directory `--registries-d` named, if it did.
+fn default_store_hint(registries_d: Option<&std::path::Path>) -> String {
+    let place = match registries_d {
+        Some(dir) => format!("in {} (the --registries-d directory)", shown(&dir.display().to_string())),
+        None => "in ~/.config/containers/registries.d or /etc/containers/registries.d (--registries-d DIR reads another directory)".to_owned(),
+    };
+    format!("hint: choose where signatures go: --lookaside-dir DIR, or a registries.d entry for the image (`lookaside-staging:` or `lookaside:`, a file:// URL) {place}; see `imgsig sign --help`")
+}
 
 /// The report's `destination_source` for JSON (`null`-free: a report
 /// with entries has a destination).
@@ -176,6 +183,8 @@ pub struct Images {
     exit: Exit,
     /// The hint on configuring a destination was printed (once per run).
     default_hinted: bool,
+    /// The directory `--registries-d` named, for that hint.
+    registries_d: Option<std::path::PathBuf>,
 }
 
 impl Images {
@@ -188,7 +197,15 @@ impl Images {
             written: 0,
             exit: Exit::Ok,
             default_hinted: false,
+            registries_d: None,
         }
+    }
+
+    /// The registries.d directory `--registries-d` named (for the hint on
+    /// configuring a destination).
+    pub fn registries_d(mut self, dir: Option<&std::path::Path>) -> Images {
+        self.registries_d = dir.map(ToOwned::to_owned);
+        self
     }
 
     /// Report what signing image `index` (`input`) came to: one line per
@@ -275,7 +292,7 @@ impl Images {
                 shown(&root)
             ));
             if !std::mem::replace(&mut self.default_hinted, true) {
-                progress.println(DEFAULT_STORE_HINT);
+                progress.println(&default_store_hint(self.registries_d.as_deref()));
             }
         }
         out
