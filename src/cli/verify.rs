@@ -203,26 +203,30 @@ fn offline_refused(what: &str) -> Failure {
 
 /// Whether `path` names this process's standard input.
 fn is_stdin(path: &std::path::Path) -> bool {
-    ["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
+    ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
         .iter()
         .any(|p| path == std::path::Path::new(p))
 }
 
 pub fn run(args: VerifyArgs, format: OutputFormat) -> Result<Exit, Failure> {
-    if args.list.from_file.as_deref().is_some_and(is_stdin) {
-        let other = [
-            ("--policy", args.policy.as_deref()),
-            ("--keyring", args.keyring.first().map(|k| k.as_path())),
-            ("--manifest", args.manifest.as_deref().map(std::path::Path::new)),
-        ]
-        .into_iter()
-        .find(|(_, p)| p.is_some_and(is_stdin));
-        if let Some((flag, _)) = other {
-            return Err(Failure::input(
-                Reason::ConflictingFlags,
-                anyhow!("stdin cannot be both the image list (--from-file -) and {flag}"),
-            ));
-        }
+    // stdin can be read once: by one of these at most.
+    // (`-` means stdin for --from-file and --manifest; any path can name it.)
+    let dash = |p: Option<&std::path::Path>| p.is_some_and(|p| p == std::path::Path::new("-") || is_stdin(p));
+    let readers: Vec<&str> = [
+        ("--from-file", dash(args.list.from_file.as_deref())),
+        ("--manifest", dash(args.manifest.as_deref().map(std::path::Path::new))),
+        ("--policy", args.policy.as_deref().is_some_and(is_stdin)),
+    ]
+    .into_iter()
+    .chain(args.keyring.iter().map(|k| ("--keyring", is_stdin(k))))
+    .filter(|(_, reads)| *reads)
+    .map(|(flag, _)| flag)
+    .collect();
+    if let [first, second, ..] = readers.as_slice() {
+        return Err(Failure::input(
+            Reason::ConflictingFlags,
+            anyhow!("stdin can be read only once, but both {first} and {second} name it"),
+        ));
     }
     let options = Options {
         all_platforms: args.all_platforms,
