@@ -222,7 +222,13 @@ impl Images {
         let (error, exit) = match failure {
             Some(f) => {
                 let error = error_document(&f);
-                progress.println(&format!("imgsig: {}: {}", shown(input), Lines(&error.message)));
+                // A message that already names the image (an oci: layout's errors do) is not prefixed twice.
+                let line = if error.message.starts_with(input) {
+                    format!("imgsig: {}", Lines(&error.message))
+                } else {
+                    format!("imgsig: {}: {}", shown(input), Lines(&error.message))
+                };
+                progress.println(&line);
                 self.failed += 1;
                 (Some(error), f.exit)
             }

@@ -150,7 +150,7 @@ pub fn unsupported_transport(input: &str) -> Option<OciError> {
         OciError::input(
             Reason::UnsupportedTransport,
             format!(
-                "{input:?}: the {transport}: transport is not supported; imgsig reads docker://, dir:, oci: and oci-archive: images"
+                "{input:?}: the {transport}: transport is not supported; imgsig signs docker://, oci: and oci-archive: images, and verifies those and dir: images"
             ),
         )
         .with_hint(format!(
