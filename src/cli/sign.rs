@@ -100,7 +100,7 @@ pub struct SignArgs {
     /// Manifest file whose digest is signed (`-` for stdin)
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<OsString>,
-    /// Where to write the signature (`-` or absent: stdout, never a terminal)
+    /// Where to write the signature of --digest, --manifest (`-` or absent: stdout, never a terminal) or of a single-manifest oci: image (instead of a lookaside)
     #[arg(short = 'o', long = "output-file", visible_alias = "out", value_name = "FILE")]
     pub output_file: Option<OsString>,
     /// Replace an existing output file (-o only; lookaside signatures are never replaced)

@@ -164,7 +164,18 @@ impl<'a> Signing<'a> {
                 crate::manifest::check_members(&image.manifest)
                     .map_err(|e| SignError::input(e.code(), format!("{}: {e}", image.origin)))?;
                 // A layout has no registry name: signatures are stored under the identity's.
-                (identity, identity, jobs_of(&image.digest, &image.manifest, *index_only))
+                let jobs = jobs_of(&image.digest, &image.manifest, *index_only);
+                if request.destination == Destination::Caller && jobs.len() > 1 {
+                    return Err(SignError::input(
+                        Reason::Usage,
+                        format!(
+                            "{} is a multi-platform image: each of its {} manifests gets its own signature, so they go to a lookaside directory (--lookaside-dir DIR); or sign only its index (--index-only)",
+                            image.origin,
+                            jobs.len()
+                        ),
+                    ));
+                }
+                (identity, identity, jobs)
             }
         };
         let (place, chosen) = destination::choose(
@@ -175,8 +186,12 @@ impl<'a> Signing<'a> {
             &mut report.warnings,
         )?;
         report.destination = Some(chosen);
-        let work =
-            |job: &Job, warnings: &mut Vec<String>| self.sign_one(reference, identity, job, &place, true, warnings);
+        // A signature returned to the caller is made as asked (as for a digest):
+        // there is no store to find an earlier one in.
+        let skip_signed = request.destination != Destination::Caller;
+        let work = |job: &Job, warnings: &mut Vec<String>| {
+            self.sign_one(reference, identity, job, &place, skip_signed, warnings)
+        };
         let threads = if place.concurrent() {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             self.signer.concurrency(cores).min(jobs.len())

@@ -143,7 +143,9 @@ impl Request {
     /// `skopeo copy --preserve-digests`: its manifest's digest (an index and
     /// every instance), as `identity`, the registry reference it will be
     /// pulled by (required: a layout has no registry name of its own). The
-    /// layout is read when signing.
+    /// layout is read when signing. With [`Destination::Caller`] the one
+    /// signature is returned for the caller to write: a multi-platform image
+    /// then needs [`Request::index_only`] (each manifest has its own).
     pub fn oci(input: &str, identity: Option<DockerReference>, destination: Destination) -> Result<Request, SignError> {
         let reference = crate::oci::OciReference::parse(input)?;
         let identity = identity.ok_or_else(|| {
@@ -156,12 +158,6 @@ impl Request {
             )
         })?;
         tagged(&identity)?;
-        if destination == Destination::Caller {
-            return Err(SignError::input(
-                Reason::Usage,
-                "an OCI layout's signatures are stored in a lookaside directory or where registries.d says",
-            ));
-        }
         Ok(Request {
             image: Image::Oci {
                 reference,
