@@ -230,6 +230,15 @@ fn lab_file_lookaside_gap_warns_online() {
         assert_eq!(doc["images"][0]["verdict"], "accepted", "{net:?}");
         assert_eq!(doc["images"][0]["warnings"], serde_json::json!([want]), "{net:?}");
     }
+    // `fetch` reads the same way, and says what it did not carry into the mirror.
+    let o = go(cmd()
+        .args(["fetch", "--registries-d", regd, "--tls-verify=false", "--to"])
+        .arg(dir.path().join("mirror"))
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert!(err.contains(&format!("imgsig: warning: {want}\n")), "{err}");
+    assert!(err.contains("1 new signature(s)"), "{err}");
 }
 
 #[test]
