@@ -319,6 +319,32 @@ fn multi_platform_oci_copy_verifies_every_instance() {
     );
     assert_exit(&o, 0);
     assert_eq!(json(&o)["manifests"].as_array().unwrap().len(), 3);
+
+    // Under an `oci` scope, `--signatures DIR` holds the index's signatures, never its
+    // instances': the hint says what works for a layout (not "a dir: image, or docker://").
+    let policy = dir.path().join("oci-policy.json");
+    let scope = serde_json::json!({"default": [{"type": "reject"}], "transports": {"oci": {"": [
+        {"type": "signedBy", "keyType": "GPGKeys", "keyPath": lab.var("LAB_ALICE_PUB")}]}}});
+    std::fs::write(&policy, scope.to_string()).unwrap();
+    let sigs = dir.path().join("sigs");
+    std::fs::create_dir(&sigs).unwrap();
+    let o = verify(
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--signatures",
+            sigs.to_str().unwrap(),
+        ],
+        &format!("oci:{}:1.0", layout.display()),
+    );
+    assert_exit(&o, 2);
+    assert_eq!(json(&o)["error"]["code"], "instance-signatures-unavailable");
+    let err = stderr(&o);
+    assert!(
+        err.contains("\nhint: give --identity REF with --lookaside DIR (or a registries.d lookaside for REF), where each instance's signatures are found by its digest; the image is then judged as REF\n"),
+        "{err}"
+    );
+    assert!(!err.contains("docker://"), "{err}");
 }
 
 /// The error's code, wherever the command's document carries it (`error`, or an image's entry in `errors`).

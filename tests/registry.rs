@@ -170,6 +170,77 @@ fn lab_wrong_key_policy_rejects() {
     );
 }
 
+/// A local lookaside read online (`--lookaside DIR`, `--lookaside file://DIR`, or a
+/// registries.d `file://` entry) holding `signature-1` and `signature-3`: the verdict is
+/// containers/image's (only `signature-1` is read), and a warning names what was not read.
+#[test]
+fn lab_file_lookaside_gap_warns_online() {
+    let lab = lab();
+    let dir = tempdir();
+    let m3 = dir.path().join("M3");
+    let sigs = image_dir(&m3, lab.var("LAB_IMG_APP1"), lab.var("LAB_IMG_APP1_DIGEST"));
+    std::fs::create_dir_all(&sigs).unwrap();
+    for n in [1, 3] {
+        std::fs::copy(lab.var("LAB_SIG_APP1_ALICE"), sigs.join(format!("signature-{n}"))).unwrap();
+    }
+    let regd = write(
+        &dir.path().join("regd/m3.yaml"),
+        &format!(
+            "docker:\n  {}/lab:\n    lookaside: file://{}\n",
+            lab.var("LAB_REGISTRY"),
+            m3.display()
+        ),
+    );
+    let regd = regd.parent().unwrap().to_str().unwrap();
+    let want = format!(
+        "{}/signature-3 and later were not read: signature-2 is missing, and signatures are read up to the first missing one (as containers/image reads them)",
+        sigs.display()
+    );
+    let file_url = format!("file://{}", m3.display());
+    let lookaside_net = |look: &str| -> Vec<String> {
+        vec![
+            "--registries-d".into(),
+            lab.var("LAB_REGISTRIES_D").into(),
+            "--tls-verify=false".into(),
+            "--lookaside".into(),
+            look.into(),
+        ]
+    };
+    for net in [
+        lookaside_net(m3.to_str().unwrap()),
+        lookaside_net(&file_url),
+        vec!["--registries-d".into(), regd.into(), "--tls-verify=false".into()],
+    ] {
+        let run = |json: bool| {
+            let mut c = cmd();
+            c.args(["verify", "--policy", lab.var("LAB_POLICY_ALICE")]).args(&net);
+            if json {
+                c.args(["--output", "json"]);
+            }
+            go(c.arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))))
+        };
+        let o = run(false);
+        assert_exit(&o, 0);
+        let err = stderr(&o);
+        assert!(err.contains(&format!("imgsig: warning: {want}\n")), "{net:?}: {err}");
+        assert!(err.contains("1 signature(s)"), "{net:?}: {err}");
+        let o = run(true);
+        assert_exit(&o, 0);
+        let doc = batch(&o);
+        assert_eq!(doc["images"][0]["verdict"], "accepted", "{net:?}");
+        assert_eq!(doc["images"][0]["warnings"], serde_json::json!([want]), "{net:?}");
+    }
+    // `fetch` reads the same way, and says what it did not carry into the mirror.
+    let o = go(cmd()
+        .args(["fetch", "--registries-d", regd, "--tls-verify=false", "--to"])
+        .arg(dir.path().join("mirror"))
+        .arg(format!("docker://{}", lab.var("LAB_IMG_APP1"))));
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert!(err.contains(&format!("imgsig: warning: {want}\n")), "{err}");
+    assert!(err.contains("1 new signature(s)"), "{err}");
+}
+
 #[test]
 fn lab_missing_signatures_name_the_lookaside() {
     let lab = lab();

@@ -125,6 +125,9 @@ pub struct Failure {
     pub exit: Exit,
     pub code: Reason,
     pub error: anyhow::Error,
+    /// What to do, in place of the code's hint ([`output::hint_for`]) when the
+    /// command knows better for this input.
+    pub hint: Option<&'static str>,
 }
 
 impl Failure {
@@ -133,6 +136,7 @@ impl Failure {
             exit: Exit::Input,
             code,
             error: error.into(),
+            hint: None,
         }
     }
     pub fn outside(code: Reason, error: impl Into<anyhow::Error>) -> Failure {
@@ -140,6 +144,7 @@ impl Failure {
             exit: Exit::Outside,
             code,
             error: error.into(),
+            hint: None,
         }
     }
     pub fn no(code: Reason, error: impl Into<anyhow::Error>) -> Failure {
@@ -147,7 +152,13 @@ impl Failure {
             exit: Exit::No,
             code,
             error: error.into(),
+            hint: None,
         }
+    }
+    /// The same failure, with `hint` shown in place of the code's.
+    pub fn with_hint(mut self, hint: &'static str) -> Failure {
+        self.hint = Some(hint);
+        self
     }
 }
 

@@ -63,7 +63,7 @@ pub fn error_document(failure: &Failure) -> ErrorDocument {
 pub fn report_failure(command: &str, format: OutputFormat, failure: &Failure) {
     // Paths, URLs and registry answers in the chain: no control character reaches the terminal.
     eprintln!("imgsig: {}", crate::shown::Lines(&format!("{:#}", failure.error)));
-    if let Some(hint) = hint_for(failure.code) {
+    if let Some(hint) = failure.hint.or_else(|| hint_for(failure.code)) {
         eprintln!("hint: {hint}");
     }
     if format == OutputFormat::Json {
@@ -109,6 +109,11 @@ fn usage_command(args: &[std::ffi::OsString]) -> Option<&'static str> {
     }
     None
 }
+
+/// `instance-signatures-unavailable` for an `oci:`/`oci-archive:` image: a layout holds no
+/// signatures, and `--signatures DIR` holds one manifest's, so the instances' are read by
+/// digest where a registry image's are.
+pub const OCI_INSTANCE_SIGNATURES_HINT: &str = "give --identity REF with --lookaside DIR (or a registries.d lookaside for REF), where each instance's signatures are found by its digest; the image is then judged as REF";
 
 /// What the user can do about a failure with this code, in the command line's terms.
 pub fn hint_for(code: Reason) -> Option<&'static str> {

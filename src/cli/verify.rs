@@ -451,7 +451,7 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
     let policy_path = resolve_policy(args.policy.as_deref())?;
     let trust = Trust::Policy(load_policy(&policy_path)?);
     let verifier = Verifier::new(&trust, net.as_ref(), options);
-    let report = verifier.verify(&request).map_err(verify_failure)?;
+    let report = verifier.verify(&request).map_err(|e| single_failure(&args, e))?;
     let form = DocumentTrust::Policy(&policy_path);
     if let (Some(r), true) = (&report.rejection, report.checks.is_empty()) {
         // Rejected as a whole before any decision: the reason, and what to do.
@@ -475,6 +475,18 @@ fn run_policy(args: VerifyArgs, options: Options, format: OutputFormat) -> Resul
         report.to_json_document(&form, 1, &single_input(&args))
     });
     Ok(if report.accepted { Exit::Ok } else { Exit::No })
+}
+
+/// A library error about the one image of `args`: for an `oci:`/`oci-archive:` image whose
+/// instances' signatures cannot be in `--signatures DIR`, the hint says what works for a layout.
+fn single_failure(args: &VerifyArgs, e: imgsig::verify::VerifyError) -> Failure {
+    let f = verify_failure(e);
+    let oci = args.inputs.iter().any(|i| imgsig::oci::is_oci(&i.to_string_lossy()));
+    if oci && f.code == Reason::InstanceSignaturesUnavailable {
+        f.with_hint(super::output::OCI_INSTANCE_SIGNATURES_HINT)
+    } else {
+        f
+    }
 }
 
 /// The hint for a rejection that came after the manifests were judged
@@ -537,7 +549,7 @@ fn run_keyring(args: VerifyArgs, options: Options, format: OutputFormat) -> Resu
     let form = DocumentTrust::keyring(&args.keyring, &keyring);
     let trust = Trust::Keyring(keyring);
     let verifier = Verifier::new(&trust, None, options);
-    let report = verifier.verify(&request).map_err(verify_failure)?;
+    let report = verifier.verify(&request).map_err(|e| single_failure(&args, e))?;
     let Trust::Keyring(keyring) = &trust else {
         unreachable!("the keyring form")
     };

@@ -538,7 +538,7 @@ impl Network {
         warnings: &mut Vec<String>,
     ) -> Result<Fetched, NetworkError> {
         if base.scheme() == "file" {
-            return file_lookaside_signatures(base, r, d).map_err(|e| {
+            return file_lookaside_signatures(base, r, d, warnings).map_err(|e| {
                 NetworkError::Registry(RegistryError::Lookaside {
                     url: redact_url(base),
                     message: e.to_string(),
@@ -717,20 +717,26 @@ fn looked_in(base: &Url, r: &DockerReference, d: &Digest) -> String {
 
 /// The signatures of manifest `d` of `r` under a `file:` lookaside `base`, read locally
 /// (no HTTP client, no socket), shaped as the HTTP client returns them: one over the size
-/// limit is kept as a message, so the caller can name it.
+/// limit is kept as a message, so the caller can name it. `signature-N` files past the
+/// first missing one are not read (as containers/image reads them); a warning saying so
+/// goes to `warnings`.
 pub fn file_lookaside_signatures(
     base: &Url,
     r: &DockerReference,
     d: &Digest,
+    warnings: &mut Vec<String>,
 ) -> Result<Fetched, lookaside::LookasideError> {
     let dir = lookaside::file_image_dir(base, r, d)?;
-    let signatures = lookaside::read_dir_signatures(&dir)?
+    let signatures: Vec<FetchedSignature> = lookaside::read_dir_signatures(&dir)?
         .into_iter()
         .map(|s| FetchedSignature {
             source: s.path.display().to_string(),
             blob: s.contents.map_err(|e| e.to_string()),
         })
         .collect();
+    if let Ok(opened) = lookaside::ImageDir::open(&dir) {
+        warnings.extend(opened.unread_signatures_warning("", signatures.len()));
+    }
     Ok(Fetched {
         signatures,
         looked_in: looked_in(base, r, d),

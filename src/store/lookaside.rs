@@ -437,6 +437,19 @@ impl ImageDir {
             .min()
     }
 
+    /// The warning for `{prefix}signature-N` files past the first missing one, which are
+    /// not read (see [`ImageDir::first_unread_signature`]): it names the first of them and
+    /// why, or `None`. Every local form (`--signatures DIR`, a `dir:` image, a mirror image,
+    /// a `file:` lookaside, given or from registries.d) says it the same way.
+    pub fn unread_signatures_warning(&self, prefix: &str, read: usize) -> Option<String> {
+        let first_after = self.first_unread_signature(prefix, read)?;
+        Some(format!(
+            "{}/{prefix}signature-{first_after} and later were not read: {prefix}signature-{} is missing, and signatures are read up to the first missing one (as containers/image reads them)",
+            self.path.display(),
+            read + 1
+        ))
+    }
+
     /// `{prefix}signature-1`, `{prefix}signature-2`, … up to the first missing one (a
     /// `dir:` image keeps a multi-platform image's instance signatures as
     /// `<hex>.signature-N`).

@@ -398,7 +398,7 @@ pub(super) fn read_signatures(
             }
             let blobs = from_dir_signatures(lookaside::read_dir_signatures(dir))?;
             if let Ok(d) = ImageDir::open(dir) {
-                warnings.extend(after_gap(&d, "", blobs.len()));
+                warnings.extend(d.unread_signatures_warning("", blobs.len()));
             }
             Ok(local(blobs, format!("{}/signature-N", dir.display())))
         }
@@ -416,7 +416,7 @@ pub(super) fn read_signatures(
             let dir = ImageDir::open(path)
                 .map_err(|e| VerifyError::input(Reason::UnreadableInput, format!("dir:{}: {e}", path.display())))?;
             let blobs = from_dir_signatures(dir.signatures_with_prefix(&prefix))?;
-            warnings.extend(after_gap(&dir, &prefix, blobs.len()));
+            warnings.extend(dir.unread_signatures_warning(&prefix, blobs.len()));
             Ok(local(blobs, format!("{}/{prefix}signature-N", path.display())))
         }
         SignatureSource::MirrorImage => {
@@ -444,7 +444,7 @@ pub(super) fn read_signatures(
                 }
             };
             let blobs = from_dir_signatures(d.signatures())?;
-            warnings.extend(after_gap(d, "", blobs.len()));
+            warnings.extend(d.unread_signatures_warning("", blobs.len()));
             Ok(local(blobs, format!("{}/signature-N", d.path().display())))
         }
         SignatureSource::Lookaside(base) => {
@@ -453,14 +453,8 @@ pub(super) fn read_signatures(
                 return Ok(no_digest());
             };
             if base.scheme() == "file" {
-                let f = network::file_lookaside_signatures(base, r, d)
+                let f = network::file_lookaside_signatures(base, r, d, warnings)
                     .map_err(|e| VerifyError::outside(Reason::LookasideError, e.to_string()))?;
-                if let Some(dir) = lookaside::file_image_dir(base, r, d)
-                    .ok()
-                    .and_then(|p| ImageDir::open(&p).ok())
-                {
-                    warnings.extend(after_gap(&dir, "", f.signatures.len()));
-                }
                 return Ok(from_fetched(f));
             }
             let net = need_network(net, "an http(s) lookaside")?;
@@ -482,19 +476,6 @@ pub(super) fn read_signatures(
             Ok(from_fetched(net.lookaside_signatures(&base, r, d, warnings)?))
         }
     }
-}
-
-/// `{prefix}signature-N` files past the first missing one, which are not read
-/// (as containers/image reads a directory: up to the first gap): the warning
-/// naming the first of them and why, or `None`. Every local form (`--signatures
-/// DIR`, a `dir:` image, a mirror image, a `file:` lookaside) says it the same way.
-fn after_gap(dir: &ImageDir, prefix: &str, read: usize) -> Option<String> {
-    let first_after = dir.first_unread_signature(prefix, read)?;
-    Some(format!(
-        "{}/{prefix}signature-{first_after} and later were not read: {prefix}signature-{} is missing, and signatures are read up to the first missing one (as containers/image reads them)",
-        dir.path().display(),
-        read + 1
-    ))
 }
 
 /// No signature files, no directory, no lookaside, and registries.d names none for `r`.
