@@ -134,6 +134,11 @@ fn lab_skopeo_signed_image_is_accepted_online() {
         )),
         "{err}"
     );
+    // It ends with the count, as sign and fetch end theirs, even for one image.
+    assert!(
+        err.ends_with("imgsig: 1 image: 1 accepted, 0 rejected, 0 could not be verified\n"),
+        "{err}"
+    );
 
     // The same as JSON.
     let o = go(cmd()

@@ -181,9 +181,8 @@ pub fn run(
     }
     progress.clear();
     let exit = tally.exit;
-    if matches!(batch, Batch::Mirror { .. }) || tally.images > 1 {
-        eprintln!("{}", tally.human());
-    }
+    // The closing count on stderr, as sign and fetch end theirs, however many images.
+    eprintln!("{}", tally.human());
     framing.summary(&summary(&form, tally));
     Ok(exit)
 }
