@@ -83,6 +83,11 @@ fn a_refetch_from_a_source_without_signatures_keeps_the_mirrored_ones() {
     assert_eq!(doc["images"][0]["manifests"][0]["signatures_new"], 0);
     assert_eq!(doc["images"][0]["manifests"][0]["signatures_in_mirror"], 1);
     assert!(!stderr(&o).contains("mirrored without a signature"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(": 1 manifest(s), 0 signature(s), 1 in the mirror\n"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

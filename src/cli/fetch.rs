@@ -139,23 +139,31 @@ struct FetchCounts {
 /// and the tag record (with the digest it named before, when the tag moved).
 fn human(input: &str, ms: &[ManifestJson], record: Option<&WrittenRecord>, moved_from: Option<&Digest>) -> String {
     let mut out = String::new();
+    // The signatures the source has, and those the mirror holds when an
+    // earlier fetch or `sign` put more there.
+    let count = |fetched: usize, held: usize| match held > fetched {
+        true => format!("{fetched} signature(s), {held} in the mirror"),
+        false => format!("{fetched} signature(s)"),
+    };
     let sigs: usize = ms.iter().map(|m| m.signatures_new + m.signatures_present).sum();
+    let held: usize = ms.iter().map(|m| m.signatures_in_mirror).sum();
     if let Some(top) = ms.first() {
         // The digest the tag resolved to, so that the air-gapped side can
         // name the image by digest without trusting an unverified claim.
         out.push_str(&format!(
-            "imgsig: {} -> {}: {} manifest(s), {sigs} signature(s)\n",
+            "imgsig: {} -> {}: {} manifest(s), {}\n",
             shown(input),
             top.digest,
-            ms.len()
+            ms.len(),
+            count(sigs, held)
         ));
     }
     for m in ms.iter().skip(1) {
-        let n = m.signatures_new + m.signatures_present;
         out.push_str(&format!(
-            "imgsig:   instance {} -> {}: {n} signature(s)\n",
+            "imgsig:   instance {} -> {}: {}\n",
             m.platform.as_deref().unwrap_or("?"),
-            m.digest
+            m.digest,
+            count(m.signatures_new + m.signatures_present, m.signatures_in_mirror)
         ));
     }
     match (record, moved_from, ms.first()) {
