@@ -35,6 +35,8 @@ use imgsig::Reason;
 
 mod json;
 
+use super::inspect_text::{quoted, timestamp};
+
 pub const EXAMPLES: &str = "EXAMPLES:
   # What does this signature claim, and which key does it name? (nothing is verified)
   imgsig inspect signature-1
@@ -232,12 +234,6 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
 
 // ---------------------------------------------------------------- human
 
-/// `"text"` with control characters, quotes and backslashes escaped, so an
-/// untrusted string cannot drive the terminal.
-pub(super) fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.escape_debug())
-}
-
 fn when(t: SystemTime) -> String {
     rfc3339(unix_seconds(t))
 }
@@ -371,13 +367,6 @@ fn human(r: &Inspected) -> String {
         out.push_str(&format!("    (stopped: {})\n", why.escape_debug()));
     }
     out
-}
-
-pub(super) fn timestamp(t: Option<i64>) -> String {
-    match t {
-        Some(t) => format!("{t} ({})", rfc3339(t)),
-        None => "(none)".into(),
-    }
 }
 
 fn packet_line(p: &UntrustedPacket) -> String {

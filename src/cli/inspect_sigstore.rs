@@ -81,7 +81,7 @@ pub fn human(d: &SigstoreDoc, line: &mut dyn FnMut(&str, String)) {
         "format",
         format!(
             "sigstore signature (typed blob, {}{})",
-            super::inspect::quoted(&d.mime_type),
+            super::inspect_text::quoted(&d.mime_type),
             if d.is_signature {
                 ""
             } else {
@@ -91,16 +91,16 @@ pub fn human(d: &SigstoreDoc, line: &mut dyn FnMut(&str, String)) {
     );
     match (&d.claim, &d.claim_error) {
         (Some(c), _) => {
-            line("identity", super::inspect::quoted(&c.identity));
-            line("digest", super::inspect::quoted(&c.digest));
+            line("identity", super::inspect_text::quoted(&c.identity));
+            line("digest", super::inspect_text::quoted(&c.digest));
             line(
                 "creator",
                 c.creator
                     .as_deref()
-                    .map(super::inspect::quoted)
+                    .map(super::inspect_text::quoted)
                     .unwrap_or_else(|| "(none)".into()),
             );
-            line("timestamp", super::inspect::timestamp(c.timestamp));
+            line("timestamp", super::inspect_text::timestamp(c.timestamp));
         }
         (None, Some(e)) => line("claim", format!("not a valid sigstore payload: {}", e.escape_debug())),
         (None, None) => {}

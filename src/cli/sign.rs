@@ -16,18 +16,15 @@
 //! Signatures are never overwritten: a lookaside takes the next free
 //! `signature-N`, claimed atomically; an attachment manifest only grows.
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::anyhow;
-use clap::Args;
 
-use super::inputs::{ImageList, Offline};
 use super::io::{read_limited, stdout_is_terminal};
-use super::net::RegistryArgs;
 use super::progress::Progress;
-use super::sign_key::{load_signer, KeyArgs};
+pub use super::sign_args::SignArgs;
+use super::sign_key::load_signer;
 use super::sign_render::{self as render, failure};
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::limits::MAX_MANIFEST_SIZE;
@@ -85,46 +82,6 @@ EXAMPLES:
   # registry attachment (registries.d: use-sigstore-attachments: true)
   imgsig sign --sigstore-key cosign.key --passphrase-file pass.txt \\
       docker://registry.example.com/ns/app:1.0";
-
-#[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("keysource").required(true).args(["key", "sign_by", "sign_cmd", "sigstore_key"])))]
-pub struct SignArgs {
-    #[command(flatten)]
-    pub keys: KeyArgs,
-    /// Image reference the signature vouches for, e.g. registry.example.com/ns/app:1.0 (default for docker:// images: the image's own reference; required for oci: images: the reference they will be pushed as)
-    #[arg(long, value_name = "REF")]
-    pub identity: Option<String>,
-    /// Manifest digest to sign (sha256:<64 hex>)
-    #[arg(long, value_name = "ALGO:HEX", conflicts_with = "manifest")]
-    pub digest: Option<String>,
-    /// Manifest file whose digest is signed (`-` for stdin)
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Option<OsString>,
-    /// Where to write the signature of --digest, --manifest (`-` or absent: stdout, never a terminal) or of a single-manifest oci: image (instead of a lookaside)
-    #[arg(short = 'o', long = "output-file", visible_alias = "out", value_name = "FILE")]
-    pub output_file: Option<OsString>,
-    /// Replace an existing output file (-o only; lookaside signatures are never replaced)
-    #[arg(long)]
-    pub force: bool,
-    /// Store as DIR/<repository path>@sha256=<hex>/signature-N (next free N)
-    #[arg(long = "lookaside-dir", value_name = "DIR", conflicts_with = "output_file")]
-    pub lookaside_dir: Option<PathBuf>,
-    /// Read the key's passphrase from the first line of FILE (else $IMGSIG_PASSPHRASE). With --sign-by, a passphrase gpg-agent has cached for the key wins over this one
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-    /// Multi-platform images: sign only the index, not every instance
-    #[arg(long = "index-only")]
-    pub index_only: bool,
-    #[command(flatten)]
-    pub list: ImageList,
-    #[command(flatten)]
-    pub offline: Offline,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-    /// Images to sign: docker://REF (also listed with --from-file), or one oci:PATH[:TAG] / oci-archive:FILE[:TAG] image a build wrote, signed as the registry will serve it after skopeo copy --preserve-digests. With --offline, no docker:// images: sign --digest/--manifest into a file or --lookaside-dir, or an oci: image into --lookaside-dir
-    #[arg(value_name = "docker://REF")]
-    pub images: Vec<String>,
-}
 
 fn parse_identity(s: &str) -> Result<DockerReference, Failure> {
     let identity = DockerReference::parse_normalized(s)

@@ -9,7 +9,7 @@ use anyhow::anyhow;
 
 use super::io::stdout_is_terminal;
 use super::progress::Progress;
-use super::sign::SignArgs;
+use super::sign_args::SignArgs;
 use super::sign_key::load_signer;
 use super::sign_render::{failure, Images};
 use super::{Exit, Failure, FileArg, OutputFormat};

@@ -282,7 +282,7 @@ fn one(
                     format!("{}{hint}", policy_human(policy_path, &report))
                 }
                 (Batch::Registry | Batch::Mirror { reports: true, .. }, _) => {
-                    let hint = super::verify::after_decision_hint(&report)
+                    let hint = super::verify_render::after_decision_hint(&report)
                         .map(|h| format!("hint: {h}\n"))
                         .unwrap_or_default();
                     format!("{}{hint}", policy_human(policy_path, &report))

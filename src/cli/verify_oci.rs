@@ -15,7 +15,7 @@ use anyhow::anyhow;
 
 use super::inputs::verify_failure;
 use super::net::{lookaside_url, network};
-use super::verify::VerifyArgs;
+use super::verify_args::VerifyArgs;
 use super::Failure;
 use imgsig::oci::{is_oci, OciReference};
 use imgsig::reference::DockerReference;

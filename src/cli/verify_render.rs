@@ -249,3 +249,12 @@ pub fn keyring_human(report: &Report, keys: &[KeyInfo]) -> String {
     }
     out
 }
+
+/// The hint for a rejection that came after the manifests were judged
+/// (`--require-signature`); other rejections of that kind have none.
+pub fn after_decision_hint(report: &imgsig::verify::Report) -> Option<&'static str> {
+    match &report.rejection {
+        Some(r) if r.code == Reason::NoSignatureChecked && !report.checks.is_empty() => super::output::hint_for(r.code),
+        _ => None,
+    }
+}

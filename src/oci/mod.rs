@@ -90,35 +90,6 @@ impl OciError {
     }
 }
 
-impl From<OciError> for crate::sign::SignError {
-    fn from(e: OciError) -> crate::sign::SignError {
-        let err = match e.class {
-            ErrorClass::Outside => crate::sign::SignError::outside(e.code, e.message),
-            ErrorClass::Rejected => crate::sign::SignError::rejected(e.code, e.message),
-            ErrorClass::Input => crate::sign::SignError::input(e.code, e.message),
-        };
-        match e.hint {
-            Some(h) => err.with_hint(h),
-            None => err,
-        }
-    }
-}
-
-/// For a verification, a rejected layout is a report, not an error: the
-/// pipeline turns [`ErrorClass::Rejected`] into the image's rejection first.
-impl From<OciError> for crate::verify::VerifyError {
-    fn from(e: OciError) -> crate::verify::VerifyError {
-        let err = match e.class {
-            ErrorClass::Outside => crate::verify::VerifyError::outside(e.code, e.message),
-            _ => crate::verify::VerifyError::input(e.code, e.message),
-        };
-        match e.hint {
-            Some(h) => err.with_hint(h),
-            None => err,
-        }
-    }
-}
-
 /// Transports of containers/image that imgsig does not read.
 const UNSUPPORTED: [&str; 7] = [
     "docker-archive",

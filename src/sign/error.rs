@@ -100,3 +100,17 @@ impl From<crate::store::lookaside::LookasideError> for SignError {
         SignError::new(class, e.code(), chain(&e))
     }
 }
+
+impl From<crate::oci::OciError> for SignError {
+    fn from(e: crate::oci::OciError) -> SignError {
+        let err = match e.class {
+            crate::reason::ErrorClass::Outside => SignError::outside(e.code, e.message),
+            crate::reason::ErrorClass::Rejected => SignError::rejected(e.code, e.message),
+            crate::reason::ErrorClass::Input => SignError::input(e.code, e.message),
+        };
+        match e.hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}

@@ -64,3 +64,18 @@ impl From<crate::registry::network::NetworkError> for VerifyError {
         }
     }
 }
+
+/// For a verification, a rejected layout is a report, not an error: the
+/// pipeline turns [`crate::reason::ErrorClass::Rejected`] into the image's rejection first.
+impl From<crate::oci::OciError> for VerifyError {
+    fn from(e: crate::oci::OciError) -> VerifyError {
+        let err = match e.class {
+            crate::reason::ErrorClass::Outside => VerifyError::outside(e.code, e.message),
+            _ => VerifyError::input(e.code, e.message),
+        };
+        match e.hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}
