@@ -122,6 +122,7 @@ mod child;
 pub mod claim;
 pub mod digest;
 pub mod fetch;
+pub mod inspect;
 // Private leaf modules the binary also compiles from the same source (see
 // src/main.rs): parts of them only the binary uses.
 #[allow(dead_code)]

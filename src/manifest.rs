@@ -7,7 +7,7 @@
 //! case-insensitive field names, last duplicate wins, a wrongly typed field makes the whole
 //! guess fail (then the raw bytes are hashed), invalid UTF-8 inside strings is tolerated and
 //! nesting depth is unlimited in fields that are not looked at. The reading is
-//! [`crate::json::GoReader`]'s ([`crate::json::ReadRules::GoLossy`]); what it looks at and how
+//! `json::GoReader`'s (`ReadRules::GoLossy`, a private module); what it looks at and how
 //! is in `manifest/document.rs`.
 //!
 //! Deliberate deviations, all of them failing closed (an error where c/image would compute

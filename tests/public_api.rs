@@ -76,6 +76,24 @@ fn fetch_sign_and_verify_through_the_public_api() {
         signed.entries[0].outcome
     );
 
+    // inspect: what our new signature says, and that our key verifies it.
+    let Outcome::Written { at } = &signed.entries[0].outcome else {
+        unreachable!()
+    };
+    let mut ours_keyring = imgsig::pgp::Keyring::new();
+    ours_keyring
+        .add_keyring_bytes(&std::fs::read(format!("{examples}/demo-signer.pub.asc")).unwrap())
+        .unwrap();
+    let seen = imgsig::inspect::Inspection::new(
+        at.clone(),
+        Ok(std::fs::read(at).unwrap()),
+        Some(&ours_keyring),
+        SystemTime::now(),
+    );
+    assert!(!seen.failed() && seen.verified().is_some(), "{seen:?}");
+    let doc = serde_json::to_value(imgsig::inspect::document(&[], Vec::new(), &[seen])).unwrap();
+    assert_eq!(doc["signatures"][0]["verified"], true, "{doc}");
+
     // verify: offline, from the mirror, by tag.
     let verify = |p: policy::Policy| {
         let trust = Trust::Policy(p);

@@ -20,20 +20,15 @@ use anyhow::anyhow;
 use clap::Args;
 
 use super::inputs::{load_keyrings, read_signature};
-use super::inspect_sigstore::{self, SigstoreDoc};
+use super::inspect_sigstore;
 use super::io::write_stdout;
 use super::output::print_json;
 use super::{Exit, Failure, FileArg, OutputFormat};
 use crate::shown::shown;
 use crate::time::{rfc3339, unix_seconds};
-use imgsig::claim::{ClaimError, UntrustedClaim};
-use imgsig::pgp::{self, Keyring, PacketDetails, UntrustedEnvelope, UntrustedPacket};
-use imgsig::signature::blob::{self, Blob};
-use imgsig::signature::{self, Opened, Rejection};
-use imgsig::sigstore::SigstoreSignature;
+use imgsig::inspect::{self, Inspection};
+use imgsig::pgp::{self, PacketDetails, UntrustedPacket};
 use imgsig::Reason;
-
-mod json;
 
 use super::inspect_text::{quoted, timestamp};
 
@@ -52,8 +47,6 @@ message or a signature did not verify, 2 a file or keyring cannot be read.";
 
 /// Bytes of a payload that is not a claim shown by the human output.
 const PAYLOAD_PREVIEW: usize = 200;
-/// Bytes of a payload carried as text in the JSON output.
-const PAYLOAD_JSON_TEXT: usize = 4096;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -63,107 +56,6 @@ pub struct InspectArgs {
     /// Also verify each signature with the keys in this keyring (armored or binary); repeat for several files
     #[arg(long, value_name = "FILE")]
     pub keyring: Vec<PathBuf>,
-}
-
-/// Everything learnt about one file.
-struct Inspected {
-    source: String,
-    /// The untrusted description, or why there is none.
-    envelope: Result<UntrustedEnvelope, Rejection>,
-    /// The payload parsed as a claim (untrusted), when there is a payload.
-    claim: Option<Result<UntrustedClaim, ClaimError>>,
-    /// With `--keyring`: the verdict.
-    verification: Option<Result<Opened, Rejection>>,
-    /// A typed sigstore blob, described (then `envelope` is not used).
-    sigstore: Option<SigstoreDoc>,
-}
-
-impl Inspected {
-    fn new(source: String, blob: Result<Vec<u8>, Rejection>, keys: Option<&Keyring>, now: SystemTime) -> Inspected {
-        let blob = match blob {
-            Ok(b) => b,
-            Err(r) => {
-                return Inspected {
-                    source,
-                    envelope: Err(r.clone()),
-                    claim: None,
-                    verification: keys.map(|_| Err(r)),
-                    sigstore: None,
-                }
-            }
-        };
-        // The typed formats imgsig stores in lookasides and mirrors: a simple
-        // signature is described unwrapped, a sigstore one as what it is.
-        let blob = match blob::classify(&blob) {
-            Ok(Blob::SimpleSigning(s)) if s.len() != blob.len() => s.to_vec(),
-            Ok(Blob::Sigstore(json)) => return Inspected::sigstore(source, json, keys.is_some()),
-            _ => blob,
-        };
-        let envelope = pgp::inspect(&blob).map_err(Rejection::from);
-        // Parsing an unauthenticated payload is what this command is for:
-        // the result is only ever shown (marked unverified), never used to
-        // decide anything, and the payload is bounded (MAX_PAYLOAD_SIZE).
-        let claim = match &envelope {
-            Ok(UntrustedEnvelope {
-                payload: Some(p),
-                payload_complete: true,
-                ..
-            }) => Some(UntrustedClaim::parse(p)),
-            _ => None,
-        };
-        Inspected {
-            source,
-            envelope,
-            claim,
-            verification: keys.map(|k| signature::open(&blob, k, now)),
-            sigstore: None,
-        }
-    }
-
-    fn sigstore(source: String, json: &[u8], keyring: bool) -> Inspected {
-        let parsed = SigstoreSignature::parse(json);
-        let not_openpgp = Rejection::unauthenticated(
-            Reason::UnrecognizedFormat,
-            "a sigstore signature, not an OpenPGP message: an OpenPGP keyring cannot verify it \
-             (imgsig verify does, under a sigstoreSigned requirement)",
-        );
-        match parsed {
-            Ok(s) => Inspected {
-                source,
-                envelope: Err(not_openpgp.clone()),
-                claim: None,
-                verification: keyring.then_some(Err(not_openpgp)),
-                sigstore: Some(inspect_sigstore::describe(&s)),
-            },
-            Err(e) => {
-                let r = Rejection::unauthenticated(e.code, format!("not a valid sigstore signature: {}", e.message));
-                Inspected {
-                    source,
-                    envelope: Err(r.clone()),
-                    claim: None,
-                    verification: keyring.then_some(Err(r)),
-                    sigstore: None,
-                }
-            }
-        }
-    }
-
-    /// Why the file could not be described at all (a sigstore blob is described).
-    fn undescribed(&self) -> Option<&Rejection> {
-        match (&self.sigstore, &self.envelope) {
-            (None, Err(e)) => Some(e),
-            _ => None,
-        }
-    }
-
-    fn verified(&self) -> Option<&Opened> {
-        self.verification.as_ref().and_then(|v| v.as_ref().ok())
-    }
-
-    /// Did this file fail the command (exit 1)?
-    fn failed(&self) -> bool {
-        self.undescribed().is_some() || matches!(self.verification, Some(Err(_)))
-    }
 }
 
 pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
@@ -186,9 +78,9 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
         blobs.push((name.to_string(), read_signature(name)?));
     }
     let now = SystemTime::now();
-    let results: Vec<Inspected> = blobs
+    let results: Vec<Inspection> = blobs
         .into_iter()
-        .map(|(source, blob)| Inspected::new(source, blob, keys.as_ref(), now))
+        .map(|(source, blob)| Inspection::new(source, blob, keys.as_ref(), now))
         .collect();
 
     for r in &results {
@@ -202,7 +94,7 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
         }
     }
     match format {
-        OutputFormat::Json => print_json(&json::document(
+        OutputFormat::Json => print_json(&inspect::document(
             &args.keyring,
             keys.as_ref().map(|k| k.fingerprints()).unwrap_or_default(),
             &results,
@@ -225,7 +117,7 @@ pub fn run(args: InspectArgs, format: OutputFormat) -> Result<Exit, Failure> {
     if unverified > 0 {
         eprintln!("imgsig: {unverified} of {total} signature(s) did not verify with the given keyring(s)");
     }
-    Ok(if results.iter().any(Inspected::failed) {
+    Ok(if results.iter().any(Inspection::failed) {
         Exit::No
     } else {
         Exit::Ok
@@ -248,7 +140,7 @@ fn preview(bytes: &[u8], complete: bool) -> String {
     s
 }
 
-fn human(r: &Inspected) -> String {
+fn human(r: &Inspection) -> String {
     let mut out = format!("{}\n", shown(&r.source));
     let mut line = |label: &str, value: String| out.push_str(&format!("  {:<11}{value}\n", format!("{label}:")));
     match &r.verification {

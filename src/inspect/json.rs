@@ -1,22 +1,27 @@
-//! `inspect --output json`: the documents (docs/json-output.md, "inspect").
+//! The inspect document (docs/json-output.md, "inspect"): exactly what
+//! `imgsig inspect --output json` prints.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::super::inspect_sigstore::SigstoreDoc;
-use super::super::output::SCHEMA_VERSION;
-use super::{Inspected, PAYLOAD_JSON_TEXT};
+use super::{Inspection, SigstoreDoc};
+use crate::pgp::{self, PacketDetails, UntrustedEnvelope, UntrustedPacket};
 use crate::time::unix_seconds;
-use imgsig::pgp::{self, PacketDetails, UntrustedEnvelope, UntrustedPacket};
-use imgsig::verify::ErrorDocument;
-use imgsig::Reason;
+use crate::verify::ErrorDocument;
+use crate::Reason;
+
+/// The `schema_version` of the inspect document.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// Bytes of a payload carried as text in the document.
+const PAYLOAD_JSON_TEXT: usize = 4096;
 
 /// The document of one `inspect` run: the keyrings given, the keys they
 /// hold, and what each signature file is.
-pub(super) fn document(keyrings: &[PathBuf], trusted: Vec<String>, results: &[Inspected]) -> impl Serialize {
+pub fn document(keyrings: &[PathBuf], trusted: Vec<String>, results: &[Inspection]) -> impl Serialize {
     InspectDoc {
-        schema_version: SCHEMA_VERSION,
+        schema_version: JSON_SCHEMA_VERSION,
         command: "inspect",
         keyrings: keyrings.iter().map(|p| p.display().to_string()).collect(),
         trusted_fingerprints: trusted,
@@ -61,7 +66,7 @@ struct SignatureDoc {
 struct VerificationDoc {
     reason: Option<Reason>,
     message: String,
-    signer: Option<imgsig::signature::Signer>,
+    signer: Option<crate::signature::Signer>,
     signature_created: Option<i64>,
     hash_algorithm: Option<String>,
 }
@@ -181,7 +186,6 @@ fn packet_doc(p: &UntrustedPacket) -> PacketDoc {
         },
         PacketDetails::Signature(s) => DetailsDoc::Signature(s.into()),
         PacketDetails::Other { note } => DetailsDoc::Other { note: note.clone() },
-        _ => DetailsDoc::Other { note: None },
     };
     PacketDoc {
         tag: p.name(),
@@ -191,7 +195,7 @@ fn packet_doc(p: &UntrustedPacket) -> PacketDoc {
     }
 }
 
-fn signature_doc(index: usize, r: &Inspected) -> SignatureDoc {
+fn signature_doc(index: usize, r: &Inspection) -> SignatureDoc {
     let env = r.envelope.as_ref().ok();
     let verification = r.verification.as_ref().map(|v| {
         let signer = match v {
