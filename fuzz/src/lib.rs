@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use imgsig::claim::{Claim, UntrustedClaim};
 use imgsig::digest::{Algorithm, Digest};
 use imgsig::fuzzing::{oci_archive_entries, parse_signature_list, MAX_MANIFEST_SIZE, MAX_SIGNATURES};
-use imgsig::oci::{OciImage, OciReference};
 use imgsig::manifest::{guess_media_type, manifest_digest, matches_digest};
+use imgsig::oci::{OciImage, OciReference};
 use imgsig::pgp::{self, Keyring};
 use imgsig::platform::{choose, list_instances, Platform};
 use imgsig::policy::{self, ImageRef, ParseOptions};
@@ -304,8 +304,11 @@ pub fn sigstore_accepted(data: &[u8]) -> usize {
     accepted
 }
 
-/// A private directory for the archive and the layout the oci target writes.
-static OCI_DIR: LazyLock<tempfile::TempDir> = LazyLock::new(|| tempfile::tempdir().expect("a temporary directory"));
+thread_local! {
+    /// A private directory for the archive and the layout the oci target
+    /// writes (one per thread: the replay tests run in parallel).
+    static OCI_DIR: tempfile::TempDir = tempfile::tempdir().expect("a temporary directory");
+}
 
 /// What a layout's `index.json` may write for the digest of the blob the
 /// oci target stores beside it (the fuzzer cannot compute a sha256).
@@ -321,7 +324,13 @@ const OCI_BLOB_DIGEST: &[u8] = b"@BLOB@";
 /// named `1.0` and (a layout) the entry `@1`; an image opened has a manifest
 /// within the size limit whose sha256 is its digest.
 pub fn oci(data: &[u8]) {
-    let dir = OCI_DIR.path();
+    oci_opened(data);
+}
+
+/// How many images the oci target opened from `data`: (from the archive,
+/// from the layout).
+pub fn oci_opened(data: &[u8]) -> (usize, usize) {
+    let dir = OCI_DIR.with(|d| d.path().to_owned());
     let archive = dir.join("image.tar");
     std::fs::write(&archive, data).expect("writing the input");
     let mut file = std::fs::File::open(&archive).expect("opening the input");
@@ -330,12 +339,17 @@ pub fn oci(data: &[u8]) {
             let start = usize::try_from(offset).expect("an offset within the input");
             let end = start.checked_add(bytes.len()).expect("an entry within the input");
             assert!(end <= data.len(), "{name:?} lies beyond the end of the archive");
-            assert_eq!(&data[start..end], &bytes[..], "{name:?} read other bytes than the archive's");
+            assert_eq!(
+                &data[start..end],
+                &bytes[..],
+                "{name:?} read other bytes than the archive's"
+            );
         }
     }
-    for image in ["", ":1.0"] {
-        oci_open(&format!("oci-archive:{}{image}", archive.display()), None);
-    }
+    let from_archive = ["", ":1.0"]
+        .iter()
+        .filter(|image| oci_open(&format!("oci-archive:{}{image}", archive.display()), None))
+        .count();
 
     let (index, blob) = match data.iter().position(|&b| b == 0) {
         Some(i) => (&data[..i], &data[i + 1..]),
@@ -356,26 +370,33 @@ pub fn oci(data: &[u8]) {
     std::fs::create_dir_all(&blobs).expect("creating the layout");
     std::fs::write(layout.join("index.json"), &index_json).expect("writing index.json");
     std::fs::write(blobs.join(&hex), blob).expect("writing the blob");
-    for image in ["", ":1.0", ":@1"] {
-        oci_open(&format!("oci:{}{image}", layout.display()), Some(blob));
-    }
+    let from_layout = ["", ":1.0", ":@1"]
+        .iter()
+        .filter(|image| oci_open(&format!("oci:{}{image}", layout.display()), Some(blob)))
+        .count();
+    (from_archive, from_layout)
 }
 
 /// Open the image `reference` names; what it returns must be sound (and be
-/// `blob`, the only blob of a layout).
-fn oci_open(reference: &str, blob: Option<&[u8]>) {
+/// `blob`, the only blob of a layout); whether it opened.
+fn oci_open(reference: &str, blob: Option<&[u8]>) -> bool {
     let r = OciReference::parse(reference).expect("a fixed reference");
     let image = match OciImage::open(&r) {
         Ok(image) => image,
         Err(e) => {
             assert!(!e.message.is_empty());
-            return;
+            return false;
         }
     };
     assert_eq!(image.digest.algorithm(), Algorithm::Sha256);
-    assert_eq!(Digest::sha256(&image.manifest), image.digest, "the manifest is not what index.json names");
+    assert_eq!(
+        Digest::sha256(&image.manifest),
+        image.digest,
+        "the manifest is not what index.json names"
+    );
     assert!(image.manifest.len() <= MAX_MANIFEST_SIZE);
     if let Some(blob) = blob {
         assert_eq!(image.manifest, blob);
     }
+    true
 }
