@@ -11,6 +11,7 @@ manifest      16384 manifest.dict
 signature_api 8192  signature_api.dict
 blob          4096  openpgp.dict
 sigstore      16384 sigstore.dict
+oci           16384 oci.dict
 "
 
 # The cargo-fuzz build flags shared by every build and run: release with

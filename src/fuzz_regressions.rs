@@ -146,3 +146,20 @@ fn the_sigstore_seeds_verify_under_every_kind_of_trust_root() {
     // cosign-valid (keys), key-rekor (keys, keys + Rekor), fulcio-rekor, pki.
     assert!(accepted >= 5, "only {accepted} acceptances among the sigstore seeds");
 }
+
+/// The oci target reads each input as an `oci-archive:` and as an `oci:`
+/// layout: its seeds open images both ways (skopeo's archive; ustar, PAX and
+/// GNU long names; an index; layouts by the only entry, name and `@N`), so
+/// the fuzzer starts past the digest checks.
+#[test]
+fn the_oci_seeds_open_images_from_archives_and_layouts() {
+    let (archives, layouts) = inputs("seeds", "oci")
+        .iter()
+        .map(|p| fuzz_checks::oci_opened(&fs::read(p).unwrap()))
+        .fold((0, 0), |(a, l), (a2, l2)| (a + a2, l + l2));
+    assert!(
+        archives >= 8,
+        "only {archives} images opened from the oci archive seeds"
+    );
+    assert!(layouts >= 6, "only {layouts} images opened from the oci layout seeds");
+}

@@ -158,6 +158,8 @@ pub use reason::Reason;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::limits::MAX_MANIFEST_SIZE;
+    pub use crate::oci::archive_entries as oci_archive_entries;
     pub use crate::pgp::gpg_form_agrees;
     pub use crate::registry::client::{parse_signature_list, MAX_SIGNATURES};
 }

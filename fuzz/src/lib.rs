@@ -11,8 +11,10 @@ use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use imgsig::claim::{Claim, UntrustedClaim};
-use imgsig::fuzzing::{parse_signature_list, MAX_SIGNATURES};
+use imgsig::digest::{Algorithm, Digest};
+use imgsig::fuzzing::{oci_archive_entries, parse_signature_list, MAX_MANIFEST_SIZE, MAX_SIGNATURES};
 use imgsig::manifest::{guess_media_type, manifest_digest, matches_digest};
+use imgsig::oci::{OciImage, OciReference};
 use imgsig::pgp::{self, Keyring};
 use imgsig::platform::{choose, list_instances, Platform};
 use imgsig::policy::{self, ImageRef, ParseOptions};
@@ -37,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("signature_api", signature_api),
     ("blob", blob),
     ("sigstore", sigstore),
+    ("oci", oci),
 ];
 
 /// A fixed clock, so that a run can be replayed (2025-11-24, after every fixture signature was made).
@@ -299,4 +302,101 @@ pub fn sigstore_accepted(data: &[u8]) -> usize {
         }
     }
     accepted
+}
+
+thread_local! {
+    /// A private directory for the archive and the layout the oci target
+    /// writes (one per thread: the replay tests run in parallel).
+    static OCI_DIR: tempfile::TempDir = tempfile::tempdir().expect("a temporary directory");
+}
+
+/// What a layout's `index.json` may write for the digest of the blob the
+/// oci target stores beside it (the fuzzer cannot compute a sha256).
+const OCI_BLOB_DIGEST: &[u8] = b"@BLOB@";
+
+/// `oci:` and `oci-archive:` images, read by `OciImage::open` (the reader
+/// takes paths, so the input is written to files). The input is (a) an
+/// `oci-archive:` tar file: its `index.json` and `blobs/sha256/…` entries
+/// must lie within the file and read back as the file's bytes there; and
+/// (b) an `oci:` layout: `index.json` is the input up to its first NUL byte,
+/// with `@BLOB@` standing for the sha256 hex of the rest, the one blob
+/// (`blobs/sha256/<its hex>`). Both are opened for the only image, the one
+/// named `1.0` and (a layout) the entry `@1`; an image opened has a manifest
+/// within the size limit whose sha256 is its digest.
+pub fn oci(data: &[u8]) {
+    oci_opened(data);
+}
+
+/// How many images the oci target opened from `data`: (from the archive,
+/// from the layout).
+pub fn oci_opened(data: &[u8]) -> (usize, usize) {
+    let dir = OCI_DIR.with(|d| d.path().to_owned());
+    let archive = dir.join("image.tar");
+    std::fs::write(&archive, data).expect("writing the input");
+    let mut file = std::fs::File::open(&archive).expect("opening the input");
+    if let Ok(entries) = oci_archive_entries(&mut file) {
+        for (name, offset, bytes) in entries {
+            let start = usize::try_from(offset).expect("an offset within the input");
+            let end = start.checked_add(bytes.len()).expect("an entry within the input");
+            assert!(end <= data.len(), "{name:?} lies beyond the end of the archive");
+            assert_eq!(
+                &data[start..end],
+                &bytes[..],
+                "{name:?} read other bytes than the archive's"
+            );
+        }
+    }
+    let from_archive = ["", ":1.0"]
+        .iter()
+        .filter(|image| oci_open(&format!("oci-archive:{}{image}", archive.display()), None))
+        .count();
+
+    let (index, blob) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b""[..]),
+    };
+    let hex = Digest::sha256(blob).hex().to_owned();
+    let mut index_json = Vec::with_capacity(index.len());
+    let mut rest = index;
+    while let Some(i) = rest.windows(OCI_BLOB_DIGEST.len()).position(|w| w == OCI_BLOB_DIGEST) {
+        index_json.extend_from_slice(&rest[..i]);
+        index_json.extend_from_slice(hex.as_bytes());
+        rest = &rest[i + OCI_BLOB_DIGEST.len()..];
+    }
+    index_json.extend_from_slice(rest);
+    let layout = dir.join("layout");
+    let blobs = layout.join("blobs/sha256");
+    let _ = std::fs::remove_dir_all(&layout);
+    std::fs::create_dir_all(&blobs).expect("creating the layout");
+    std::fs::write(layout.join("index.json"), &index_json).expect("writing index.json");
+    std::fs::write(blobs.join(&hex), blob).expect("writing the blob");
+    let from_layout = ["", ":1.0", ":@1"]
+        .iter()
+        .filter(|image| oci_open(&format!("oci:{}{image}", layout.display()), Some(blob)))
+        .count();
+    (from_archive, from_layout)
+}
+
+/// Open the image `reference` names; what it returns must be sound (and be
+/// `blob`, the only blob of a layout); whether it opened.
+fn oci_open(reference: &str, blob: Option<&[u8]>) -> bool {
+    let r = OciReference::parse(reference).expect("a fixed reference");
+    let image = match OciImage::open(&r) {
+        Ok(image) => image,
+        Err(e) => {
+            assert!(!e.message.is_empty());
+            return false;
+        }
+    };
+    assert_eq!(image.digest.algorithm(), Algorithm::Sha256);
+    assert_eq!(
+        Digest::sha256(&image.manifest),
+        image.digest,
+        "the manifest is not what index.json names"
+    );
+    assert!(image.manifest.len() <= MAX_MANIFEST_SIZE);
+    if let Some(blob) = blob {
+        assert_eq!(image.manifest, blob);
+    }
+    true
 }

@@ -79,7 +79,7 @@ pub struct OciImage {
     pub origin: String,
 }
 
-fn is_blob_name(name: &str) -> bool {
+pub(super) fn is_blob_name(name: &str) -> bool {
     name == "index.json"
         || name
             .strip_prefix("blobs/sha256/")

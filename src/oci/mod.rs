@@ -90,6 +90,23 @@ impl OciError {
     }
 }
 
+/// For the fuzz targets (`imgsig::fuzzing`): the files of an `oci-archive:`
+/// that [`OciImage::open`] would read (`index.json`, `blobs/sha256/<hex>`),
+/// found as it finds them, each with where its contents start and those
+/// contents read in place (those over the manifest size limit are left out).
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub fn archive_entries(file: &mut std::fs::File) -> Result<Vec<(String, u64, Vec<u8>)>, String> {
+    let entries = tar::index(file, layout::is_blob_name).map_err(|e| e.to_string())?;
+    let mut read = Vec::new();
+    for (name, entry) in entries {
+        if let Ok(bytes) = tar::read(file, entry, crate::limits::MAX_MANIFEST_SIZE as u64).map_err(|e| e.to_string())? {
+            read.push((name, entry.offset, bytes));
+        }
+    }
+    Ok(read)
+}
+
 /// Transports of containers/image that imgsig does not read.
 const UNSUPPORTED: [&str; 7] = [
     "docker-archive",
