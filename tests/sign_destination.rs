@@ -15,6 +15,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::gpg::GpgHome;
 use common::online::{go, isolate};
 use common::{assert_exit, imgsig, json, lab, run, stderr, tempdir, Lab};
 
@@ -159,58 +160,11 @@ fn an_image_named_by_digest_is_signed_as_the_digest_reference_with_a_warning() {
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
-/// A GnuPG home under /tmp (gpg-agent's socket path is short) with one
-/// ed25519 key protected by the passphrase "right"; its agent killed on drop.
-struct Gpg {
-    home: tempfile::TempDir,
-    fpr: String,
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .args(["--kill", "gpg-agent"])
-            .env("GNUPGHOME", self.home.path())
-            .output();
-    }
-}
-
-impl Gpg {
-    fn with_passphrase() -> Gpg {
-        let home = tempfile::Builder::new().prefix("isp").tempdir_in("/tmp").unwrap();
-        let gpg = |args: &[&str]| {
-            let o = run(Command::new("gpg")
-                .env("GNUPGHOME", home.path())
-                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", "right"])
-                .args(args));
-            assert!(o.status.success(), "gpg {args:?}: {}", stderr(&o));
-            o.stdout
-        };
-        gpg(&[
-            "--quick-gen-key",
-            "Passphrase Signer <pp@imgsig.invalid>",
-            "ed25519",
-            "sign",
-            "never",
-        ]);
-        let listing = String::from_utf8(gpg(&["--with-colons", "--list-keys"])).unwrap();
-        let fpr = listing
-            .lines()
-            .find(|l| l.starts_with("fpr:"))
-            .and_then(|l| l.split(':').nth(9))
-            .unwrap()
-            .to_owned();
-        // No agent holding the passphrase from the key's creation.
-        let _ = run(Command::new("gpgconf")
-            .args(["--kill", "gpg-agent"])
-            .env("GNUPGHOME", home.path()));
-        Gpg { home, fpr }
-    }
-}
-
 #[test]
 fn a_wrong_passphrase_through_gpg_agent_is_wrong_passphrase_exit_2_and_a_cached_one_wins() {
-    let g = Gpg::with_passphrase();
+    let g = GpgHome::new("Passphrase Signer <pp@imgsig.invalid>", "right");
+    // No agent holding the passphrase from the key's creation.
+    g.kill_agent();
     let dir = tempdir();
     let (wrong, right) = (dir.path().join("wrong"), dir.path().join("right"));
     std::fs::write(&wrong, "wrong\n").unwrap();

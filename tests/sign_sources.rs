@@ -8,56 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::gpg::GpgHome;
 use common::{assert_exit, imgsig, json, lab, repo, run, stderr, tempdir, Lab};
 
 const DIGEST: &str = "sha256:c198b3172a3b0d03c1f8b29b6580d94c614a31a53079419d6e81ad2a43de71df";
-
-/// A GnuPG home under /tmp with one ed25519 signing key, its agent killed on drop.
-struct Gpg {
-    home: tempfile::TempDir,
-    fpr: String,
-    public: PathBuf,
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .args(["--kill", "gpg-agent"])
-            .env("GNUPGHOME", self.home.path())
-            .output();
-    }
-}
-
-impl Gpg {
-    fn new(uid: &str) -> Gpg {
-        let home = tempfile::Builder::new().prefix("isa").tempdir_in("/tmp").unwrap();
-        let gpg = |args: &[&str]| {
-            let o = run(Command::new("gpg")
-                .env("GNUPGHOME", home.path())
-                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
-                .args(args));
-            assert!(o.status.success(), "gpg {args:?}: {}", stderr(&o));
-            o.stdout
-        };
-        gpg(&["--quick-gen-key", uid, "ed25519", "sign", "never"]);
-        let listing = String::from_utf8(gpg(&["--with-colons", "--list-keys"])).unwrap();
-        let fpr = listing
-            .lines()
-            .find(|l| l.starts_with("fpr:"))
-            .and_then(|l| l.split(':').nth(9))
-            .unwrap()
-            .to_owned();
-        let public = home.path().join("pub.gpg");
-        std::fs::write(&public, gpg(&["--export", &fpr])).unwrap();
-        Gpg { home, fpr, public }
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        c.env("GNUPGHOME", self.home.path()).stdin(Stdio::null());
-        c
-    }
-}
 
 fn manifest(lab: &Lab) -> PathBuf {
     lab.path("LAB_MANIFESTS").join("lab_app_1.0.json")
@@ -66,7 +20,7 @@ fn manifest(lab: &Lab) -> PathBuf {
 #[test]
 fn sign_by_uses_the_gpg_agent_and_skopeo_and_gpg_accept_it() {
     let lab = lab();
-    let g = Gpg::new("Agent Signer <agent@imgsig.invalid>");
+    let g = GpgHome::new("Agent Signer <agent@imgsig.invalid>", "");
     let dir = tempdir();
     let sig = dir.path().join("sig");
     let o = run(imgsig()
@@ -133,7 +87,7 @@ fn sign_by_uses_the_gpg_agent_and_skopeo_and_gpg_accept_it() {
 #[test]
 fn sign_by_selects_keys_as_gpg_does_and_starts_the_agent() {
     let lab = lab();
-    let g = Gpg::new("Release Signer <release@imgsig.invalid>");
+    let g = GpgHome::new("Release Signer <release@imgsig.invalid>", "");
     let dir = tempdir();
     let sign = |selector: &str, out: &str| {
         run(imgsig()
@@ -204,7 +158,7 @@ fn sign_by_selects_keys_as_gpg_does_and_starts_the_agent() {
     assert!(!dir.path().join("amb").exists());
 }
 
-fn sign_cmd(g: &Gpg, cmd: &str, cert: &Path, out_dir: &Path) -> std::process::Output {
+fn sign_cmd(g: &GpgHome, cmd: &str, cert: &Path, out_dir: &Path) -> std::process::Output {
     run(imgsig()
         .env("GNUPGHOME", g.home.path())
         .args(["sign", "--sign-cmd", cmd, "--signer-cert"])
@@ -221,8 +175,8 @@ fn sign_cmd(g: &Gpg, cmd: &str, cert: &Path, out_dir: &Path) -> std::process::Ou
 
 #[test]
 fn sign_cmd_output_is_checked_before_anything_is_stored() {
-    let g = Gpg::new("Signing Server <server@imgsig.invalid>");
-    let other = Gpg::new("Someone Else <else@imgsig.invalid>");
+    let g = GpgHome::new("Signing Server <server@imgsig.invalid>", "");
+    let other = GpgHome::new("Someone Else <else@imgsig.invalid>", "");
     let dir = tempdir();
     let store = dir.path().join("store");
     let sigdir = store.join(format!("ns/app@sha256={}", DIGEST.trim_start_matches("sha256:")));
@@ -286,7 +240,7 @@ impl Drop for KillOnDrop {
 /// that process ends (imgsig used to wait for the end of file: 300 s here).
 #[test]
 fn a_sign_cmd_leaving_a_background_process_is_answered_when_it_exits() {
-    let g = Gpg::new("Background Signer <background@imgsig.invalid>");
+    let g = GpgHome::new("Background Signer <background@imgsig.invalid>", "");
     let dir = tempdir();
     let store = dir.path().join("store");
     let sigdir = store.join(format!("ns/app@sha256={}", DIGEST.trim_start_matches("sha256:")));
@@ -380,7 +334,7 @@ fn parallel_signers_on_one_lookaside_lose_nothing() {
 
 #[test]
 fn sigkill_during_signing_leaves_no_partial_signature() {
-    let g = Gpg::new("Slow Signer <slow@imgsig.invalid>");
+    let g = GpgHome::new("Slow Signer <slow@imgsig.invalid>", "");
     let dir = tempdir();
     let store = dir.path().join("store");
     let sigdir = store.join(format!("ns/app@sha256={}", DIGEST.trim_start_matches("sha256:")));
@@ -621,7 +575,7 @@ fn signing_again_with_the_same_key_adds_nothing() {
 #[test]
 fn sign_by_signs_every_manifest_of_an_index_once_in_order() {
     let lab = lab();
-    let g = Gpg::new("Index Signer <index@imgsig.invalid>");
+    let g = GpgHome::new("Index Signer <index@imgsig.invalid>", "");
     let dir = tempdir();
     let store = dir.path().join("store");
     let sign = || {

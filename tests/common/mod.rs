@@ -3,6 +3,7 @@
 //! on 127.0.0.1, built by ../shared/peer-lab/lab.sh).
 #![allow(dead_code)]
 
+pub mod gpg;
 pub mod online;
 pub mod servers;
 
