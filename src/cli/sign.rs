@@ -49,6 +49,8 @@ pub const EXAMPLES: &str = "WHERE SIGNATURES GO (the first that applies):
        tools on this machine read (/var/lib/containers/sigstore as root,
        ~/.local/share/containers/sigstore otherwise); imgsig warns when it is
        used
+  oci:PATH / oci-archive:FILE images: -o FILE (an image of one manifest), else
+  as for docker://REF images, for the --identity reference.
   --output json says which in destination_source: caller (-o, stdout),
   lookaside-dir, sigstore-attachments, signature-api, registries.d,
   built-in-default.
